@@ -1,0 +1,63 @@
+// Copyright 2026 the midisock authors. MIT license.
+/**
+ * MIDI over TCP/IP for Deno, with Web Streams. It speaks the wire protocol of
+ * Python mido's socket ports (plain MIDI bytes, no framing), so a Deno program
+ * can play a synth in a mido program, and the reverse.
+ *
+ * This module has the codec: messages, the encoder, the parser, the stream
+ * codec and mido's text format.
+ *
+ * @example Encoding and decoding
+ * ```ts
+ * import { decode, encode, formatMessage, message } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * const msg = message("note_on", { note: 60, velocity: 100 });
+ * const bytes = encode(msg);
+ * assert.deepEqual(bytes, new Uint8Array([0x90, 60, 100]));
+ * assert.deepEqual(decode(bytes), [msg]);
+ * assert.equal(formatMessage(msg), "note_on channel=0 note=60 velocity=100 time=0");
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ActiveSensing,
+  type Aftertouch,
+  type Clock,
+  type Continue,
+  type ControlChange,
+  type Message,
+  message,
+  type MessageFields,
+  type MessageOf,
+  type MessageType,
+  type NoteOff,
+  type NoteOn,
+  type Pitchwheel,
+  type Polytouch,
+  type ProgramChange,
+  type QuarterFrame,
+  type Reset,
+  type Songpos,
+  type SongSelect,
+  type Start,
+  type Stop,
+  type Sysex,
+  type TuneRequest,
+} from "./src/message.ts";
+export { encode } from "./src/encode.ts";
+export { decode } from "./src/decode.ts";
+export {
+  MidiParser,
+  type MidiParserOptions,
+  type MidiParserStats,
+} from "./src/parser.ts";
+export {
+  MidiDecoderStream,
+  type MidiDecoderStreamOptions,
+  MidiEncoderStream,
+  type MidiEncoderStreamOptions,
+} from "./src/codec.ts";
+export { formatMessage, parseMessage } from "./src/text.ts";
