@@ -61,3 +61,29 @@ export {
   type MidiEncoderStreamOptions,
 } from "./src/codec.ts";
 export { formatMessage, parseMessage } from "./src/text.ts";
+export { PortClosedError } from "./src/errors.ts";
+export {
+  type Address,
+  formatAddress,
+  parseAddress,
+  type ParseAddressOptions,
+} from "./src/address.ts";
+export {
+  SocketPort,
+  type SocketPortOptions,
+  type SocketPortStats,
+} from "./src/socket_port.ts";
+export { connect, type ConnectOptions } from "./src/connect.ts";
+export {
+  PortServer,
+  type PortServerEventMap,
+  type PortServerOptions,
+  type PortServerStats,
+  type ReceivedMessage,
+} from "./src/port_server.ts";
+export {
+  BroadcastHub,
+  type BroadcastHubOptions,
+  type BroadcastHubStats,
+} from "./src/hub.ts";
+export { PortEvent } from "./src/port_event.ts";

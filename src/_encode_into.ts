@@ -241,3 +241,17 @@ export function encodeInto(
       invalid(msg);
   }
 }
+
+const SCRATCH = new Uint8Array(3);
+
+/**
+ * Throws the validation error if `msg` is not a valid message, and writes
+ * nothing anywhere that counts.
+ */
+export function assertValid(msg: unknown): void {
+  if (encodedLength(msg) > 3) {
+    validate(msg); // a sysex: check it without making room for it
+  } else {
+    encodeInto(msg, SCRATCH, 0);
+  }
+}

@@ -148,6 +148,10 @@ export class MidiEncoderStream extends TransformStream<Message, Uint8Array> {
       flush() {
         batch.flush();
       },
+    }, {
+      // Writers wait once a chunk's worth of messages is queued.
+      highWaterMark: max,
+      size: encodedLength,
     });
   }
 }

@@ -1,0 +1,97 @@
+// Copyright 2026 the midisock authors. MIT license.
+// Private: a FIFO of received items with waiters, for receive(), poll() and
+// iteration. It is filled by a pump that stops while it is full.
+
+/** A FIFO that can be awaited, and ended. */
+export class Inbox<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+  #ended = false;
+  #waiter: PromiseWithResolvers<void> | undefined;
+  #space: PromiseWithResolvers<void> | undefined;
+  readonly highWaterMark: number;
+
+  constructor(highWaterMark: number) {
+    this.highWaterMark = highWaterMark;
+  }
+
+  /** Items waiting. */
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** True once no more items will come. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+    this.#wake();
+  }
+
+  /** Takes the oldest item, or undefined if there is none. */
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.#space && this.length < this.highWaterMark) {
+      this.#space.resolve();
+      this.#space = undefined;
+    }
+    return item;
+  }
+
+  /** No more items will be pushed. Waiters wake up. */
+  end(): void {
+    this.#ended = true;
+    this.#wake();
+    this.#space?.resolve();
+    this.#space = undefined;
+  }
+
+  /**
+   * Waits for the next item. Resolves to undefined once the inbox has ended
+   * and is empty. Rejects with the signal's reason if it aborts.
+   */
+  async next(signal?: AbortSignal): Promise<T | undefined> {
+    while (true) {
+      if (this.length > 0) return this.shift();
+      if (this.#ended) return undefined;
+      signal?.throwIfAborted();
+      this.#waiter ??= Promise.withResolvers<void>();
+      if (signal) {
+        const { promise, resolve, reject } = Promise.withResolvers<void>();
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        this.#waiter.promise.then(resolve);
+        try {
+          await promise;
+        } finally {
+          signal.removeEventListener("abort", onAbort);
+        }
+      } else {
+        await this.#waiter.promise;
+      }
+    }
+  }
+
+  /** Resolves when the inbox has room (or has ended). */
+  space(): Promise<void> | undefined {
+    if (this.length < this.highWaterMark || this.#ended) return undefined;
+    this.#space ??= Promise.withResolvers<void>();
+    return this.#space.promise;
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    if (w) {
+      this.#waiter = undefined;
+      w.resolve();
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import { formatAddress } from "./address.ts";
+import { SocketPort, type SocketPortOptions } from "./socket_port.ts";
+
+/** Options for {@linkcode connect}. */
+export interface ConnectOptions extends SocketPortOptions {
+  /** A signal to give up connecting. */
+  signal?: AbortSignal;
+}
+
+function hostFor(host: string): string {
+  if (host === "") return "127.0.0.1";
+  if (host.startsWith("[") && host.endsWith("]")) return host.slice(1, -1);
+  return host;
+}
+
+/**
+ * Connects to a socket-port server (a {@linkcode PortServer}, or mido's
+ * `PortServer` or `mido-serve`) and returns a port that sends to and
+ * receives from it.
+ *
+ * @param host A DNS name, an IPv4 or IPv6 address, or `""` for this machine.
+ * @param port The server's TCP port.
+ * @param options Port options, and a signal to give up.
+ * @returns The connected port, named `host:port`.
+ * @throws {Deno.errors.ConnectionRefused} If no one listens there. Like
+ * every connection error, its message names `host:port`.
+ *
+ * @example Connecting and sending
+ * ```ts
+ * import { connect, message, PortServer } from "@x/midisock";
+ *
+ * await using server = new PortServer("localhost", 0);
+ * await using output = await connect("localhost", server.port);
+ * await output.send(message("note_on", { note: 60 }));
+ * ```
+ *
+ * @example A refused connection names the address
+ * ```ts
+ * import { connect, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * const server = new PortServer("127.0.0.1", 0);
+ * const port = server.port;
+ * await server.close();
+ * await assert.rejects(connect("127.0.0.1", port), {
+ *   name: "ConnectionRefused",
+ *   message: `Cannot connect to 127.0.0.1:${port}: connection refused`,
+ * });
+ * ```
+ */
+export async function connect(
+  host: string,
+  port: number,
+  options: ConnectOptions = {},
+): Promise<SocketPort> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(
+      `Invalid port for ${
+        JSON.stringify(host)
+      }: expected an integer in 1..65535, got ${port}`,
+    );
+  }
+  const name = options.name ?? formatAddress(host, port);
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({
+      hostname: hostFor(host),
+      port,
+      transport: "tcp",
+      signal: options.signal,
+    } as Deno.ConnectOptions);
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      throw new Deno.errors.ConnectionRefused(
+        `Cannot connect to ${name}: connection refused`,
+        { cause: error },
+      );
+    }
+    if (error instanceof Error && error.name !== "AbortError") {
+      const Ctor = error.constructor as new (
+        message: string,
+        options: ErrorOptions,
+      ) => Error;
+      throw new Ctor(`Cannot connect to ${name}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return new SocketPort(conn, { ...options, name });
+}

@@ -1,0 +1,227 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import { WRITERS } from "./_conn.ts";
+import { encode } from "./encode.ts";
+import type { Message } from "./message.ts";
+import { PortEvent } from "./port_event.ts";
+import type { SocketPort } from "./socket_port.ts";
+
+/** Options for {@linkcode BroadcastHub}. */
+export interface BroadcastHubOptions {
+  /**
+   * The most bytes that may wait in one client's queue. A single message
+   * larger than this still goes to a client whose queue is empty.
+   *
+   * @default {1048576}
+   */
+  maxQueuedBytes?: number;
+  /**
+   * What to do with a client whose queue is full: `"disconnect"` it (its
+   * queue is dropped and counted, and a `slowclient` event fires), or
+   * `"wait"` for it, which holds the sender back and loses nothing.
+   *
+   * @default {"disconnect"}
+   */
+  slowClient?: "disconnect" | "wait";
+}
+
+/** Counters of a {@linkcode BroadcastHub}. */
+export interface BroadcastHubStats {
+  /** Messages broadcast (each encoded once). */
+  messages: number;
+  /** Messages queued for a client, summed over clients. */
+  deliveries: number;
+  /** Clients disconnected because they fell behind. */
+  slowClients: number;
+  /** Bytes dropped with the slow clients. */
+  droppedBytes: number;
+}
+
+/**
+ * Sends each message to many ports: it encodes the message once and queues
+ * the same bytes for every port. Each port has a bounded queue; a port that
+ * falls behind is disconnected (the default) or holds the sender back
+ * (`slowClient: "wait"`). A port that fails is dropped and never stops
+ * delivery to the others. Nothing is dropped without a count and an event.
+ *
+ * A {@linkcode PortServer} has one for its clients, as `server.hub`.
+ *
+ * @example Broadcasting to two ports
+ * ```ts
+ * import { BroadcastHub, connect, message, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = new PortServer("127.0.0.1", 0);
+ * await using a = await connect("127.0.0.1", server.port);
+ * await using b = await connect("127.0.0.1", server.port);
+ * await using peerA = await server.accept();
+ * await using peerB = await server.accept();
+ *
+ * const hub = new BroadcastHub();
+ * hub.add(peerA);
+ * hub.add(peerB);
+ * await hub.send(message("start"));
+ * assert.deepEqual(await a.receive(), message("start"));
+ * assert.deepEqual(await b.receive(), message("start"));
+ * assert.equal(hub.stats.deliveries, 2);
+ * ```
+ */
+export class BroadcastHub extends EventTarget {
+  #ports = new Set<SocketPort>();
+  #max: number;
+  #wait: boolean;
+  #last: Promise<void> = Promise.resolve();
+  #writable: WritableStream<Message> | undefined;
+  #stats: BroadcastHubStats = {
+    messages: 0,
+    deliveries: 0,
+    slowClients: 0,
+    droppedBytes: 0,
+  };
+
+  /**
+   * Makes a hub with no ports.
+   *
+   * @param options The queue bound and what to do with slow clients.
+   * @throws {RangeError} For a bad option.
+   */
+  constructor(options: BroadcastHubOptions = {}) {
+    super();
+    const max = options.maxQueuedBytes ?? 1024 * 1024;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new RangeError(
+        `Invalid maxQueuedBytes option: expected a positive integer, got ${max}`,
+      );
+    }
+    const slow = options.slowClient ?? "disconnect";
+    if (slow !== "disconnect" && slow !== "wait") {
+      throw new RangeError(
+        `Invalid slowClient option: expected "disconnect" or "wait", got ${
+          JSON.stringify(slow)
+        }`,
+      );
+    }
+    this.#max = max;
+    this.#wait = slow === "wait";
+  }
+
+  /** The ports that receive broadcasts. */
+  get ports(): SocketPort[] {
+    return [...this.#ports];
+  }
+
+  /** Counters of messages, deliveries and slow clients. */
+  get stats(): BroadcastHubStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Adds a port. It receives every message broadcast from now on.
+   *
+   * @param port An open port.
+   */
+  add(port: SocketPort): void {
+    if (!WRITERS.has(port)) {
+      throw new TypeError("Cannot add to the hub: expected a SocketPort");
+    }
+    this.#ports.add(port);
+  }
+
+  /**
+   * Removes a port.
+   *
+   * @param port The port.
+   * @returns Whether it was there.
+   */
+  delete(port: SocketPort): boolean {
+    return this.#ports.delete(port);
+  }
+
+  /**
+   * Broadcasts a message to every port. The message is checked and encoded
+   * once. With `slowClient: "disconnect"` this never waits; with `"wait"` it
+   * resolves once every port has room for the message, and calls that are
+   * not awaited still go out in order.
+   *
+   * @param msg The message.
+   * @throws {TypeError} For a bad message (nothing is sent).
+   * @throws {RangeError} For a value out of range.
+   */
+  send(msg: Message): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(msg);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#stats.messages++;
+    if (!this.#wait) {
+      this.#deliverNow(bytes);
+      return Promise.resolve();
+    }
+    this.#last = this.#last.then(() => this.#deliverWaiting(bytes));
+    return this.#last;
+  }
+
+  /**
+   * A stream that broadcasts each message written to it.
+   *
+   * @example Piping into the hub
+   * ```ts
+   * import { BroadcastHub, message } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * const hub = new BroadcastHub();
+   * await ReadableStream.from([message("clock")]).pipeTo(hub.writable);
+   * assert.equal(hub.stats.messages, 1);
+   * ```
+   */
+  get writable(): WritableStream<Message> {
+    this.#writable ??= new WritableStream<Message>({
+      write: (msg) => this.send(msg),
+    });
+    return this.#writable;
+  }
+
+  #deliverNow(bytes: Uint8Array): void {
+    const n = bytes.length;
+    for (const port of this.#ports) {
+      const writer = WRITERS.get(port)!;
+      if (writer.closed) {
+        this.#ports.delete(port);
+        continue;
+      }
+      const queued = writer.queuedBytes;
+      if (queued > 0 && queued + n > this.#max) {
+        this.#disconnect(port, queued);
+        continue;
+      }
+      writer.enqueue(bytes);
+      this.#stats.deliveries++;
+    }
+  }
+
+  async #deliverWaiting(bytes: Uint8Array): Promise<void> {
+    const n = bytes.length;
+    const below = Math.max(1, this.#max - n + 1);
+    for (const port of [...this.#ports]) {
+      const writer = WRITERS.get(port)!;
+      try {
+        await writer.waitBelow(below);
+        writer.enqueue(bytes);
+        this.#stats.deliveries++;
+      } catch {
+        // The port failed or closed: it leaves; the others carry on.
+        this.#ports.delete(port);
+      }
+    }
+  }
+
+  #disconnect(port: SocketPort, queued: number): void {
+    this.#ports.delete(port);
+    this.#stats.slowClients++;
+    this.#stats.droppedBytes += queued;
+    port.abort();
+    this.dispatchEvent(new PortEvent("slowclient", port, queued));
+  }
+}

@@ -1,0 +1,41 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import type { SocketPort } from "./socket_port.ts";
+
+/**
+ * An event about one client of a {@linkcode PortServer} or
+ * {@linkcode BroadcastHub}: `connect`, `disconnect` or `slowclient`.
+ *
+ * @example Listening for clients
+ * ```ts
+ * import { connect, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = new PortServer("127.0.0.1", 0);
+ * const connected = new Promise<string>((resolve) =>
+ *   server.addEventListener("connect", (event) => resolve(event.port.name), { once: true })
+ * );
+ * server.poll(); // use the server as a port: it adopts clients
+ * await using client = await connect("127.0.0.1", server.port);
+ * assert.equal(await connected, `127.0.0.1:${client.localAddr.port}`);
+ * ```
+ */
+export class PortEvent extends Event {
+  /** The client. */
+  readonly port: SocketPort;
+  /** Bytes that were queued for the client and dropped (for `slowclient`). */
+  readonly droppedBytes: number;
+
+  /**
+   * Makes the event.
+   *
+   * @param type `connect`, `disconnect` or `slowclient`.
+   * @param port The client.
+   * @param droppedBytes Bytes dropped with it.
+   */
+  constructor(type: string, port: SocketPort, droppedBytes = 0) {
+    super(type);
+    this.port = port;
+    this.droppedBytes = droppedBytes;
+  }
+}
