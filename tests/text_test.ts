@@ -1,0 +1,256 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import assert from "node:assert/strict";
+import {
+  formatMessage,
+  type Message,
+  message,
+  type MessageType,
+  parseMessage,
+} from "../mod.ts";
+
+const TEXTS: [Message, string][] = [
+  [
+    message("note_off", { channel: 1, note: 60, velocity: 10 }),
+    "note_off channel=1 note=60 velocity=10 time=0",
+  ],
+  [
+    message("note_on", { channel: 15, note: 127, velocity: 0 }),
+    "note_on channel=15 note=127 velocity=0 time=0",
+  ],
+  [
+    message("polytouch", { channel: 2, note: 5, value: 6 }),
+    "polytouch channel=2 note=5 value=6 time=0",
+  ],
+  [
+    message("control_change", { channel: 3, control: 7, value: 100 }),
+    "control_change channel=3 control=7 value=100 time=0",
+  ],
+  [
+    message("program_change", { channel: 4, program: 42 }),
+    "program_change channel=4 program=42 time=0",
+  ],
+  [
+    message("aftertouch", { channel: 5, value: 99 }),
+    "aftertouch channel=5 value=99 time=0",
+  ],
+  [
+    message("pitchwheel", { channel: 6, pitch: -8192 }),
+    "pitchwheel channel=6 pitch=-8192 time=0",
+  ],
+  [
+    message("sysex", { data: [0, 1, 127] }),
+    "sysex data=(0,1,127) time=0",
+  ],
+  [
+    message("quarter_frame", { frameType: 7, frameValue: 15 }),
+    "quarter_frame frame_type=7 frame_value=15 time=0",
+  ],
+  [message("songpos", { pos: 16383 }), "songpos pos=16383 time=0"],
+  [message("song_select", { song: 3 }), "song_select song=3 time=0"],
+  [message("tune_request"), "tune_request time=0"],
+  [message("clock"), "clock time=0"],
+  [message("start"), "start time=0"],
+  [message("continue"), "continue time=0"],
+  [message("stop"), "stop time=0"],
+  [message("active_sensing"), "active_sensing time=0"],
+  [message("reset"), "reset time=0"],
+];
+
+Deno.test("formatMessage() writes mido's str() for every type", () => {
+  assert.equal(new Set(TEXTS.map(([m]) => m.type)).size, 18);
+  for (const [msg, text] of TEXTS) assert.equal(formatMessage(msg), text);
+});
+
+Deno.test("parseMessage() reads back what formatMessage() writes, for every type", () => {
+  for (const [msg, text] of TEXTS) {
+    assert.deepEqual(parseMessage(text), { ...msg, time: 0 }, text);
+    const { type, ...fields } = msg;
+    const timed = message(type, { ...fields, time: 42 } as never);
+    assert.deepEqual(parseMessage(formatMessage(timed)), timed);
+  }
+});
+
+Deno.test("parseMessage() fills missing fields with mido's defaults and keeps time only if given", () => {
+  assert.deepEqual(parseMessage("note_on"), message("note_on"));
+  assert.deepEqual(parseMessage("note_off note=1"), {
+    type: "note_off",
+    channel: 0,
+    note: 1,
+    velocity: 64,
+  });
+  assert.deepEqual(parseMessage("pitchwheel time=2"), {
+    type: "pitchwheel",
+    channel: 0,
+    pitch: 0,
+    time: 2,
+  });
+  assert.deepEqual(parseMessage("sysex"), message("sysex"));
+  // Fields in any order, with any spacing.
+  assert.deepEqual(
+    parseMessage("  control_change \t value=3   control=2 channel=1\n"),
+    message("control_change", { channel: 1, control: 2, value: 3 }),
+  );
+  assert.ok(Object.isFrozen(parseMessage("clock")));
+});
+
+Deno.test("parseMessage() reads sysex data=() as an empty sysex, and formatMessage() writes it", () => {
+  const empty = parseMessage("sysex data=() time=0");
+  assert.deepEqual(empty, { type: "sysex", data: new Uint8Array(0), time: 0 });
+  assert.equal(formatMessage(empty), "sysex data=() time=0");
+  assert.equal(formatMessage(message("sysex")), "sysex data=() time=0");
+  assert.deepEqual(
+    parseMessage("sysex data=(5)"),
+    message("sysex", { data: [5] }),
+  );
+});
+
+Deno.test("formatMessage() writes float times as Python's repr() does", () => {
+  const cases: [number, string][] = [
+    [0.5, "0.5"],
+    [1e-5, "1e-05"],
+    [1.5e-7, "1.5e-07"],
+    [0.0001, "0.0001"],
+    [0.00012, "0.00012"],
+    [-2.5e-10, "-2.5e-10"],
+    [1.25e-100, "1.25e-100"],
+    [123.456, "123.456"],
+    [0.1 + 0.2, "0.30000000000000004"],
+    [1e21, "1000000000000000000000"],
+    [3, "3"],
+    [-7, "-7"],
+  ];
+  for (const [time, text] of cases) {
+    assert.equal(
+      formatMessage(message("clock", { time })),
+      `clock time=${text}`,
+      String(time),
+    );
+    assert.equal(parseMessage(`clock time=${text}`).time, time);
+  }
+});
+
+function syntaxError(text: string, word: string, why: string) {
+  assert.throws(() => parseMessage(text), {
+    name: "SyntaxError",
+    message: `Cannot parse ${JSON.stringify(word)} in ${
+      JSON.stringify(text)
+    }: ${why}`,
+  });
+}
+
+Deno.test("parseMessage() names an unknown type in its SyntaxError", () => {
+  syntaxError(
+    "note_of channel=0",
+    "note_of",
+    "unknown message type, expected one of note_off, note_on, polytouch, control_change, program_change, aftertouch, pitchwheel, sysex, quarter_frame, songpos, song_select, tune_request, clock, start, continue, stop, active_sensing, reset",
+  );
+  assert.throws(() => parseMessage("   "), {
+    name: "SyntaxError",
+    message: "Cannot parse an empty message: expected a message type",
+  });
+  assert.throws(() => parseMessage("constructor"), { name: "SyntaxError" });
+});
+
+Deno.test("parseMessage() names an unknown field in its SyntaxError", () => {
+  syntaxError(
+    "note_on pitch=5",
+    "pitch=5",
+    "note_on has no field pitch, its fields are channel, note, velocity, time",
+  );
+  syntaxError(
+    "quarter_frame frameType=1",
+    "frameType=1",
+    "quarter_frame has no field frameType, its fields are frame_type, frame_value, time",
+  );
+  syntaxError(
+    "clock channel=0",
+    "channel=0",
+    "clock has no field channel, its fields are time",
+  );
+});
+
+Deno.test("parseMessage() names a word with no '=' in its SyntaxError", () => {
+  syntaxError("note_on note60", "note60", "expected name=value");
+  syntaxError("note_on =60", "=60", "expected name=value");
+});
+
+Deno.test("parseMessage() names a bad integer in its SyntaxError", () => {
+  syntaxError("note_on note=6x", "note=6x", "note must be an integer");
+  syntaxError("note_on note=", "note=", "note must be an integer");
+  syntaxError("note_on note=60.0", "note=60.0", "note must be an integer");
+  syntaxError("clock time=soon", "time=soon", "time must be a number");
+  syntaxError("note_on note=1 note=2", "note=2", "note is given twice");
+});
+
+Deno.test("parseMessage() names a value out of range in its SyntaxError", () => {
+  syntaxError(
+    "note_on channel=0 note=300",
+    "note=300",
+    "Invalid note_on note: expected an integer in 0..127, got 300",
+  );
+  syntaxError(
+    "pitchwheel pitch=-8193",
+    "pitch=-8193",
+    "Invalid pitchwheel pitch: expected an integer in -8192..8191, got -8193",
+  );
+  syntaxError(
+    "quarter_frame frame_value=16",
+    "frame_value=16",
+    "Invalid quarter_frame frameValue: expected an integer in 0..15, got 16",
+  );
+  syntaxError(
+    "sysex data=(1,128)",
+    "data=(1,128)",
+    "Invalid sysex data[1]: expected an integer in 0..127, got 128",
+  );
+  syntaxError(
+    "clock time=1e999",
+    "time=1e999",
+    "Invalid clock time: expected a finite number, got Infinity",
+  );
+});
+
+Deno.test("parseMessage() names bad sysex data parentheses in its SyntaxError", () => {
+  const why = "data must be in parentheses, such as data=(1,2,3)";
+  syntaxError("sysex data=1,2", "data=1,2", why);
+  syntaxError("sysex data=(1,2", "data=(1,2", why);
+  syntaxError("sysex data=1,2)", "data=1,2)", why);
+  syntaxError("sysex data=[1,2]", "data=[1,2]", why);
+  syntaxError(
+    "sysex data=(1,x)",
+    "data=(1,x)",
+    'data byte "x" is not an integer',
+  );
+  syntaxError(
+    "sysex data=(1,,2)",
+    "data=(1,,2)",
+    'data byte "" is not an integer',
+  );
+});
+
+Deno.test("parseMessage() rejects a value that is not a string with TypeError", () => {
+  assert.throws(() => parseMessage(5 as never), {
+    name: "TypeError",
+    message: "Cannot parse a message from number: expected a string",
+  });
+});
+
+Deno.test("formatMessage() and parseMessage() round-trip every type at the ends of its ranges", () => {
+  const ends: [MessageType, Record<string, number>][] = [
+    ["note_on", { channel: 15, note: 127, velocity: 127 }],
+    ["pitchwheel", { channel: 0, pitch: 8191 }],
+    ["pitchwheel", { channel: 0, pitch: -8192 }],
+    ["songpos", { pos: 0 }],
+    ["quarter_frame", { frameType: 0, frameValue: 0 }],
+  ];
+  for (const [type, fields] of ends) {
+    const msg = message(type, { ...fields, time: 0 });
+    assert.deepEqual(parseMessage(formatMessage(msg)), msg);
+  }
+  const long = message("sysex", {
+    data: Array.from({ length: 1000 }, (_, i) => i % 128),
+    time: 7,
+  });
+  assert.deepEqual(parseMessage(formatMessage(long)), long);
+});
