@@ -29,6 +29,7 @@ export {
   type Continue,
   type ControlChange,
   type Message,
+  type MessageBase,
   message,
   type MessageFields,
   type MessageOf,

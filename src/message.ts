@@ -8,8 +8,8 @@
 
 import { build } from "./_validate.ts";
 
-/** Fields that every message may carry. */
-interface Base {
+/** The field that every message may carry. */
+export interface MessageBase {
   /**
    * Time in the text format only (mido's `time`). It never goes on the wire.
    */
@@ -17,7 +17,8 @@ interface Base {
 }
 
 /** A Note Off channel message (status 0x80). */
-export interface NoteOff extends Base {
+export interface NoteOff extends MessageBase {
+  /** The message type, `"note_off"`. */
   readonly type: "note_off";
   /** Channel, 0..15. */
   readonly channel: number;
@@ -28,7 +29,8 @@ export interface NoteOff extends Base {
 }
 
 /** A Note On channel message (status 0x90). */
-export interface NoteOn extends Base {
+export interface NoteOn extends MessageBase {
+  /** The message type, `"note_on"`. */
   readonly type: "note_on";
   /** Channel, 0..15. */
   readonly channel: number;
@@ -39,7 +41,8 @@ export interface NoteOn extends Base {
 }
 
 /** A Polyphonic Key Pressure channel message (status 0xA0). */
-export interface Polytouch extends Base {
+export interface Polytouch extends MessageBase {
+  /** The message type, `"polytouch"`. */
   readonly type: "polytouch";
   /** Channel, 0..15. */
   readonly channel: number;
@@ -50,7 +53,8 @@ export interface Polytouch extends Base {
 }
 
 /** A Control Change channel message (status 0xB0). */
-export interface ControlChange extends Base {
+export interface ControlChange extends MessageBase {
+  /** The message type, `"control_change"`. */
   readonly type: "control_change";
   /** Channel, 0..15. */
   readonly channel: number;
@@ -61,7 +65,8 @@ export interface ControlChange extends Base {
 }
 
 /** A Program Change channel message (status 0xC0). */
-export interface ProgramChange extends Base {
+export interface ProgramChange extends MessageBase {
+  /** The message type, `"program_change"`. */
   readonly type: "program_change";
   /** Channel, 0..15. */
   readonly channel: number;
@@ -70,7 +75,8 @@ export interface ProgramChange extends Base {
 }
 
 /** A Channel Pressure channel message (status 0xD0). */
-export interface Aftertouch extends Base {
+export interface Aftertouch extends MessageBase {
+  /** The message type, `"aftertouch"`. */
   readonly type: "aftertouch";
   /** Channel, 0..15. */
   readonly channel: number;
@@ -79,7 +85,8 @@ export interface Aftertouch extends Base {
 }
 
 /** A Pitch Bend channel message (status 0xE0). */
-export interface Pitchwheel extends Base {
+export interface Pitchwheel extends MessageBase {
+  /** The message type, `"pitchwheel"`. */
   readonly type: "pitchwheel";
   /** Channel, 0..15. */
   readonly channel: number;
@@ -88,14 +95,16 @@ export interface Pitchwheel extends Base {
 }
 
 /** A System Exclusive message (F0 data... F7). */
-export interface Sysex extends Base {
+export interface Sysex extends MessageBase {
+  /** The message type, `"sysex"`. */
   readonly type: "sysex";
   /** The bytes between F0 and F7, each 0..127. */
   readonly data: Uint8Array;
 }
 
 /** An MTC Quarter Frame message (status 0xF1). */
-export interface QuarterFrame extends Base {
+export interface QuarterFrame extends MessageBase {
+  /** The message type, `"quarter_frame"`. */
   readonly type: "quarter_frame";
   /** Frame type, 0..7 (mido's frame_type). */
   readonly frameType: number;
@@ -104,51 +113,60 @@ export interface QuarterFrame extends Base {
 }
 
 /** A Song Position Pointer message (status 0xF2). */
-export interface Songpos extends Base {
+export interface Songpos extends MessageBase {
+  /** The message type, `"songpos"`. */
   readonly type: "songpos";
   /** Position in MIDI beats, 0..16383. */
   readonly pos: number;
 }
 
 /** A Song Select message (status 0xF3). */
-export interface SongSelect extends Base {
+export interface SongSelect extends MessageBase {
+  /** The message type, `"song_select"`. */
   readonly type: "song_select";
   /** Song number, 0..127. */
   readonly song: number;
 }
 
 /** A Tune Request message (status 0xF6). */
-export interface TuneRequest extends Base {
+export interface TuneRequest extends MessageBase {
+  /** The message type, `"tune_request"`. */
   readonly type: "tune_request";
 }
 
 /** A Timing Clock real-time message (status 0xF8). */
-export interface Clock extends Base {
+export interface Clock extends MessageBase {
+  /** The message type, `"clock"`. */
   readonly type: "clock";
 }
 
 /** A Start real-time message (status 0xFA). */
-export interface Start extends Base {
+export interface Start extends MessageBase {
+  /** The message type, `"start"`. */
   readonly type: "start";
 }
 
 /** A Continue real-time message (status 0xFB). */
-export interface Continue extends Base {
+export interface Continue extends MessageBase {
+  /** The message type, `"continue"`. */
   readonly type: "continue";
 }
 
 /** A Stop real-time message (status 0xFC). */
-export interface Stop extends Base {
+export interface Stop extends MessageBase {
+  /** The message type, `"stop"`. */
   readonly type: "stop";
 }
 
 /** An Active Sensing real-time message (status 0xFE). */
-export interface ActiveSensing extends Base {
+export interface ActiveSensing extends MessageBase {
+  /** The message type, `"active_sensing"`. */
   readonly type: "active_sensing";
 }
 
 /** A System Reset real-time message (status 0xFF). */
-export interface Reset extends Base {
+export interface Reset extends MessageBase {
+  /** The message type, `"reset"`. */
   readonly type: "reset";
 }
 

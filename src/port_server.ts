@@ -622,6 +622,13 @@ export class PortServer extends EventTarget
     listener: (this: PortServer, event: PortServerEventMap[K]) => void,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /**
+   * Adds a listener for any event type.
+   *
+   * @param type The event type.
+   * @param listener The listener.
+   * @param options Listener options.
+   */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
