@@ -301,12 +301,24 @@ export class MidiParser {
             if (!this.#runningStatus || status >= 0xf0) state = IDLE;
           }
         } else if (state === SYSEX) {
+          // Take the whole run of data bytes up to the next status byte (or
+          // up to the limit) at once.
+          let end = i + 1;
+          while (end < len && chunk[end] < 0x80) end++;
           const n = this.#sysexLength;
-          if (n < max) {
+          const take = Math.min(end - i, max - n);
+          if (take > 0) {
             let buf = this.#sysex;
-            if (buf === null || n === buf.length) buf = this.#grow(n);
-            buf[n] = b;
-            this.#sysexLength = n + 1;
+            if (buf === null || n + take > buf.length) {
+              buf = this.#grow(n, n + take);
+            }
+            if (take > 64) {
+              buf.set(chunk.subarray(i, i + take), n);
+            } else {
+              for (let k = 0; k < take; k++) buf[n + k] = chunk[i + k];
+            }
+            this.#sysexLength = n + take;
+            i += take - 1;
           } else {
             // Oversized: discard it whole and skip to the next status byte.
             stats.oversizedSysex++;
@@ -315,7 +327,11 @@ export class MidiParser {
             state = SKIP;
           }
         } else {
-          skipped++; // no status: a stray data byte, or inside a skip
+          // No status: stray data bytes, or inside a skip. Skip the run.
+          let end = i + 1;
+          while (end < len && chunk[end] < 0x80) end++;
+          skipped += end - i;
+          i = end - 1;
         }
       } else if (b >= 0xf8) {
         const rt = REALTIME[b];
@@ -423,11 +439,13 @@ export class MidiParser {
     this.#have = 0;
   }
 
-  #grow(n: number): Uint8Array {
+  // A bigger sysex buffer that keeps the first n bytes and has room for
+  // `need` bytes (need <= maxSysexBytes).
+  #grow(n: number, need: number): Uint8Array {
     const old = this.#sysex;
     const size = Math.min(
       this.#maxSysex,
-      Math.max(INITIAL_SYSEX_CAPACITY, (old?.length ?? 0) * 2),
+      Math.max(INITIAL_SYSEX_CAPACITY, (old?.length ?? 0) * 2, need),
     );
     const buf = new Uint8Array(size);
     if (old !== null) buf.set(old.subarray(0, n));
