@@ -1,0 +1,835 @@
+// Copyright 2026 the midisock authors. MIT license.
+/**
+ * The `midisock` command-line program: a socket-port server that prints (and
+ * can relay) what its clients send, a monitor that prints what a server
+ * sends, and a sender of messages. It speaks mido's wire protocol, so its
+ * peers can be mido programs (`mido-serve`, `mido-connect`) too.
+ *
+ * ```sh
+ * deno install -g -n midisock --allow-net jsr:@x/midisock/cli
+ * midisock serve --relay :8080         # a shared MIDI bus on localhost:8080
+ * midisock monitor localhost:8080      # print what the bus carries
+ * midisock send localhost:8080 "note_on note=60 velocity=100" "note_off note=60"
+ * ```
+ *
+ * Without installing: `deno run --allow-net jsr:@x/midisock/cli serve :8080`.
+ * Run `midisock --help` for every command and option.
+ *
+ * The program is also a function, {@linkcode main}, which takes the arguments
+ * and returns the exit status.
+ *
+ * @example Sending a message with the program's main function
+ * ```ts
+ * import { main } from "@x/midisock/cli";
+ * import { message, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = new PortServer("127.0.0.1", 0);
+ * const address = `127.0.0.1:${server.port}`;
+ * assert.equal(await main(["send", address, "note_on note=60 velocity=100"]), 0);
+ * assert.deepEqual(
+ *   await server.receive(),
+ *   message("note_on", { note: 60, velocity: 100 }),
+ * );
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import denoJson from "../deno.json" with { type: "json" };
+import { formatAddress, parseAddress } from "./address.ts";
+import { connect } from "./connect.ts";
+import { BroadcastHub } from "./hub.ts";
+import type { Message } from "./message.ts";
+import type { PortEvent } from "./port_event.ts";
+import { PortServer } from "./port_server.ts";
+import type { SocketPort } from "./socket_port.ts";
+import { formatMessage, parseMessage } from "./text.ts";
+
+/** Options for {@linkcode main}: where it reads and writes, and when to stop. */
+export interface MainOptions {
+  /**
+   * Where `send` reads messages when it is given none as arguments.
+   *
+   * @default {Deno.stdin.readable}
+   */
+  stdin?: ReadableStream<Uint8Array>;
+  /**
+   * Where messages and events are printed. It is not closed.
+   *
+   * @default {Deno.stdout.writable}
+   */
+  stdout?: WritableStream<Uint8Array>;
+  /**
+   * Where errors and the address that `serve` listens on are printed. It is
+   * not closed.
+   *
+   * @default {Deno.stderr.writable}
+   */
+  stderr?: WritableStream<Uint8Array>;
+  /**
+   * Stops `serve` and `monitor` when it aborts, as Ctrl-C (SIGINT) does.
+   */
+  signal?: AbortSignal;
+}
+
+const VERSION: string = denoJson.version;
+const PROGRAM = "midisock";
+
+const HELP =
+  `${PROGRAM} ${VERSION}: MIDI over TCP, wire-compatible with Python mido's socket ports
+
+Usage:
+  ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
+  ${PROGRAM} monitor HOST:PORT [--json]
+  ${PROGRAM} send HOST:PORT [--hex] [MESSAGE...]
+  ${PROGRAM} COMMAND --help
+  ${PROGRAM} --help | --version
+
+Commands:
+  serve    Run a server and print what each client sends
+  monitor  Connect to a server and print what it sends
+  send     Connect to a server and send messages
+
+An address is HOST:PORT, [IPV6]:PORT or :PORT; the host defaults to
+localhost. A message is in mido's text format, such as
+"note_on channel=0 note=60 velocity=100"; missing fields take mido's
+defaults.
+
+Exit status:
+  0  success; serve and monitor also exit 0 on Ctrl-C
+  1  runtime error: a refused connection, an address in use, a bad message
+     line on stdin, a connection that failed
+  2  usage error: an unknown command or option, a bad address, a bad message
+     argument`;
+
+const SERVE_HELP =
+  `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
+
+Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
+a free port) and prints each message that a client sends, one a line: the
+client's name, then the message in mido's text format:
+
+  127.0.0.1:53412 note_on channel=0 note=60 velocity=100 time=0
+
+Clients that come and go are printed as "# connect NAME" and
+"# disconnect NAME", and a client dropped for falling too far behind as
+"# slowclient NAME dropped=BYTES". The address that the server listens on
+goes to stderr, as "${PROGRAM}: listening on HOST:PORT". To listen on every
+interface, give 0.0.0.0:PORT or [::]:PORT. Ctrl-C closes every client
+(sending what is queued for it first) and exits 0.
+
+Options:
+  --relay      Send each client's messages on to every other client (never
+               back to the sender): a shared MIDI bus
+  --json       Print JSON lines instead: {"sender":NAME,"type":TYPE,...} with
+               the message's fields (sysex data as an array), and
+               {"event":"connect"|"disconnect","port":NAME} or
+               {"event":"slowclient","port":NAME,"droppedBytes":BYTES}
+  -q, --quiet  Print no messages and no events
+  -h, --help   Print this help
+
+Exit status: 0 when stopped; 1 if it cannot listen (the address is in use);
+2 for a usage error.`;
+
+const MONITOR_HELP = `Usage: ${PROGRAM} monitor HOST:PORT [--json]
+
+Connects to a socket-port server and prints each message that the server
+sends, one a line: the server's name, then the message in mido's text
+format. It prints "# connect NAME" once connected and "# disconnect NAME"
+when the server closes the connection.
+
+Options:
+  --json      Print JSON lines, as serve --json does
+  -h, --help  Print this help
+
+Exit status: 0 when the server closes the connection, or on Ctrl-C; 1 if
+the connection is refused or fails; 2 for a usage error.`;
+
+const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [MESSAGE...]
+
+Connects to a socket-port server and sends each MESSAGE, in mido's text
+format, such as "note_on note=60 velocity=100". With no MESSAGE it reads
+messages from stdin, one a line, and skips blank lines and lines that start
+with #. It exits once every byte is written and the connection is closed.
+
+Options:
+  --hex       Take raw bytes in hex instead, such as "90 3c 64" or "903c64",
+              and send them as they are
+  -h, --help  Print this help
+
+Exit status: 0 when everything was sent; 1 if the connection is refused or
+fails, or for a bad line on stdin (the lines before it are sent); 2 for a
+usage error, such as a bad MESSAGE argument (then nothing is sent).`;
+
+/** An error in the command line: exit status 2. */
+class UsageError extends Error {}
+
+/** The text of an error, on one line. */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/**
+ * Lines of text on a byte stream. Lines that are written while a write is
+ * in flight are gathered into the next write. It never throws: a failed
+ * write is kept in {@linkcode Lines.error} and reported to `onError`.
+ */
+class Lines {
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #encoder = new TextEncoder();
+  #pending: string[] = [];
+  #size = 0;
+  #flushing: Promise<void> | undefined;
+  error: Error | undefined;
+  onError: ((error: Error) => void) | undefined;
+
+  constructor(stream: WritableStream<Uint8Array>) {
+    this.#writer = stream.getWriter();
+  }
+
+  /** Queues a line. Resolves at once, or once the queue is short again. */
+  write(line: string): Promise<void> {
+    if (this.error) return Promise.resolve();
+    this.#pending.push(line);
+    this.#size += line.length + 1;
+    this.#flushing ??= this.#flush();
+    return this.#size > 64 * 1024 ? this.#flushing : Promise.resolve();
+  }
+
+  /** Writes what is queued and lets go of the stream. */
+  async close(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    this.#writer.releaseLock();
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const text = this.#pending.join("\n") + "\n";
+        this.#pending = [];
+        this.#size = 0;
+        await this.#writer.write(this.#encoder.encode(text));
+      }
+    } catch (error) {
+      this.error = error instanceof Error ? error : new Error(String(error));
+      this.#pending = [];
+      this.#size = 0;
+      this.onError?.(this.error);
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+}
+
+/** Prints messages and events, as text or as JSON lines. */
+class Printer {
+  #out: Lines;
+  #json: boolean;
+  #quiet: boolean;
+
+  constructor(out: Lines, json: boolean, quiet = false) {
+    this.#out = out;
+    this.#json = json;
+    this.#quiet = quiet;
+  }
+
+  message(sender: string, msg: Message): Promise<void> {
+    if (this.#quiet) return Promise.resolve();
+    if (!this.#json) {
+      return this.#out.write(`${sender} ${formatMessage(msg)}`);
+    }
+    const fields: Record<string, unknown> = { sender };
+    for (const [key, value] of Object.entries(msg)) {
+      fields[key] = value instanceof Uint8Array ? Array.from(value) : value;
+    }
+    return this.#out.write(JSON.stringify(fields));
+  }
+
+  event(event: string, port: string, droppedBytes?: number): Promise<void> {
+    if (this.#quiet) return Promise.resolve();
+    if (this.#json) {
+      const fields: Record<string, unknown> = { event, port };
+      if (droppedBytes !== undefined) fields.droppedBytes = droppedBytes;
+      return this.#out.write(JSON.stringify(fields));
+    }
+    const extra = droppedBytes === undefined ? "" : ` dropped=${droppedBytes}`;
+    return this.#out.write(`# ${event} ${port}${extra}`);
+  }
+}
+
+/**
+ * Calls `stop` once, on Ctrl-C (SIGINT) or when the signal aborts. The
+ * returned function removes the listeners. After the first Ctrl-C the
+ * listener is gone, so a second Ctrl-C ends the program at once.
+ */
+function onStop(stop: () => void, signal?: AbortSignal): () => void {
+  let listening = true;
+  const remove = () => {
+    if (listening) {
+      listening = false;
+      Deno.removeSignalListener("SIGINT", handler);
+    }
+    signal?.removeEventListener("abort", handler);
+  };
+  const handler = () => {
+    remove();
+    stop();
+  };
+  Deno.addSignalListener("SIGINT", handler);
+  if (signal?.aborted) handler();
+  else signal?.addEventListener("abort", handler, { once: true });
+  return remove;
+}
+
+/** Parses a command's options; errors become usage errors. */
+function parseCommand<T extends Parameters<typeof parseArgs>[0]>(
+  command: string,
+  args: string[],
+  config: T,
+) {
+  try {
+    return parseArgs({ ...config, args, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usage(error, command);
+  }
+}
+
+function usage(error: unknown, command?: string): UsageError {
+  let text = oneLine(error);
+  const code = (error as { code?: string }).code;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    // Keep "Unknown option '--foo'", not the advice about "--" after it.
+    const stop = text.indexOf(". ");
+    if (stop >= 0) text = text.slice(0, stop);
+    if (command) text += ` for ${command}`;
+  }
+  const help = command ? `${PROGRAM} ${command} --help` : `${PROGRAM} --help`;
+  return new UsageError(`${text} (see ${help})`);
+}
+
+function address(text: string, connecting: boolean) {
+  let parsed;
+  try {
+    parsed = parseAddress(text, { defaultHost: "localhost" });
+  } catch (error) {
+    throw new UsageError(oneLine(error));
+  }
+  if (connecting && parsed.port === 0) {
+    throw new UsageError(
+      `Invalid address ${JSON.stringify(text)}: cannot connect to port 0`,
+    );
+  }
+  return parsed;
+}
+
+function onePositional(
+  command: string,
+  positionals: string[],
+  fallback?: string,
+): string {
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `${command} takes one address, got ${positionals.length} arguments: ${
+        positionals.map((p) => JSON.stringify(p)).join(" ")
+      } (see ${PROGRAM} ${command} --help)`,
+    );
+  }
+  const text = positionals[0] ?? fallback;
+  if (text === undefined) {
+    throw new UsageError(
+      `${command} needs an address, such as localhost:8080 (see ${PROGRAM} ${command} --help)`,
+    );
+  }
+  return text;
+}
+
+/** Lines of text from a byte stream, with their line numbers (from 1). */
+async function* readLines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<[number, string]> {
+  let rest = "";
+  let n = 0;
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    for (const part of parts) yield [++n, part.replace(/\r$/, "")];
+  }
+  if (rest !== "") yield [++n, rest];
+}
+
+const HEX_WORD = /^[0-9a-fA-F]+$/;
+
+/** Parses bytes in hex, such as "90 3c 64" or "903c64". */
+function parseHex(text: string): Uint8Array {
+  const hex = text.trim().split(/\s+/);
+  for (const word of hex) {
+    if (!HEX_WORD.test(word)) {
+      throw new SyntaxError(
+        `Cannot parse ${JSON.stringify(word)} in ${
+          JSON.stringify(text)
+        }: expected hex bytes, such as 90 3c 64`,
+      );
+    }
+    if (word.length % 2 !== 0) {
+      throw new SyntaxError(
+        `Cannot parse ${JSON.stringify(word)} in ${
+          JSON.stringify(text)
+        }: expected two hex digits a byte`,
+      );
+    }
+  }
+  const digits = hex.join("");
+  const bytes = new Uint8Array(digits.length / 2);
+  for (let i = 0; i < bytes.length; i++) {
+    bytes[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
+  }
+  return bytes;
+}
+
+/** The lines to send: skips blank lines and # comments. */
+function isContent(line: string): boolean {
+  const text = line.trim();
+  return text !== "" && !text.startsWith("#");
+}
+
+async function serve(
+  args: string[],
+  options: MainOptions,
+  out: Lines,
+  err: Lines,
+): Promise<number> {
+  const { values, positionals } = parseCommand("serve", args, {
+    options: {
+      relay: { type: "boolean" },
+      json: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(SERVE_HELP);
+    return 0;
+  }
+  const { host, port } = address(
+    onePositional("serve", positionals, "localhost:8080"),
+    false,
+  );
+  const printer = new Printer(out, !!values.json, !!values.quiet);
+  const relay = !!values.relay;
+  const server = new PortServer(host, port);
+  const stopped = Promise.withResolvers<void>();
+  const removeStop = onStop(stopped.resolve, options.signal);
+  out.onError = () => stopped.resolve();
+
+  // With --relay, each client has a hub that holds every other client: a
+  // message is encoded once, and a client that falls too far behind is
+  // disconnected (and printed) rather than holding up the whole bus.
+  const hubs = new Map<SocketPort, BroadcastHub>();
+  const onSlow = (event: Event) => {
+    const e = event as PortEvent;
+    printer.event("slowclient", e.port.name, e.droppedBytes);
+  };
+  const clients = new Set<SocketPort>();
+  const loops = new Set<Promise<void>>();
+
+  const run = async (client: SocketPort) => {
+    clients.add(client);
+    let hub: BroadcastHub | undefined;
+    if (relay) {
+      hub = new BroadcastHub();
+      hub.addEventListener("slowclient", onSlow);
+      for (const [other, otherHub] of hubs) {
+        otherHub.add(client);
+        hub.add(other);
+      }
+      hubs.set(client, hub);
+    }
+    try {
+      await printer.event("connect", client.name);
+      for await (const msg of client) {
+        hub?.send(msg).catch(() => {}); // never waits, never fails here
+        await printer.message(client.name, msg);
+      }
+    } finally {
+      clients.delete(client);
+      hubs.delete(client);
+      for (const other of hubs.values()) other.delete(client);
+      await client.close();
+      await printer.event("disconnect", client.name);
+    }
+  };
+
+  const accepting = (async () => {
+    while (true) {
+      let client: SocketPort;
+      try {
+        client = await server.accept();
+      } catch {
+        return; // the server is closed
+      }
+      const loop = run(client).catch(() => {});
+      loops.add(loop);
+      loop.finally(() => loops.delete(loop));
+    }
+  })();
+
+  try {
+    await err.write(`${PROGRAM}: listening on ${server.name}`);
+    await stopped.promise;
+  } finally {
+    removeStop();
+    await server.close();
+    await accepting;
+    await Promise.all([...clients].map((client) => client.close()));
+    while (loops.size > 0) await Promise.all(loops);
+  }
+  return stdoutStatus(out);
+}
+
+/** 0, or 1 if stdout failed for a reason other than a closed pipe. */
+function stdoutStatus(out: Lines): number {
+  if (out.error && !(out.error instanceof Deno.errors.BrokenPipe)) {
+    throw new Error(`Cannot write to stdout: ${oneLine(out.error)}`);
+  }
+  return 0;
+}
+
+async function monitor(
+  args: string[],
+  options: MainOptions,
+  out: Lines,
+): Promise<number> {
+  const { values, positionals } = parseCommand("monitor", args, {
+    options: {
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(MONITOR_HELP);
+    return 0;
+  }
+  const { host, port } = address(onePositional("monitor", positionals), true);
+  const printer = new Printer(out, !!values.json);
+  const server = await connect(host, port);
+  const removeStop = onStop(() => server.close(), options.signal);
+  out.onError = () => server.close();
+  try {
+    await printer.event("connect", server.name);
+    for await (const msg of server) await printer.message(server.name, msg);
+    await printer.event("disconnect", server.name);
+  } finally {
+    removeStop();
+    await server.close();
+  }
+  return stdoutStatus(out);
+}
+
+/** Reads and discards what a server sends, so that it never piles up. */
+async function discard(port: SocketPort): Promise<void> {
+  for await (const _ of port) {
+    // Nothing: send only sends.
+  }
+}
+
+async function send(
+  args: string[],
+  options: MainOptions,
+  out: Lines,
+): Promise<number> {
+  const { values, positionals } = parseCommand("send", args, {
+    options: {
+      hex: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(SEND_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    throw new UsageError(
+      `send needs an address, such as localhost:8080 (see ${PROGRAM} send --help)`,
+    );
+  }
+  const { host, port } = address(positionals[0], true);
+  const hex = !!values.hex;
+  // Arguments are checked before anything is sent.
+  const items = positionals.slice(1).map((text, i) => {
+    try {
+      return hex ? parseHex(text) : parseMessage(text);
+    } catch (error) {
+      throw new UsageError(`message ${i + 1}: ${oneLine(error)}`);
+    }
+  });
+  const stdin = items.length === 0
+    ? options.stdin ?? Deno.stdin.readable
+    : undefined;
+  return hex
+    ? await sendBytes(host, port, items as Uint8Array[], stdin)
+    : await sendMessages(host, port, items as Message[], stdin);
+}
+
+async function sendMessages(
+  host: string,
+  port: number,
+  messages: Message[],
+  stdin: ReadableStream<Uint8Array> | undefined,
+): Promise<number> {
+  const server = await connect(host, port);
+  const discarding = discard(server);
+  let failure: unknown;
+  try {
+    for (const msg of messages) await server.send(msg);
+    if (stdin) {
+      for await (const [n, line] of readLines(stdin)) {
+        if (!isContent(line)) continue;
+        let msg: Message;
+        try {
+          msg = parseMessage(line);
+        } catch (error) {
+          throw new Error(`line ${n}: ${oneLine(error)}`);
+        }
+        await server.send(msg);
+      }
+    }
+  } catch (error) {
+    failure = error;
+  }
+  await server.close(); // writes what is queued first
+  await discarding;
+  const dropped = server.stats.droppedBytes;
+  if (failure === undefined && dropped > 0) {
+    failure = new Error(
+      `Cannot send to ${server.name}: ${dropped} bytes were not written before the connection closed`,
+    );
+  }
+  if (failure !== undefined) throw failure;
+  return 0;
+}
+
+/** Connects as {@linkcode connect} does, for raw bytes. */
+async function dial(host: string, port: number): Promise<Deno.TcpConn> {
+  const name = formatAddress(host, port);
+  try {
+    const conn = await Deno.connect({ hostname: host, port });
+    conn.setNoDelay(true);
+    return conn;
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      throw new Error(`Cannot connect to ${name}: connection refused`);
+    }
+    throw new Error(`Cannot connect to ${name}: ${oneLine(error)}`);
+  }
+}
+
+async function sendBytes(
+  host: string,
+  port: number,
+  chunks: Uint8Array[],
+  stdin: ReadableStream<Uint8Array> | undefined,
+): Promise<number> {
+  const conn = await dial(host, port);
+  const name = formatAddress(host, port);
+  const discarding = (async () => {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      while (await conn.read(buf) !== null) {
+        // Nothing: send only sends.
+      }
+    } catch {
+      // Closed here, or reset: either way there is nothing more to read.
+    }
+  })();
+  const write = async (bytes: Uint8Array) => {
+    try {
+      for (let off = 0; off < bytes.length;) {
+        off += await conn.write(bytes.subarray(off));
+      }
+    } catch (error) {
+      throw new Error(`Cannot send to ${name}: ${oneLine(error)}`);
+    }
+  };
+  let failure: unknown;
+  try {
+    for (const bytes of chunks) await write(bytes);
+    if (stdin) {
+      for await (const [n, line] of readLines(stdin)) {
+        if (!isContent(line)) continue;
+        let bytes: Uint8Array;
+        try {
+          bytes = parseHex(line);
+        } catch (error) {
+          throw new Error(`line ${n}: ${oneLine(error)}`);
+        }
+        await write(bytes);
+      }
+    }
+    await conn.closeWrite();
+  } catch (error) {
+    failure = error;
+  }
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+  await discarding;
+  if (failure !== undefined) throw failure;
+  return 0;
+}
+
+async function run(
+  args: string[],
+  options: MainOptions,
+  out: Lines,
+  err: Lines,
+): Promise<number> {
+  const { tokens } = parseArgs({
+    args,
+    options: {},
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const first = tokens.find((token) => token.kind === "positional");
+  const end = first?.index ?? args.length;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: args.slice(0, end),
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw usage(error);
+  }
+  if (values.help) {
+    await out.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    await out.write(`${PROGRAM} ${VERSION}`);
+    return 0;
+  }
+  if (first === undefined) {
+    throw new UsageError(
+      `Missing command: serve, monitor or send (see ${PROGRAM} --help)`,
+    );
+  }
+  const rest = args.slice(end + 1);
+  switch (first.value) {
+    case "serve":
+      return await serve(rest, options, out, err);
+    case "monitor":
+      return await monitor(rest, options, out);
+    case "send":
+      return await send(rest, options, out);
+    default:
+      throw new UsageError(
+        `Unknown command ${
+          JSON.stringify(first.value)
+        }: expected serve, monitor or send (see ${PROGRAM} --help)`,
+      );
+  }
+}
+
+/**
+ * Runs the `midisock` program: `serve`, `monitor` or `send`, with `--help`
+ * and `--version`. Errors are printed as one line on stderr, starting with
+ * `midisock: error: `, and give a non-zero status: 2 for a usage error (a
+ * bad command, option, address or message argument), 1 for a runtime error
+ * (a refused connection, an address in use, a bad line on stdin).
+ *
+ * `serve` and `monitor` run until Ctrl-C (SIGINT) or until
+ * `options.signal` aborts; `monitor` also ends when the server closes the
+ * connection.
+ *
+ * @param args The arguments, without the program's name (as `Deno.args`).
+ * @param options Where to read and write, and a signal to stop.
+ * @returns The exit status: 0, 1 or 2.
+ *
+ * @example Printing the version
+ * ```ts
+ * import { main } from "@x/midisock/cli";
+ * import assert from "node:assert/strict";
+ *
+ * let text = "";
+ * const stdout = new WritableStream<Uint8Array>({
+ *   write(chunk) {
+ *     text += new TextDecoder().decode(chunk);
+ *   },
+ * });
+ * assert.equal(await main(["--version"], { stdout }), 0);
+ * assert.match(text, /^midisock \d+\.\d+\.\d+\n$/);
+ * ```
+ *
+ * @example Running a server until a signal stops it
+ * ```ts
+ * import { main } from "@x/midisock/cli";
+ * import { connect, message } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * // Each write of main() is whole lines.
+ * const collect = (each: (line: string) => void) =>
+ *   new WritableStream<Uint8Array>({
+ *     write(chunk) {
+ *       new TextDecoder().decode(chunk).trimEnd().split("\n").forEach(each);
+ *     },
+ *   });
+ * const listening = Promise.withResolvers<number>();
+ * const disconnected = Promise.withResolvers<void>();
+ * const lines: string[] = [];
+ * const stop = new AbortController();
+ * const serving = main(["serve", "127.0.0.1:0"], {
+ *   stdout: collect((line) => {
+ *     lines.push(line);
+ *     if (line.startsWith("# disconnect")) disconnected.resolve();
+ *   }),
+ *   stderr: collect((line) => {
+ *     const port = line.match(/listening on .*:(\d+)$/)?.[1];
+ *     if (port) listening.resolve(Number(port));
+ *   }),
+ *   signal: stop.signal,
+ * });
+ *
+ * const client = await connect("127.0.0.1", await listening.promise);
+ * const name = `127.0.0.1:${client.localAddr.port}`;
+ * await client.send(message("note_on", { note: 60, velocity: 100 }));
+ * await client.close();
+ * await disconnected.promise;
+ * stop.abort();
+ * assert.equal(await serving, 0);
+ * assert.deepEqual(lines, [
+ *   `# connect ${name}`,
+ *   `${name} note_on channel=0 note=60 velocity=100 time=0`,
+ *   `# disconnect ${name}`,
+ * ]);
+ * ```
+ */
+export async function main(
+  args: string[],
+  options: MainOptions = {},
+): Promise<number> {
+  const out = new Lines(options.stdout ?? Deno.stdout.writable);
+  const err = new Lines(options.stderr ?? Deno.stderr.writable);
+  try {
+    return await run(args, options, out, err);
+  } catch (error) {
+    await err.write(`${PROGRAM}: error: ${oneLine(error)}`);
+    return error instanceof UsageError ? 2 : 1;
+  } finally {
+    await out.close();
+    await err.close();
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
