@@ -7,7 +7,10 @@
  * then, and times, taking the best of several runs:
  * (a) a count-only scan: one tight loop that counts status bytes,
  * (b) MidiParser decoding the buffer in 64 KiB chunks (as from a socket),
- * (c) mido's Parser in /usr/bin/python3 on the first 50,000 messages.
+ * (c) mido's Parser in /usr/bin/python3 on the first 50,000 messages,
+ * (d) for reference, the floor for any parser that returns messages: making
+ *     1,000,000 frozen message objects of the same five shapes, with no
+ *     parsing at all.
  *
  * Run: deno run --allow-run=/usr/bin/python3 bench/decode_scan.ts
  *
@@ -90,6 +93,50 @@ function decodeAll(bytes: Uint8Array): number {
   return n;
 }
 
+/** (d) Makes the messages without parsing: the cost of the objects alone. */
+function allocateOnly(count: number): number {
+  let n = 0;
+  let out: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    const channel = i & 15;
+    const x = i & 127;
+    switch (i % 5) {
+      case 0:
+        out.push(
+          Object.freeze({ type: "note_on", channel, note: x, velocity: 100 }),
+        );
+        break;
+      case 1:
+        out.push(
+          Object.freeze({ type: "note_off", channel, note: x, velocity: 0 }),
+        );
+        break;
+      case 2:
+        out.push(
+          Object.freeze({
+            type: "control_change",
+            channel,
+            control: 7,
+            value: x,
+          }),
+        );
+        break;
+      case 3:
+        out.push(Object.freeze({ type: "pitchwheel", channel, pitch: x }));
+        break;
+      default:
+        out.push(
+          Object.freeze({ type: "polytouch", channel, note: 60, value: x }),
+        );
+    }
+    if (out.length === 21_845) { // about one 64 KiB chunk of messages
+      n += out.length;
+      out = [];
+    }
+  }
+  return n + out.length;
+}
+
 function best<T>(runs: number, fn: () => T): { ms: number; result: T } {
   let ms = Infinity;
   let result!: T;
@@ -140,6 +187,8 @@ const decoded = best(RUNS, () => decodeAll(bytes));
 if (decoded.result !== MESSAGES) {
   throw new Error(`Decoded ${decoded.result} messages, expected ${MESSAGES}`);
 }
+const floor = best(RUNS, () => allocateOnly(MESSAGES));
+if (floor.result !== MESSAGES) throw new Error("Allocation count is wrong");
 const midoResult = await mido(bytes.subarray(0, midoBytes));
 if (midoResult.messages !== MIDO_MESSAGES) {
   throw new Error(
@@ -171,6 +220,12 @@ const rows: [string, string, string, string][] = [
     fmt((midoBytes / 1e6) / midoResult.seconds, 3),
     fmt(midoMsgs, 0),
   ],
+  [
+    `(d) floor: ${fmt(MESSAGES, 0)} frozen objects, no parsing`,
+    `${fmt(floor.ms, 2)} ms`,
+    "",
+    fmt(MESSAGES / (floor.ms / 1000), 0),
+  ],
 ];
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
 console.log(
@@ -197,6 +252,11 @@ console.log(
   `decode / scan: ${fmt(ratio * 100)}% (goal >= 50%)${
     ratio >= 0.5 ? "" : "  MISSED"
   }`,
+);
+console.log(
+  `decode / floor (d): ${
+    fmt((floor.ms / decoded.ms) * 100)
+  }% (the rest is the parsing itself)`,
 );
 console.log(
   `MidiParser / mido: ${fmt(speedup, 0)}x (goal >= 100x)${
