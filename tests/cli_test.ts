@@ -1,0 +1,526 @@
+// Copyright 2026 the midisock authors. MIT license.
+// The command-line program, run as it is run by a user: `deno run
+// --allow-net src/cli.ts ...` in a child process, on loopback, with port 0
+// wherever it can (serve prints the port it got on stderr).
+
+import assert from "node:assert/strict";
+import denoJson from "../deno.json" with { type: "json" };
+import { connect, message } from "../mod.ts";
+import { Child, HANG_GUARD_MS, midisock, runMidisock } from "./_child.ts";
+import { PYTHON } from "./_mido.ts";
+
+const SENDER = /^127\.0\.0\.1:\d+$/;
+
+/** Starts `midisock serve ARGS... 127.0.0.1:0` and waits for its port. */
+async function startServe(...args: string[]) {
+  const serve = midisock(["serve", ...args, "127.0.0.1:0"]);
+  try {
+    const [, port] = await serve.waitForMatch(
+      "stderr",
+      /^midisock: listening on 127\.0\.0\.1:(\d+)$/,
+    );
+    return { serve, port: Number(port), address: `127.0.0.1:${port}` };
+  } catch (error) {
+    await serve[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/** The name in a `# connect NAME` line. */
+function connectName(line: string): string {
+  const name = line.match(/^# connect (\S+)$/)?.[1];
+  assert.ok(name, `expected a connect line, got ${JSON.stringify(line)}`);
+  assert.match(name, SENDER);
+  return name;
+}
+
+/** A port that nothing listens on (it was free a moment ago). */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
+
+const isDisconnect = (line: string) => line.startsWith("# disconnect ");
+const isConnect = (line: string) => line.startsWith("# connect ");
+
+Deno.test("midisock send into midisock serve prints exactly the messages sent", async () => {
+  const { serve, port, address } = await startServe();
+  await using _ = serve;
+
+  const sent = await runMidisock([
+    "send",
+    address,
+    "note_on note=60 velocity=100",
+    "control_change channel=3 control=7 value=99",
+    "sysex data=(1,2,3)",
+    "note_off note=60",
+  ]);
+  assert.deepEqual(sent, { code: 0, signal: null, stdout: "", stderr: "" });
+
+  await serve.waitForCount(1, isDisconnect, "disconnect");
+  serve.kill("SIGINT");
+  const result = await serve.result();
+  assert.equal(result.code, 0);
+  assert.equal(result.stderr, `midisock: listening on 127.0.0.1:${port}\n`);
+  const name = connectName(serve.stdout[0]);
+  assert.equal(
+    result.stdout,
+    [
+      `# connect ${name}`,
+      `${name} note_on channel=0 note=60 velocity=100 time=0`,
+      `${name} control_change channel=3 control=7 value=99 time=0`,
+      `${name} sysex data=(1,2,3) time=0`,
+      `${name} note_off channel=0 note=60 velocity=64 time=0`,
+      `# disconnect ${name}`,
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("midisock send reads messages and hex bytes from stdin, skipping blank lines and comments", async () => {
+  const { serve, address } = await startServe();
+  await using _ = serve;
+
+  const text = await runMidisock(["send", address], {
+    stdin:
+      "# a phrase\nprogram_change channel=9 program=5\n\n  note_on note=62\r\n   # indented comment\nstop",
+  });
+  assert.deepEqual(text, { code: 0, signal: null, stdout: "", stderr: "" });
+  await serve.waitForCount(1, isDisconnect, "disconnect");
+
+  const hex = await runMidisock(["send", "--hex", address, "90 3c 64", "F8"]);
+  assert.deepEqual(hex, { code: 0, signal: null, stdout: "", stderr: "" });
+  await serve.waitForCount(2, isDisconnect, "disconnect");
+
+  const hexStdin = await runMidisock(["send", "--hex", address], {
+    stdin: "# note off\n803c40\n\nb0 07 7f\n",
+  });
+  assert.deepEqual(hexStdin, { code: 0, signal: null, stdout: "", stderr: "" });
+  await serve.waitForCount(3, isDisconnect, "disconnect");
+
+  serve.kill("SIGINT");
+  const result = await serve.result();
+  assert.equal(result.code, 0);
+  const names = serve.stdout.filter(isConnect).map(connectName);
+  assert.equal(names.length, 3);
+  const [a, b, c] = names;
+  assert.deepEqual(serve.stdout, [
+    `# connect ${a}`,
+    `${a} program_change channel=9 program=5 time=0`,
+    `${a} note_on channel=0 note=62 velocity=64 time=0`,
+    `${a} stop time=0`,
+    `# disconnect ${a}`,
+    `# connect ${b}`,
+    `${b} note_on channel=0 note=60 velocity=100 time=0`,
+    `${b} clock time=0`,
+    `# disconnect ${b}`,
+    `# connect ${c}`,
+    `${c} note_off channel=0 note=60 velocity=64 time=0`,
+    `${c} control_change channel=0 control=7 value=127 time=0`,
+    `# disconnect ${c}`,
+  ]);
+});
+
+Deno.test("midisock serve --json prints JSON lines with the sender, the type and the fields", async () => {
+  const { serve, address } = await startServe("--json");
+  await using _ = serve;
+
+  const sent = await runMidisock([
+    "send",
+    address,
+    "sysex data=(1,2,127)",
+    "quarter_frame frame_type=2 frame_value=5",
+    "pitchwheel channel=1 pitch=-8192",
+  ]);
+  assert.equal(sent.code, 0);
+  await serve.waitForCount(1, (line) => line.includes('"disconnect"'), "JSON");
+  serve.kill("SIGINT");
+  const result = await serve.result();
+  assert.equal(result.code, 0);
+  const name = JSON.parse(serve.stdout[0]).port;
+  assert.match(name, SENDER);
+  assert.deepEqual(serve.stdout.map((line) => JSON.parse(line)), [
+    { event: "connect", port: name },
+    { sender: name, type: "sysex", data: [1, 2, 127] },
+    { sender: name, type: "quarter_frame", frameType: 2, frameValue: 5 },
+    { sender: name, type: "pitchwheel", channel: 1, pitch: -8192 },
+    { event: "disconnect", port: name },
+  ]);
+  assert.equal(
+    serve.stdout[1],
+    `{"sender":"${name}","type":"sysex","data":[1,2,127]}`,
+  );
+});
+
+Deno.test("midisock serve --relay sends each client's messages to every other client, never back to the sender", async () => {
+  const { serve, port, address } = await startServe("--relay");
+  await using _serve = serve;
+  await using text = midisock(["monitor", address]);
+  await using json = midisock(["monitor", "--json", address]);
+  // Once serve prints a client's connect, the client is on the bus.
+  await serve.waitForCount(2, isConnect, "connect");
+
+  // A third client, in this process, sends two messages.
+  await using player = await connect("127.0.0.1", port);
+  await serve.waitForCount(3, isConnect, "connect");
+  await player.send(message("note_on", { note: 60, velocity: 100 }));
+  await player.send(message("note_off", { note: 60 }));
+  await text.waitForCount(2, (line) => line.includes(" note_"), "notes");
+  await json.waitForCount(2, (line) => line.includes('"note_'), "notes");
+
+  // A fourth client sends one. The player receives it, and nothing before
+  // it: its own notes were relayed before it, so an echo would come first.
+  const sent = await runMidisock([
+    "send",
+    address,
+    "control_change control=64 value=127",
+  ]);
+  assert.equal(sent.code, 0);
+  assert.deepEqual(
+    await player.receive({ signal: AbortSignal.timeout(HANG_GUARD_MS) }),
+    message("control_change", { control: 64, value: 127 }),
+  );
+  await text.waitForCount(1, (line) => line.includes(" control_"), "cc");
+  await json.waitForCount(1, (line) => line.includes('"control_'), "cc");
+  await player.close();
+  assert.deepEqual([...player.iterPending()], []);
+
+  serve.kill("SIGINT");
+  assert.equal((await serve.result()).code, 0);
+  const server = `127.0.0.1:${port}`;
+  assert.deepEqual(await text.result(), {
+    code: 0,
+    signal: null,
+    stdout: [
+      `# connect ${server}`,
+      `${server} note_on channel=0 note=60 velocity=100 time=0`,
+      `${server} note_off channel=0 note=60 velocity=64 time=0`,
+      `${server} control_change channel=0 control=64 value=127 time=0`,
+      `# disconnect ${server}`,
+      "",
+    ].join("\n"),
+    stderr: "",
+  });
+  assert.deepEqual(await json.result(), {
+    code: 0,
+    signal: null,
+    stdout: [
+      `{"event":"connect","port":"${server}"}`,
+      `{"sender":"${server}","type":"note_on","channel":0,"note":60,"velocity":100}`,
+      `{"sender":"${server}","type":"note_off","channel":0,"note":60,"velocity":64}`,
+      `{"sender":"${server}","type":"control_change","channel":0,"control":64,"value":127}`,
+      `{"event":"disconnect","port":"${server}"}`,
+      "",
+    ].join("\n"),
+    stderr: "",
+  });
+  // serve printed what each client sent, under the client's name.
+  const playerName = `127.0.0.1:${player.localAddr.port}`;
+  const messages = serve.stdout.filter((line) => !line.startsWith("#"));
+  assert.deepEqual(messages.slice(0, 2), [
+    `${playerName} note_on channel=0 note=60 velocity=100 time=0`,
+    `${playerName} note_off channel=0 note=60 velocity=64 time=0`,
+  ]);
+  assert.match(
+    messages[2],
+    /^127\.0\.0\.1:\d+ control_change channel=0 control=64 value=127 time=0$/,
+  );
+  assert.equal(messages.length, 3);
+});
+
+const PYTHON_CLIENT = `
+import socket, sys
+import mido
+
+messages = [
+    mido.Message("note_on", note=60, velocity=100),
+    mido.Message("control_change", channel=15, control=7, value=99),
+    mido.Message("program_change", channel=9, program=5),
+    mido.Message("pitchwheel", pitch=-8192),
+    mido.Message("polytouch", note=61, value=3),
+    mido.Message("aftertouch", channel=2, value=4),
+    mido.Message("sysex", data=[0, 1, 127]),
+    mido.Message("quarter_frame", frame_type=7, frame_value=15),
+    mido.Message("songpos", pos=16383),
+    mido.Message("song_select", song=3),
+    mido.Message("tune_request"),
+    mido.Message("clock"),
+    mido.Message("start"),
+    mido.Message("continue"),
+    mido.Message("stop"),
+    mido.Message("active_sensing"),
+    mido.Message("reset"),
+    mido.Message("note_off", note=60),
+]
+sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print("port", sock.getsockname()[1])
+for msg in messages:
+    print(msg)
+sock.sendall(b"".join(msg.bin() for msg in messages))
+sock.shutdown(socket.SHUT_WR)
+sock.close()
+`;
+
+Deno.test("midisock serve prints a stream that Python mido encoded exactly as mido's str()", async () => {
+  const { serve, port } = await startServe();
+  await using _ = serve;
+
+  await using client = new Child(PYTHON, [
+    "-c",
+    PYTHON_CLIENT,
+    String(port),
+  ]);
+  const result = await client.result();
+  assert.equal(result.code, 0, result.stderr);
+  const [portLine, ...strs] = client.stdout;
+  const name = `127.0.0.1:${portLine.split(" ")[1]}`;
+  assert.equal(strs.length, 18);
+
+  await serve.waitForCount(1, isDisconnect, "disconnect");
+  serve.kill("SIGINT");
+  assert.equal((await serve.result()).code, 0);
+  assert.deepEqual(serve.stdout, [
+    `# connect ${name}`,
+    ...strs.map((str) => `${name} ${str}`),
+    `# disconnect ${name}`,
+  ]);
+});
+
+Deno.test("midisock serve on SIGINT closes every client and exits 0, and monitor sees the end and exits 0", async () => {
+  const { serve, port, address } = await startServe();
+  await using _serve = serve;
+  await using monitor = midisock(["monitor", address]);
+  await serve.waitForCount(1, isConnect, "connect");
+  await monitor.waitForCount(1, isConnect, "connect");
+
+  serve.kill("SIGINT");
+  const served = await serve.result();
+  assert.equal(served.code, 0);
+  assert.equal(served.signal, null);
+  const name = connectName(serve.stdout[0]);
+  assert.equal(served.stdout, `# connect ${name}\n# disconnect ${name}\n`);
+  assert.deepEqual(await monitor.result(), {
+    code: 0,
+    signal: null,
+    stdout: `# connect 127.0.0.1:${port}\n# disconnect 127.0.0.1:${port}\n`,
+    stderr: "",
+  });
+});
+
+Deno.test("midisock send stops at a bad line on stdin, after sending the lines before it", async () => {
+  const { serve, address } = await startServe();
+  await using _ = serve;
+
+  const sent = await runMidisock(["send", address], {
+    stdin: "note_on note=60\n\n# comment\ncontrol_change control=7 value=1\n" +
+      "note_on note=300\nstart\n",
+  });
+  assert.deepEqual(sent, {
+    code: 1,
+    signal: null,
+    stdout: "",
+    stderr:
+      'midisock: error: line 5: Cannot parse "note=300" in "note_on note=300": Invalid note_on note: expected an integer in 0..127, got 300\n',
+  });
+  const hex = await runMidisock(["send", "--hex", address], {
+    stdin: "f8\nfa 9x\nfc\n",
+  });
+  assert.deepEqual(hex, {
+    code: 1,
+    signal: null,
+    stdout: "",
+    stderr:
+      'midisock: error: line 2: Cannot parse "9x" in "fa 9x": expected hex bytes, such as 90 3c 64\n',
+  });
+
+  await serve.waitForCount(2, isDisconnect, "disconnect");
+  serve.kill("SIGINT");
+  assert.equal((await serve.result()).code, 0);
+  const [a, b] = serve.stdout.filter(isConnect).map(connectName);
+  assert.deepEqual(serve.stdout, [
+    `# connect ${a}`,
+    `${a} note_on channel=0 note=60 velocity=64 time=0`,
+    `${a} control_change channel=0 control=7 value=1 time=0`,
+    `# disconnect ${a}`,
+    `# connect ${b}`,
+    `${b} clock time=0`,
+    `# disconnect ${b}`,
+  ]);
+});
+
+Deno.test("midisock gives one error line and a non-zero status for bad input", async (t) => {
+  const refused = closedPort();
+  const cases: [string[], number, string][] = [
+    [
+      ["serve", "foo"],
+      2,
+      'Invalid address "foo": expected HOST:PORT, such as localhost:8080',
+    ],
+    [
+      ["serve", ":99999"],
+      2,
+      'Invalid address ":99999": port must be in 0..65535, got 99999',
+    ],
+    [
+      ["monitor", "host:"],
+      2,
+      'Invalid address "host:": missing port after the colon',
+    ],
+    [
+      ["send", "host:", "start"],
+      2,
+      'Invalid address "host:": missing port after the colon',
+    ],
+    [
+      ["send", "127.0.0.1:0", "start"],
+      2,
+      'Invalid address "127.0.0.1:0": cannot connect to port 0',
+    ],
+    [
+      ["monitor", `127.0.0.1:${refused}`],
+      1,
+      `Cannot connect to 127.0.0.1:${refused}: connection refused`,
+    ],
+    [
+      ["send", `127.0.0.1:${refused}`, "start"],
+      1,
+      `Cannot connect to 127.0.0.1:${refused}: connection refused`,
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "f8"],
+      1,
+      `Cannot connect to 127.0.0.1:${refused}: connection refused`,
+    ],
+    // A bad message argument is found before connecting: nothing is sent.
+    [
+      ["send", `127.0.0.1:${refused}`, "start", "note_on velocity=x"],
+      2,
+      'message 2: Cannot parse "velocity=x" in "note_on velocity=x": velocity must be an integer',
+    ],
+    [
+      ["send", `127.0.0.1:${refused}`, "note_of"],
+      2,
+      'message 1: Cannot parse "note_of" in "note_of": unknown message type, expected one of note_off, note_on, polytouch, control_change, program_change, aftertouch, pitchwheel, sysex, quarter_frame, songpos, song_select, tune_request, clock, start, continue, stop, active_sensing, reset',
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "90 3c6"],
+      2,
+      'message 1: Cannot parse "3c6" in "90 3c6": expected two hex digits a byte',
+    ],
+    [[], 2, "Missing command: serve, monitor or send (see midisock --help)"],
+    [
+      ["play"],
+      2,
+      'Unknown command "play": expected serve, monitor or send (see midisock --help)',
+    ],
+    [["--bogus"], 2, "Unknown option '--bogus' (see midisock --help)"],
+    [
+      ["serve", "--bogus"],
+      2,
+      "Unknown option '--bogus' for serve (see midisock serve --help)",
+    ],
+    [
+      ["monitor", "-x", "localhost:1"],
+      2,
+      "Unknown option '-x' for monitor (see midisock monitor --help)",
+    ],
+    [
+      ["send", "--json", "localhost:1"],
+      2,
+      "Unknown option '--json' for send (see midisock send --help)",
+    ],
+    [
+      ["serve", "--json=yes"],
+      2,
+      "Option '--json' does not take an argument (see midisock serve --help)",
+    ],
+    [
+      ["serve", "a:1", "b:2"],
+      2,
+      'serve takes one address, got 2 arguments: "a:1" "b:2" (see midisock serve --help)',
+    ],
+    [
+      ["monitor"],
+      2,
+      "monitor needs an address, such as localhost:8080 (see midisock monitor --help)",
+    ],
+    [
+      ["send"],
+      2,
+      "send needs an address, such as localhost:8080 (see midisock send --help)",
+    ],
+  ];
+  for (const [args, code, error] of cases) {
+    await t.step(`midisock ${args.join(" ")}`, async () => {
+      assert.deepEqual(await runMidisock(args), {
+        code,
+        signal: null,
+        stdout: "",
+        stderr: `midisock: error: ${error}\n`,
+      });
+    });
+  }
+
+  await t.step("a port already in use", async () => {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    let reason = "";
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch (error) {
+      reason = (error as Error).message; // the system's words for it
+    }
+    assert.notEqual(reason, "");
+    assert.deepEqual(await runMidisock(["serve", `127.0.0.1:${port}`]), {
+      code: 1,
+      signal: null,
+      stdout: "",
+      stderr:
+        `midisock: error: Cannot listen on 127.0.0.1:${port}: ${reason}\n`,
+    });
+  });
+});
+
+Deno.test("midisock --help, COMMAND --help and --version", async () => {
+  const version = await runMidisock(["--version"]);
+  assert.deepEqual(version, {
+    code: 0,
+    signal: null,
+    stdout: `midisock ${denoJson.version}\n`,
+    stderr: "",
+  });
+
+  const help = await runMidisock(["--help"]);
+  assert.equal(help.code, 0);
+  assert.equal(help.stderr, "");
+  const lines = help.stdout.split("\n");
+  assert.equal(
+    lines[0],
+    `midisock ${denoJson.version}: MIDI over TCP, wire-compatible with Python mido's socket ports`,
+  );
+  for (
+    const usage of [
+      "  midisock serve [HOST:PORT] [--relay] [--json] [--quiet]",
+      "  midisock monitor HOST:PORT [--json]",
+      "  midisock send HOST:PORT [--hex] [MESSAGE...]",
+      "  0  success; serve and monitor also exit 0 on Ctrl-C",
+    ]
+  ) assert.ok(lines.includes(usage), `--help lacks ${JSON.stringify(usage)}`);
+  assert.ok(help.stdout.endsWith("argument\n"));
+  assert.deepEqual(await runMidisock(["-h"]), help);
+
+  for (const command of ["serve", "monitor", "send"]) {
+    const commandHelp = await runMidisock([command, "--help"]);
+    assert.equal(commandHelp.code, 0);
+    assert.equal(commandHelp.stderr, "");
+    assert.match(
+      commandHelp.stdout,
+      new RegExp(`^Usage: midisock ${command} `),
+    );
+    assert.match(commandHelp.stdout, /\nExit status: 0 .*/);
+    assert.match(commandHelp.stdout, /\n {2}-h, --help +Print this help\n/);
+    assert.deepEqual(await runMidisock([command, "-h"]), commandHelp);
+  }
+});
