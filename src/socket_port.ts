@@ -105,6 +105,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
   #pump: Promise<void> | undefined;
   #writable: WritableStream<Message> | undefined;
   #closed = false;
+  #closedByPeer = false;
   #closing: Promise<void> | undefined;
   #error: Error | undefined;
   #sent = 0;
@@ -133,7 +134,12 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
   constructor(conn: Deno.Conn, options: SocketPortOptions = {}) {
     this.#conn = conn;
     const remote = conn.remoteAddr as Deno.NetAddr;
-    this.#name = options.name ?? formatAddress(remote.hostname, remote.port);
+    // An IPv4 peer of a dual-stack listener is named by its IPv4 address.
+    const host = remote.hostname.replace(
+      /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i,
+      "$1",
+    );
+    this.#name = options.name ?? formatAddress(host, remote.port);
     this.#closeTimeout = options.closeTimeout ?? 2000;
     if ((options.noDelay ?? true) && "setNoDelay" in conn) {
       try {
@@ -177,6 +183,12 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
    * True once the port is closed: by close(), or because the peer went away
    * or the connection failed. Messages that arrived before can still be read.
    *
+   * When the peer goes away from a port that is read with receive(), poll()
+   * or iteration, the port says it is closed only once every message that
+   * arrived has been read, as mido's does. So mido's loop, which drops the
+   * ports that are closed and drains the others with iterPending(), loses
+   * nothing. (send() fails from the moment the peer is gone.)
+   *
    * @example Closing
    * ```ts
    * import { connect, PortServer } from "@x/midisock";
@@ -190,6 +202,9 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
    * ```
    */
   get closed(): boolean {
+    if (this.#closedByPeer && this.#mode === "pull") {
+      return this.#inbox.ended && this.#inbox.length === 0;
+    }
     return this.#closed;
   }
 
@@ -493,6 +508,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
    * ```
    */
   close(): Promise<void> {
+    this.#closedByPeer = false;
     this.#closing ??= this.#shutdown(true);
     return this.#closing;
   }
@@ -514,6 +530,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
    * ```
    */
   abort(): Promise<void> {
+    this.#closedByPeer = false;
     if (this.#closing) {
       // Cut a close that is still flushing short.
       this.#writer.close(false);
@@ -576,6 +593,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
 
   #ended(reason: EndReason): void {
     if (reason === "local") return;
+    if (!this.#closing) this.#closedByPeer = true;
     if (reason !== "eof") {
       this.#error = reason;
       this.#closing ??= this.#shutdown(false);
@@ -587,6 +605,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
 
   #fail(error: Error): void {
     this.#error ??= error;
+    if (!this.#closing) this.#closedByPeer = true;
     this.#closing ??= this.#shutdown(false);
   }
 
