@@ -62,7 +62,8 @@ export async function connect(
       }: expected an integer in 1..65535, got ${port}`,
     );
   }
-  const name = options.name ?? formatAddress(host, port);
+  const name = options.name ??
+    formatAddress(host === "" ? host : hostFor(host), port);
   let conn: Deno.TcpConn;
   try {
     conn = await Deno.connect({

@@ -48,12 +48,14 @@ export interface PortServerEventMap {
 
 const INBOX_SIZE = 4096;
 
+/** An IPv6 address without its brackets: `[::1]` is `::1`. */
+function unbracket(host: string): string {
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
 function listen(host: string, port: number): Deno.TcpListener {
   if (host !== "") {
-    const hostname = host.startsWith("[") && host.endsWith("]")
-      ? host.slice(1, -1)
-      : host;
-    return Deno.listen({ hostname, port, transport: "tcp" });
+    return Deno.listen({ hostname: unbracket(host), port, transport: "tcp" });
   }
   // Every interface: IPv6 and IPv4 on one socket where the system has IPv6.
   try {
@@ -156,7 +158,9 @@ export class PortServer extends EventTarget
           options: ErrorOptions,
         ) => Error;
         throw new Ctor(
-          `Cannot listen on ${formatAddress(host, port)}: ${error.message}`,
+          `Cannot listen on ${
+            formatAddress(unbracket(host), port)
+          }: ${error.message}`,
           { cause: error },
         );
       }
@@ -177,7 +181,7 @@ export class PortServer extends EventTarget
 
   /** The server's name: `host:port`, or `[v6]:port`. */
   get name(): string {
-    return formatAddress(this.#host, this.port);
+    return formatAddress(unbracket(this.#host), this.port);
   }
 
   /** True once close() was called. */
