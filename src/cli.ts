@@ -100,7 +100,7 @@ defaults.
 Exit status:
   0  success; serve and monitor also exit 0 on Ctrl-C
   1  runtime error: a refused connection, an address in use, a bad message
-     line on stdin, a connection that failed
+     line on stdin, a connection that failed while send was sending
   2  usage error: an unknown command or option, a bad address, a bad message
      argument`;
 
@@ -144,8 +144,9 @@ Options:
   --json      Print JSON lines, as serve --json does
   -h, --help  Print this help
 
-Exit status: 0 when the server closes the connection, or on Ctrl-C; 1 if
-the connection is refused or fails; 2 for a usage error.`;
+Exit status: 0 when the connection ends (the server closed it, or it was
+reset) or on Ctrl-C; 1 if it cannot connect (the connection is refused);
+2 for a usage error.`;
 
 const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [MESSAGE...]
 
