@@ -89,7 +89,25 @@ function checkOptions(options: MidiParserOptions): [boolean, number] {
   return [running, max];
 }
 
+// Messages are frozen, so equal ones can be the same object. A small
+// direct-mapped cache of recent channel and system common messages saves
+// making (and freezing) an object for the notes, controllers and clocks that
+// a MIDI stream repeats. It is shared by every parser and never grows.
+const CACHE_BITS = 12;
+const CACHE_KEYS = new Int32Array(1 << CACHE_BITS).fill(-1);
+const CACHE_MESSAGES: (Message | undefined)[] = new Array(1 << CACHE_BITS);
+
 function channelMessage(status: number, d0: number, d1: number): Message {
+  const key = (status << 14) | (d0 << 7) | d1;
+  const slot = Math.imul(key, 0x9e3779b1) >>> (32 - CACHE_BITS);
+  if (CACHE_KEYS[slot] === key) return CACHE_MESSAGES[slot]!;
+  const msg = makeMessage(status, d0, d1);
+  CACHE_KEYS[slot] = key;
+  CACHE_MESSAGES[slot] = msg;
+  return msg;
+}
+
+function makeMessage(status: number, d0: number, d1: number): Message {
   const channel = status & 0x0f;
   switch (status & 0xf0) {
     case 0x80:
@@ -161,6 +179,11 @@ function channelMessage(status: number, d0: number, d1: number): Message {
  *
  * Every byte that does not become part of a message is counted in
  * {@linkcode MidiParser.stats}.
+ *
+ * Messages are frozen, so two equal messages may be the same object: the
+ * parser keeps a small cache of recent channel messages rather than make a
+ * new object for each repeated note or controller. Compare messages by their
+ * fields, not with `===`.
  *
  * @example Parsing a stream in pieces
  * ```ts
