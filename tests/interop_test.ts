@@ -1,0 +1,204 @@
+// Copyright 2026 the midisock authors. MIT license.
+// Interop with real mido (Debian's python3-mido in /usr/bin/python3): a mido
+// peer on a plain socket (tests/fixtures/py_net_peer.py) sends and receives
+// mido's wire bytes to and from our ports and server.
+
+import assert from "node:assert/strict";
+import { connect, formatMessage, PortServer } from "../mod.ts";
+import {
+  DEADLINE_MS,
+  PANIC,
+  PYTHON,
+  randomMessages,
+  receiveN,
+  RESET,
+  waitFor,
+  within,
+} from "./_net.ts";
+
+const PEER = new URL("./fixtures/py_net_peer.py", import.meta.url).pathname;
+
+/** Splits text into lines (without the newlines). */
+class LineStream extends TransformStream<string, string> {
+  constructor() {
+    let rest = "";
+    super({
+      transform(chunk, controller) {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop()!;
+        for (const line of parts) controller.enqueue(line);
+      },
+      flush(controller) {
+        if (rest !== "") controller.enqueue(rest);
+      },
+    });
+  }
+}
+
+/**
+ * The Python peer as a child process. Its stdout is read line by line, its
+ * stderr collected; dispose kills it if it is still running, and always
+ * waits for it and drains its pipes, so the sanitizers stay quiet.
+ */
+class PyPeer implements AsyncDisposable {
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: ReadableStreamDefaultReader<string>;
+  readonly #stderr: Promise<string>;
+  readonly #args: string[];
+  #status: Deno.CommandStatus | undefined;
+
+  constructor(args: string[]) {
+    this.#args = args;
+    this.#child = new Deno.Command(PYTHON, {
+      args: [PEER, ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      // A hang guard: the peer has its own alarm, well before this.
+      signal: AbortSignal.timeout(60_000),
+    }).spawn();
+    this.#lines = this.#child.stdout
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new LineStream())
+      .getReader();
+    this.#stderr = new Response(this.#child.stderr).text();
+  }
+
+  /** The next line that the peer prints. */
+  async line(): Promise<string> {
+    const { done, value } = await within(
+      this.#lines.read(),
+      `a line from py_net_peer.py ${this.#args.join(" ")}`,
+    );
+    if (done) {
+      await this.#wait();
+      throw new Error(
+        `py_net_peer.py ${this.#args.join(" ")} ended early: ${await this
+          .#stderr}`,
+      );
+    }
+    return value;
+  }
+
+  /** Every line until the peer exits, which must be with status 0. */
+  async rest(): Promise<string[]> {
+    const lines: string[] = [];
+    while (true) {
+      const { done, value } = await within(
+        this.#lines.read(),
+        `the output of py_net_peer.py ${this.#args.join(" ")}`,
+      );
+      if (done) break;
+      lines.push(value);
+    }
+    const status = await this.#wait();
+    assert.equal(
+      status.code,
+      0,
+      `py_net_peer.py ${
+        this.#args.join(" ")
+      } exited with ${status.code}: ${await this
+        .#stderr}`,
+    );
+    return lines;
+  }
+
+  async #wait(): Promise<Deno.CommandStatus> {
+    this.#status ??= await this.#child.status;
+    return this.#status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#status === undefined) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // It has just exited.
+      }
+    }
+    await this.#lines.cancel().catch(() => {});
+    await this.#stderr;
+    await this.#wait();
+  }
+}
+
+Deno.test("Our PortServer receives exactly the messages that a mido client sends (every type, seeded)", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  const n = 3000;
+  await using peer = new PyPeer([
+    "send",
+    "127.0.0.1",
+    String(server.port),
+    "20260",
+    String(n),
+  ]);
+  const received = await receiveN(server, n, DEADLINE_MS);
+  const sent = await peer.rest();
+  assert.equal(sent.length, n);
+  assert.deepEqual(received.map(formatMessage), sent);
+  assert.equal(
+    new Set(received.slice(0, 18).map((m) => m.type)).size,
+    18,
+    "every type",
+  );
+  assert.equal(server.stats.skippedBytes, 0);
+  assert.equal(server.stats.received, n);
+  assert.equal(server.poll(), undefined);
+});
+
+Deno.test("A mido server decodes exactly what our client sends, reset() and panic() included", async () => {
+  await using peer = new PyPeer(["serve"]);
+  const first = await peer.line();
+  const match = /^port (\d+)$/.exec(first);
+  assert.ok(match, `expected "port P", got ${first}`);
+  const port = Number(match[1]);
+
+  const msgs = randomMessages(0x1d0, 3000);
+  const client = await connect("127.0.0.1", port);
+  try {
+    for (const msg of msgs) await client.send(msg);
+    await client.reset();
+    await client.panic();
+  } finally {
+    await client.close();
+  }
+  const decoded = await peer.rest();
+  assert.equal(decoded.length, msgs.length + 48);
+  assert.deepEqual(decoded, [...msgs, ...RESET, ...PANIC].map(formatMessage));
+});
+
+Deno.test("A broadcast from our server reaches three mido clients, each of which decodes every message", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  const msgs = randomMessages(0xb0a7, 2000);
+  await using a = new PyPeer([
+    "receive",
+    "127.0.0.1",
+    String(server.port),
+    String(msgs.length),
+  ]);
+  await using b = new PyPeer([
+    "receive",
+    "127.0.0.1",
+    String(server.port),
+    String(msgs.length),
+  ]);
+  await using c = new PyPeer([
+    "receive",
+    "127.0.0.1",
+    String(server.port),
+    String(msgs.length),
+  ]);
+  for (const peer of [a, b, c]) assert.equal(await peer.line(), "connected");
+  await waitFor(() => server.stats.accepted === 3, "3 mido clients");
+
+  for (const msg of msgs) await server.send(msg);
+  const expected = msgs.map(formatMessage);
+  const [gotA, gotB, gotC] = await Promise.all([a.rest(), b.rest(), c.rest()]);
+  assert.deepEqual(gotA, expected);
+  assert.deepEqual(gotB, expected);
+  assert.deepEqual(gotC, expected);
+  assert.equal(server.hub.stats.messages, msgs.length);
+  assert.equal(server.hub.stats.deliveries, 3 * msgs.length);
+  assert.equal(server.stats.slowClients, 0);
+  await waitFor(() => server.stats.clients === 0, "the mido clients to leave");
+});
