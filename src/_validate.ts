@@ -128,7 +128,15 @@ export function build(type: unknown, fields: object | undefined): object {
     );
   }
   const input = (fields ?? {}) as Record<string, unknown>;
-  checkKeys(name, input, false);
+  // A copy of a message, `{ ...msg, note: 5 }`, may carry its own type.
+  if (input.type !== undefined && input.type !== name) {
+    throw new TypeError(
+      `Invalid ${name} fields: they have type ${
+        describeValue(input.type)
+      }, expected ${JSON.stringify(name)} or none`,
+    );
+  }
+  checkKeys(name, input, true);
   const out: Record<string, unknown> = { type: name };
   for (const f of TYPES[name].fields) {
     out[f] = f === "data"

@@ -212,11 +212,16 @@ export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
  * The fields that {@linkcode message} takes for a type. Every field is
  * optional and defaults as in mido. Sysex data may be any array of integers.
  */
-export type MessageFields<T extends MessageType> = {
-  [K in Exclude<keyof MessageOf<T>, "type">]?: K extends "data"
-    ? Uint8Array | readonly number[]
-    : MessageOf<T>[K];
-};
+export type MessageFields<T extends MessageType> =
+  & {
+    [K in Exclude<keyof MessageOf<T>, "type">]?: K extends "data"
+      ? Uint8Array | readonly number[]
+      : MessageOf<T>[K];
+  }
+  & {
+    /** The same type again, so that a copy (`{ ...msg, note: 64 }`) works. */
+    type?: T;
+  };
 
 /**
  * Builds a message, checks every field, fills mido's defaults (velocity 64,
@@ -243,6 +248,16 @@ export type MessageFields<T extends MessageType> = {
  * });
  * assert.ok(Object.isFrozen(on));
  * assert.deepEqual(message("sysex", { data: [0x7e, 0x7f] }).data, new Uint8Array([0x7e, 0x7f]));
+ * ```
+ *
+ * @example Copying with changes, like mido's msg.copy()
+ * ```ts
+ * import { message } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * const on = message("note_on", { note: 60, velocity: 100 });
+ * const fifth = message(on.type, { ...on, note: 67 });
+ * assert.deepEqual(fifth, message("note_on", { note: 67, velocity: 100 }));
  * ```
  *
  * @example Bad fields are errors that say what is wrong

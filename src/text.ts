@@ -1,7 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { FIELD_TO_TEXT, TEXT_TO_FIELD, TYPES } from "./_specs.ts";
-import { build } from "./_validate.ts";
+import { FIELD_TO_TEXT, FIELDS, TEXT_TO_FIELD, TYPES } from "./_specs.ts";
+import { build, validate } from "./_validate.ts";
 import type { Message } from "./message.ts";
 
 /** Formats a number as Python's repr() does for an int or a float. */
@@ -45,8 +45,8 @@ function pythonNumber(x: number): string {
  * ```
  */
 export function formatMessage(msg: Message): string {
+  validate(msg); // a hand-written message is checked as encode() checks it
   const spec = TYPES[msg.type];
-  if (spec === undefined) build(msg.type, undefined); // throws the type error
   const m = msg as unknown as Record<string, unknown>;
   let text: string = msg.type;
   for (const name of spec.fields) {
@@ -56,7 +56,7 @@ export function formatMessage(msg: Message): string {
         Array.prototype.join.call((value ?? []) as ArrayLike<number>, ",")
       })`;
     } else {
-      text += ` ${FIELD_TO_TEXT[name]}=${value}`;
+      text += ` ${FIELD_TO_TEXT[name]}=${value ?? FIELDS[name].default}`;
     }
   }
   return `${text} time=${pythonNumber(msg.time ?? 0)}`;

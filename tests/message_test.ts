@@ -232,6 +232,16 @@ Deno.test("message() rejects an unknown type with TypeError listing the types", 
   });
 });
 
+Deno.test("message() copies a message given with its own type", () => {
+  const on = message("note_on", { channel: 3, note: 60, velocity: 100 });
+  assert.deepEqual(message(on.type, { ...on, note: 67 }), {
+    type: "note_on",
+    channel: 3,
+    note: 67,
+    velocity: 100,
+  });
+});
+
 Deno.test("message() rejects an unknown field with TypeError naming the fields", () => {
   assert.throws(() => message("note_on", { value: 1 } as never), {
     name: "TypeError",
@@ -247,10 +257,10 @@ Deno.test("message() rejects an unknown field with TypeError naming the fields",
     name: "TypeError",
     message: 'Unknown clock field "channel": it has no fields but time',
   });
-  assert.throws(() => message("note_on", { type: "note_on" } as never), {
+  assert.throws(() => message("note_on", { type: "note_off" } as never), {
     name: "TypeError",
     message:
-      'Unknown note_on field "type": its fields are channel, note, velocity and time',
+      'Invalid note_on fields: they have type "note_off", expected "note_on" or none',
   });
   assert.throws(() => message("note_on", 5 as never), {
     name: "TypeError",

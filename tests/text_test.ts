@@ -254,3 +254,14 @@ Deno.test("formatMessage() and parseMessage() round-trip every type at the ends 
   });
   assert.deepEqual(parseMessage(formatMessage(long)), long);
 });
+
+Deno.test("formatMessage() fills defaults for a hand-written message and checks it", () => {
+  assert.equal(
+    formatMessage({ type: "note_on", note: 60 } as never),
+    "note_on channel=0 note=60 velocity=64 time=0",
+  );
+  assert.throws(() => formatMessage({ type: "note_on", note: 300 } as never), {
+    name: "RangeError",
+    message: "Invalid note_on note: expected an integer in 0..127, got 300",
+  });
+});
