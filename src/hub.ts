@@ -177,10 +177,19 @@ export class BroadcastHub extends EventTarget {
    * ```
    */
   get writable(): WritableStream<Message> {
-    this.#writable ??= new WritableStream<Message>({
-      write: (msg) => this.send(msg),
-    });
-    return this.#writable;
+    // Once a pipe closes it, the next use gets a fresh stream.
+    const writable: WritableStream<Message> = this.#writable ??
+      new WritableStream<Message>({
+        write: (msg) => this.send(msg),
+        close: () => {
+          if (this.#writable === writable) this.#writable = undefined;
+        },
+        abort: () => {
+          if (this.#writable === writable) this.#writable = undefined;
+        },
+      });
+    this.#writable = writable;
+    return writable;
   }
 
   #deliverNow(bytes: Uint8Array): void {

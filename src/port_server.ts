@@ -312,7 +312,8 @@ export class PortServer extends EventTarget
 
   /**
    * A stream that broadcasts each message written to it to every client.
-   * Closing it does not close the server.
+   * Closing it does not close the server, and the next use of `writable`
+   * gives a fresh stream, so one pipe can follow another.
    *
    * @example Piping a client's messages to every other client
    * ```ts
@@ -328,10 +329,14 @@ export class PortServer extends EventTarget
    */
   get writable(): WritableStream<Message> {
     this.#adoptAll();
-    this.#writable ??= new WritableStream<Message>({
-      write: (msg) => this.send(msg),
-    });
-    return this.#writable;
+    const writable: WritableStream<Message> = this.#writable ??
+      new WritableStream<Message>({
+        write: (msg) => this.send(msg),
+        close: () => this.#forgetWritable(writable),
+        abort: () => this.#forgetWritable(writable),
+      });
+    this.#writable = writable;
+    return writable;
   }
 
   /**
@@ -644,6 +649,10 @@ export class PortServer extends EventTarget
     options?: boolean | AddEventListenerOptions,
   ): void {
     super.addEventListener(type, listener, options);
+  }
+
+  #forgetWritable(writable: WritableStream<Message>): void {
+    if (this.#writable === writable) this.#writable = undefined;
   }
 
   #pull(action: string): void {
