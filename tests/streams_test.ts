@@ -189,6 +189,27 @@ Deno.test("ReadableStream.pipeTo(server.writable) broadcasts every message, and 
   assert.deepEqual(await receiveN(b, 1), [message("continue")]);
 });
 
+Deno.test("server.writable and hub.writable take one pipe after another", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using a = await connect("127.0.0.1", server.port);
+  await waitFor(() => server.stats.accepted === 1, "the client");
+  await ReadableStream.from([message("start")]).pipeTo(server.writable);
+  await ReadableStream.from([message("clock")]).pipeTo(server.writable);
+  const writer = server.writable.getWriter();
+  await writer.write(message("stop"));
+  await writer.abort();
+  await ReadableStream.from([message("continue")]).pipeTo(server.hub.writable);
+  await ReadableStream.from([message("reset")]).pipeTo(server.hub.writable);
+  assert.deepEqual(await receiveN(a, 5), [
+    message("start"),
+    message("clock"),
+    message("stop"),
+    message("continue"),
+    message("reset"),
+  ]);
+  assert.equal(server.closed, false);
+});
+
 Deno.test("Aborting a port's writable closes the port", async () => {
   await using server = new PortServer("127.0.0.1", 0);
   const client = await connect("127.0.0.1", server.port);
