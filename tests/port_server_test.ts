@@ -16,6 +16,7 @@ import {
   type SocketPort,
 } from "../mod.ts";
 import {
+  bigSysex,
   delay,
   HAS_IPV6_LOOPBACK,
   PANIC,
@@ -459,6 +460,46 @@ Deno.test("PortServer.close() closes every client, which reads what was sent and
   await assert.rejects(connect("127.0.0.1", server.port), {
     name: "ConnectionRefused",
   });
+});
+
+Deno.test("PortServer.close() while three clients send at full speed ends everything cleanly", async () => {
+  const server = new PortServer("127.0.0.1", 0);
+  const name = `127.0.0.1:${server.port}`;
+  const clients = await Promise.all(
+    [0, 1, 2].map(() => connect("127.0.0.1", server.port)),
+  );
+  try {
+    const errors: unknown[] = [];
+    const senders = clients.map(async (client) => {
+      try {
+        for (let i = 0; i < 200_000; i++) {
+          await client.send(
+            i % 50 === 0
+              ? bigSysex(2000, i)
+              : message("note_on", { note: i % 128 }),
+          );
+        }
+      } catch (error) {
+        errors.push(error);
+      }
+    });
+    let got = 0;
+    const reading = (async () => {
+      for await (const _ of server) got++;
+    })();
+    await waitFor(() => got > 5000, "5000 messages");
+    await within(server.close(), "the server to close");
+    await within(reading, "the server's iteration to end");
+    await within(Promise.all(senders), "the senders to stop");
+    for (const error of errors) {
+      assert.ok(error instanceof PortClosedError, String(error));
+      assert.equal(error.port, name);
+    }
+    assert.equal(server.stats.clients, 0);
+    assert.ok(server.stats.received >= got);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
 });
 
 Deno.test("A new PortServer on a port in use fails with an error that names host:port", async () => {

@@ -316,6 +316,24 @@ Deno.test("Messages that arrived before close() can still be read after it", asy
   await assert.rejects(peer.receive(), PortClosedError);
 });
 
+Deno.test("A receive() that waits rejects with PortClosedError when its port or server closes", async () => {
+  const server = new PortServer("127.0.0.1", 0);
+  const serverName = `127.0.0.1:${server.port}`;
+  const client = await connect("127.0.0.1", server.port);
+  const clientWaits = assert.rejects(client.receive(), {
+    name: "PortClosedError",
+    message: `Cannot receive: port ${client.name} is closed`,
+  });
+  const serverWaits = assert.rejects(server.receive(), {
+    name: "PortClosedError",
+    message: `Cannot receive: port ${serverName} is closed`,
+  });
+  await client.close();
+  await within(clientWaits, "the client's receive() to fail");
+  await server.close();
+  await within(serverWaits, "the server's receive() to fail");
+});
+
 Deno.test("receive() stops waiting when its signal aborts, and the port still works", async () => {
   await using server = new PortServer("127.0.0.1", 0);
   await using client = await connect("127.0.0.1", server.port);
