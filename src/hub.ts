@@ -23,6 +23,16 @@ export interface BroadcastHubOptions {
    * @default {"disconnect"}
    */
   slowClient?: "disconnect" | "wait";
+  /**
+   * With `slowClient: "disconnect"`, how long in milliseconds a client's
+   * queue may stay full before the client is disconnected. Meanwhile send()
+   * waits, so a sender that bursts faster than the network drains is held
+   * back rather than healthy clients cut off. A client that is not reading
+   * at all holds the others back once, for this long.
+   *
+   * @default {1000}
+   */
+  slowClientTimeout?: number;
 }
 
 /** Counters of a {@linkcode BroadcastHub}. */
@@ -39,9 +49,9 @@ export interface BroadcastHubStats {
 
 /**
  * Sends each message to many ports: it encodes the message once and queues
- * the same bytes for every port. Each port has a bounded queue; a port that
- * falls behind is disconnected (the default) or holds the sender back
- * (`slowClient: "wait"`). A port that fails is dropped and never stops
+ * the same bytes for every port. Each port has a bounded queue. A port whose
+ * queue stays full for `slowClientTimeout` is disconnected (the default), or
+ * with `slowClient: "wait"` it holds the sender back. A port that fails is dropped and never stops
  * delivery to the others. Nothing is dropped without a count and an event.
  *
  * A {@linkcode PortServer} has one for its clients, as `server.hub`.
@@ -70,7 +80,9 @@ export class BroadcastHub extends EventTarget {
   #ports = new Set<SocketPort>();
   #max: number;
   #wait: boolean;
+  #timeout: number;
   #last: Promise<void> = Promise.resolve();
+  #pending = 0; // sends in the slow path, not yet delivered
   #writable: WritableStream<Message> | undefined;
   #stats: BroadcastHubStats = {
     messages: 0,
@@ -101,8 +113,15 @@ export class BroadcastHub extends EventTarget {
         }`,
       );
     }
+    const timeout = options.slowClientTimeout ?? 1000;
+    if (typeof timeout !== "number" || !(timeout >= 0)) {
+      throw new RangeError(
+        `Invalid slowClientTimeout option: expected a number of milliseconds >= 0, got ${timeout}`,
+      );
+    }
     this.#max = max;
     this.#wait = slow === "wait";
+    this.#timeout = timeout;
   }
 
   /** The ports that receive broadcasts. */
@@ -139,9 +158,11 @@ export class BroadcastHub extends EventTarget {
 
   /**
    * Broadcasts a message to every port. The message is checked and encoded
-   * once. With `slowClient: "disconnect"` this never waits; with `"wait"` it
-   * resolves once every port has room for the message, and calls that are
-   * not awaited still go out in order.
+   * once. It resolves at once while every port's queue has room. When a
+   * queue is full it waits: with `slowClient: "wait"` until the port has
+   * room, and with `"disconnect"` for at most `slowClientTimeout`, after
+   * which the port is disconnected. Calls that are not awaited still go out
+   * in order.
    *
    * @param msg The message.
    * @throws {TypeError} For a bad message (nothing is sent).
@@ -155,11 +176,16 @@ export class BroadcastHub extends EventTarget {
       return Promise.reject(error);
     }
     this.#stats.messages++;
-    if (!this.#wait) {
+    // The fast path: no send is waiting and every queue has room.
+    if (this.#pending === 0 && this.#fits(bytes.length)) {
       this.#deliverNow(bytes);
       return Promise.resolve();
     }
-    this.#last = this.#last.then(() => this.#deliverWaiting(bytes));
+    // Otherwise wait for the full queues, in order with earlier sends.
+    this.#pending++;
+    this.#last = this.#last
+      .then(() => this.#deliverWaiting(bytes))
+      .finally(() => this.#pending--);
     return this.#last;
   }
 
@@ -192,17 +218,25 @@ export class BroadcastHub extends EventTarget {
     return writable;
   }
 
+  // Whether a queue of `queued` bytes can take `n` more. A message larger
+  // than the bound still goes into an empty queue.
+  #room(queued: number, n: number): boolean {
+    return queued === 0 || queued + n <= this.#max;
+  }
+
+  #fits(n: number): boolean {
+    for (const port of this.#ports) {
+      const writer = WRITERS.get(port)!;
+      if (!writer.closed && !this.#room(writer.queuedBytes, n)) return false;
+    }
+    return true;
+  }
+
   #deliverNow(bytes: Uint8Array): void {
-    const n = bytes.length;
     for (const port of this.#ports) {
       const writer = WRITERS.get(port)!;
       if (writer.closed) {
         this.#ports.delete(port);
-        continue;
-      }
-      const queued = writer.queuedBytes;
-      if (queued > 0 && queued + n > this.#max) {
-        this.#disconnect(port, queued);
         continue;
       }
       writer.enqueue(bytes);
@@ -216,13 +250,33 @@ export class BroadcastHub extends EventTarget {
     for (const port of [...this.#ports]) {
       const writer = WRITERS.get(port)!;
       try {
-        await writer.waitBelow(below);
+        if (!this.#room(writer.queuedBytes, n)) {
+          if (this.#wait) {
+            await writer.waitBelow(below);
+          } else if (!await this.#waitFor(writer.waitBelow(below))) {
+            this.#disconnect(port, writer.queuedBytes);
+            continue;
+          }
+        }
         writer.enqueue(bytes);
         this.#stats.deliveries++;
       } catch {
         // The port failed or closed: it leaves; the others carry on.
         this.#ports.delete(port);
       }
+    }
+  }
+
+  // Resolves true if `drained` settles within the slow-client timeout.
+  async #waitFor(drained: Promise<void>): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#timeout);
+    });
+    try {
+      return await Promise.race([drained.then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -431,3 +431,33 @@ Deno.test('slowClient "wait" sends calls that are not awaited in order', async (
   assert.deepEqual(await receivedB, msgs);
   assert.equal(server.stats.droppedBytes, 0);
 });
+
+Deno.test("BroadcastHub holds a fast sender back instead of cutting off clients that read", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    maxQueuedBytes: 64 * 1024,
+  });
+  await using a = await connect("127.0.0.1", server.port);
+  await using b = await connect("127.0.0.1", server.port);
+  const deadline = Date.now() + 10_000;
+  while (server.stats.accepted < 2 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const count = 400; // 400 KiB in one burst, over six times the queue bound
+  const msgs = Array.from(
+    { length: count },
+    (_, i) => message("sysex", { data: new Uint8Array(1024).fill(i & 127) }),
+  );
+  const reading = [a, b].map(async (client) => {
+    let n = 0;
+    for await (const msg of client) {
+      assert.equal(msg.type, "sysex");
+      assert.equal((msg as { data: Uint8Array }).data[0], n & 127);
+      if (++n === count) break;
+    }
+    return n;
+  });
+  await ReadableStream.from(msgs).pipeTo(server.writable);
+  assert.deepEqual(await Promise.all(reading), [count, count]);
+  assert.equal(server.stats.slowClients, 0);
+  assert.equal(server.hub.stats.deliveries, 2 * count);
+});
