@@ -114,19 +114,20 @@ client's name, then the message in mido's text format:
   127.0.0.1:53412 note_on channel=0 note=60 velocity=100 time=0
 
 Clients that come and go are printed as "# connect NAME" and
-"# disconnect NAME", and a client dropped for falling too far behind as
+"# disconnect NAME" (with " dropped=BYTES" if bytes queued for it were never
+written), and a client dropped for falling too far behind as
 "# slowclient NAME dropped=BYTES". The address that the server listens on
 goes to stderr, as "${PROGRAM}: listening on HOST:PORT". To listen on every
-interface, give 0.0.0.0:PORT or [::]:PORT. Ctrl-C closes every client
-(sending what is queued for it first) and exits 0.
+interface, give 0.0.0.0:PORT or [::]:PORT. Ctrl-C stops reading, closes
+every client (sending what is already queued for it first) and exits 0.
 
 Options:
   --relay      Send each client's messages on to every other client (never
                back to the sender): a shared MIDI bus
   --json       Print JSON lines instead: {"sender":NAME,"type":TYPE,...} with
                the message's fields (sysex data as an array), and
-               {"event":"connect"|"disconnect","port":NAME} or
-               {"event":"slowclient","port":NAME,"droppedBytes":BYTES}
+               {"event":"connect"|"disconnect"|"slowclient","port":NAME}
+               (with "droppedBytes":BYTES when bytes were dropped)
   -q, --quiet  Print no messages and no events
   -h, --help   Print this help
 
@@ -422,11 +423,16 @@ async function serve(
   const relay = !!values.relay;
   const server = new PortServer(host, port);
   const stopped = Promise.withResolvers<void>();
-  const removeStop = onStop(stopped.resolve, options.signal);
-  out.onError = () => stopped.resolve();
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    stopped.resolve();
+  };
+  const removeStop = onStop(stop, options.signal);
+  out.onError = stop;
 
   // With --relay, each client has a hub that holds every other client: a
-  // message is encoded once, and a client that falls too far behind is
+  // message is encoded once, and a client that stays too far behind is
   // disconnected (and printed) rather than holding up the whole bus.
   const hubs = new Map<SocketPort, BroadcastHub>();
   const onSlow = (event: Event) => {
@@ -451,15 +457,21 @@ async function serve(
     try {
       await printer.event("connect", client.name);
       for await (const msg of client) {
-        hub?.send(msg).catch(() => {}); // never waits, never fails here
+        // Once stopping, the clients are being closed: a message that is
+        // still unread could no longer be relayed, so it is not printed.
+        if (stopping) break;
+        // Waits while another client's queue is full, for at most the
+        // hub's slowClientTimeout: the sender is held back, not the bus.
+        if (hub) await hub.send(msg).catch(() => {});
         await printer.message(client.name, msg);
       }
     } finally {
       clients.delete(client);
       hubs.delete(client);
       for (const other of hubs.values()) other.delete(client);
-      await client.close();
-      await printer.event("disconnect", client.name);
+      await client.close(); // sends what is queued, for up to 2 s
+      const dropped = client.stats.droppedBytes;
+      await printer.event("disconnect", client.name, dropped || undefined);
     }
   };
 
