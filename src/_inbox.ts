@@ -1,6 +1,8 @@
 // Copyright 2026 the midisock authors. MIT license.
 // Private: a FIFO of received items with waiters, for receive(), poll() and
-// iteration. It is filled by a pump that stops while it is full.
+// iteration. It is filled by a pump that stops while it is full. Fullness is
+// counted in bytes (each item weighs what it took on the wire), so a stream of
+// big sysex messages is bounded as tightly as a stream of notes.
 
 /** A FIFO that can be awaited, and ended. */
 export class Inbox<T> {
@@ -9,10 +11,18 @@ export class Inbox<T> {
   #ended = false;
   #waiter: PromiseWithResolvers<void> | undefined;
   #space: PromiseWithResolvers<void> | undefined;
+  #weight = 0;
+  #weigh: (item: T) => number;
   readonly highWaterMark: number;
 
-  constructor(highWaterMark: number) {
+  constructor(highWaterMark: number, weigh: (item: T) => number) {
     this.highWaterMark = highWaterMark;
+    this.#weigh = weigh;
+  }
+
+  /** The summed weight of the items waiting. */
+  get weight(): number {
+    return this.#weight;
   }
 
   /** Items waiting. */
@@ -27,19 +37,21 @@ export class Inbox<T> {
 
   push(item: T): void {
     this.#items.push(item);
+    this.#weight += this.#weigh(item);
     this.#wake();
   }
 
   /** Takes the oldest item, or undefined if there is none. */
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
+    const item = this.#items[this.#head] as T;
     this.#items[this.#head++] = undefined;
+    this.#weight -= this.#weigh(item);
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
-    if (this.#space && this.length < this.highWaterMark) {
+    if (this.#space && this.#weight < this.highWaterMark) {
       this.#space.resolve();
       this.#space = undefined;
     }
@@ -82,7 +94,7 @@ export class Inbox<T> {
 
   /** Resolves when the inbox has room (or has ended). */
   space(): Promise<void> | undefined {
-    if (this.length < this.highWaterMark || this.#ended) return undefined;
+    if (this.#weight < this.highWaterMark || this.#ended) return undefined;
     this.#space ??= Promise.withResolvers<void>();
     return this.#space.promise;
   }
@@ -94,4 +106,9 @@ export class Inbox<T> {
       w.resolve();
     }
   }
+}
+
+/** What a message took on the wire, near enough: its weight in an inbox. */
+export function wireSize(msg: { type: string; data?: Uint8Array }): number {
+  return msg.type === "sysex" ? msg.data!.length + 2 : 3;
 }

@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { Inbox } from "./_inbox.ts";
+import { Inbox, wireSize } from "./_inbox.ts";
 import { formatAddress } from "./address.ts";
 import { PortClosedError } from "./errors.ts";
 import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
@@ -46,7 +46,8 @@ export interface PortServerEventMap {
   slowclient: PortEvent;
 }
 
-const INBOX_SIZE = 4096;
+// Bytes of received messages held for the reader, summed over clients.
+const INBOX_BYTES = 256 * 1024;
 
 /** An IPv6 address without its brackets: `[::1]` is `::1`. */
 function unbracket(host: string): string {
@@ -101,7 +102,10 @@ export class PortServer extends EventTarget
   #acceptors: PromiseWithResolvers<SocketPort>[] = [];
   #adopting = false;
   #mode: "stream" | "pull" | undefined;
-  #inbox = new Inbox<ReceivedMessage>(INBOX_SIZE);
+  #inbox = new Inbox<ReceivedMessage>(
+    INBOX_BYTES,
+    (entry) => wireSize(entry.message),
+  );
   #pumps = new Set<Promise<void>>();
   #acceptLoop: Promise<void>;
   #readable: ReadableStream<Message> | undefined;

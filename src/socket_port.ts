@@ -2,7 +2,7 @@
 
 import { ConnReader, ConnWriter, type EndReason, WRITERS } from "./_conn.ts";
 import { assertValid } from "./_encode_into.ts";
-import { Inbox } from "./_inbox.ts";
+import { Inbox, wireSize } from "./_inbox.ts";
 import { formatAddress } from "./address.ts";
 import { MidiDecoderStream, MidiEncoderStream } from "./codec.ts";
 import { PortClosedError } from "./errors.ts";
@@ -43,7 +43,8 @@ export interface SocketPortStats extends MidiParserStats {
   droppedBytes: number;
 }
 
-const INBOX_SIZE = 1024;
+// Bytes of received messages held for the reader before reading pauses.
+const INBOX_BYTES = 64 * 1024;
 
 /** mido's reset(): All Notes Off and Reset All Controllers on every channel. */
 const RESET_MESSAGES: readonly Message[] = Array.from(
@@ -101,7 +102,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
   #decoder: MidiDecoderStream;
   #messages: ReadableStream<Message>;
   #mode: "stream" | "pull" | undefined;
-  #inbox = new Inbox<Message>(INBOX_SIZE);
+  #inbox = new Inbox<Message>(INBOX_BYTES, wireSize);
   #pump: Promise<void> | undefined;
   #writable: WritableStream<Message> | undefined;
   #closed = false;
