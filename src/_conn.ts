@@ -27,6 +27,9 @@ export class ConnReader {
   #inflight: Promise<unknown> | undefined;
   #ended = false;
   #onEnd: (reason: EndReason) => void;
+  // Every read goes into this one buffer, and each chunk is a copy of what
+  // the read got: a 16 KiB buffer a read was garbage that made GC pauses.
+  #buf = new Uint8Array(READ_SIZE);
 
   constructor(conn: Deno.Conn, onEnd: (reason: EndReason) => void) {
     this.#onEnd = onEnd;
@@ -36,7 +39,7 @@ export class ConnReader {
           controller.close();
           return;
         }
-        const buf = new Uint8Array(READ_SIZE);
+        const buf = this.#buf;
         let n: number | null;
         try {
           const read = conn.read(buf);
@@ -53,7 +56,7 @@ export class ConnReader {
           controller.close();
           this.#end("eof");
         } else {
-          controller.enqueue(buf.subarray(0, n));
+          controller.enqueue(buf.slice(0, n));
         }
       },
       cancel: () => this.#end("local"),
