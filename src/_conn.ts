@@ -5,8 +5,20 @@
 // Deno.Conn's own readable and writable close the whole connection when
 // either of them ends, which a port that half-closes cannot use.
 
+import { encodedLength, encodeInto } from "./_encode_into.ts";
+import type { Message } from "./message.ts";
+
 const READ_SIZE = 16 * 1024;
 const MAX_WRITE = 256 * 1024;
+// The tail that encode() writes messages into starts this small and doubles
+// as a burst needs, up to MAX_TAIL; then it becomes a chunk of its own.
+const MIN_TAIL = 256;
+const MAX_TAIL = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+// How many microtask turns encode() waits before it starts a write, so that
+// messages sent together (a chord, a burst from a pipe) go out in one write.
+// Messages that come while a write is in flight go out in the next one.
+const START_TURNS = 12;
 
 /** How a byte source ended. */
 export type EndReason = "eof" | "local" | Error;
@@ -90,14 +102,21 @@ interface Waiter {
 
 /**
  * The write side of a connection: a queue of whole-message chunks and one
- * loop that writes them, gathering what is queued into one write. Both the
- * encoder pipe and the broadcast hub put chunks here; chunks are whole
- * messages, so they interleave safely.
+ * loop that writes them, gathering what is queued into one write. The port
+ * encodes its messages straight into the end of the queue (the tail), and
+ * the broadcast hub queues its chunks; both are whole messages, so they
+ * interleave safely.
  */
 export class ConnWriter {
   #conn: Deno.Conn;
   #queue: Uint8Array[] = [];
-  #queued = 0; // bytes in #queue
+  #queued = 0; // bytes in #queue and the tail
+  // Messages encoded since the last chunk was queued or taken: the end of
+  // the queue, still open for more.
+  #tail: Uint8Array = EMPTY;
+  #tailLength = 0;
+  #starting = false; // a write starts after a few turns
+  #turns = 0;
   #inflight = 0; // bytes taken from #queue and being written
   #writing = false;
   #error: Error | undefined;
@@ -138,17 +157,41 @@ export class ConnWriter {
     return this.#closed || this.#error !== undefined;
   }
 
+  /**
+   * Checks a message and queues its bytes, for a write that starts a few
+   * microtask turns later, so that messages sent together go out together.
+   * Throws for a bad message (and queues nothing), or if the writer is
+   * closed or failed.
+   */
+  encode(msg: Message): void {
+    if (this.#error) throw this.#error;
+    if (this.#closed) throw new Deno.errors.BadResource("Writer is closed");
+    const n = encodedLength(msg);
+    if (n > MAX_TAIL) {
+      const big = new Uint8Array(n);
+      encodeInto(msg, big, 0);
+      this.enqueue(big);
+      return;
+    }
+    const tail = this.#room(n);
+    this.#tailLength = encodeInto(msg, tail, this.#tailLength);
+    this.#queued += n;
+    if (!this.#writing && !this.#starting) {
+      this.#starting = true;
+      this.#turns = 0;
+      queueMicrotask(this.#kick);
+    }
+  }
+
   /** Queues a chunk. Throws if the writer is closed or failed. */
   enqueue(chunk: Uint8Array): void {
     if (this.#error) throw this.#error;
     if (this.#closed) throw new Deno.errors.BadResource("Writer is closed");
     if (chunk.length === 0) return;
+    if (this.#tailLength > 0) this.#seal();
     this.#queue.push(chunk);
     this.#queued += chunk.length;
-    if (!this.#writing) {
-      this.#writing = true;
-      this.#loop = this.#run();
-    }
+    this.#start();
   }
 
   /** Resolves when fewer than `below` bytes are queued. */
@@ -162,6 +205,7 @@ export class ConnWriter {
 
   /** Resolves when everything queued has been written (or failed). */
   async drain(): Promise<void> {
+    this.#start();
     while (this.#writing) await this.#loop;
   }
 
@@ -189,22 +233,54 @@ export class ConnWriter {
     }
   }
 
-  /** A WritableStream onto this writer, for the encoder's pipe. */
-  writable(highWaterMark: number): WritableStream<Uint8Array> {
-    return new WritableStream<Uint8Array>({
-      write: (chunk) => {
-        this.enqueue(chunk);
-        if (this.queuedBytes >= highWaterMark) {
-          return this.waitBelow(highWaterMark);
-        }
-      },
-    });
-  }
-
   #dropQueue(): void {
     this.#dropped += this.#queued;
     this.#queue = [];
     this.#queued = 0;
+    this.#tail = EMPTY;
+    this.#tailLength = 0;
+  }
+
+  #kick = (): void => {
+    if (++this.#turns < START_TURNS) {
+      queueMicrotask(this.#kick);
+      return;
+    }
+    this.#starting = false;
+    this.#start();
+  };
+
+  #start(): void {
+    if (
+      !this.#writing && this.#error === undefined &&
+      (this.#queue.length > 0 || this.#tailLength > 0)
+    ) {
+      this.#writing = true;
+      this.#loop = this.#run();
+    }
+  }
+
+  // Makes room for n more bytes in the tail, and returns the tail.
+  #room(n: number): Uint8Array {
+    const tail = this.#tail;
+    if (this.#tailLength + n <= tail.length) return tail;
+    if (this.#tailLength + n > MAX_TAIL) this.#seal();
+    const size = Math.min(
+      MAX_TAIL,
+      Math.max(MIN_TAIL, tail.length * 2, this.#tailLength + n),
+    );
+    const grown = new Uint8Array(size);
+    grown.set(tail.subarray(0, this.#tailLength));
+    this.#tail = grown;
+    return grown;
+  }
+
+  // Closes the tail: its bytes become a chunk of the queue. The next message
+  // starts a new tail, since this chunk may soon be in flight.
+  #seal(): void {
+    this.#queue.push(this.#tail.subarray(0, this.#tailLength));
+    this.#tail = EMPTY;
+    this.#tailLength = 0;
   }
 
   #releaseWaiters(): void {
@@ -218,7 +294,8 @@ export class ConnWriter {
 
   async #run(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
+      while (this.#queue.length > 0 || this.#tailLength > 0) {
+        if (this.#tailLength > 0) this.#seal();
         const chunk = this.#take();
         this.#queued -= chunk.length;
         this.#inflight = chunk.length;

@@ -1,10 +1,9 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { ConnReader, ConnWriter, type EndReason, WRITERS } from "./_conn.ts";
-import { assertValid } from "./_encode_into.ts";
 import { Inbox, wireSize } from "./_inbox.ts";
 import { formatAddress } from "./address.ts";
-import { MidiDecoderStream, MidiEncoderStream } from "./codec.ts";
+import { MidiDecoderStream } from "./codec.ts";
 import { PortClosedError } from "./errors.ts";
 import { type Message, message } from "./message.ts";
 import type { MidiParserOptions, MidiParserStats } from "./parser.ts";
@@ -45,6 +44,9 @@ export interface SocketPortStats extends MidiParserStats {
 
 // Bytes of received messages held for the reader before reading pauses.
 const INBOX_BYTES = 64 * 1024;
+
+// send() waits while this many bytes wait to be written.
+const SEND_HIGH_WATER = 128 * 1024;
 
 /** mido's reset(): All Notes Off and Reset All Controllers on every channel. */
 const RESET_MESSAGES: readonly Message[] = Array.from(
@@ -96,8 +98,6 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
   #name: string;
   #closeTimeout: number;
   #writer: ConnWriter;
-  #encoderPipe: Promise<void>;
-  #messageWriter: WritableStreamDefaultWriter<Message>;
   #reader: ConnReader;
   #decoder: MidiDecoderStream;
   #messages: ReadableStream<Message>;
@@ -151,12 +151,6 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
     }
     this.#writer = new ConnWriter(conn, (error) => this.#fail(error));
     WRITERS.set(this, this.#writer);
-    const encoder = new MidiEncoderStream();
-    this.#encoderPipe = encoder.readable
-      .pipeTo(this.#writer.writable(64 * 1024))
-      .catch(() => {});
-    this.#messageWriter = encoder.writable.getWriter();
-    this.#messageWriter.closed.catch(() => {});
     this.#decoder = new MidiDecoderStream(options);
     this.#reader = new ConnReader(conn, (reason) => this.#ended(reason));
     this.#messages = this.#reader.readable.pipeThrough(this.#decoder);
@@ -328,17 +322,21 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
         }),
       );
     }
+    const writer = this.#writer;
     try {
-      assertValid(msg);
+      // Checks the message, and encodes it into the writer's queue: no
+      // stream and no copy between the message and the socket.
+      writer.encode(msg);
     } catch (error) {
       return Promise.reject(error);
     }
-    const w = this.#messageWriter;
-    w.write(msg).catch(() => {});
     this.#sent++;
-    const size = w.desiredSize;
-    if (size !== null && size > 0) return Promise.resolve();
-    return w.ready.catch((cause) => {
+    if (writer.queuedBytes < SEND_HIGH_WATER) return Promise.resolve();
+    const dropped = writer.droppedBytes;
+    return writer.waitBelow(SEND_HIGH_WATER).then(() => {
+      // The port was shut while this waited, and its queue dropped.
+      if (writer.droppedBytes > dropped) throw this.#error;
+    }).catch((cause) => {
       throw new PortClosedError(this.#name, `send ${describe(msg)}`, {
         cause: this.#error ?? cause,
       });
@@ -617,22 +615,12 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
       const timeout = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), this.#closeTimeout);
       });
-      const flushed = (async () => {
-        try {
-          await this.#messageWriter.close();
-        } catch {
-          // The encoder failed: there is nothing more to flush.
-        }
-        await this.#encoderPipe;
-        await this.#writer.close(true);
-        return true;
-      })();
+      const flushed = this.#writer.close(true).then(() => true);
       const done = await Promise.race([flushed, timeout]);
       clearTimeout(timer);
       if (!done) await this.#writer.close(false);
     } else {
       await this.#writer.close(false);
-      this.#messageWriter.abort().catch(() => {});
     }
     try {
       this.#conn.close();
@@ -641,6 +629,5 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
     }
     await this.#reader.settled();
     await this.#writer.drain();
-    await this.#encoderPipe;
   }
 }
