@@ -3,10 +3,13 @@
 import { ConnReader, ConnWriter, type EndReason, WRITERS } from "./_conn.ts";
 import { Inbox, wireSize } from "./_inbox.ts";
 import { formatAddress } from "./address.ts";
-import { MidiDecoderStream } from "./codec.ts";
 import { PortClosedError } from "./errors.ts";
 import { type Message, message } from "./message.ts";
-import type { MidiParserOptions, MidiParserStats } from "./parser.ts";
+import {
+  MidiParser,
+  type MidiParserOptions,
+  type MidiParserStats,
+} from "./parser.ts";
 
 /** Options for {@linkcode SocketPort}. */
 export interface SocketPortOptions extends MidiParserOptions {
@@ -99,7 +102,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
   #closeTimeout: number;
   #writer: ConnWriter;
   #reader: ConnReader;
-  #decoder: MidiDecoderStream;
+  #parser: MidiParser;
   #messages: ReadableStream<Message>;
   #mode: "stream" | "pull" | undefined;
   #inbox = new Inbox<Message>(INBOX_BYTES, wireSize);
@@ -151,9 +154,27 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
     }
     this.#writer = new ConnWriter(conn, (error) => this.#fail(error));
     WRITERS.set(this, this.#writer);
-    this.#decoder = new MidiDecoderStream(options);
+    const parser = new MidiParser(options);
+    this.#parser = parser;
+    const inbox = this.#inbox;
+    // MidiDecoderStream's transform, except that a port read with receive(),
+    // poll() or iteration has its messages pushed into the inbox a chunk at
+    // a time, not passed one by one through the readable and a pump.
+    const decoder = new TransformStream<Uint8Array, Message>({
+      transform: (chunk, controller) => {
+        const messages = parser.feed(chunk);
+        if (this.#mode === "pull") {
+          for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
+          return inbox.space(); // reading pauses while the inbox is full
+        }
+        for (let i = 0; i < messages.length; i++) {
+          controller.enqueue(messages[i]);
+        }
+      },
+      flush: () => parser.end(),
+    });
     this.#reader = new ConnReader(conn, (reason) => this.#ended(reason));
-    this.#messages = this.#reader.readable.pipeThrough(this.#decoder);
+    this.#messages = this.#reader.readable.pipeThrough(decoder);
   }
 
   /**
@@ -230,7 +251,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
    */
   get stats(): SocketPortStats {
     return {
-      ...this.#decoder.stats,
+      ...this.#parser.stats,
       sent: this.#sent,
       writtenBytes: this.#writer.writtenBytes,
       queuedBytes: this.#writer.queuedBytes,
@@ -572,16 +593,17 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
     this.#pump = this.#runPump();
   }
 
+  // In pull mode the decoder fills the inbox itself (and waits while it is
+  // full). The pump's pending read is what lets the decoder run, and it ends
+  // the inbox when the stream ends.
   async #runPump(): Promise<void> {
     const reader = this.#messages.getReader();
     const inbox = this.#inbox;
     try {
       while (true) {
-        const space = inbox.space();
-        if (space) await space;
         const { done, value } = await reader.read();
         if (done) break;
-        inbox.push(value);
+        inbox.push(value); // not reached: the decoder enqueues nothing
       }
     } catch {
       // The decoder never errors; a cancel ends the pump like an end.
