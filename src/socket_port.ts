@@ -308,7 +308,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
    */
   get writable(): WritableStream<Message> {
     this.#writable ??= new WritableStream<Message>({
-      write: (msg) => this.send(msg),
+      write: (msg) => this.#put(msg),
       close: () => this.close(),
       abort: () => this.close(),
     });
@@ -336,23 +336,27 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
    * ```
    */
   send(msg: Message): Promise<void> {
-    if (this.#closed) {
-      return Promise.reject(
-        new PortClosedError(this.#name, `send ${describe(msg)}`, {
-          cause: this.#error,
-        }),
-      );
-    }
-    const writer = this.#writer;
     try {
-      // Checks the message, and encodes it into the writer's queue: no
-      // stream and no copy between the message and the socket.
-      writer.encode(msg);
+      return this.#put(msg) ?? Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  // send(), without the promise when there is room: it throws at once for a
+  // bad message or a closed port, and returns a promise only to wait.
+  #put(msg: Message): Promise<void> | undefined {
+    if (this.#closed) {
+      throw new PortClosedError(this.#name, `send ${describe(msg)}`, {
+        cause: this.#error,
+      });
+    }
+    const writer = this.#writer;
+    // Checks the message, and encodes it into the writer's queue: no stream
+    // and no copy between the message and the socket.
+    writer.encode(msg);
     this.#sent++;
-    if (writer.queuedBytes < SEND_HIGH_WATER) return Promise.resolve();
+    if (writer.queuedBytes < SEND_HIGH_WATER) return undefined;
     const dropped = writer.droppedBytes;
     return writer.waitBelow(SEND_HIGH_WATER).then(() => {
       // The port was shut while this waited, and its queue dropped.
