@@ -15,6 +15,8 @@ const MAX_WRITE = 256 * 1024;
 const MIN_TAIL = 256;
 const MAX_TAIL = 64 * 1024;
 const EMPTY = new Uint8Array(0);
+// A queued chunk up to this size is copied into the tail.
+const SMALL_CHUNK = 256;
 // How many microtask turns encode() waits before it starts a write, so that
 // messages sent together (a chord, a burst from a pipe) go out in one write.
 // Messages that come while a write is in flight go out in the next one.
@@ -187,10 +189,18 @@ export class ConnWriter {
   enqueue(chunk: Uint8Array): void {
     if (this.#error) throw this.#error;
     if (this.#closed) throw new Deno.errors.BadResource("Writer is closed");
-    if (chunk.length === 0) return;
-    if (this.#tailLength > 0) this.#seal();
-    this.#queue.push(chunk);
-    this.#queued += chunk.length;
+    const n = chunk.length;
+    if (n === 0) return;
+    if (n <= SMALL_CHUNK) {
+      // A message from the hub: copy it into the tail rather than queue it,
+      // so that a burst is one buffer, not an array entry a message.
+      this.#room(n).set(chunk, this.#tailLength);
+      this.#tailLength += n;
+    } else {
+      if (this.#tailLength > 0) this.#seal();
+      this.#queue.push(chunk);
+    }
+    this.#queued += n;
     this.#start();
   }
 
