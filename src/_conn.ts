@@ -8,7 +8,10 @@
 import { encodedLength, encodeInto } from "./_encode_into.ts";
 import type { Message } from "./message.ts";
 
-const READ_SIZE = 16 * 1024;
+// A connection's read buffer starts small, so an idle client costs little,
+// and doubles each time a read fills it, up to MAX_READ.
+const MIN_READ = 2 * 1024;
+const MAX_READ = 16 * 1024;
 const MAX_WRITE = 256 * 1024;
 // The tail that encode() writes messages into starts this small and doubles
 // as a burst needs, up to MAX_TAIL; then it becomes a chunk of its own.
@@ -43,7 +46,8 @@ export class ConnReader {
   #onEnd: (reason: EndReason) => void;
   // Every read goes into this one buffer, and each chunk is a copy of what
   // the read got: a 16 KiB buffer a read was garbage that made GC pauses.
-  #buf = new Uint8Array(READ_SIZE);
+  // An idle connection holds MIN_READ bytes while its read waits.
+  #buf = new Uint8Array(MIN_READ);
 
   constructor(conn: Deno.Conn, onEnd: (reason: EndReason) => void) {
     this.#onEnd = onEnd;
@@ -71,6 +75,9 @@ export class ConnReader {
           this.#end("eof");
         } else {
           controller.enqueue(buf.slice(0, n));
+          if (n === buf.length && n < MAX_READ) {
+            this.#buf = new Uint8Array(Math.min(MAX_READ, n * 2));
+          }
         }
       },
       cancel: () => this.#end("local"),
