@@ -4,13 +4,18 @@
  * ports, each next to the raw Deno.Conn figure taken in the same run.
  *
  * ```sh
- * deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/net_bench.ts
+ * deno run --allow-net=127.0.0.1 --allow-read=. --v8-flags=--expose-gc bench/net_bench.ts
  * deno run --allow-net=127.0.0.1 bench/net_bench.ts --quick
  * ```
  *
  * Flags: `--quick` (fewer iterations, for a smoke test), `--only=NAME`
  * (`latency`, `throughput` or `fanout`) and `--repeats=N` (default 3).
- * `--v8-flags=--expose-gc` makes the memory figures steadier.
+ * `--v8-flags=--expose-gc` makes the memory figures steadier, and
+ * `--allow-read=.` (run from the repository's root) lets one throughput run
+ * put the receiving server in a Worker, which loads the library from disk.
+ *
+ * Every figure comes from one process: both ends of each connection live in
+ * it and share its one JavaScript thread, except in the Worker run.
  *
  * @module
  */
@@ -42,6 +47,12 @@ const NOTE: Message = message("note_on", { note: 60, velocity: 100 });
 const NOTE_BYTES = new Uint8Array([0x90, 60, 100]);
 
 const gc = (globalThis as { gc?: () => void }).gc;
+// The Worker that receives in one of the throughput runs loads this module
+// and the library from disk, which takes read access to the repository.
+const CAN_READ = Deno.permissions.querySync({
+  name: "read",
+  path: new URL("..", import.meta.url),
+}).state === "granted";
 
 // ---------------------------------------------------------------- helpers
 
@@ -267,6 +278,115 @@ async function throughputPipe(n: number): Promise<number> {
   return n / (ms / 1000);
 }
 
+// The receiving end of throughputPipeWorker runs in a Worker (this module,
+// loaded under this name), so that it has a thread of its own.
+const RECEIVER = "net_bench_receiver";
+
+interface WorkerScope {
+  name?: string;
+  postMessage(data: unknown): void;
+  onmessage: ((event: MessageEvent<number>) => void) | null;
+  close(): void;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+/** In the Worker: for each count n it is sent, accept a client, take n. */
+function receiver(): void {
+  const server = new PortServer(HOST, 0);
+  scope.onmessage = async ({ data: n }) => {
+    if (n === 0) {
+      await server.close();
+      scope.close();
+      return;
+    }
+    await using peer = await server.accept();
+    scope.postMessage("accepted");
+    scope.postMessage(await countMessages(peer, n));
+  };
+  scope.postMessage(server.port);
+}
+
+/** The main thread's side of the Worker: its replies, in order. */
+class Receiver {
+  #worker = new Worker(import.meta.url, { type: "module", name: RECEIVER });
+  #replies: unknown[] = [];
+  #wake: (() => void) | undefined;
+  #error: string | undefined;
+
+  constructor() {
+    this.#worker.onmessage = (event) => {
+      this.#replies.push(event.data);
+      this.#wake?.();
+    };
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.#error = event.message;
+      this.#wake?.();
+    };
+  }
+
+  async reply(): Promise<unknown> {
+    const end = performance.now() + 30_000;
+    while (this.#replies.length === 0) {
+      if (this.#error) throw new Error(`Receiver failed: ${this.#error}`);
+      if (performance.now() > end) throw new Error("Receiver timed out");
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+    return this.#replies.shift();
+  }
+
+  send(n: number): void {
+    this.#worker.postMessage(n);
+  }
+
+  async close(): Promise<void> {
+    this.send(0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    this.#worker.terminate();
+  }
+}
+
+async function throughputPipeWorker(
+  receiver: Receiver,
+  port: number,
+  n: number,
+): Promise<number> {
+  receiver.send(n);
+  const client = await connect(HOST, port);
+  if (await receiver.reply() !== "accepted") throw new Error("Not accepted");
+  function* notes(): Generator<Message> {
+    for (let i = 0; i < n; i++) yield NOTE;
+  }
+  const t0 = performance.now();
+  await ReadableStream.from(notes()).pipeTo(client.writable); // closes client
+  const got = await receiver.reply();
+  const ms = performance.now() - t0;
+  if (got !== n) throw new Error(`pipeTo (Worker): got ${got} of ${n}`);
+  return n / (ms / 1000);
+}
+
+/** The ceiling that Deno's streams set: the same pipe into a no-op sink. */
+async function pipeFloor(n: number): Promise<number> {
+  function* notes(): Generator<Message> {
+    for (let i = 0; i < n; i++) yield NOTE;
+  }
+  let count = 0;
+  const t0 = performance.now();
+  await ReadableStream.from(notes()).pipeTo(
+    new WritableStream({
+      write() {
+        count++;
+      },
+    }),
+  );
+  const ms = performance.now() - t0;
+  if (count !== n) throw new Error(`No-op pipe: got ${count} of ${n}`);
+  return n / (ms / 1000);
+}
+
 // ---------------------------------------------------------------- fan-out
 
 interface Memory {
@@ -404,133 +524,174 @@ function table(head: string[], rows: string[][]): string {
 }
 
 const run = (name: string) => ONLY === undefined || ONLY === name;
-const started = performance.now();
-const command = [
-  "deno run --allow-net=127.0.0.1",
-  ...(gc ? ["--v8-flags=--expose-gc"] : []),
-  "bench/net_bench.ts",
-  ...Deno.args,
-].join(" ");
 
-console.log(`midisock loopback benchmark: ${command}`);
-console.log(
-  `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, ${Deno.build.target}, ` +
-    `${navigator.hardwareConcurrency} CPUs; median of ${REPEATS} runs` +
-    (gc ? "" : "; no --expose-gc, memory figures are rough"),
-);
+async function main(): Promise<void> {
+  const started = performance.now();
+  const command = [
+    "deno run --allow-net=127.0.0.1",
+    ...(CAN_READ ? ["--allow-read=."] : []),
+    ...(gc ? ["--v8-flags=--expose-gc"] : []),
+    "bench/net_bench.ts",
+    ...Deno.args,
+  ].join(" ");
 
-const results: string[][] = [];
-const goals: string[] = [];
+  console.log(`midisock loopback benchmark: ${command}`);
+  console.log(
+    `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, ${Deno.build.target}, ` +
+      `${navigator.hardwareConcurrency} CPUs; median of ${REPEATS} runs` +
+      (gc ? "" : "; no --expose-gc, memory figures are rough"),
+  );
 
-if (run("latency")) {
-  // Interleave ours and raw, so that machine noise hits both.
-  const ours: Latency[] = [];
-  const raw: Latency[] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    raw.push(await latencyRaw());
-    await settle();
-    ours.push(await latencyPorts());
-    await settle();
+  const results: string[][] = [];
+  const goals: string[] = [];
+
+  if (run("latency")) {
+    // Interleave ours and raw, so that machine noise hits both.
+    const ours: Latency[] = [];
+    const raw: Latency[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      raw.push(await latencyRaw());
+      await settle();
+      ours.push(await latencyPorts());
+      await settle();
+    }
+    const pick = (xs: Latency[], k: keyof Latency) =>
+      median(xs.map((x) => x[k]));
+    const o = { p50: pick(ours, "p50"), p99: pick(ours, "p99") };
+    const r = { p50: pick(raw, "p50"), p99: pick(raw, "p99") };
+    const o999 = pick(ours, "p999");
+    const r999 = pick(raw, "p999");
+    const us = (x: number) => `${x.toFixed(1)} µs`;
+    results.push(
+      [
+        `Round trip p50 (${LAT_ROUNDS} echoes)`,
+        us(o.p50),
+        us(r.p50),
+        ratio(o.p50 / r.p50),
+      ],
+      ["Round trip p99", us(o.p99), us(r.p99), ratio(o.p99 / r.p99)],
+      ["Round trip p99.9", us(o999), us(r999), ratio(o999 / r999)],
+    );
+    goals.push(
+      `round trip p50 <= 1.5x raw: ${ratio(o.p50 / r.p50)} ${
+        o.p50 / r.p50 <= 1.5 ? "met" : "MISSED"
+      }`,
+    );
   }
-  const pick = (xs: Latency[], k: keyof Latency) => median(xs.map((x) => x[k]));
-  const o = { p50: pick(ours, "p50"), p99: pick(ours, "p99") };
-  const r = { p50: pick(raw, "p50"), p99: pick(raw, "p99") };
-  const o999 = pick(ours, "p999");
-  const r999 = pick(raw, "p999");
-  const us = (x: number) => `${x.toFixed(1)} µs`;
-  results.push(
-    [
-      `Round trip p50 (${LAT_ROUNDS} echoes)`,
-      us(o.p50),
-      us(r.p50),
-      ratio(o.p50 / r.p50),
-    ],
-    ["Round trip p99", us(o.p99), us(r.p99), ratio(o.p99 / r.p99)],
-    ["Round trip p99.9", us(o999), us(r999), ratio(o999 / r999)],
-  );
-  goals.push(
-    `round trip p50 <= 1.5x raw: ${ratio(o.p50 / r.p50)} ${
-      o.p50 / r.p50 <= 1.5 ? "met" : "MISSED"
-    }`,
-  );
-}
 
-if (run("throughput")) {
-  const n = TP_MESSAGES;
-  const raw = median(await repeat(() => throughputRaw(n)));
-  const send = median(await repeat(() => throughputSend(n)));
-  const pipe = median(await repeat(() => throughputPipe(n)));
-  const ps = (x: number) => `${rate(x)} msg/s`;
-  const label = (how: string) => `One way, ${how} (${rate(n)}msg)`;
-  results.push(
-    [label("await send()"), ps(send), ps(raw), ratio(send / raw)],
-    [label("pipeTo(writable)"), ps(pipe), ps(raw), ratio(pipe / raw)],
-  );
-  goals.push(
-    `pipeTo >= 2 M msg/s: ${rate(pipe)} msg/s ${
-      pipe >= 2e6 ? "met" : "MISSED"
-    }`,
-  );
-}
-
-if (run("fanout")) {
-  const raw = await repeat(() => fanOutRaw(false));
-  const ours: FanOut[] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    ours.push(await fanOutPorts(i === 0));
-    await settle();
+  if (run("throughput")) {
+    const n = TP_MESSAGES;
+    const raw = median(await repeat(() => throughputRaw(n)));
+    const send = median(await repeat(() => throughputSend(n)));
+    const pipe = median(await repeat(() => throughputPipe(n)));
+    let apart = NaN;
+    if (CAN_READ) {
+      const receiver = new Receiver();
+      const port = await receiver.reply() as number;
+      apart = median(
+        await repeat(() => throughputPipeWorker(receiver, port, n)),
+      );
+      await receiver.close();
+    }
+    const floor = median(await repeat(() => pipeFloor(n)));
+    const ps = (x: number) => `${rate(x)} msg/s`;
+    const label = (how: string) => `One way, ${how} (${rate(n)}msg)`;
+    results.push(
+      [label("await send()"), ps(send), ps(raw), ratio(send / raw)],
+      [label("pipeTo(writable)"), ps(pipe), ps(raw), ratio(pipe / raw)],
+      CAN_READ
+        ? [
+          "  the same, server in a Worker thread",
+          ps(apart),
+          ps(raw),
+          ratio(apart / raw),
+        ]
+        : [
+          "  the same, server in a Worker thread",
+          "needs --allow-read=.",
+          "",
+          "",
+        ],
+      ["  the same pipe into a no-op sink", ps(floor), "", ""],
+    );
+    goals.push(
+      `pipeTo >= 2 M msg/s: ${rate(pipe)} msg/s ${
+        pipe >= 2e6 ? "met" : "MISSED"
+      }${
+        CAN_READ ? ` (${rate(apart)} msg/s with the server in a Worker)` : ""
+      }`,
+    );
   }
-  const rawMem = await fanOutRaw(true);
-  const o = median(ours.map((x) => x.perSecond));
-  const r = median(raw.map((x) => x.perSecond));
-  const mem = ours[0].memory;
-  results.push(
-    [
-      `Fan-out to ${FAN_CLIENTS} clients (${rate(FAN_MESSAGES)}msg each)`,
-      `${rate(o)} msg/s`,
-      `${rate(r)} msg/s`,
-      ratio(o / r),
-    ],
-    [
-      "Memory per client, RSS",
-      kib(mem.rss),
-      kib(rawMem.memory.rss),
-      ratio(mem.rss / rawMem.memory.rss),
-    ],
-    [
-      "Memory per client, JS heap",
-      kib(mem.heapUsed),
-      kib(rawMem.memory.heapUsed),
-      "",
-    ],
-    [
-      "Memory per client, external",
-      kib(mem.external),
-      kib(rawMem.memory.external),
-      "",
-    ],
+
+  if (run("fanout")) {
+    const raw = await repeat(() => fanOutRaw(false));
+    const ours: FanOut[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      ours.push(await fanOutPorts(i === 0));
+      await settle();
+    }
+    const rawMem = await fanOutRaw(true);
+    const o = median(ours.map((x) => x.perSecond));
+    const r = median(raw.map((x) => x.perSecond));
+    const mem = ours[0].memory;
+    results.push(
+      [
+        `Fan-out to ${FAN_CLIENTS} clients (${
+          rate(FAN_MESSAGES)
+        }msg each, sum)`,
+        `${rate(o)} msg/s`,
+        `${rate(r)} msg/s`,
+        ratio(o / r),
+      ],
+      [
+        "Memory per client, RSS",
+        kib(mem.rss),
+        kib(rawMem.memory.rss),
+        "",
+      ],
+      [
+        "Memory per client, JS heap",
+        kib(mem.heapUsed),
+        kib(rawMem.memory.heapUsed),
+        "",
+      ],
+      [
+        "Memory per client, external",
+        kib(mem.external),
+        kib(rawMem.memory.external),
+        "",
+      ],
+    );
+  }
+
+  console.log();
+  console.log(
+    table(
+      ["Loopback, 127.0.0.1", "midisock", "raw Deno.Conn", "ratio"],
+      results,
+    ),
+  );
+  console.log();
+  const notes = [
+    "Latency: client send() -> the accepted port echoes it (for await, then",
+    "send()) -> client receive(). Raw: write 3 bytes, echo, read 3 bytes.",
+    "Throughput: the accepted port counts with for await until all arrived.",
+    "Both ends share one thread, except in the Worker run; the no-op sink is",
+    "ReadableStream.from(generator).pipeTo() with nothing behind it: the",
+    "ceiling that Deno's streams set for any pipeTo. Raw: the same bytes in",
+    "64 KiB writes, and a reader that only counts bytes (ours decode each",
+    "message into an object).",
+    'Fan-out: one PortServer (slowClient: "wait") fed by',
+    "pipeTo(server.writable); clients are connect() ports read with for",
+    "await. Memory is measured with the clients connected and idle, and counts",
+    "both ends of each connection. Raw RSS leaves out the kernel's buffers.",
+  ];
+  for (const line of notes) console.log(line);
+  for (const g of goals) console.log(`Goal: ${g}`);
+  console.log(
+    `Total time ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 }
 
-console.log();
-console.log(
-  table(["Loopback, 127.0.0.1", "midisock", "raw Deno.Conn", "ratio"], results),
-);
-console.log();
-console.log(
-  'Fan-out: one PortServer (slowClient: "wait") fed by pipeTo(server.writable);',
-);
-console.log(
-  "clients are connect() ports read with for await. Memory counts both ends",
-);
-console.log(
-  "of each connection, since both live in this process. Raw: the same bytes",
-);
-console.log(
-  "written in 64 KiB chunks to plain Deno.Conns. Raw readers only count bytes;",
-);
-console.log("ours decode every message into an object.");
-for (const g of goals) console.log(`Goal: ${g}`);
-console.log(
-  `Total time ${((performance.now() - started) / 1000).toFixed(1)} s`,
-);
+if (scope.name === RECEIVER) receiver();
+else await main();
