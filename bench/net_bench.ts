@@ -684,7 +684,8 @@ async function main(): Promise<void> {
     'Fan-out: one PortServer (slowClient: "wait") fed by',
     "pipeTo(server.writable); clients are connect() ports read with for",
     "await. Memory is measured with the clients connected and idle, and counts",
-    "both ends of each connection. Raw RSS leaves out the kernel's buffers.",
+    "both ends of each connection. RSS moves with the allocator (rough, and",
+    "raw RSS leaves out the kernel's socket buffers); the heap figures hold.",
   ];
   for (const line of notes) console.log(line);
   for (const g of goals) console.log(`Goal: ${g}`);
