@@ -271,3 +271,18 @@ Deno.test("A pipe into a port's writable is held back while the peer does not re
   assert.equal(port.stats.droppedBytes, 0);
   assert.equal(port.stats.sent, sent.length);
 });
+
+Deno.test("close() sends what a port's writable took, even while the writer is still open", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  const client = await connect("127.0.0.1", server.port);
+  await using peer = await server.accept();
+  const writer = client.writable.getWriter();
+  const sent = randomMessages(200, 7);
+  for (const msg of sent) await writer.write(msg);
+  await client.close(); // the writer was never closed
+  assert.deepEqual(await within(Array.fromAsync(peer), "the peer's end"), sent);
+  assert.equal(client.stats.sent, sent.length);
+  await assert.rejects(writer.write(message("start")), {
+    name: "PortClosedError",
+  });
+});
