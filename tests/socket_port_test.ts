@@ -595,3 +595,18 @@ Deno.test("A port named by its options keeps that name in its errors", async () 
     message: "Cannot send stop: port synth is closed",
   });
 });
+
+Deno.test("A port's iterator serves overlapping next() calls in order, and return() ends it", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using client = await connect("127.0.0.1", server.port);
+  await using peer = await server.accept();
+  const it = peer[Symbol.asyncIterator]();
+  const first = it.next();
+  const second = it.next();
+  await client.send(message("start"));
+  await client.send(message("stop"));
+  assert.deepEqual(await first, { done: false, value: message("start") });
+  assert.deepEqual(await second, { done: false, value: message("stop") });
+  assert.deepEqual(await it.return!(), { done: true, value: undefined });
+  assert.deepEqual(await it.next(), { done: true, value: undefined });
+});
