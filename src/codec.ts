@@ -155,9 +155,10 @@ export class MidiEncoderStream extends TransformStream<Message, Uint8Array> {
         batch.onCancel?.(reason);
       },
     } as Transformer<Message, Uint8Array>, {
-      // Writers wait once a chunk's worth of messages is queued.
-      highWaterMark: max,
-      size: encodedLength,
+      // Writers wait while 1024 messages are queued. The queue holds the
+      // writers' own objects, so a count bounds it as well as bytes would,
+      // and it saves a size() call a message.
+      highWaterMark: 1024,
     });
     ENCODERS.set(this, batch);
   }
