@@ -1,7 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 // Private: the encoder's hot path. Checks a message and writes its bytes.
 
-import { validate } from "./_validate.ts";
+import { TRUSTED, validate } from "./_validate.ts";
 
 const STATUS: Readonly<Record<string, number>> = {
   note_off: 0x80,
@@ -143,6 +143,15 @@ export function encodeInto(
     case "note_on":
     case "polytouch":
     case "control_change": {
+      if (TRUSTED.has(m)) {
+        buf[offset] = STATUS[type] | (m.channel as number);
+        buf[offset + 1] =
+          (type === "control_change" ? m.control : m.note) as number;
+        buf[offset + 2] = (type === "note_on" || type === "note_off"
+          ? m.velocity
+          : m.value) as number;
+        return offset + 3;
+      }
       const ch = u7(m.channel, 0);
       const a = u7(type === "control_change" ? m.control : m.note, 0);
       const b = u7(

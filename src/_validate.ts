@@ -7,6 +7,14 @@ function typeName(type: unknown): string {
   return typeof type === "string" ? type : describeValue(type);
 }
 
+/**
+ * Messages known to be valid: built by message() or parseMessage(), and
+ * frozen, so their fields cannot change. (The parser does not add its
+ * messages: a WeakSet entry costs more than checking them again.) The encoder skips checking their
+ * fields (but not a sysex's data bytes, which a Uint8Array leaves mutable).
+ */
+export const TRUSTED: WeakSet<object> = new WeakSet();
+
 /** Throws unless `type` is one of the 18 message types. */
 export function checkType(type: unknown): void {
   if (typeof type !== "string" || !Object.hasOwn(TYPES, type)) {
@@ -145,7 +153,9 @@ export function build(type: unknown, fields: object | undefined): object {
   }
   const time = checkTime(name, input.time);
   if (time !== undefined) out.time = time;
-  return Object.freeze(out);
+  const msg = Object.freeze(out);
+  TRUSTED.add(msg);
+  return msg;
 }
 
 /**

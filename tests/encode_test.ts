@@ -305,3 +305,16 @@ Deno.test("encode() rejects a value that is not a message with TypeError", () =>
     message: `Unknown message type "noteon": expected one of ${list}`,
   });
 });
+
+Deno.test("encode() checks a copy of a message() result, which is not trusted", () => {
+  const good = message("note_on", { note: 60 });
+  assert.deepEqual(encode(good), new Uint8Array([0x90, 60, 64]));
+  assert.throws(() => encode({ ...good, note: 200 }), {
+    name: "RangeError",
+    message: "Invalid note_on note: expected an integer in 0..127, got 200",
+  });
+  assert.throws(() => {
+    (good as { note: number }).note = 200; // frozen: strict mode throws
+  }, TypeError);
+  assert.deepEqual(encode(good), new Uint8Array([0x90, 60, 64]));
+});
