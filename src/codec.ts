@@ -1,7 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { encodedLength, encodeInto } from "./_encode_into.ts";
-import { ENCODERS } from "./_hooks.ts";
 import type { Message } from "./message.ts";
 import {
   MidiParser,
@@ -107,7 +106,7 @@ const IDLE_TURNS = 32;
  *
  * A hand-written message is checked as {@linkcode message} checks it. A bad
  * message errors the stream with that TypeError or RangeError, and none of
- * its bytes are written.
+ * its bytes are written; the messages before it are let go first.
  *
  * @example Encoding a burst into one chunk
  * ```ts
@@ -151,25 +150,20 @@ export class MidiEncoderStream extends TransformStream<Message, Uint8Array> {
       flush() {
         batch.flush();
       },
-      cancel(reason) {
-        batch.onCancel?.(reason);
-      },
-    } as Transformer<Message, Uint8Array>, {
+    }, {
       // Writers wait while 1024 messages are queued. The queue holds the
       // writers' own objects, so a count bounds it as well as bytes would,
       // and it saves a size() call a message.
       highWaterMark: 1024,
     });
-    ENCODERS.set(this, batch);
   }
 }
+
+const SCRATCH = new Uint8Array(3);
 
 /** The encoder's pending chunk, and the microtask turns that let it go. */
 class _Batch {
   controller: TransformStreamDefaultController<Uint8Array> | undefined;
-  chunks = 0;
-  messages = 0;
-  onCancel: ((reason: unknown) => void) | undefined;
   #max: number;
   #buf: Uint8Array;
   #len = 0;
@@ -183,13 +177,20 @@ class _Batch {
   }
 
   add(msg: Message): void {
-    const n = encodedLength(msg);
+    let n: number;
+    try {
+      n = encodedLength(msg);
+      if (n <= 3) encodeInto(msg, SCRATCH, 0); // check before anything moves
+    } catch (error) {
+      // Let the good messages before the bad one go before the stream errors.
+      this.flush();
+      throw error;
+    }
     if (this.#len + n > this.#max) this.flush(); // a full chunk goes first
     if (n > this.#max) {
       const big = new Uint8Array(n);
       encodeInto(msg, big, 0);
-      this.messages++;
-      this.chunks++;
+
       this.controller!.enqueue(big);
       return;
     }
@@ -202,8 +203,12 @@ class _Batch {
       grown.set(buf.subarray(0, this.#len));
       this.#buf = buf = grown;
     }
-    this.#len = encodeInto(msg, buf, this.#len);
-    this.messages++;
+    try {
+      this.#len = encodeInto(msg, buf, this.#len);
+    } catch (error) {
+      this.flush(); // a bad sysex: the messages before it still go
+      throw error;
+    }
     this.#arrived = true;
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -236,29 +241,11 @@ class _Batch {
     }
   };
 
-  error(reason: unknown): void {
-    this.#len = 0;
-    try {
-      this.controller!.error(reason);
-    } catch {
-      // Already closed or errored.
-    }
-  }
-
-  take(): Uint8Array | undefined {
-    if (this.#len === 0) return undefined;
-    const bytes = this.#buf.slice(0, this.#len);
-    this.#len = 0;
-    this.#arrived = false;
-    return bytes;
-  }
-
   flush(): void {
     if (this.#len === 0) return;
     const chunk = this.#buf.slice(0, this.#len);
     this.#len = 0;
     this.#arrived = false;
-    this.chunks++;
     this.controller!.enqueue(chunk);
   }
 }

@@ -101,6 +101,7 @@ export class PortServer extends EventTarget
   #waiting: SocketPort[] = [];
   #acceptors: PromiseWithResolvers<SocketPort>[] = [];
   #adopting = false;
+  #settling: Promise<void> | undefined;
   #mode: "stream" | "pull" | undefined;
   #inbox = new Inbox<ReceivedMessage>(
     INBOX_BYTES,
@@ -310,8 +311,33 @@ export class PortServer extends EventTarget
         ),
       );
     }
-    this.#adoptAll();
-    return this.#hub.send(msg);
+    if (!this.#adopting) {
+      // The first send: take in the clients whose connections the system
+      // has already accepted but this process has not yet picked up.
+      this.#adoptAll();
+      this.#settling = this.#settleAccepts();
+    }
+    const settling = this.#settling;
+    if (!settling) return this.#hub.send(msg);
+    // Sends made while the server settles go out after it, in order.
+    const sent = settling.then(() => this.#hub.send(msg));
+    const tail = sent.then(() => {}, () => {});
+    this.#settling = tail;
+    tail.then(() => {
+      if (this.#settling === tail) this.#settling = undefined;
+    });
+    return sent;
+  }
+
+  // Yields to the event loop until the accept loop has taken in every
+  // connection that was waiting (two quiet turns in a row).
+  async #settleAccepts(): Promise<void> {
+    let quiet = 0;
+    for (let turn = 0; turn < 1000 && quiet < 2 && !this.#closed; turn++) {
+      const before = this.#accepted;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      quiet = this.#accepted === before ? quiet + 1 : 0;
+    }
   }
 
   /**
@@ -690,9 +716,10 @@ export class PortServer extends EventTarget
       for await (const message of port) {
         this.#received++;
         inbox.push({ port, message });
+        // Once the server closes, its inbox has ended and always has room:
+        // what the client's port still holds is drained into it.
         const space = inbox.space();
         if (space) await space;
-        if (this.#closed) break;
       }
     } finally {
       await port.close();

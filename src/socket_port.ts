@@ -1,8 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { ConnReader, ConnWriter, type EndReason, WRITERS } from "./_conn.ts";
-import { type EncoderHandle, ENCODERS } from "./_hooks.ts";
-import { MidiEncoderStream } from "./codec.ts";
 import { Inbox, wireSize } from "./_inbox.ts";
 import { formatAddress } from "./address.ts";
 import { PortClosedError } from "./errors.ts";
@@ -110,12 +108,6 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
   #inbox = new Inbox<Message>(INBOX_BYTES, wireSize);
   #pump: Promise<void> | undefined;
   #writable: WritableStream<Message> | undefined;
-  #writablePipe: Promise<void> | undefined;
-  #encoder: EncoderHandle | undefined;
-  #chunksWritten = 0; // chunks from the writable's encoder, queued to send
-  #writableChunks: number | undefined; // while closing: chunks to wait for
-  #chunkWaiter: (() => void) | undefined;
-  #encoderDone = false; // the writable's encoder was aborted or errored
   #closed = false;
   #closedByPeer = false;
   #closing: Promise<void> | undefined;
@@ -260,7 +252,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
   get stats(): SocketPortStats {
     return {
       ...this.#parser.stats,
-      sent: this.#sent + (this.#encoder?.messages ?? 0),
+      sent: this.#sent,
       writtenBytes: this.#writer.writtenBytes,
       queuedBytes: this.#writer.queuedBytes,
       droppedBytes: this.#writer.droppedBytes,
@@ -297,11 +289,13 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
   }
 
   /**
-   * A stream to send messages through: a {@linkcode MidiEncoderStream} into
-   * the connection, so a burst goes out as one write. Closing it closes the
-   * port once what was written is sent, and so does aborting it (writes
-   * that it had not taken are dropped, as for any stream). A bad message
-   * errors this stream and is not sent; the port stays open for send().
+   * A stream to send messages through. It shares one queue with send(), so
+   * what is written and what is sent go out in the order they were given,
+   * and a burst goes out as one write (the encoding and coalescing of
+   * {@linkcode MidiEncoderStream}, without a second queue). Closing it closes
+   * the port once what was written is sent, and so does aborting it. A bad
+   * message errors this stream and is not sent; the messages before it are
+   * sent, and the port stays open for send().
    *
    * @example Piping messages to a port
    * ```ts
@@ -317,51 +311,11 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
    * ```
    */
   get writable(): WritableStream<Message> {
-    if (this.#writable) return this.#writable;
-    // port.writable -> MidiEncoderStream -> the connection: the encoder
-    // checks each message and gathers a burst into one chunk.
-    const encoder = new MidiEncoderStream();
-    const writer = this.#writer;
-    const sink = new WritableStream<Uint8Array>({
-      write: (chunk) => {
-        if (this.#closed && this.#writableChunks === undefined) {
-          throw new PortClosedError(this.#name, "write", {
-            cause: this.#error,
-          });
-        }
-        writer.enqueue(chunk);
-        this.#chunksWritten++;
-        this.#chunkWaiter?.();
-        if (writer.queuedBytes >= SEND_HIGH_WATER) {
-          return writer.waitBelow(SEND_HIGH_WATER);
-        }
-      },
-      close: () => {
-        void this.close();
-      },
+    this.#writable ??= new WritableStream<Message>({
+      write: (msg) => this.#put(msg),
+      close: () => this.close(),
+      abort: () => this.close(),
     });
-    this.#encoder = ENCODERS.get(encoder)!;
-    // Aborting the writable closes the port. Writes that it had accepted
-    // still go out: the encoder's pending chunk goes to the connection.
-    this.#encoder.onCancel = () => {
-      this.#encoderDone = true;
-      const pending = this.#encoder!.take();
-      if (pending && !this.#closed && !writer.closed) {
-        writer.enqueue(pending);
-        this.#chunksWritten++;
-      }
-      void this.close();
-    };
-    this.#writablePipe = encoder.readable
-      .pipeTo(sink, { preventAbort: true })
-      .catch((error) => {
-        // A bad message errors the writable only, and the port stays open;
-        // an abort closes the port, as closing the writable does.
-        if (!(error instanceof TypeError || error instanceof RangeError)) {
-          void this.close();
-        }
-      });
-    this.#writable = encoder.writable;
     return this.#writable;
   }
 
@@ -679,48 +633,8 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
     this.#closing ??= this.#shutdown(false);
   }
 
-  // Lets the writable's encoder give up its pending chunk, and waits until
-  // the connection's queue has every chunk that the encoder let go.
-  async #flushWritable(): Promise<void> {
-    const encoder = this.#encoder;
-    if (!encoder) return;
-    // The sink takes chunks while this waits for them (and may take the one
-    // that flush() lets go at once, within the call).
-    this.#writableChunks = Infinity;
-    try {
-      encoder.flush();
-    } catch {
-      // The encoder's stream has errored: nothing more comes from it.
-      this.#writableChunks = undefined;
-      return;
-    }
-    const target = encoder.chunks;
-    this.#writableChunks = target;
-    let ended = false;
-    this.#writablePipe!.then(() => ended = true);
-    try {
-      while (this.#chunksWritten < target && !ended) {
-        const { promise, resolve } = Promise.withResolvers<void>();
-        this.#chunkWaiter = resolve;
-        this.#writablePipe!.then(resolve);
-        await promise;
-      }
-    } finally {
-      this.#chunkWaiter = undefined;
-      this.#writableChunks = undefined;
-    }
-  }
-
   async #shutdown(flush: boolean): Promise<void> {
     this.#closed = true;
-    if (flush) await this.#flushWritable();
-    // Later writes to the writable reject, as send() does.
-    if (this.#encoder && !this.#encoderDone) {
-      this.#encoderDone = true;
-      this.#encoder.error(
-        new PortClosedError(this.#name, "write", { cause: this.#error }),
-      );
-    }
     if (flush) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<boolean>((resolve) => {

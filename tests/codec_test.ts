@@ -228,3 +228,22 @@ Deno.test("MidiEncoderStream rejects a maxChunkBytes under 16 or not an integer"
   }
   new MidiEncoderStream({ maxChunkBytes: 16 });
 });
+
+Deno.test("MidiEncoderStream lets the messages before a bad one go before it errors", async () => {
+  const got: Uint8Array[] = [];
+  const messages = [
+    message("clock"),
+    message("start"),
+    { type: "clock", x: 1 } as never,
+  ];
+  await assert.rejects(
+    ReadableStream.from(messages)
+      .pipeThrough(new MidiEncoderStream())
+      .pipeTo(new WritableStream({ write: (chunk) => void got.push(chunk) })),
+    {
+      name: "TypeError",
+      message: 'Unknown clock field "x": it has no fields but time',
+    },
+  );
+  assert.deepEqual(got, [new Uint8Array([0xf8, 0xfa])]);
+});

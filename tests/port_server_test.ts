@@ -680,3 +680,37 @@ Deno.test("Random bytes from a client are parsed as a MidiParser would, and thei
   assert.equal(server.stats.clients, 1);
   assert.equal(server.stats.received, 100 + expected.length);
 });
+
+Deno.test("PortServer.close() leaves every message its clients' ports had parsed readable", async () => {
+  const server = new PortServer("127.0.0.1", 0);
+  let parsed = 0;
+  server.addEventListener("disconnect", (e) => parsed += e.port.stats.messages);
+  const client = await connect("127.0.0.1", server.port);
+  assert.equal(server.poll(), undefined); // adopt the clients, pull mode
+  const n = 50_000;
+  for (let i = 0; i < n; i++) {
+    client.send(message("note_on", { note: i % 128 }));
+  }
+  await client.close();
+  await waitFor(() => server.stats.received > 0, "the first message");
+  await server.close();
+  let readable = 0;
+  for (const _ of server.iterPending()) readable++;
+  assert.equal(readable, parsed, "everything parsed is readable");
+  assert.equal(server.stats.received, parsed);
+});
+
+Deno.test("The first send() reaches clients whose connections the server had not yet picked up", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  const clients = await Promise.all(
+    Array.from({ length: 8 }, () => connect("127.0.0.1", server.port)),
+  );
+  try {
+    await server.send(message("start")); // no wait for the accepts
+    for (const client of clients) {
+      assert.deepEqual(await receiveN(client, 1), [message("start")]);
+    }
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+  }
+});

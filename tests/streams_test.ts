@@ -286,3 +286,70 @@ Deno.test("close() sends what a port's writable took, even while the writer is s
     name: "PortClosedError",
   });
 });
+
+Deno.test("What is written to a port's writable and what is sent go out in the order given", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using client = await connect("127.0.0.1", server.port);
+  await using peer = await server.accept();
+  const writer = client.writable.getWriter();
+  await writer.write(message("note_on", { note: 60 }));
+  await client.send(message("note_off", { note: 60 }));
+  await writer.write(message("note_on", { note: 62 }));
+  assert.deepEqual(await receiveN(peer, 3), [
+    message("note_on", { note: 60 }),
+    message("note_off", { note: 60 }),
+    message("note_on", { note: 62 }),
+  ]);
+  writer.releaseLock();
+});
+
+Deno.test("A bad message errors a port's writable, and the messages before it are still sent", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using client = await connect("127.0.0.1", server.port);
+  await using peer = await server.accept();
+  const writer = client.writable.getWriter();
+  await writer.write(message("note_off", { note: 60 }));
+  await assert.rejects(
+    writer.write({ type: "note_on", note: 999 } as never),
+    { name: "RangeError" },
+  );
+  await client.send(message("clock"));
+  assert.deepEqual(await receiveN(peer, 2), [
+    message("note_off", { note: 60 }),
+    message("clock"),
+  ]);
+});
+
+Deno.test("close() during a pipe into a port whose peer does not read ends after closeTimeout and counts the dropped bytes", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  const client = await connect("127.0.0.1", server.port, {
+    closeTimeout: 200,
+  });
+  await using _peer = await server.accept(); // never reads
+  let i = 0;
+  const source = new ReadableStream<Message>({
+    pull(controller) {
+      if (i++ < 8_000_000) {
+        controller.enqueue(message("note_on", { note: i % 128 }));
+      } else controller.close();
+    },
+  });
+  const piped = source.pipeTo(client.writable).then(
+    () => "done",
+    (e) => e.name,
+  );
+  // Stalled once the kernel's buffers are full too: nothing more is written
+  // for 100 ms while a queue of at least 128 KiB waits.
+  let written = -1;
+  let still = 0;
+  await waitFor(() => {
+    const stats = client.stats;
+    still = stats.writtenBytes === written ? still + 1 : 0;
+    written = stats.writtenBytes;
+    return still >= 40 && stats.queuedBytes >= 128 * 1024;
+  }, "a queue held full by a peer that does not read");
+  await within(client.close(), "close() to give up after closeTimeout");
+  assert.equal(client.closed, true);
+  assert.ok(client.stats.droppedBytes > 0, "the unsent bytes are counted");
+  assert.equal(await within(piped, "the pipe to end"), "PortClosedError");
+});
