@@ -247,24 +247,38 @@ export class BroadcastHub extends EventTarget {
   async #deliverWaiting(bytes: Uint8Array): Promise<void> {
     const n = bytes.length;
     const below = Math.max(1, this.#max - n + 1);
-    for (const port of [...this.#ports]) {
+    // Ports with room get the message now; the full ones are waited for
+    // side by side, so several stalled clients cost one timeout, not many.
+    const full: SocketPort[] = [];
+    for (const port of this.#ports) {
+      const writer = WRITERS.get(port)!;
+      if (writer.closed) {
+        this.#ports.delete(port);
+      } else if (this.#room(writer.queuedBytes, n)) {
+        writer.enqueue(bytes);
+        this.#stats.deliveries++;
+      } else {
+        full.push(port);
+      }
+    }
+    await Promise.all(full.map(async (port) => {
       const writer = WRITERS.get(port)!;
       try {
-        if (!this.#room(writer.queuedBytes, n)) {
-          if (this.#wait) {
-            await writer.waitBelow(below);
-          } else if (!await this.#waitFor(writer.waitBelow(below))) {
-            this.#disconnect(port, writer.queuedBytes);
-            continue;
-          }
+        if (this.#wait) {
+          await writer.waitBelow(below);
+        } else if (!await this.#waitFor(writer.waitBelow(below))) {
+          // Its queue and this message are dropped, and counted.
+          this.#disconnect(port, writer.queuedBytes + n);
+          return;
         }
         writer.enqueue(bytes);
         this.#stats.deliveries++;
       } catch {
-        // The port failed or closed: it leaves; the others carry on.
+        // The port failed or closed: it leaves (its port says why, and the
+        // server fires disconnect); the others carry on.
         this.#ports.delete(port);
       }
-    }
+    }));
   }
 
   // Resolves true if `drained` settles within the slow-client timeout.
@@ -280,11 +294,11 @@ export class BroadcastHub extends EventTarget {
     }
   }
 
-  #disconnect(port: SocketPort, queued: number): void {
+  #disconnect(port: SocketPort, dropped: number): void {
     this.#ports.delete(port);
     this.#stats.slowClients++;
-    this.#stats.droppedBytes += queued;
+    this.#stats.droppedBytes += dropped;
     port.abort();
-    this.dispatchEvent(new PortEvent("slowclient", port, queued));
+    this.dispatchEvent(new PortEvent("slowclient", port, dropped));
   }
 }
