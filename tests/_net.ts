@@ -4,6 +4,7 @@
 // so a broken port fails a test instead of hanging it.
 
 import { encode, type Message, message, type MessageType } from "../mod.ts";
+import { ALL_TYPES, Random as Rng } from "./_random.ts";
 
 /** The Python that has mido (Debian's python3-mido). */
 export const PYTHON = "/usr/bin/python3";
@@ -222,55 +223,10 @@ export function freePort(hostname = "127.0.0.1"): number {
 }
 
 /** A small seeded generator (mulberry32), so a failing run can be repeated. */
-export class Rng {
-  #state: number;
-
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in min..max, both included. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  /** `n` random bytes. */
-  bytes(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.int(0, 255);
-    return out;
-  }
-}
+export { Rng };
 
 /** The 18 message types, in mido's order. */
-export const TYPES: readonly MessageType[] = [
-  "note_off",
-  "note_on",
-  "polytouch",
-  "control_change",
-  "program_change",
-  "aftertouch",
-  "pitchwheel",
-  "sysex",
-  "quarter_frame",
-  "songpos",
-  "song_select",
-  "tune_request",
-  "clock",
-  "start",
-  "continue",
-  "stop",
-  "active_sensing",
-  "reset",
-];
+export const TYPES: readonly MessageType[] = ALL_TYPES;
 
 /** A random valid message of the given type (or of a random type). */
 export function randomMessage(rng: Rng, type?: MessageType): Message {

@@ -9,16 +9,7 @@ import {
   MidiEncoderStream,
 } from "../mod.ts";
 import { Random, randomMessage, testSeed } from "./_random.ts";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+import { concat } from "./_bytes.ts";
 
 function encodeAll(messages: readonly Message[]): Promise<Uint8Array[]> {
   return Array.fromAsync(

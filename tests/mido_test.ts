@@ -16,6 +16,7 @@ import {
 } from "../mod.ts";
 import { midoEncode, midoMessages, midoParseAll, toHex } from "./_mido.ts";
 import { ALL_TYPES, Random, randomMessage, testSeed } from "./_random.ts";
+import { concat } from "./_bytes.ts";
 
 Deno.test("encode(), formatMessage() and parseMessage() agree with mido on 12,000 random messages", async () => {
   const rng = new Random(testSeed());
@@ -82,16 +83,6 @@ Deno.test("MidiParser without running status decodes mido's bytes, in random chu
     }
   }
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /** Decodes with our parser (default options) and formats as mido would. */
 function ours(bytes: number[], options?: { runningStatus: boolean }) {

@@ -11,6 +11,7 @@ import {
   type MidiParserStats,
 } from "../mod.ts";
 import { ALL_TYPES, Random, randomMessage, testSeed } from "./_random.ts";
+import { concat } from "./_bytes.ts";
 
 /** Feeds `input` in one chunk and returns what came out. */
 function parse(input: number[], options?: MidiParserOptions) {
@@ -517,16 +518,6 @@ Deno.test("MidiParser returns frozen messages that encode back to their bytes", 
 });
 
 // Chunk boundaries and garbage.
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /**
  * A stream that mixes every type with every kind of trouble: running status,
