@@ -6,6 +6,7 @@
 // either of them ends, which a port that half-closes cannot use.
 
 import { encodedLength, encodeInto } from "./_encode_into.ts";
+import { grow } from "./_grow.ts";
 import type { Message } from "./message.ts";
 
 // A connection's read buffer starts small, so an idle client costs little,
@@ -156,11 +157,6 @@ export class ConnWriter {
     return this.#dropped;
   }
 
-  /** The write error, if writing failed. */
-  get error(): Error | undefined {
-    return this.#error;
-  }
-
   /** True once the writer takes no more chunks. */
   get closed(): boolean {
     return this.#closed || this.#error !== undefined;
@@ -279,17 +275,9 @@ export class ConnWriter {
 
   // Makes room for n more bytes in the tail, and returns the tail.
   #room(n: number): Uint8Array {
-    const tail = this.#tail;
-    if (this.#tailLength + n <= tail.length) return tail;
     if (this.#tailLength + n > MAX_TAIL) this.#seal();
-    const size = Math.min(
-      MAX_TAIL,
-      Math.max(MIN_TAIL, tail.length * 2, this.#tailLength + n),
-    );
-    const grown = new Uint8Array(size);
-    grown.set(tail.subarray(0, this.#tailLength));
-    this.#tail = grown;
-    return grown;
+    this.#tail = grow(this.#tail, this.#tailLength, n, MIN_TAIL, MAX_TAIL);
+    return this.#tail;
   }
 
   // Closes the tail: its bytes become a chunk of the queue. The next message

@@ -1,28 +1,8 @@
 // Copyright 2026 the midisock authors. MIT license.
 // Private: the encoder's hot path. Checks a message and writes its bytes.
 
+import { TYPES } from "./_specs.ts";
 import { TRUSTED, validate } from "./_validate.ts";
-
-const STATUS: Readonly<Record<string, number>> = {
-  note_off: 0x80,
-  note_on: 0x90,
-  polytouch: 0xa0,
-  control_change: 0xb0,
-  program_change: 0xc0,
-  aftertouch: 0xd0,
-  pitchwheel: 0xe0,
-  sysex: 0xf0,
-  quarter_frame: 0xf1,
-  songpos: 0xf2,
-  song_select: 0xf3,
-  tune_request: 0xf6,
-  clock: 0xf8,
-  start: 0xfa,
-  continue: 0xfb,
-  stop: 0xfc,
-  active_sensing: 0xfe,
-  reset: 0xff,
-};
 
 /** Throws the precise validation error for a message that failed a check. */
 function invalid(msg: unknown): never {
@@ -51,21 +31,6 @@ function int(v: unknown, min: number, max: number): number {
     : NaN;
 }
 
-const SHAPES: Readonly<Record<string, readonly string[]>> = {
-  note_off: ["channel", "note", "velocity"],
-  note_on: ["channel", "note", "velocity"],
-  polytouch: ["channel", "note", "value"],
-  control_change: ["channel", "control", "value"],
-  program_change: ["channel", "program"],
-  aftertouch: ["channel", "value"],
-  pitchwheel: ["channel", "pitch"],
-  sysex: ["data"],
-  quarter_frame: ["frameType", "frameValue"],
-  songpos: ["pos"],
-  song_select: ["song"],
-};
-const NONE: readonly string[] = [];
-
 /**
  * Checks that an object has no key but its type's fields, type and time, and
  * that its time is good. Absent fields take their defaults.
@@ -79,7 +44,7 @@ function checkShape(m: Record<string, unknown>, type: string): boolean {
   } else if ("time" in m) {
     expected++;
   }
-  const names = SHAPES[type] ?? NONE;
+  const names = TYPES[type].fields;
   for (let i = 0; i < names.length; i++) {
     if (names[i] in m) expected++;
   }
@@ -144,7 +109,7 @@ export function encodeInto(
     case "polytouch":
     case "control_change": {
       if (TRUSTED.has(m)) {
-        buf[offset] = STATUS[type] | (m.channel as number);
+        buf[offset] = TYPES[type].status | (m.channel as number);
         buf[offset + 1] =
           (type === "control_change" ? m.control : m.note) as number;
         buf[offset + 2] = (type === "note_on" || type === "note_off"
@@ -163,7 +128,7 @@ export function encodeInto(
       if (ch < 0 || ch > 15 || a < 0 || b < 0 || !checkShape(m, type)) {
         invalid(msg);
       }
-      buf[offset] = STATUS[type] | ch;
+      buf[offset] = TYPES[type].status | ch;
       buf[offset + 1] = a;
       buf[offset + 2] = b;
       return offset + 3;
@@ -173,7 +138,7 @@ export function encodeInto(
       const ch = u7(m.channel, 0);
       const a = u7(type === "aftertouch" ? m.value : m.program, 0);
       if (ch < 0 || ch > 15 || a < 0 || !checkShape(m, type)) invalid(msg);
-      buf[offset] = STATUS[type] | ch;
+      buf[offset] = TYPES[type].status | ch;
       buf[offset + 1] = a;
       return offset + 2;
     }
@@ -244,23 +209,9 @@ export function encodeInto(
     case "active_sensing":
     case "reset":
       if (!checkShape(m, type)) invalid(msg);
-      buf[offset] = STATUS[type];
+      buf[offset] = TYPES[type].status;
       return offset + 1;
     default:
       invalid(msg);
-  }
-}
-
-const SCRATCH = new Uint8Array(3);
-
-/**
- * Throws the validation error if `msg` is not a valid message, and writes
- * nothing anywhere that counts.
- */
-export function assertValid(msg: unknown): void {
-  if (encodedLength(msg) > 3) {
-    validate(msg); // a sysex: check it without making room for it
-  } else {
-    encodeInto(msg, SCRATCH, 0);
   }
 }

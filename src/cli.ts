@@ -38,8 +38,9 @@
 
 import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
-import { formatAddress, parseAddress } from "./address.ts";
+import { parseAddress } from "./address.ts";
 import { connect } from "./connect.ts";
+import { dial, dialName } from "./_dial.ts";
 import { BroadcastHub } from "./hub.ts";
 import type { Message } from "./message.ts";
 import type { PortEvent } from "./port_event.ts";
@@ -624,29 +625,15 @@ async function sendMessages(
   return 0;
 }
 
-/** Connects as {@linkcode connect} does, for raw bytes. */
-async function dial(host: string, port: number): Promise<Deno.TcpConn> {
-  const name = formatAddress(host, port);
-  try {
-    const conn = await Deno.connect({ hostname: host, port });
-    conn.setNoDelay(true);
-    return conn;
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused) {
-      throw new Error(`Cannot connect to ${name}: connection refused`);
-    }
-    throw new Error(`Cannot connect to ${name}: ${oneLine(error)}`);
-  }
-}
-
 async function sendBytes(
   host: string,
   port: number,
   chunks: Uint8Array[],
   stdin: ReadableStream<Uint8Array> | undefined,
 ): Promise<number> {
-  const conn = await dial(host, port);
-  const name = formatAddress(host, port);
+  const name = dialName(host, port);
+  const conn = await dial(host, port, name);
+  conn.setNoDelay(true);
   const discarding = (async () => {
     const buf = new Uint8Array(16 * 1024);
     try {

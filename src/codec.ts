@@ -1,6 +1,8 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { DECODER_TAPS, type DecoderTap } from "./_decoder_tap.ts";
 import { encodedLength, encodeInto } from "./_encode_into.ts";
+import { grow } from "./_grow.ts";
 import type { Message } from "./message.ts";
 import {
   MidiParser,
@@ -42,9 +44,11 @@ export class MidiDecoderStream extends TransformStream<Uint8Array, Message> {
    */
   constructor(options: MidiDecoderStreamOptions = {}) {
     const parser = new MidiParser(options);
+    const hook: { tap?: DecoderTap<unknown> } = {};
     super({
       transform(chunk, controller) {
         const messages = parser.feed(chunk);
+        if (hook.tap) return hook.tap(messages);
         for (let i = 0; i < messages.length; i++) {
           controller.enqueue(messages[i]);
         }
@@ -54,6 +58,7 @@ export class MidiDecoderStream extends TransformStream<Uint8Array, Message> {
       },
     });
     this.#parser = parser;
+    DECODER_TAPS.set(this, hook);
   }
 
   /**
@@ -159,8 +164,6 @@ export class MidiEncoderStream extends TransformStream<Message, Uint8Array> {
   }
 }
 
-const SCRATCH = new Uint8Array(3);
-
 /** The encoder's pending chunk, and the microtask turns that let it go. */
 class _Batch {
   controller: TransformStreamDefaultController<Uint8Array> | undefined;
@@ -173,42 +176,32 @@ class _Batch {
 
   constructor(max: number) {
     this.#max = max;
-    this.#buf = new Uint8Array(Math.min(256, max));
+    this.#buf = new Uint8Array(0); // grown with the first burst
   }
 
   add(msg: Message): void {
-    let n: number;
     try {
-      n = encodedLength(msg);
-      if (n <= 3) encodeInto(msg, SCRATCH, 0); // check before anything moves
+      this.#add(msg);
     } catch (error) {
-      // Let the good messages before the bad one go before the stream errors.
+      // A bad message: the good ones before it go before the stream errors.
       this.flush();
       throw error;
     }
+  }
+
+  #add(msg: Message): void {
+    const n = encodedLength(msg);
     if (this.#len + n > this.#max) this.flush(); // a full chunk goes first
     if (n > this.#max) {
       const big = new Uint8Array(n);
       encodeInto(msg, big, 0);
-
       this.controller!.enqueue(big);
       return;
     }
-    let buf = this.#buf;
-    if (this.#len + n > buf.length) {
-      // Grow the batch buffer with the burst, up to maxChunkBytes.
-      let size = buf.length * 2;
-      while (size < this.#len + n) size *= 2;
-      const grown = new Uint8Array(Math.min(size, this.#max));
-      grown.set(buf.subarray(0, this.#len));
-      this.#buf = buf = grown;
-    }
-    try {
-      this.#len = encodeInto(msg, buf, this.#len);
-    } catch (error) {
-      this.flush(); // a bad sysex: the messages before it still go
-      throw error;
-    }
+    // The batch buffer grows with the burst, up to maxChunkBytes. A bad
+    // message throws before #len moves, so its bytes never count.
+    this.#buf = grow(this.#buf, this.#len, n, 256, this.#max);
+    this.#len = encodeInto(msg, this.#buf, this.#len);
     this.#arrived = true;
     if (!this.#scheduled) {
       this.#scheduled = true;

@@ -1,18 +1,12 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { formatAddress } from "./address.ts";
+import { dial, dialName } from "./_dial.ts";
 import { SocketPort, type SocketPortOptions } from "./socket_port.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions extends SocketPortOptions {
   /** A signal to give up connecting. */
   signal?: AbortSignal;
-}
-
-function hostFor(host: string): string {
-  if (host === "") return "127.0.0.1";
-  if (host.startsWith("[") && host.endsWith("]")) return host.slice(1, -1);
-  return host;
 }
 
 /**
@@ -62,33 +56,7 @@ export async function connect(
       }: expected an integer in 1..65535, got ${port}`,
     );
   }
-  const name = options.name ??
-    formatAddress(host === "" ? host : hostFor(host), port);
-  let conn: Deno.TcpConn;
-  try {
-    conn = await Deno.connect({
-      hostname: hostFor(host),
-      port,
-      transport: "tcp",
-      signal: options.signal,
-    } as Deno.ConnectOptions);
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused) {
-      throw new Deno.errors.ConnectionRefused(
-        `Cannot connect to ${name}: connection refused`,
-        { cause: error },
-      );
-    }
-    if (error instanceof Error && error.name !== "AbortError") {
-      const Ctor = error.constructor as new (
-        message: string,
-        options: ErrorOptions,
-      ) => Error;
-      throw new Ctor(`Cannot connect to ${name}: ${error.message}`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
+  const name = options.name ?? dialName(host, port);
+  const conn = await dial(host, port, name, options.signal);
   return new SocketPort(conn, { ...options, name });
 }

@@ -176,16 +176,22 @@ export class BroadcastHub extends EventTarget {
       return Promise.reject(error);
     }
     this.#stats.messages++;
-    // The fast path: no send is waiting and every queue has room.
-    if (this.#pending === 0 && this.#fits(bytes.length)) {
-      this.#deliverNow(bytes);
-      return Promise.resolve();
+    // The fast path: no send is waiting, so the ports with room get the
+    // message now; only full ones (if any) are waited for.
+    if (this.#pending === 0) {
+      const full = this.#deliverToRoomy(bytes);
+      if (full.length === 0) return Promise.resolve();
+      return this.#queue(() => this.#waitForFull(full, bytes));
     }
-    // Otherwise wait for the full queues, in order with earlier sends.
+    // Otherwise it goes out after the sends that wait, in order.
+    return this.#queue(() =>
+      this.#waitForFull(this.#deliverToRoomy(bytes), bytes)
+    );
+  }
+
+  #queue(deliver: () => Promise<void>): Promise<void> {
     this.#pending++;
-    this.#last = this.#last
-      .then(() => this.#deliverWaiting(bytes))
-      .finally(() => this.#pending--);
+    this.#last = this.#last.then(deliver).finally(() => this.#pending--);
     return this.#last;
   }
 
@@ -224,43 +230,28 @@ export class BroadcastHub extends EventTarget {
     return queued === 0 || queued + n <= this.#max;
   }
 
-  #fits(n: number): boolean {
-    for (const port of this.#ports) {
-      const writer = WRITERS.get(port)!;
-      if (!writer.closed && !this.#room(writer.queuedBytes, n)) return false;
-    }
-    return true;
-  }
-
-  #deliverNow(bytes: Uint8Array): void {
-    for (const port of this.#ports) {
-      const writer = WRITERS.get(port)!;
-      if (writer.closed) {
-        this.#ports.delete(port);
-        continue;
-      }
-      writer.enqueue(bytes);
-      this.#stats.deliveries++;
-    }
-  }
-
-  async #deliverWaiting(bytes: Uint8Array): Promise<void> {
-    const n = bytes.length;
-    const below = Math.max(1, this.#max - n + 1);
-    // Ports with room get the message now; the full ones are waited for
-    // side by side, so several stalled clients cost one timeout, not many.
+  // Queues the message for every port with room, and returns the full ones.
+  #deliverToRoomy(bytes: Uint8Array): SocketPort[] {
     const full: SocketPort[] = [];
     for (const port of this.#ports) {
       const writer = WRITERS.get(port)!;
       if (writer.closed) {
         this.#ports.delete(port);
-      } else if (this.#room(writer.queuedBytes, n)) {
+      } else if (this.#room(writer.queuedBytes, bytes.length)) {
         writer.enqueue(bytes);
         this.#stats.deliveries++;
       } else {
         full.push(port);
       }
     }
+    return full;
+  }
+
+  // Waits for the full ports side by side, so several stalled clients cost
+  // one timeout, not many, and queues the message for each as it has room.
+  async #waitForFull(full: SocketPort[], bytes: Uint8Array): Promise<void> {
+    const n = bytes.length;
+    const below = Math.max(1, this.#max - n + 1);
     await Promise.all(full.map(async (port) => {
       const writer = WRITERS.get(port)!;
       try {

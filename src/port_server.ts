@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { PANIC_MESSAGES, RESET_MESSAGES } from "./_channel_mode.ts";
 import { Inbox, wireSize } from "./_inbox.ts";
 import { formatAddress } from "./address.ts";
 import { PortClosedError } from "./errors.ts";
@@ -575,20 +576,7 @@ export class PortServer extends EventTarget
    */
   async reset(): Promise<void> {
     if (this.#closed) return;
-    for (let channel = 0; channel < 16; channel++) {
-      await this.send({
-        type: "control_change",
-        channel,
-        control: 123,
-        value: 0,
-      });
-      await this.send({
-        type: "control_change",
-        channel,
-        control: 121,
-        value: 0,
-      });
-    }
+    for (const msg of RESET_MESSAGES) await this.send(msg);
   }
 
   /**
@@ -604,14 +592,7 @@ export class PortServer extends EventTarget
    */
   async panic(): Promise<void> {
     if (this.#closed) return;
-    for (let channel = 0; channel < 16; channel++) {
-      await this.send({
-        type: "control_change",
-        channel,
-        control: 120,
-        value: 0,
-      });
-    }
+    for (const msg of PANIC_MESSAGES) await this.send(msg);
   }
 
   /**

@@ -1,15 +1,14 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { ConnReader, ConnWriter, type EndReason, WRITERS } from "./_conn.ts";
+import { PANIC_MESSAGES, RESET_MESSAGES } from "./_channel_mode.ts";
+import { DECODER_TAPS } from "./_decoder_tap.ts";
 import { Inbox, wireSize } from "./_inbox.ts";
+import { MidiDecoderStream } from "./codec.ts";
 import { formatAddress } from "./address.ts";
 import { PortClosedError } from "./errors.ts";
-import { type Message, message } from "./message.ts";
-import {
-  MidiParser,
-  type MidiParserOptions,
-  type MidiParserStats,
-} from "./parser.ts";
+import type { Message } from "./message.ts";
+import type { MidiParserOptions, MidiParserStats } from "./parser.ts";
 
 /** Options for {@linkcode SocketPort}. */
 export interface SocketPortOptions extends MidiParserOptions {
@@ -51,22 +50,6 @@ const INBOX_BYTES = 64 * 1024;
 // send() waits while this many bytes wait to be written.
 const SEND_HIGH_WATER = 128 * 1024;
 
-/** mido's reset(): All Notes Off and Reset All Controllers on every channel. */
-const RESET_MESSAGES: readonly Message[] = Array.from(
-  { length: 32 },
-  (_, i) =>
-    message("control_change", {
-      channel: i >> 1,
-      control: i & 1 ? 121 : 123,
-    }),
-);
-
-/** mido's panic(): All Sounds Off on every channel. */
-const PANIC_MESSAGES: readonly Message[] = Array.from(
-  { length: 16 },
-  (_, channel) => message("control_change", { channel, control: 120 }),
-);
-
 function describe(msg: unknown): string {
   const type = (msg as { type?: unknown } | null)?.type;
   return typeof type === "string" ? type : "message";
@@ -102,7 +85,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
   #closeTimeout: number;
   #writer: ConnWriter;
   #reader: ConnReader;
-  #parser: MidiParser;
+  #decoder: MidiDecoderStream;
   #messages: ReadableStream<Message>;
   #mode: "stream" | "pull" | undefined;
   #inbox = new Inbox<Message>(INBOX_BYTES, wireSize);
@@ -154,27 +137,9 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
     }
     this.#writer = new ConnWriter(conn, (error) => this.#fail(error));
     WRITERS.set(this, this.#writer);
-    const parser = new MidiParser(options);
-    this.#parser = parser;
-    const inbox = this.#inbox;
-    // MidiDecoderStream's transform, except that a port read with receive(),
-    // poll() or iteration has its messages pushed into the inbox a chunk at
-    // a time, not passed one by one through the readable and a pump.
-    const decoder = new TransformStream<Uint8Array, Message>({
-      transform: (chunk, controller) => {
-        const messages = parser.feed(chunk);
-        if (this.#mode === "pull") {
-          for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
-          return inbox.space(); // reading pauses while the inbox is full
-        }
-        for (let i = 0; i < messages.length; i++) {
-          controller.enqueue(messages[i]);
-        }
-      },
-      flush: () => parser.end(),
-    });
+    this.#decoder = new MidiDecoderStream(options);
     this.#reader = new ConnReader(conn, (reason) => this.#ended(reason));
-    this.#messages = this.#reader.readable.pipeThrough(decoder);
+    this.#messages = this.#reader.readable.pipeThrough(this.#decoder);
   }
 
   /**
@@ -251,7 +216,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
    */
   get stats(): SocketPortStats {
     return {
-      ...this.#parser.stats,
+      ...this.#decoder.stats,
       sent: this.#sent,
       writtenBytes: this.#writer.writtenBytes,
       queuedBytes: this.#writer.queuedBytes,
@@ -593,12 +558,20 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
       );
     }
     this.#mode = "pull";
+    // The decoder hands each chunk's messages to the inbox at once, and
+    // reading pauses while the inbox is full.
+    const inbox = this.#inbox;
+    DECODER_TAPS.get(this.#decoder)!.tap = (messages) => {
+      for (let i = 0; i < messages.length; i++) {
+        inbox.push(messages[i] as Message);
+      }
+      return inbox.space();
+    };
     this.#pump = this.#runPump();
   }
 
-  // In pull mode the decoder fills the inbox itself (and waits while it is
-  // full). The pump's pending read is what lets the decoder run, and it ends
-  // the inbox when the stream ends.
+  // In pull mode the decoder fills the inbox itself. The pump's pending read
+  // is what lets the decoder run, and it ends the inbox when the stream ends.
   async #runPump(): Promise<void> {
     const reader = this.#messages.getReader();
     const inbox = this.#inbox;
@@ -606,7 +579,7 @@ export class SocketPort implements AsyncIterable<Message>, AsyncDisposable {
       while (true) {
         const { done, value } = await reader.read();
         if (done) break;
-        inbox.push(value); // not reached: the decoder enqueues nothing
+        inbox.push(value); // decoded before the tap was set
       }
     } catch {
       // The decoder never errors; a cancel ends the pump like an end.
