@@ -4,12 +4,21 @@ import { FIELD_TO_TEXT, FIELDS, TEXT_TO_FIELD, TYPES } from "./_specs.ts";
 import { build, validate } from "./_validate.ts";
 import type { Message } from "./message.ts";
 
-/** Formats a number as Python's repr() does for an int or a float. */
+/**
+ * Formats a time as mido's str() does: an integer-valued number below 1e16
+ * in magnitude as an int (`2`, not `2.0`), and any other number as Python's
+ * repr(float). That is the shortest text that reads back as the same double
+ * (JavaScript and Python agree on those digits), in fixed notation when the
+ * decimal exponent is in -4..15, and otherwise in exponent notation with a
+ * sign and at least two digits: `1e-05`, `2.5e+20`. Every integer from 1e16
+ * up is beyond 2 ** 53, where a double no longer holds each integer, so it
+ * is written as the float that it is.
+ */
 function pythonNumber(x: number): string {
-  if (Number.isInteger(x)) return BigInt(x).toString();
+  if (Number.isInteger(x) && Math.abs(x) < 1e16) return String(x);
   const [mantissa, exponent] = x.toExponential().split("e");
   const exp = Number(exponent);
-  if (exp >= -4) return String(x);
+  if (exp >= -4 && exp < 16) return String(x);
   const digits = String(Math.abs(exp)).padStart(2, "0");
   return `${mantissa}e${exp < 0 ? "-" : "+"}${digits}`;
 }
@@ -19,8 +28,12 @@ function pythonNumber(x: number): string {
  * the type, then each field as `name=value` in mido's order and with mido's
  * snake_case names, then `time`. A missing time is written as `time=0`.
  *
- * JavaScript has one number type, so a whole-number time is written as an int
- * (`time=1`) where mido would write a float as `time=1.0`.
+ * A time is written as mido writes it, with Python's repr(): `time=0.5`,
+ * `time=1e-05`, `time=2.5e+20`. JavaScript has one number type, so an
+ * integer-valued time below 1e16 in magnitude is written as an int
+ * (`time=1`, as mido writes the int 1) where mido would write the float 1.0
+ * as `time=1.0`. From 1e16 up, where a double no longer holds every integer,
+ * it is written as Python writes a float (`time=1e+16`).
  *
  * @param msg The message.
  * @returns One line of text.

@@ -8,6 +8,8 @@ import {
   type MessageType,
   parseMessage,
 } from "../mod.ts";
+import { askMido, toHex } from "./_mido.ts";
+import { Random, testSeed } from "./_random.ts";
 
 const TEXTS: [Message, string][] = [
   [
@@ -108,17 +110,30 @@ Deno.test("parseMessage() reads sysex data=() as an empty sysex, and formatMessa
 Deno.test("formatMessage() writes float times as Python's repr() does", () => {
   const cases: [number, string][] = [
     [0.5, "0.5"],
+    [1.5, "1.5"],
     [1e-5, "1e-05"],
     [1.5e-7, "1.5e-07"],
     [0.0001, "0.0001"],
     [0.00012, "0.00012"],
     [-2.5e-10, "-2.5e-10"],
     [1.25e-100, "1.25e-100"],
+    [5e-324, "5e-324"],
     [123.456, "123.456"],
     [0.1 + 0.2, "0.30000000000000004"],
-    [1e21, "1000000000000000000000"],
+    [1234567890123456.7, "1234567890123456.8"],
+    [1e16, "1e+16"],
+    [-1e16, "-1e+16"],
+    [2.5e20, "2.5e+20"],
+    [1e21, "1e+21"],
+    [12345678901234567890, "1.2345678901234567e+19"],
+    [1.7976931348623157e308, "1.7976931348623157e+308"],
+    // Integer-valued numbers below 1e16 are written as mido writes an int.
+    [0, "0"],
+    [-0, "0"], // Python's repr(-0.0) is "-0.0"
+    [2, "2"],
     [3, "3"],
     [-7, "-7"],
+    [9999999999999998, "9999999999999998"],
   ];
   for (const [time, text] of cases) {
     assert.equal(
@@ -126,7 +141,67 @@ Deno.test("formatMessage() writes float times as Python's repr() does", () => {
       `clock time=${text}`,
       String(time),
     );
-    assert.equal(parseMessage(`clock time=${text}`).time, time);
+    // -0 is integer-valued too: it is written, and read back, as 0.
+    assert.equal(
+      parseMessage(`clock time=${text}`).time,
+      time === 0 ? 0 : time,
+    );
+  }
+});
+
+/** The big-endian IEEE 754 bytes of a double, in hex. */
+function doubleHex(x: number): string {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  return toHex(new Uint8Array(view.buffer));
+}
+
+Deno.test("formatMessage() writes 20,000 random times as Python's repr() does, and parseMessage() reads them back", async () => {
+  const rng = new Random(testSeed());
+  const view = new DataView(new ArrayBuffer(8));
+  const times: number[] = [];
+  const around = [1e-5, 1e-4, 1e15, 1e16, 2 ** 53, 1e21];
+  for (const x of around) {
+    for (let k = -4; k <= 4; k++) {
+      // The doubles next to each place where the form changes.
+      view.setFloat64(0, x);
+      view.setBigUint64(0, view.getBigUint64(0) + BigInt(k));
+      times.push(view.getFloat64(0), -view.getFloat64(0));
+    }
+  }
+  while (times.length < 20_000) {
+    let x: number;
+    switch (rng.int(0, 2)) {
+      case 0: // any finite double: every exponent, subnormals too
+        do {
+          view.setUint32(0, rng.int(0, 0xffffffff));
+          view.setUint32(4, rng.int(0, 0xffffffff));
+          x = view.getFloat64(0);
+        } while (!Number.isFinite(x));
+        break;
+      case 1: // a short decimal, such as 2.5e+20 or 0.001
+        x = Number(`${rng.int(1, 99999)}e${rng.int(-30, 30)}`);
+        break;
+      default: // a random double from 1e-12 to 1e22
+        x = rng.next() * 10 ** rng.int(-12, 22);
+    }
+    times.push(rng.chance(0.5) ? -x : x);
+  }
+  const reprs = await askMido<string[]>({
+    op: "repr",
+    numbers: times.map(doubleHex),
+  });
+  assert.equal(reprs.length, times.length);
+  for (let i = 0; i < times.length; i++) {
+    const time = times[i];
+    // An integer-valued time below 1e16 is written as an int, as mido writes
+    // an int time: Python's repr(2.0) is "2.0", and ours is "2".
+    const expected = Number.isInteger(time) && Math.abs(time) < 1e16
+      ? BigInt(time).toString()
+      : reprs[i];
+    const text = formatMessage(message("clock", { time }));
+    assert.equal(text, `clock time=${expected}`, `seed ${rng.seed}: ${time}`);
+    assert.equal(parseMessage(text).time, time === 0 ? 0 : time, text);
   }
 });
 
