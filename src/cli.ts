@@ -70,7 +70,8 @@ export interface MainOptions {
    */
   stderr?: WritableStream<Uint8Array>;
   /**
-   * Stops `serve` and `monitor` when it aborts, as Ctrl-C (SIGINT) does.
+   * Stops `serve` and `monitor` when it aborts, as Ctrl-C (SIGINT) or
+   * SIGTERM does.
    */
   signal?: AbortSignal;
 }
@@ -99,7 +100,7 @@ localhost. A message is in mido's text format, such as
 defaults.
 
 Exit status:
-  0  success; serve and monitor also exit 0 on Ctrl-C
+  0  success; serve and monitor also exit 0 on Ctrl-C (SIGINT) or SIGTERM
   1  runtime error: a refused connection, an address in use, a bad message
      line on stdin, a connection that failed while send was sending
   2  usage error: an unknown command or option, a bad address, a bad message
@@ -119,8 +120,10 @@ Clients that come and go are printed as "# connect NAME" and
 written), and a client dropped for falling too far behind as
 "# slowclient NAME dropped=BYTES". The address that the server listens on
 goes to stderr, as "${PROGRAM}: listening on HOST:PORT". To listen on every
-interface, give 0.0.0.0:PORT or [::]:PORT. Ctrl-C stops reading, closes
-every client (sending what is already queued for it first) and exits 0.
+interface, give 0.0.0.0:PORT or [::]:PORT. Ctrl-C (SIGINT) or SIGTERM
+stops reading, closes every client (sending what is already queued for it
+first), prints their "# disconnect" lines and exits 0; a second signal ends
+the program at once.
 
 Options:
   --relay      Send each client's messages on to every other client (never
@@ -140,15 +143,16 @@ const MONITOR_HELP = `Usage: ${PROGRAM} monitor HOST:PORT [--json]
 Connects to a socket-port server and prints each message that the server
 sends, one a line: the server's name, then the message in mido's text
 format. It prints "# connect NAME" once connected and "# disconnect NAME"
-when the server closes the connection.
+when the server closes the connection, or when Ctrl-C (SIGINT) or SIGTERM
+closes it; a second signal ends the program at once.
 
 Options:
   --json      Print JSON lines, as serve --json does
   -h, --help  Print this help
 
 Exit status: 0 when the connection ends (the server closed it, or it was
-reset) or on Ctrl-C; 1 if it cannot connect (the connection is refused);
-2 for a usage error.`;
+reset) or on Ctrl-C (SIGINT) or SIGTERM; 1 if it cannot connect (the
+connection is refused); 2 for a usage error.`;
 
 const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [MESSAGE...]
 
@@ -264,16 +268,27 @@ class Printer {
 }
 
 /**
- * Calls `stop` once, on Ctrl-C (SIGINT) or when the signal aborts. The
- * returned function removes the listeners. After the first Ctrl-C the
- * listener is gone, so a second Ctrl-C ends the program at once.
+ * The signals that stop `serve` and `monitor`. Windows has no SIGTERM to
+ * listen for (Deno listens only for SIGINT and SIGBREAK there).
+ */
+const STOP_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
+  ? ["SIGINT"]
+  : ["SIGINT", "SIGTERM"];
+
+/**
+ * Calls `stop` once, on Ctrl-C (SIGINT), on SIGTERM or when the signal
+ * aborts. The returned function removes the listeners. After the first
+ * SIGINT or SIGTERM the listeners are gone, so a second one ends the program
+ * at once.
  */
 function onStop(stop: () => void, signal?: AbortSignal): () => void {
   let listening = true;
   const remove = () => {
     if (listening) {
       listening = false;
-      Deno.removeSignalListener("SIGINT", handler);
+      for (const name of STOP_SIGNALS) {
+        Deno.removeSignalListener(name, handler);
+      }
     }
     signal?.removeEventListener("abort", handler);
   };
@@ -281,7 +296,7 @@ function onStop(stop: () => void, signal?: AbortSignal): () => void {
     remove();
     stop();
   };
-  Deno.addSignalListener("SIGINT", handler);
+  for (const name of STOP_SIGNALS) Deno.addSignalListener(name, handler);
   if (signal?.aborted) handler();
   else signal?.addEventListener("abort", handler, { once: true });
   return remove;
@@ -747,7 +762,7 @@ async function run(
  * bad command, option, address or message argument), 1 for a runtime error
  * (a refused connection, an address in use, a bad line on stdin).
  *
- * `serve` and `monitor` run until Ctrl-C (SIGINT) or until
+ * `serve` and `monitor` run until Ctrl-C (SIGINT), SIGTERM, or until
  * `options.signal` aborts; `monitor` also ends when the server closes the
  * connection.
  *

@@ -309,6 +309,51 @@ Deno.test("midisock serve on SIGINT closes every client and exits 0, and monitor
   });
 });
 
+Deno.test("midisock serve on SIGTERM closes every client, prints their disconnect lines and exits 0, as on SIGINT", async () => {
+  const { serve, port, address } = await startServe();
+  await using _serve = serve;
+  await using monitor = midisock(["monitor", address]);
+  await serve.waitForCount(1, isConnect, "connect");
+  await monitor.waitForCount(1, isConnect, "connect");
+
+  serve.kill("SIGTERM");
+  const served = await serve.result();
+  assert.equal(served.signal, null);
+  assert.equal(served.code, 0);
+  const name = connectName(serve.stdout[0]);
+  assert.equal(served.stdout, `# connect ${name}\n# disconnect ${name}\n`);
+  assert.equal(served.stderr, `midisock: listening on 127.0.0.1:${port}\n`);
+  assert.deepEqual(await monitor.result(), {
+    code: 0,
+    signal: null,
+    stdout: `# connect 127.0.0.1:${port}\n# disconnect 127.0.0.1:${port}\n`,
+    stderr: "",
+  });
+});
+
+Deno.test("midisock monitor on SIGTERM closes its connection, prints the disconnect line and exits 0, as on SIGINT", async () => {
+  const { serve, port, address } = await startServe();
+  await using _serve = serve;
+  await using monitor = midisock(["monitor", address]);
+  await serve.waitForCount(1, isConnect, "connect");
+  await monitor.waitForCount(1, isConnect, "connect");
+
+  monitor.kill("SIGTERM");
+  assert.deepEqual(await monitor.result(), {
+    code: 0,
+    signal: null,
+    stdout: `# connect 127.0.0.1:${port}\n# disconnect 127.0.0.1:${port}\n`,
+    stderr: "",
+  });
+  // The server saw the monitor leave.
+  await serve.waitForCount(1, isDisconnect, "disconnect");
+  serve.kill("SIGTERM");
+  const served = await serve.result();
+  assert.equal(served.code, 0);
+  const name = connectName(serve.stdout[0]);
+  assert.equal(served.stdout, `# connect ${name}\n# disconnect ${name}\n`);
+});
+
 Deno.test("midisock send stops at a bad line on stdin, after sending the lines before it", async () => {
   const { serve, address } = await startServe();
   await using _ = serve;
@@ -505,7 +550,7 @@ Deno.test("midisock --help, COMMAND --help and --version", async () => {
       "  midisock serve [HOST:PORT] [--relay] [--json] [--quiet]",
       "  midisock monitor HOST:PORT [--json]",
       "  midisock send HOST:PORT [--hex] [MESSAGE...]",
-      "  0  success; serve and monitor also exit 0 on Ctrl-C",
+      "  0  success; serve and monitor also exit 0 on Ctrl-C (SIGINT) or SIGTERM",
     ]
   ) assert.ok(lines.includes(usage), `--help lacks ${JSON.stringify(usage)}`);
   assert.ok(help.stdout.endsWith("argument\n"));
