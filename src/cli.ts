@@ -46,6 +46,7 @@ import type { Message } from "./message.ts";
 import type { PortEvent } from "./port_event.ts";
 import { PortServer } from "./port_server.ts";
 import type { SocketPort } from "./socket_port.ts";
+import { FIELD_TO_TEXT, FIELDS, TYPES } from "./_specs.ts";
 import { formatMessage, parseMessage } from "./text.ts";
 
 /** Options for {@linkcode main}: where it reads and writes, and when to stop. */
@@ -128,10 +129,15 @@ the program at once.
 Options:
   --relay      Send each client's messages on to every other client (never
                back to the sender): a shared MIDI bus
-  --json       Print JSON lines instead: {"sender":NAME,"type":TYPE,...} with
-               the message's fields (sysex data as an array), and
-               {"event":"connect"|"disconnect"|"slowclient","port":NAME}
-               (with "droppedBytes":BYTES when bytes were dropped)
+  --json       Print JSON lines instead. A message is mido's msg.dict()
+               with the sender first, such as
+               {"sender":NAME,"type":"sysex","time":0,"data":[1,2]}
+               (mido's snake_case field names, such as frame_type; sysex
+               data as a list). Delete "sender" and mido's
+               Message.from_dict() reads it; it rejects unknown keys. An
+               event is {"event":"connect"|"disconnect"|"slowclient",
+               "port":NAME}, with "droppedBytes":BYTES when bytes were
+               dropped
   -q, --quiet  Print no messages and no events
   -h, --help   Print this help
 
@@ -248,11 +254,20 @@ class Printer {
     if (!this.#json) {
       return this.#out.write(`${sender} ${formatMessage(msg)}`);
     }
-    const fields: Record<string, unknown> = { sender };
-    for (const [key, value] of Object.entries(msg)) {
-      fields[key] = value instanceof Uint8Array ? Array.from(value) : value;
+    // mido's msg.dict(), in its order (type, time, then the fields, with
+    // their snake_case names and defaults), after the sender.
+    const m = msg as unknown as Record<string, unknown>;
+    const dict: Record<string, unknown> = {
+      sender,
+      type: msg.type,
+      time: msg.time ?? 0,
+    };
+    for (const name of TYPES[msg.type].fields) {
+      dict[FIELD_TO_TEXT[name]] = name === "data"
+        ? Array.from((m.data ?? []) as ArrayLike<number>)
+        : m[name] ?? FIELDS[name].default;
     }
-    return this.#out.write(JSON.stringify(fields));
+    return this.#out.write(JSON.stringify(dict));
   }
 
   event(event: string, port: string, droppedBytes?: number): Promise<void> {

@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { connect, message } from "../mod.ts";
+import { connect, encode, formatMessage, message } from "../mod.ts";
 import { Child, HANG_GUARD_MS, midisock, runMidisock } from "./_child.ts";
-import { PYTHON } from "./_mido.ts";
+import { askMido, PYTHON, toHex } from "./_mido.ts";
 
 const SENDER = /^127\.0\.0\.1:\d+$/;
 
@@ -123,7 +123,7 @@ Deno.test("midisock send reads messages and hex bytes from stdin, skipping blank
   ]);
 });
 
-Deno.test("midisock serve --json prints JSON lines with the sender, the type and the fields", async () => {
+Deno.test("midisock serve --json prints JSON lines in mido's dict() format, with the sender", async () => {
   const { serve, address } = await startServe("--json");
   await using _ = serve;
 
@@ -141,17 +141,70 @@ Deno.test("midisock serve --json prints JSON lines with the sender, the type and
   assert.equal(result.code, 0);
   const name = JSON.parse(serve.stdout[0]).port;
   assert.match(name, SENDER);
-  assert.deepEqual(serve.stdout.map((line) => JSON.parse(line)), [
-    { event: "connect", port: name },
-    { sender: name, type: "sysex", data: [1, 2, 127] },
-    { sender: name, type: "quarter_frame", frameType: 2, frameValue: 5 },
-    { sender: name, type: "pitchwheel", channel: 1, pitch: -8192 },
-    { event: "disconnect", port: name },
+  assert.deepEqual(serve.stdout, [
+    `{"event":"connect","port":"${name}"}`,
+    `{"sender":"${name}","type":"sysex","time":0,"data":[1,2,127]}`,
+    `{"sender":"${name}","type":"quarter_frame","time":0,"frame_type":2,"frame_value":5}`,
+    `{"sender":"${name}","type":"pitchwheel","time":0,"channel":1,"pitch":-8192}`,
+    `{"event":"disconnect","port":"${name}"}`,
   ]);
-  assert.equal(
-    serve.stdout[1],
-    `{"sender":"${name}","type":"sysex","data":[1,2,127]}`,
+});
+
+Deno.test("midisock serve --json prints every type so that mido's Message.from_dict() reads it back, once sender is removed", async () => {
+  const { serve, port } = await startServe("--json");
+  await using _ = serve;
+
+  // One message of each of the 18 types, with no field at its default.
+  const messages = [
+    message("note_off", { channel: 1, note: 60, velocity: 10 }),
+    message("note_on", { channel: 15, note: 127, velocity: 0 }),
+    message("polytouch", { channel: 2, note: 5, value: 6 }),
+    message("control_change", { channel: 3, control: 7, value: 100 }),
+    message("program_change", { channel: 4, program: 42 }),
+    message("aftertouch", { channel: 5, value: 99 }),
+    message("pitchwheel", { channel: 6, pitch: -8192 }),
+    message("sysex", { data: [0, 1, 127] }),
+    message("quarter_frame", { frameType: 7, frameValue: 15 }),
+    message("songpos", { pos: 16383 }),
+    message("song_select", { song: 3 }),
+    message("tune_request"),
+    message("clock"),
+    message("start"),
+    message("continue"),
+    message("stop"),
+    message("active_sensing"),
+    message("reset"),
+  ];
+  assert.equal(new Set(messages.map((m) => m.type)).size, 18);
+  {
+    await using client = await connect("127.0.0.1", port);
+    for (const msg of messages) await client.send(msg);
+  }
+  await serve.waitForCount(1, (line) => line.includes('"disconnect"'), "JSON");
+  serve.kill("SIGINT");
+  assert.equal((await serve.result()).code, 0);
+
+  const lines = serve.stdout.map((line) => JSON.parse(line));
+  const name = lines[0].port;
+  assert.match(name, SENDER);
+  const dicts = lines.filter((line) => !("event" in line)).map(
+    ({ sender, ...dict }) => {
+      assert.equal(sender, name);
+      return dict;
+    },
   );
+  assert.equal(dicts.length, messages.length);
+  const answers = await askMido<[string, string, unknown][]>({
+    op: "from_dict",
+    dicts,
+  });
+  for (let i = 0; i < messages.length; i++) {
+    const [bin, str, midoDict] = answers[i];
+    assert.equal(str, formatMessage(messages[i]));
+    assert.equal(bin, toHex(encode(messages[i])));
+    // What we print is what mido's dict() gives, key for key.
+    assert.deepEqual(dicts[i], midoDict);
+  }
 });
 
 Deno.test("midisock serve --relay sends each client's messages to every other client, never back to the sender", async () => {
@@ -208,9 +261,9 @@ Deno.test("midisock serve --relay sends each client's messages to every other cl
     signal: null,
     stdout: [
       `{"event":"connect","port":"${server}"}`,
-      `{"sender":"${server}","type":"note_on","channel":0,"note":60,"velocity":100}`,
-      `{"sender":"${server}","type":"note_off","channel":0,"note":60,"velocity":64}`,
-      `{"sender":"${server}","type":"control_change","channel":0,"control":64,"value":127}`,
+      `{"sender":"${server}","type":"note_on","time":0,"channel":0,"note":60,"velocity":100}`,
+      `{"sender":"${server}","type":"note_off","time":0,"channel":0,"note":60,"velocity":64}`,
+      `{"sender":"${server}","type":"control_change","time":0,"channel":0,"control":64,"value":127}`,
       `{"event":"disconnect","port":"${server}"}`,
       "",
     ].join("\n"),
