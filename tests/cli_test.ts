@@ -79,7 +79,7 @@ Deno.test("midisock send into midisock serve prints exactly the messages sent", 
   );
 });
 
-Deno.test("midisock send reads messages and hex bytes from stdin, skipping blank lines and comments", async () => {
+Deno.test("midisock send reads messages and hex bytes (whole messages, several a line) from stdin, skipping blank lines and comments", async () => {
   const { serve, address } = await startServe();
   await using _ = serve;
 
@@ -95,7 +95,7 @@ Deno.test("midisock send reads messages and hex bytes from stdin, skipping blank
   await serve.waitForCount(2, isDisconnect, "disconnect");
 
   const hexStdin = await runMidisock(["send", "--hex", address], {
-    stdin: "# note off\n803c40\n\nb0 07 7f\n",
+    stdin: "# note off\n803c40\n\nb0 07 7f\nF0 01 02 F7 fe c1 f8 05\n",
   });
   assert.deepEqual(hexStdin, { code: 0, signal: null, stdout: "", stderr: "" });
   await serve.waitForCount(3, isDisconnect, "disconnect");
@@ -119,6 +119,10 @@ Deno.test("midisock send reads messages and hex bytes from stdin, skipping blank
     `# connect ${c}`,
     `${c} note_off channel=0 note=60 velocity=64 time=0`,
     `${c} control_change channel=0 control=7 value=127 time=0`,
+    `${c} sysex data=(1,2) time=0`,
+    `${c} active_sensing time=0`,
+    `${c} clock time=0`,
+    `${c} program_change channel=1 program=5 time=0`,
     `# disconnect ${c}`,
   ]);
 });
@@ -407,7 +411,7 @@ Deno.test("midisock monitor on SIGTERM closes its connection, prints the disconn
   assert.equal(served.stdout, `# connect ${name}\n# disconnect ${name}\n`);
 });
 
-Deno.test("midisock send stops at a bad line on stdin, after sending the lines before it", async () => {
+Deno.test("midisock send stops at a bad line on stdin, or a hex line that is not whole messages, after sending the lines before it", async () => {
   const { serve, address } = await startServe();
   await using _ = serve;
 
@@ -432,11 +436,21 @@ Deno.test("midisock send stops at a bad line on stdin, after sending the lines b
     stderr:
       'midisock: error: line 2: Cannot parse "9x" in "fa 9x": expected hex bytes, such as 90 3c 64\n',
   });
+  const partial = await runMidisock(["send", "--hex", address], {
+    stdin: "f8\n\n# a cut note\nfa 90 3c\nfc\n",
+  });
+  assert.deepEqual(partial, {
+    code: 1,
+    signal: null,
+    stdout: "",
+    stderr:
+      'midisock: error: line 4: "fa 90 3c" ends inside a note_on: expected 1 more data byte\n',
+  });
 
-  await serve.waitForCount(2, isDisconnect, "disconnect");
+  await serve.waitForCount(3, isDisconnect, "disconnect");
   serve.kill("SIGINT");
   assert.equal((await serve.result()).code, 0);
-  const [a, b] = serve.stdout.filter(isConnect).map(connectName);
+  const [a, b, c] = serve.stdout.filter(isConnect).map(connectName);
   assert.deepEqual(serve.stdout, [
     `# connect ${a}`,
     `${a} note_on channel=0 note=60 velocity=64 time=0`,
@@ -445,6 +459,9 @@ Deno.test("midisock send stops at a bad line on stdin, after sending the lines b
     `# connect ${b}`,
     `${b} clock time=0`,
     `# disconnect ${b}`,
+    `# connect ${c}`,
+    `${c} clock time=0`,
+    `# disconnect ${c}`,
   ]);
 });
 
@@ -506,6 +523,52 @@ Deno.test("midisock gives one error line and a non-zero status for bad input", a
       ["send", "--hex", `127.0.0.1:${refused}`, "90 3c6"],
       2,
       'message 1: Cannot parse "3c6" in "90 3c6": expected two hex digits a byte',
+    ],
+    // Hex arguments must be whole messages, each with its own status byte.
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "f8", "90 3c"],
+      2,
+      'message 2: "90 3c" ends inside a note_on: expected 1 more data byte',
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "b0"],
+      2,
+      'message 1: "b0" ends inside a control_change: expected 2 more data bytes',
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "f0 01 02"],
+      2,
+      'message 1: "f0 01 02" ends inside a sysex: no F7',
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "90 3c 80 3c 40"],
+      2,
+      'message 1: "90 3c 80 3c 40": byte 3 (80) cuts short a note_on: expected 1 more data byte',
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "F0 01 F1 02"],
+      2,
+      'message 1: "F0 01 F1 02": byte 3 (f1) cuts short a sysex: no F7',
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "903c40 3e40"],
+      2,
+      'message 1: "903c40 3e40": byte 4 (3e) is a data byte with no status byte before it (each message needs its own status byte)',
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "f4"],
+      2,
+      'message 1: "f4": byte 1 (f4) is undefined in MIDI 1.0',
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "90 3c fd 40"],
+      2,
+      'message 1: "90 3c fd 40": byte 3 (fd) is undefined in MIDI 1.0',
+    ],
+    [
+      ["send", "--hex", `127.0.0.1:${refused}`, "f0 01 f7 f7"],
+      2,
+      'message 1: "f0 01 f7 f7": byte 4 (f7) ends no sysex',
     ],
     [[], 2, "Missing command: serve, monitor or send (see midisock --help)"],
     [
