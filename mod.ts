@@ -69,8 +69,13 @@ export {
   parseAddress,
   type ParseAddressOptions,
 } from "./src/address.ts";
+export { TypedEventTarget } from "./src/typed_event_target.ts";
+export type { Transport } from "./src/transport.ts";
+export { TcpTransport, type TcpTransportOptions } from "./src/tcp_transport.ts";
+export { MidiPort, type ReceiveOptions } from "./src/midi_port.ts";
 export {
   SocketPort,
+  type SocketPortEventMap,
   type SocketPortOptions,
   type SocketPortStats,
 } from "./src/socket_port.ts";
@@ -84,7 +89,11 @@ export {
 } from "./src/port_server.ts";
 export {
   BroadcastHub,
+  type BroadcastHubEventMap,
   type BroadcastHubOptions,
   type BroadcastHubStats,
+  type BroadcastOptions,
+  type HubClient,
 } from "./src/hub.ts";
 export { PortEvent } from "./src/port_event.ts";
+export { DropEvent } from "./src/drop_event.ts";

@@ -2,23 +2,38 @@
 // Private: opens a TCP connection, with errors that name the address. Used
 // by connect() and by the CLI's raw `send --hex`.
 
+import { hostsFor, unbracket } from "./_hosts.ts";
 import { formatAddress } from "./address.ts";
-
-// "" means this machine; a bracketed IPv6 address loses its brackets.
-function hostFor(host: string): string {
-  if (host === "") return "127.0.0.1";
-  if (host.startsWith("[") && host.endsWith("]")) return host.slice(1, -1);
-  return host;
-}
 
 /** The name of a connection to `host:port`: `[v6]:port` for IPv6. */
 export function dialName(host: string, port: number): string {
-  return formatAddress(host === "" ? host : hostFor(host), port);
+  return formatAddress(unbracket(host), port);
+}
+
+/** The error, with a message that names the address it was for. */
+function named(error: unknown, name: string): unknown {
+  if (!(error instanceof Error) || error.name === "AbortError") return error;
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return new Deno.errors.ConnectionRefused(
+      `Cannot connect to ${name}: connection refused`,
+      { cause: error },
+    );
+  }
+  const Ctor = error.constructor as new (
+    message: string,
+    options: ErrorOptions,
+  ) => Error;
+  return new Ctor(`Cannot connect to ${name}: ${error.message}`, {
+    cause: error,
+  });
 }
 
 /**
- * Connects to `host:port`. A failure keeps its class (ConnectionRefused and
- * the like) and its message names the address: "Cannot connect to NAME: ...".
+ * Connects to `host:port`, trying each address of the host in turn
+ * (`localhost` is 127.0.0.1, then ::1; `""` is this machine) until one
+ * answers. A failure keeps the class of the last address's error
+ * (ConnectionRefused and the like), and its message names the address:
+ * "Cannot connect to NAME: ...".
  */
 export async function dial(
   host: string,
@@ -26,29 +41,15 @@ export async function dial(
   name: string,
   signal?: AbortSignal,
 ): Promise<Deno.TcpConn> {
-  try {
-    return await Deno.connect({
-      hostname: hostFor(host),
-      port,
-      transport: "tcp",
-      signal,
-    } as Deno.ConnectOptions);
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused) {
-      throw new Deno.errors.ConnectionRefused(
-        `Cannot connect to ${name}: connection refused`,
-        { cause: error },
-      );
+  const hosts = host === "" ? ["127.0.0.1"] : hostsFor(host);
+  let failure: unknown;
+  for (const hostname of hosts) {
+    try {
+      return await Deno.connect({ hostname, port, transport: "tcp", signal });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      failure = error;
     }
-    if (error instanceof Error && error.name !== "AbortError") {
-      const Ctor = error.constructor as new (
-        message: string,
-        options: ErrorOptions,
-      ) => Error;
-      throw new Ctor(`Cannot connect to ${name}: ${error.message}`, {
-        cause: error,
-      });
-    }
-    throw error;
   }
+  throw named(failure, name);
 }

@@ -5,8 +5,12 @@
 // big sysex messages is bounded as tightly as a stream of notes.
 
 /** A FIFO that can be awaited, and ended. */
-export class Inbox<T> {
+export class Inbox<T, Tag = undefined> {
   #items: (T | undefined)[] = [];
+  // The tag of each item (who sent it), kept beside the items.
+  #tags: (Tag | undefined)[] = [];
+  /** The tag of the item that shift() took last. */
+  lastTag: Tag | undefined;
   #head = 0;
   #ended = false;
   #waiter: PromiseWithResolvers<void> | undefined;
@@ -35,8 +39,9 @@ export class Inbox<T> {
     return this.#ended;
   }
 
-  push(item: T): void {
+  push(item: T, tag?: Tag): void {
     this.#items.push(item);
+    this.#tags.push(tag);
     this.#weight += this.#weigh(item);
     this.#wake();
   }
@@ -45,10 +50,13 @@ export class Inbox<T> {
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head] as T;
-    this.#items[this.#head++] = undefined;
+    this.lastTag = this.#tags[this.#head];
+    this.#items[this.#head] = undefined;
+    this.#tags[this.#head++] = undefined;
     this.#weight -= this.#weigh(item);
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
+      this.#tags = this.#tags.slice(this.#head);
       this.#head = 0;
     }
     if (this.#space && this.#weight < this.highWaterMark) {
@@ -71,24 +79,32 @@ export class Inbox<T> {
    * and is empty. Rejects with the signal's reason if it aborts.
    */
   async next(signal?: AbortSignal): Promise<T | undefined> {
-    while (true) {
-      if (this.length > 0) return this.shift();
-      if (this.#ended) return undefined;
-      signal?.throwIfAborted();
-      this.#waiter ??= Promise.withResolvers<void>();
-      if (signal) {
-        const { promise, resolve, reject } = Promise.withResolvers<void>();
-        const onAbort = () => reject(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-        this.#waiter.promise.then(resolve);
-        try {
-          await promise;
-        } finally {
-          signal.removeEventListener("abort", onAbort);
-        }
-      } else {
-        await this.#waiter.promise;
-      }
+    while (this.length === 0 && !this.#ended) await this.#wait(signal);
+    return this.shift();
+  }
+
+  /** As next(), with the item's tag. */
+  async nextTagged(
+    signal?: AbortSignal,
+  ): Promise<[T, Tag | undefined] | undefined> {
+    while (this.length === 0 && !this.#ended) await this.#wait(signal);
+    const item = this.shift();
+    return item === undefined ? undefined : [item, this.lastTag];
+  }
+
+  // Waits for a push or the end.
+  async #wait(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    this.#waiter ??= Promise.withResolvers<void>();
+    if (!signal) return await this.#waiter.promise;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#waiter.promise.then(resolve);
+    try {
+      await promise;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
     }
   }
 

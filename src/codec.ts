@@ -1,6 +1,5 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { DECODER_TAPS, type DecoderTap } from "./_decoder_tap.ts";
 import { encodedLength, encodeInto } from "./_encode_into.ts";
 import { grow } from "./_grow.ts";
 import type { Message } from "./message.ts";
@@ -44,11 +43,9 @@ export class MidiDecoderStream extends TransformStream<Uint8Array, Message> {
    */
   constructor(options: MidiDecoderStreamOptions = {}) {
     const parser = new MidiParser(options);
-    const hook: { tap?: DecoderTap<unknown> } = {};
     super({
       transform(chunk, controller) {
         const messages = parser.feed(chunk);
-        if (hook.tap) return hook.tap(messages);
         for (let i = 0; i < messages.length; i++) {
           controller.enqueue(messages[i]);
         }
@@ -58,7 +55,6 @@ export class MidiDecoderStream extends TransformStream<Uint8Array, Message> {
       },
     });
     this.#parser = parser;
-    DECODER_TAPS.set(this, hook);
   }
 
   /**

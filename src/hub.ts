@@ -1,10 +1,30 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { WRITERS } from "./_conn.ts";
 import { encode } from "./encode.ts";
 import type { Message } from "./message.ts";
 import { PortEvent } from "./port_event.ts";
 import type { SocketPort } from "./socket_port.ts";
+import { TypedEventTarget } from "./typed_event_target.ts";
+
+/**
+ * What the hub needs of a client: a queue of encoded bytes. A
+ * {@linkcode SocketPort} over any transport is one, so every kind of client
+ * joins the same hub, with the same queues, limits and counters.
+ */
+export interface HubClient {
+  /** The client's name, for events. */
+  readonly name: string;
+  /** Bytes queued for the client and not yet written. */
+  readonly queuedBytes: number;
+  /** Bytes that were queued for the client and never written. */
+  readonly droppedBytes: number;
+  /** Queues the bytes of whole messages; throws if the client is closed. */
+  enqueue(bytes: Uint8Array): void;
+  /** Resolves when fewer than `bytes` are queued; rejects on `signal`. */
+  waitForRoom(bytes: number, signal?: AbortSignal): Promise<void>;
+  /** Drops what is queued (counting it) and closes the client. */
+  abort(): Promise<void>;
+}
 
 /** Options for {@linkcode BroadcastHub}. */
 export interface BroadcastHubOptions {
@@ -24,11 +44,14 @@ export interface BroadcastHubOptions {
    */
   slowClient?: "disconnect" | "wait";
   /**
-   * With `slowClient: "disconnect"`, how long in milliseconds a client's
-   * queue may stay full before the client is disconnected. Meanwhile send()
-   * waits, so a sender that bursts faster than the network drains is held
-   * back rather than healthy clients cut off. A client that is not reading
-   * at all holds the others back once, for this long.
+   * With `slowClient: "disconnect"`, how long in milliseconds a client may
+   * hold senders back. A send that finds a client's queue full waits for
+   * it, so a sender that bursts faster than the network drains is held
+   * back rather than healthy clients cut off. A client is disconnected when
+   * one such wait lasts this long, or when it has kept senders waiting this
+   * long in total, beyond the quickest client that was waited for with it,
+   * since its queue was last empty: so a client that reads, but slowly,
+   * cannot hold the bus back for long.
    *
    * @default {1000}
    */
@@ -39,6 +62,8 @@ export interface BroadcastHubOptions {
 export interface BroadcastHubStats {
   /** Messages broadcast (each encoded once). */
   messages: number;
+  /** Bytes encoded: the sum of the messages' sizes, one encoding each. */
+  encodedBytes: number;
   /** Messages queued for a client, summed over clients. */
   deliveries: number;
   /** Clients disconnected because they fell behind. */
@@ -47,12 +72,30 @@ export interface BroadcastHubStats {
   droppedBytes: number;
 }
 
+/** Options for {@linkcode BroadcastHub.send}. */
+export interface BroadcastOptions {
+  /**
+   * Where the message came from: it goes to every client but this one.
+   * A {@linkcode PortServer} with `relay: true` gives the client that sent
+   * the message, so that it never comes back to its sender.
+   */
+  from?: HubClient;
+}
+
+/** The events of a {@linkcode BroadcastHub}. */
+export interface BroadcastHubEventMap {
+  /** A client fell too far behind and was disconnected. */
+  slowclient: PortEvent;
+}
+
 /**
- * Sends each message to many ports: it encodes the message once and queues
- * the same bytes for every port. Each port has a bounded queue. A port whose
- * queue stays full for `slowClientTimeout` is disconnected (the default), or
- * with `slowClient: "wait"` it holds the sender back. A port that fails is dropped and never stops
- * delivery to the others. Nothing is dropped without a count and an event.
+ * Sends each message to many clients: it encodes the message once and
+ * queues the same bytes for every client ({@linkcode HubClient}: any
+ * {@linkcode SocketPort}). Each client has a bounded queue. A client that
+ * holds senders back for `slowClientTimeout` is disconnected (the default),
+ * or with `slowClient: "wait"` it holds the sender back. A client that
+ * fails is dropped and never stops delivery to the others. Nothing is
+ * dropped without a count and an event.
  *
  * A {@linkcode PortServer} has one for its clients, as `server.hub`.
  *
@@ -76,23 +119,27 @@ export interface BroadcastHubStats {
  * assert.equal(hub.stats.deliveries, 2);
  * ```
  */
-export class BroadcastHub extends EventTarget {
-  #ports = new Set<SocketPort>();
+export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
+  #clients = new Set<HubClient>();
   #max: number;
   #wait: boolean;
   #timeout: number;
+  // How long each client has held senders back beyond the quickest, in ms,
+  // since its queue was last empty.
+  #blame = new Map<HubClient, number>();
   #last: Promise<void> = Promise.resolve();
   #pending = 0; // sends in the slow path, not yet delivered
   #writable: WritableStream<Message> | undefined;
   #stats: BroadcastHubStats = {
     messages: 0,
+    encodedBytes: 0,
     deliveries: 0,
     slowClients: 0,
     droppedBytes: 0,
   };
 
   /**
-   * Makes a hub with no ports.
+   * Makes a hub with no clients.
    *
    * @param options The queue bound and what to do with slow clients.
    * @throws {RangeError} For a bad option.
@@ -124,9 +171,9 @@ export class BroadcastHub extends EventTarget {
     this.#timeout = timeout;
   }
 
-  /** The ports that receive broadcasts. */
-  get ports(): SocketPort[] {
-    return [...this.#ports];
+  /** The clients that receive broadcasts. */
+  get ports(): HubClient[] {
+    return [...this.#clients];
   }
 
   /** Counters of messages, deliveries and slow clients. */
@@ -135,68 +182,93 @@ export class BroadcastHub extends EventTarget {
   }
 
   /**
-   * Adds a port. It receives every message broadcast from now on.
+   * Adds a client. It receives every message broadcast from now on.
    *
-   * @param port An open port.
+   * @param client An open port, or any {@linkcode HubClient}.
+   * @throws {TypeError} If it is not a HubClient.
    */
-  add(port: SocketPort): void {
-    if (!WRITERS.has(port)) {
-      throw new TypeError("Cannot add to the hub: expected a SocketPort");
+  add(client: HubClient): void {
+    const c = client as Partial<HubClient> | null;
+    if (
+      typeof c?.enqueue !== "function" ||
+      typeof c.waitForRoom !== "function" || typeof c.abort !== "function"
+    ) {
+      throw new TypeError(
+        "Cannot add to the hub: expected a port (a HubClient, such as a SocketPort)",
+      );
     }
-    this.#ports.add(port);
+    this.#clients.add(client);
   }
 
   /**
-   * Removes a port.
+   * Removes a client.
    *
-   * @param port The port.
+   * @param client The client.
    * @returns Whether it was there.
    */
-  delete(port: SocketPort): boolean {
-    return this.#ports.delete(port);
+  delete(client: HubClient): boolean {
+    this.#blame.delete(client);
+    return this.#clients.delete(client);
   }
 
   /**
-   * Broadcasts a message to every port. The message is checked and encoded
-   * once. It resolves at once while every port's queue has room. When a
-   * queue is full it waits: with `slowClient: "wait"` until the port has
-   * room, and with `"disconnect"` for at most `slowClientTimeout`, after
-   * which the port is disconnected. Calls that are not awaited still go out
-   * in order.
+   * Broadcasts a message to every client (but the one it came from). The
+   * message is checked and encoded once. It resolves at once while every
+   * client's queue has room. When a queue is full it waits: with
+   * `slowClient: "wait"` until the client has room, and with `"disconnect"`
+   * until the client has room or has held senders back too long (see
+   * `slowClientTimeout`), and then it is disconnected. Calls that are not
+   * awaited still go out in order.
    *
    * @param msg The message.
+   * @param options Where the message came from.
+   * @returns When every client has it queued (or was disconnected).
    * @throws {TypeError} For a bad message (nothing is sent).
    * @throws {RangeError} For a value out of range.
    */
-  send(msg: Message): Promise<void> {
+  send(msg: Message, options: BroadcastOptions = {}): Promise<void> {
     let bytes: Uint8Array;
     try {
       bytes = encode(msg);
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#stats.messages++;
-    // The fast path: no send is waiting, so the ports with room get the
-    // message now; only full ones (if any) are waited for.
-    if (this.#pending === 0) {
-      const full = this.#deliverToRoomy(bytes);
-      if (full.length === 0) return Promise.resolve();
-      return this.#queue(() => this.#waitForFull(full, bytes));
-    }
-    // Otherwise it goes out after the sends that wait, in order.
-    return this.#queue(() =>
-      this.#waitForFull(this.#deliverToRoomy(bytes), bytes)
-    );
-  }
-
-  #queue(deliver: () => Promise<void>): Promise<void> {
-    this.#pending++;
-    this.#last = this.#last.then(deliver).finally(() => this.#pending--);
-    return this.#last;
+    return this.sendBytes(bytes, options) ?? Promise.resolve();
   }
 
   /**
-   * A stream that broadcasts each message written to it.
+   * Broadcasts bytes that are already encoded, whole messages, as
+   * {@linkcode BroadcastHub.send} does, and counts them as one message.
+   * Returns a promise only when it has to wait for a full queue.
+   *
+   * @param bytes One encoded message.
+   * @param options Where it came from.
+   * @returns A promise to wait for, or undefined.
+   */
+  sendBytes(
+    bytes: Uint8Array,
+    options: BroadcastOptions = {},
+  ): Promise<void> | undefined {
+    this.#stats.messages++;
+    this.#stats.encodedBytes += bytes.length;
+    const from = options.from;
+    // The fast path: no send is waiting, so the clients with room get the
+    // message now; only full ones (if any) are waited for.
+    if (this.#pending === 0) {
+      const full = this.#deliverToRoomy(bytes, from);
+      if (full === undefined) return undefined;
+      return this.#queue(() => this.#waitForFull(full, bytes));
+    }
+    // Otherwise it goes out after the sends that wait, in order.
+    return this.#queue(() => {
+      const full = this.#deliverToRoomy(bytes, from);
+      return full ? this.#waitForFull(full, bytes) : Promise.resolve();
+    });
+  }
+
+  /**
+   * A stream that broadcasts each message written to it. Once a pipe closes
+   * it, the next use gives a fresh stream.
    *
    * @example Piping into the hub
    * ```ts
@@ -209,19 +281,23 @@ export class BroadcastHub extends EventTarget {
    * ```
    */
   get writable(): WritableStream<Message> {
-    // Once a pipe closes it, the next use gets a fresh stream.
+    const forget = () => {
+      if (this.#writable === writable) this.#writable = undefined;
+    };
     const writable: WritableStream<Message> = this.#writable ??
       new WritableStream<Message>({
         write: (msg) => this.send(msg),
-        close: () => {
-          if (this.#writable === writable) this.#writable = undefined;
-        },
-        abort: () => {
-          if (this.#writable === writable) this.#writable = undefined;
-        },
+        close: forget,
+        abort: forget,
       });
     this.#writable = writable;
     return writable;
+  }
+
+  #queue(deliver: () => Promise<void>): Promise<void> {
+    this.#pending++;
+    this.#last = this.#last.then(deliver).finally(() => this.#pending--);
+    return this.#last;
   }
 
   // Whether a queue of `queued` bytes can take `n` more. A message larger
@@ -230,66 +306,106 @@ export class BroadcastHub extends EventTarget {
     return queued === 0 || queued + n <= this.#max;
   }
 
-  // Queues the message for every port with room, and returns the full ones.
-  #deliverToRoomy(bytes: Uint8Array): SocketPort[] {
-    const full: SocketPort[] = [];
-    for (const port of this.#ports) {
-      const writer = WRITERS.get(port)!;
-      if (writer.closed) {
-        this.#ports.delete(port);
-      } else if (this.#room(writer.queuedBytes, bytes.length)) {
-        writer.enqueue(bytes);
-        this.#stats.deliveries++;
-      } else {
-        full.push(port);
+  // Queues the message for every client with room, and returns the full
+  // ones with the number of clients it was for, or undefined if none is
+  // full.
+  #deliverToRoomy(
+    bytes: Uint8Array,
+    from: HubClient | undefined,
+  ): Full | undefined {
+    let full: HubClient[] | undefined;
+    let targets = 0;
+    for (const client of this.#clients) {
+      if (client === from) continue;
+      targets++;
+      try {
+        const queued = client.queuedBytes;
+        if (queued === 0) this.#blame.delete(client);
+        if (this.#room(queued, bytes.length)) {
+          client.enqueue(bytes);
+          this.#stats.deliveries++;
+        } else {
+          (full ??= []).push(client);
+        }
+      } catch {
+        // Closed: it leaves (its port says why); the others carry on.
+        this.delete(client);
       }
     }
-    return full;
+    return full && { clients: full, everyone: full.length === targets };
   }
 
-  // Waits for the full ports side by side, so several stalled clients cost
-  // one timeout, not many, and queues the message for each as it has room.
-  async #waitForFull(full: SocketPort[], bytes: Uint8Array): Promise<void> {
+  // Waits for the full clients side by side, so several stalled clients
+  // cost one wait, not many, and queues the message for each as it has
+  // room. With "disconnect", a wait ends at slowClientTimeout, or sooner
+  // for a client whose blame would reach it.
+  async #waitForFull(full: Full, bytes: Uint8Array): Promise<void> {
     const n = bytes.length;
     const below = Math.max(1, this.#max - n + 1);
-    await Promise.all(full.map(async (port) => {
-      const writer = WRITERS.get(port)!;
+    const start = performance.now();
+    // When the quickest full client had room; if some client was not full,
+    // the quickest had room at once.
+    let quickest = full.everyone ? undefined : start;
+    await Promise.all(full.clients.map(async (client) => {
+      const blame = this.#blame.get(client) ?? 0;
+      const limit = full.everyone
+        ? this.#timeout
+        : Math.max(0, this.#timeout - blame);
+      const signal = this.#wait ? undefined : AbortSignal.timeout(limit);
       try {
-        if (this.#wait) {
-          await writer.waitBelow(below);
-        } else if (!await this.#waitFor(writer.waitBelow(below))) {
-          // Its queue and this message are dropped, and counted.
-          this.#disconnect(port, writer.queuedBytes + n);
-          return;
+        await client.waitForRoom(below, signal);
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) {
+          this.#disconnect(client, bytes);
+        } else {
+          // It failed or closed: it leaves; the others carry on.
+          this.delete(client);
         }
-        writer.enqueue(bytes);
+        return;
+      }
+      const now = performance.now();
+      quickest ??= now;
+      try {
+        client.enqueue(bytes);
         this.#stats.deliveries++;
       } catch {
-        // The port failed or closed: it leaves (its port says why, and the
-        // server fires disconnect); the others carry on.
-        this.#ports.delete(port);
+        this.delete(client);
+        return;
+      }
+      if (this.#wait) return;
+      const total = blame + (now - quickest);
+      if (total >= this.#timeout && !full.everyone) {
+        this.#disconnect(client);
+      } else {
+        this.#blame.set(client, total);
       }
     }));
   }
 
-  // Resolves true if `drained` settles within the slow-client timeout.
-  async #waitFor(drained: Promise<void>): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.#timeout);
-    });
-    try {
-      return await Promise.race([drained.then(() => true), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #disconnect(port: SocketPort, dropped: number): void {
-    this.#ports.delete(port);
+  // Cuts a client off: what is queued for it (and `bytes`, the message
+  // that found no room, if given) is dropped and counted by the client.
+  // The event fires once the client is closed, with every byte it dropped.
+  #disconnect(client: HubClient, bytes?: Uint8Array): void {
+    this.delete(client);
     this.#stats.slowClients++;
-    this.#stats.droppedBytes += dropped;
-    port.abort();
-    this.dispatchEvent(new PortEvent("slowclient", port, dropped));
+    const before = client.droppedBytes;
+    try {
+      if (bytes) client.enqueue(bytes);
+    } catch {
+      // Closed meanwhile: it dropped its queue already.
+    }
+    client.abort().catch(() => {}).finally(() => {
+      const dropped = client.droppedBytes - before;
+      this.#stats.droppedBytes += dropped;
+      this.dispatchEvent(
+        new PortEvent("slowclient", client as SocketPort, dropped),
+      );
+    });
   }
+}
+
+/** The clients that a send found full, and whether that was all of them. */
+interface Full {
+  clients: HubClient[];
+  everyone: boolean;
 }

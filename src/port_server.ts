@@ -1,17 +1,41 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { PANIC_MESSAGES, RESET_MESSAGES } from "./_channel_mode.ts";
-import { Inbox, wireSize } from "./_inbox.ts";
+import { unbracket } from "./_hosts.ts";
+import { Acceptor, listenAll } from "./_listen.ts";
+import { PortIterator } from "./_port_iterator.ts";
 import { formatAddress } from "./address.ts";
+import { DropEvent } from "./drop_event.ts";
+import { encode } from "./encode.ts";
 import { PortClosedError } from "./errors.ts";
 import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
 import type { Message } from "./message.ts";
+import { MidiPort, type ReceiveOptions } from "./midi_port.ts";
 import { PortEvent } from "./port_event.ts";
 import { SocketPort, type SocketPortOptions } from "./socket_port.ts";
 
-/** Options for {@linkcode PortServer}: for its clients and its hub. */
+/**
+ * Options for {@linkcode PortServer}: for the server, its hub, and its
+ * clients' ports (their parsers, TCP_NODELAY and close timeout).
+ */
 export interface PortServerOptions
-  extends SocketPortOptions, BroadcastHubOptions {}
+  extends Omit<SocketPortOptions, "name">, BroadcastHubOptions {
+  /**
+   * The server's name. Its clients are always named by their addresses.
+   *
+   * @default {"host:port"}
+   */
+  name?: string;
+  /**
+   * Make the server a bus: each client's messages go to every other client
+   * (never back to the sender), encoded once, as well as to the server's
+   * own readers. It works with no one reading the server: until the server
+   * is first read (receive, poll, iteration, readable or withPorts), it
+   * relays only, and keeps nothing for its readers.
+   *
+   * @default {false}
+   */
+  relay?: boolean;
+}
 
 /** A message and the client it came from (mido's `yield_ports`). */
 export interface ReceivedMessage {
@@ -21,19 +45,27 @@ export interface ReceivedMessage {
   message: Message;
 }
 
-/** Counters of a {@linkcode PortServer}. */
+/** Counters of a {@linkcode PortServer}, over every client it has had. */
 export interface PortServerStats {
   /** Clients connected now (adopted by the server). */
   clients: number;
-  /** Clients connected in all. */
+  /** Connections accepted in all. */
   accepted: number;
+  /** accept() failures about one connection (counted and skipped). */
+  acceptErrors: number;
   /** Messages received from all clients. */
   received: number;
-  /** Bytes from clients that made no message, summed over all clients. */
+  /** Messages relayed to the other clients (with `relay: true`). */
+  relayed: number;
+  /** Bytes from clients that made no message. */
   skippedBytes: number;
+  /** Messages from clients cut short, and so discarded. */
+  discardedMessages: number;
+  /** Sysex messages from clients over `maxSysexBytes`, and so discarded. */
+  oversizedSysex: number;
   /** Clients disconnected for falling behind. */
   slowClients: number;
-  /** Bytes dropped with slow clients. */
+  /** Bytes queued for clients and never written. */
   droppedBytes: number;
 }
 
@@ -41,41 +73,37 @@ export interface PortServerStats {
 export interface PortServerEventMap {
   /** A client was adopted by the server. */
   connect: PortEvent;
-  /** An adopted client went away. */
+  /** An adopted client went away. `droppedBytes` is what it never got. */
   disconnect: PortEvent;
   /** A client fell too far behind and was disconnected. */
   slowclient: PortEvent;
+  /** Bytes from a client made no message. */
+  drop: DropEvent;
+  /**
+   * accept() failed for one connection (such as a peer that reset before
+   * it was accepted). The server counts it and goes on accepting.
+   */
+  accepterror: ErrorEvent;
 }
 
 // Bytes of received messages held for the reader, summed over clients.
 const INBOX_BYTES = 256 * 1024;
 
-/** An IPv6 address without its brackets: `[::1]` is `::1`. */
-function unbracket(host: string): string {
-  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-}
-
-function listen(host: string, port: number): Deno.TcpListener {
-  if (host !== "") {
-    return Deno.listen({ hostname: unbracket(host), port, transport: "tcp" });
-  }
-  // Every interface: IPv6 and IPv4 on one socket where the system has IPv6.
-  try {
-    return Deno.listen({ hostname: "::", port, transport: "tcp" });
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) throw error;
-    return Deno.listen({ hostname: "0.0.0.0", port, transport: "tcp" });
-  }
-}
+type Counted =
+  | "skippedBytes"
+  | "discardedMessages"
+  | "oversizedSysex"
+  | "droppedBytes";
 
 /**
  * A socket-port server: mido's PortServer. It listens as soon as it is made,
- * and it is a port itself: what clients send comes out of it, and what you
- * send to it goes to every client.
+ * and it is a port itself (a {@linkcode MidiPort}): what clients send comes
+ * out of it, and what you send to it goes to every client.
  *
  * Used as a port (receive, poll, iteration, readable, send, writable), it
  * adopts every client on its own, including those that connected before.
- * {@linkcode PortServer.accept} instead hands the next client to you.
+ * {@linkcode PortServer.accept} instead hands the next client to you. With
+ * `relay: true` it is a bus, and adopts every client from the start.
  *
  * @example A simple server
  * ```ts
@@ -91,43 +119,59 @@ function listen(host: string, port: number): Deno.TcpListener {
  *   break;
  * }
  * ```
+ *
+ * @example A bus: every client hears every other
+ * ```ts
+ * import { connect, message, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * await using bus = new PortServer("127.0.0.1", 0, { relay: true });
+ * await using keys = await connect("127.0.0.1", bus.port);
+ * await using synth = await connect("127.0.0.1", bus.port);
+ * while (bus.ports.length < 2) await new Promise((r) => setTimeout(r, 1));
+ * await keys.send(message("note_on", { note: 60 }));
+ * assert.deepEqual(await synth.receive(), message("note_on", { note: 60 }));
+ * assert.equal(keys.poll(), undefined); // never back to the sender
+ * ```
  */
-export class PortServer extends EventTarget
-  implements AsyncIterable<Message>, AsyncDisposable {
-  #listener: Deno.TcpListener;
+export class PortServer extends MidiPort<PortServerEventMap> {
   #host: string;
-  #options: PortServerOptions;
+  #name: string | undefined;
+  #acceptors: Acceptor[];
+  #clientOptions: SocketPortOptions;
+  #relay: boolean;
   #hub: BroadcastHub;
   #ports = new Set<SocketPort>();
   #waiting: SocketPort[] = [];
-  #acceptors: PromiseWithResolvers<SocketPort>[] = [];
+  #acceptWaiters: PromiseWithResolvers<SocketPort>[] = [];
   #adopting = false;
+  #reading = false;
+  #settled = false;
   #settling: Promise<void> | undefined;
-  #mode: "stream" | "pull" | undefined;
-  #inbox = new Inbox<ReceivedMessage>(
-    INBOX_BYTES,
-    (entry) => wireSize(entry.message),
-  );
   #pumps = new Set<Promise<void>>();
-  #acceptLoop: Promise<void>;
-  #readable: ReadableStream<Message> | undefined;
-  #writable: WritableStream<Message> | undefined;
-  #closed = false;
-  #closing: Promise<void> | undefined;
   #accepted = 0;
+  #acceptErrors = 0;
+  #relayed = 0;
+  // Counters of the clients that have left, so that totals outlive them.
+  #gone: Record<Counted, number> = {
+    skippedBytes: 0,
+    discardedMessages: 0,
+    oversizedSysex: 0,
+    droppedBytes: 0,
+  };
   #received = 0;
-  #skipped = 0;
 
   /**
    * Starts listening.
    *
    * @param host A DNS name, an IPv4 or IPv6 address, or `""` for every
-   * interface.
+   * interface. `localhost` listens on both loopbacks, 127.0.0.1 and ::1.
    * @param port A TCP port, or 0 for a free one ({@linkcode PortServer.port}
    * tells which).
-   * @param options Options for the clients' ports and for the hub.
+   * @param options Options for the server, its hub and its clients' ports.
    * @throws {Deno.errors.AddrInUse} If the port is taken. The message names
    * `host:port`.
+   * @throws {RangeError} For a port out of range.
    *
    * @example Every interface, a free port
    * ```ts
@@ -140,7 +184,7 @@ export class PortServer extends EventTarget
    * ```
    */
   constructor(host: string, port: number, options: PortServerOptions = {}) {
-    super();
+    super("server", INBOX_BYTES);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new RangeError(
         `Invalid port for ${
@@ -148,36 +192,40 @@ export class PortServer extends EventTarget
         }: expected an integer in 0..65535, got ${port}`,
       );
     }
+    const { name, relay, ...rest } = options;
     this.#host = host;
-    this.#options = options;
-    this.#hub = new BroadcastHub(options);
+    this.#name = name;
+    this.#relay = relay ?? false;
+    this.#clientOptions = {
+      runningStatus: rest.runningStatus,
+      maxSysexBytes: rest.maxSysexBytes,
+      noDelay: rest.noDelay,
+      closeTimeout: rest.closeTimeout,
+    };
+    this.#hub = new BroadcastHub(rest);
     this.#hub.addEventListener("slowclient", (event) => {
-      const e = event as PortEvent;
-      this.dispatchEvent(new PortEvent("slowclient", e.port, e.droppedBytes));
+      this.dispatchEvent(
+        new PortEvent("slowclient", event.port, event.droppedBytes),
+      );
     });
-    try {
-      this.#listener = listen(host, port);
-    } catch (error) {
-      if (error instanceof Error) {
-        const Ctor = error.constructor as new (
-          message: string,
-          options: ErrorOptions,
-        ) => Error;
-        throw new Ctor(
-          `Cannot listen on ${
-            formatAddress(unbracket(host), port)
-          }: ${error.message}`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-    this.#acceptLoop = this.#runAccept();
+    this.#acceptors = listenAll(host, port).map((listener) =>
+      new Acceptor(
+        listener,
+        (conn) => this.#take(conn),
+        (error) => {
+          this.#acceptErrors++;
+          this.dispatchEvent(
+            new ErrorEvent("accepterror", { error, message: error.message }),
+          );
+        },
+      )
+    );
+    if (this.#relay) this.#adoptAll();
   }
 
   /** The TCP port that the server listens on. */
   get port(): number {
-    return this.#listener.addr.port;
+    return this.#acceptors[0].addr.port;
   }
 
   /** The host that the server was given (`""` for every interface). */
@@ -185,14 +233,26 @@ export class PortServer extends EventTarget
     return this.#host;
   }
 
-  /** The server's name: `host:port`, or `[v6]:port`. */
-  get name(): string {
-    return formatAddress(unbracket(this.#host), this.port);
+  /**
+   * The addresses that the server listens on: one, or two for `localhost`
+   * (127.0.0.1 and ::1).
+   *
+   * @example Both loopbacks for localhost
+   * ```ts
+   * import { PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("localhost", 0);
+   * assert.ok(server.addrs.some((a) => a.hostname === "127.0.0.1"));
+   * ```
+   */
+  get addrs(): Deno.NetAddr[] {
+    return this.#acceptors.map((acceptor) => acceptor.addr);
   }
 
-  /** True once close() was called. */
-  get closed(): boolean {
-    return this.#closed;
+  /** The server's name: `host:port`, or `[v6]:port`, or the name it was given. */
+  get name(): string {
+    return this.#name ?? formatAddress(unbracket(this.#host), this.port);
   }
 
   /** The clients that the server has adopted and that are still connected. */
@@ -200,23 +260,32 @@ export class PortServer extends EventTarget
     return [...this.#ports];
   }
 
-  /** The hub that broadcasts what the server sends. */
+  /** The hub that broadcasts what the server sends (and relays). */
   get hub(): BroadcastHub {
     return this.#hub;
   }
 
-  /** Counters of clients, messages and dropped bytes. */
+  /** Counters of clients, messages and drops, over every client it has had. */
   get stats(): PortServerStats {
-    let skipped = this.#skipped;
-    for (const port of this.#ports) skipped += port.stats.skippedBytes;
-    const hub = this.#hub.stats;
+    const total = { ...this.#gone };
+    for (const port of this.#ports) {
+      const s = port.stats;
+      total.skippedBytes += s.skippedBytes;
+      total.discardedMessages += s.discardedMessages;
+      total.oversizedSysex += s.oversizedSysex;
+      total.droppedBytes += s.droppedBytes;
+    }
     return {
       clients: this.#ports.size,
       accepted: this.#accepted,
+      acceptErrors: this.#acceptErrors,
       received: this.#received,
-      skippedBytes: skipped,
-      slowClients: hub.slowClients,
-      droppedBytes: hub.droppedBytes,
+      relayed: this.#relayed,
+      skippedBytes: total.skippedBytes,
+      discardedMessages: total.discardedMessages,
+      oversizedSysex: total.oversizedSysex,
+      slowClients: this.#hub.stats.slowClients,
+      droppedBytes: total.droppedBytes,
     };
   }
 
@@ -254,185 +323,29 @@ export class PortServer extends EventTarget
     options: { block?: boolean; signal?: AbortSignal } = {},
   ): Promise<SocketPort> | SocketPort | null {
     if (options.block === false) {
-      if (this.#closed) throw new PortClosedError(this.name, "accept");
+      if (this.closed) throw new PortClosedError(this.name, "accept");
       return this.#waiting.shift() ?? null;
     }
-    if (this.#closed) {
+    if (this.closed) {
       return Promise.reject(new PortClosedError(this.name, "accept"));
     }
     const waiting = this.#waiting.shift();
     if (waiting) return Promise.resolve(waiting);
-    const acceptor = Promise.withResolvers<SocketPort>();
-    this.#acceptors.push(acceptor);
     const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const waiter = Promise.withResolvers<SocketPort>();
+    this.#acceptWaiters.push(waiter);
     if (signal) {
-      signal.throwIfAborted();
       const onAbort = () => {
-        const i = this.#acceptors.indexOf(acceptor);
-        if (i >= 0) this.#acceptors.splice(i, 1);
-        acceptor.reject(signal.reason);
+        const i = this.#acceptWaiters.indexOf(waiter);
+        if (i >= 0) this.#acceptWaiters.splice(i, 1);
+        waiter.reject(signal.reason);
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      acceptor.promise.finally(() =>
-        signal.removeEventListener("abort", onAbort)
-      ).catch(() => {});
+      waiter.promise.finally(() => signal.removeEventListener("abort", onAbort))
+        .catch(() => {});
     }
-    return acceptor.promise;
-  }
-
-  /**
-   * Broadcasts a message to every client, through the hub: it is encoded
-   * once. Clients that connected before this call receive it too.
-   *
-   * @param msg The message.
-   * @throws {PortClosedError} If the server is closed.
-   * @throws {TypeError} For a bad message (nothing is sent).
-   *
-   * @example Sending to every client
-   * ```ts
-   * import { connect, message, PortServer } from "@x/midisock";
-   * import assert from "node:assert/strict";
-   *
-   * await using server = new PortServer("127.0.0.1", 0);
-   * await using a = await connect("127.0.0.1", server.port);
-   * await using b = await connect("127.0.0.1", server.port);
-   * while (server.stats.accepted < 2) await new Promise((r) => setTimeout(r, 1));
-   * await server.send(message("start"));
-   * assert.deepEqual(await a.receive(), message("start"));
-   * assert.deepEqual(await b.receive(), message("start"));
-   * ```
-   */
-  send(msg: Message): Promise<void> {
-    if (this.#closed) {
-      const type = (msg as { type?: unknown } | null)?.type;
-      return Promise.reject(
-        new PortClosedError(
-          this.name,
-          `send ${typeof type === "string" ? type : "message"}`,
-        ),
-      );
-    }
-    if (!this.#adopting) {
-      // The first send: take in the clients whose connections the system
-      // has already accepted but this process has not yet picked up.
-      this.#adoptAll();
-      this.#settling = this.#settleAccepts();
-    }
-    const settling = this.#settling;
-    if (!settling) return this.#hub.send(msg);
-    // Sends made while the server settles go out after it, in order.
-    const sent = settling.then(() => this.#hub.send(msg));
-    const tail = sent.then(() => {}, () => {});
-    this.#settling = tail;
-    tail.then(() => {
-      if (this.#settling === tail) this.#settling = undefined;
-    });
-    return sent;
-  }
-
-  // Yields to the event loop until the accept loop has taken in every
-  // connection that was waiting (two quiet turns in a row).
-  async #settleAccepts(): Promise<void> {
-    let quiet = 0;
-    for (let turn = 0; turn < 1000 && quiet < 2 && !this.#closed; turn++) {
-      const before = this.#accepted;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      quiet = this.#accepted === before ? quiet + 1 : 0;
-    }
-  }
-
-  /**
-   * A stream that broadcasts each message written to it to every client.
-   * Closing it does not close the server, and the next use of `writable`
-   * gives a fresh stream, so one pipe can follow another.
-   *
-   * @example Piping a client's messages to every other client
-   * ```ts
-   * import { connect, message, PortServer } from "@x/midisock";
-   * import assert from "node:assert/strict";
-   *
-   * await using server = new PortServer("127.0.0.1", 0);
-   * await using listener = await connect("127.0.0.1", server.port);
-   * while (server.stats.accepted < 1) await new Promise((r) => setTimeout(r, 1));
-   * await ReadableStream.from([message("clock")]).pipeTo(server.writable);
-   * assert.deepEqual(await listener.receive(), message("clock"));
-   * ```
-   */
-  get writable(): WritableStream<Message> {
-    this.#adoptAll();
-    const writable: WritableStream<Message> = this.#writable ??
-      new WritableStream<Message>({
-        write: (msg) => this.send(msg),
-        close: () => this.#forgetWritable(writable),
-        abort: () => this.#forgetWritable(writable),
-      });
-    this.#writable = writable;
-    return writable;
-  }
-
-  /**
-   * The messages of every client, merged, in order within each client. Use
-   * it instead of receive(), poll() and iteration, not with them.
-   *
-   * @example Reading the merged stream
-   * ```ts
-   * import { connect, message, PortServer } from "@x/midisock";
-   * import assert from "node:assert/strict";
-   *
-   * await using server = new PortServer("127.0.0.1", 0);
-   * await using client = await connect("127.0.0.1", server.port);
-   * await client.send(message("stop"));
-   * const reader = server.readable.getReader();
-   * assert.deepEqual((await reader.read()).value, message("stop"));
-   * reader.releaseLock();
-   * ```
-   */
-  get readable(): ReadableStream<Message> {
-    if (this.#mode === "pull") {
-      throw new TypeError(
-        `Cannot use the readable of server ${this.name}: it is being read with receive(), poll() or iteration`,
-      );
-    }
-    if (this.#readable) return this.#readable;
-    this.#mode = "stream";
-    this.#adoptAll();
-    const inbox = this.#inbox;
-    this.#readable = new ReadableStream<Message>({
-      async pull(controller) {
-        const first = inbox.shift() ?? await inbox.next();
-        if (first === undefined) {
-          controller.close();
-          return;
-        }
-        controller.enqueue(first.message);
-        while (inbox.length > 0 && (controller.desiredSize ?? 0) > 0) {
-          controller.enqueue(inbox.shift()!.message);
-        }
-      },
-    }, { highWaterMark: 64 });
-    return this.#readable;
-  }
-
-  /**
-   * Waits for the next message from any client.
-   *
-   * @param options A signal to stop waiting.
-   * @returns The message.
-   * @throws {PortClosedError} If the server is closed and no message is left.
-   *
-   * @example Receiving from a client
-   * ```ts
-   * import { connect, message, PortServer } from "@x/midisock";
-   * import assert from "node:assert/strict";
-   *
-   * await using server = new PortServer("127.0.0.1", 0);
-   * await using client = await connect("127.0.0.1", server.port);
-   * await client.send(message("continue"));
-   * assert.deepEqual(await server.receive(), message("continue"));
-   * ```
-   */
-  async receive(options: { signal?: AbortSignal } = {}): Promise<Message> {
-    return (await this.receiveWithPort(options)).message;
+    return waiter.promise;
   }
 
   /**
@@ -457,54 +370,12 @@ export class PortServer extends EventTarget
    * ```
    */
   async receiveWithPort(
-    options: { signal?: AbortSignal } = {},
+    options: ReceiveOptions = {},
   ): Promise<ReceivedMessage> {
-    this.#pull("receive");
-    const entry = this.#inbox.shift() ?? await this.#inbox.next(options.signal);
+    this._pull("receive");
+    const entry = await this._inbox.nextTagged(options.signal);
     if (entry === undefined) throw new PortClosedError(this.name, "receive");
-    return entry;
-  }
-
-  /**
-   * Returns a message that has arrived from any client, or undefined at
-   * once.
-   *
-   * @returns The oldest pending message, or undefined.
-   *
-   * @example Polling
-   * ```ts
-   * import { PortServer } from "@x/midisock";
-   * import assert from "node:assert/strict";
-   *
-   * await using server = new PortServer("127.0.0.1", 0);
-   * assert.equal(server.poll(), undefined);
-   * ```
-   */
-  poll(): Message | undefined {
-    this.#pull("poll");
-    return this.#inbox.shift()?.message;
-  }
-
-  /**
-   * Yields the messages that have arrived from any client, without waiting.
-   *
-   * @returns An iterator of the pending messages.
-   *
-   * @example Draining
-   * ```ts
-   * import { PortServer } from "@x/midisock";
-   * import assert from "node:assert/strict";
-   *
-   * await using server = new PortServer("127.0.0.1", 0);
-   * assert.deepEqual([...server.iterPending()], []);
-   * ```
-   */
-  *iterPending(): IterableIterator<Message> {
-    while (true) {
-      const msg = this.poll();
-      if (msg === undefined) return;
-      yield msg;
-    }
+    return { message: entry[0], port: entry[1] as SocketPort };
   }
 
   /**
@@ -528,152 +399,78 @@ export class PortServer extends EventTarget
    * }
    * ```
    */
-  async *withPorts(): AsyncIterableIterator<ReceivedMessage> {
-    this.#pull("iterate");
-    const inbox = this.#inbox;
-    while (true) {
-      const entry = inbox.shift() ?? await inbox.next();
-      if (entry === undefined) return;
-      yield entry;
-    }
+  withPorts(): AsyncIterableIterator<ReceivedMessage> {
+    this._pull("iterate");
+    return new PortIterator(
+      this._inbox,
+      (message, port) => ({ message, port: port as SocketPort }),
+    );
   }
 
   /**
-   * Yields each message from any client, in order within each client, until
-   * the server closes.
+   * Adopts the clients when the server is first used as a port.
    *
-   * @returns An async iterator of messages.
-   *
-   * @example A simple server
-   * ```ts
-   * import { connect, message, PortServer } from "@x/midisock";
-   * import assert from "node:assert/strict";
-   *
-   * await using server = new PortServer("127.0.0.1", 0);
-   * await using client = await connect("127.0.0.1", server.port);
-   * await client.send(message("start"));
-   * for await (const msg of server) {
-   *   assert.equal(msg.type, "start");
-   *   break;
-   * }
-   * ```
+   * @param reading Whether the use reads the server.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for await (const entry of this.withPorts()) yield entry.message;
-  }
-
-  /**
-   * Sends mido's reset messages to every client: All Notes Off and Reset All
-   * Controllers on every channel.
-   *
-   * @example Resetting every client
-   * ```ts
-   * import { PortServer } from "@x/midisock";
-   *
-   * await using server = new PortServer("127.0.0.1", 0);
-   * await server.reset();
-   * ```
-   */
-  async reset(): Promise<void> {
-    if (this.#closed) return;
-    for (const msg of RESET_MESSAGES) await this.send(msg);
-  }
-
-  /**
-   * Sends All Sounds Off on every channel to every client (mido's panic).
-   *
-   * @example Silencing every client
-   * ```ts
-   * import { PortServer } from "@x/midisock";
-   *
-   * await using server = new PortServer("127.0.0.1", 0);
-   * await server.panic();
-   * ```
-   */
-  async panic(): Promise<void> {
-    if (this.#closed) return;
-    for (const msg of PANIC_MESSAGES) await this.send(msg);
-  }
-
-  /**
-   * Closes the listener and every client (each flushes what is queued for
-   * it first). Iteration over the server ends.
-   *
-   * @example Closing
-   * ```ts
-   * import { PortServer } from "@x/midisock";
-   * import assert from "node:assert/strict";
-   *
-   * const server = new PortServer("127.0.0.1", 0);
-   * await server.close();
-   * assert.equal(server.closed, true);
-   * ```
-   */
-  close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
-    return this.#closing;
-  }
-
-  /**
-   * Closes the server, for `await using`.
-   *
-   * @example Closing at the end of a block
-   * ```ts
-   * import { PortServer } from "@x/midisock";
-   *
-   * {
-   *   await using server = new PortServer("127.0.0.1", 0);
-   * } // closed here
-   * ```
-   */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  /**
-   * Adds a listener, typed for the server's events.
-   *
-   * @param type `connect`, `disconnect` or `slowclient`.
-   * @param listener The listener.
-   * @param options Listener options.
-   */
-  override addEventListener<K extends keyof PortServerEventMap>(
-    type: K,
-    listener: (this: PortServer, event: PortServerEventMap[K]) => void,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  /**
-   * Adds a listener for any event type.
-   *
-   * @param type The event type.
-   * @param listener The listener.
-   * @param options Listener options.
-   */
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
-  }
-
-  #forgetWritable(writable: WritableStream<Message>): void {
-    if (this.#writable === writable) this.#writable = undefined;
-  }
-
-  #pull(action: string): void {
-    if (this.#mode === "stream") {
-      throw new TypeError(
-        `Cannot ${action}: server ${this.name} is being read through its readable`,
-      );
-    }
-    this.#mode = "pull";
+  protected _start(reading: boolean): void {
+    if (reading) this.#reading = true;
     this.#adoptAll();
+  }
+
+  /**
+   * Broadcasts a message through the hub. The first send waits until the
+   * server has taken in every client that had connected before it.
+   *
+   * @param msg The message.
+   * @returns A promise while the hub waits for a full client.
+   */
+  protected _put(msg: Message): Promise<void> | undefined {
+    const bytes = encode(msg); // a bad message throws here, before anything
+    if (this.#settled) return this.#hub.sendBytes(bytes);
+    this.#settling ??= Promise.all(this.#acceptors.map((a) => a.settle()))
+      .then(() => {
+        this.#settled = true;
+      });
+    // Sends made while the server settles go out after it, in order.
+    const sent = this.#settling.then(() => this.#hub.sendBytes(bytes));
+    this.#settling = sent.then(() => {}, () => {});
+    return sent;
+  }
+
+  /**
+   * Closing a server's writable leaves the server open.
+   *
+   * @returns At once.
+   */
+  protected override _closeWritable(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Closes the listeners and every client (each sends what is queued for
+   * it first).
+   *
+   * @returns When everything is closed.
+   */
+  protected async _shutdown(): Promise<void> {
+    for (const acceptor of this.#acceptors) acceptor.close();
+    for (const waiter of this.#acceptWaiters.splice(0)) {
+      waiter.reject(new PortClosedError(this.name, "accept"));
+    }
+    await Promise.all(this.#acceptors.map((acceptor) => acceptor.done));
+    const ports = [...this.#ports, ...this.#waiting.splice(0)];
+    await Promise.all(ports.map((port) => port.close()));
+    this._inbox.end(); // wakes pumps that wait for room
+    await Promise.all([...this.#pumps]);
+  }
+
+  #take(conn: Deno.TcpConn): void {
+    this.#accepted++;
+    const port = new SocketPort(conn, this.#clientOptions);
+    const waiter = this.#acceptWaiters.shift();
+    if (waiter) waiter.resolve(port);
+    else if (this.#adopting) this.#adopt(port);
+    else this.#waiting.push(port);
   }
 
   #adoptAll(): void {
@@ -686,67 +483,58 @@ export class PortServer extends EventTarget
     this.#ports.add(port);
     this.#hub.add(port);
     this.dispatchEvent(new PortEvent("connect", port));
-    const pump = this.#pumpClient(port);
+    const pump = this.#pump(port);
     this.#pumps.add(pump);
     pump.finally(() => this.#pumps.delete(pump));
   }
 
-  async #pumpClient(port: SocketPort): Promise<void> {
-    const inbox = this.#inbox;
+  // Takes a client's messages as they arrive, as many at a time as it has:
+  // relays each (with relay), then hands it to the server's readers.
+  async #pump(port: SocketPort): Promise<void> {
+    const inbox = this._inbox;
+    const hub = this.#hub;
+    const from = { from: port };
+    const onDrop = (event: DropEvent) =>
+      this.dispatchEvent(new DropEvent(port, event));
+    port.addEventListener("drop", onDrop);
     try {
-      for await (const message of port) {
+      while (true) {
+        let msg = port.poll();
+        if (msg === undefined) {
+          try {
+            msg = await port.receive();
+          } catch {
+            break; // the client has gone, and everything it sent is taken
+          }
+        }
         this.#received++;
-        inbox.push({ port, message });
-        // Once the server closes, its inbox has ended and always has room:
-        // what the client's port still holds is drained into it.
-        const space = inbox.space();
-        if (space) await space;
+        if (this.#relay) {
+          this.#relayed++;
+          const waiting = hub.sendBytes(encode(msg), from);
+          if (waiting) await waiting;
+        }
+        if (this.#reading || !this.#relay) {
+          inbox.push(msg, port);
+          // Once the server closes, its inbox has ended and always has
+          // room: what the client's port still holds is drained into it.
+          const space = inbox.space();
+          if (space) await space;
+        }
       }
     } finally {
+      port.removeEventListener("drop", onDrop);
       await port.close();
       this.#ports.delete(port);
       this.#hub.delete(port);
-      this.#skipped += port.stats.skippedBytes;
-      this.dispatchEvent(new PortEvent("disconnect", port));
+      const s = port.stats;
+      const gone = this.#gone;
+      gone.skippedBytes += s.skippedBytes;
+      gone.discardedMessages += s.discardedMessages;
+      gone.oversizedSysex += s.oversizedSysex;
+      gone.droppedBytes += s.droppedBytes;
+      this.dispatchEvent(
+        new PortEvent("disconnect", port, s.droppedBytes),
+      );
     }
-  }
-
-  async #runAccept(): Promise<void> {
-    while (true) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch {
-        // The listener was closed (or failed): no more clients.
-        return;
-      }
-      if (this.#closed) {
-        conn.close();
-        return;
-      }
-      this.#accepted++;
-      const port = new SocketPort(conn, this.#options);
-      const acceptor = this.#acceptors.shift();
-      if (acceptor) acceptor.resolve(port);
-      else if (this.#adopting) this.#adopt(port);
-      else this.#waiting.push(port);
-    }
-  }
-
-  async #shutdown(): Promise<void> {
-    this.#closed = true;
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
-    for (const acceptor of this.#acceptors.splice(0)) {
-      acceptor.reject(new PortClosedError(this.name, "accept"));
-    }
-    await this.#acceptLoop;
-    const ports = [...this.#ports, ...this.#waiting.splice(0)];
-    await Promise.all(ports.map((port) => port.close()));
-    this.#inbox.end(); // wakes pumps that wait for room
-    await Promise.all([...this.#pumps]);
   }
 }

@@ -1,0 +1,235 @@
+// Copyright 2026 the midisock authors. MIT license.
+// Private: the listening side of a server. Opens the listeners for a host
+// (two for localhost: 127.0.0.1 and ::1), runs an accept loop for each that
+// never dies while its listener is open, and can tell when every connection
+// that the system had completed has been taken in (settle()).
+
+import { hostsFor, unbracket } from "./_hosts.ts";
+import { formatAddress } from "./address.ts";
+
+function renamed(error: unknown, host: string, port: number): unknown {
+  if (!(error instanceof Error)) return error;
+  const Ctor = error.constructor as new (
+    message: string,
+    options: ErrorOptions,
+  ) => Error;
+  return new Ctor(
+    `Cannot listen on ${formatAddress(host, port)}: ${error.message}`,
+    { cause: error },
+  );
+}
+
+function listenOne(hostname: string, port: number): Deno.TcpListener {
+  if (hostname !== "") {
+    return Deno.listen({ hostname, port, transport: "tcp" });
+  }
+  // Every interface: IPv6 and IPv4 on one socket where the system has IPv6.
+  try {
+    return Deno.listen({ hostname: "::", port, transport: "tcp" });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) throw error;
+    return Deno.listen({ hostname: "0.0.0.0", port, transport: "tcp" });
+  }
+}
+
+/**
+ * Listens on every address of `host` at one port: for `localhost`, on
+ * 127.0.0.1 and on ::1 (where the system has IPv6). With port 0, the first
+ * listener picks a free port and the others take the same one, trying
+ * again with a new port (up to 8 times) if it is taken in another family.
+ * A failure names `host:port` and keeps the error's class.
+ */
+export function listenAll(host: string, port: number): Deno.TcpListener[] {
+  const [first, ...rest] = hostsFor(host);
+  for (let attempt = 0;; attempt++) {
+    let listeners: Deno.TcpListener[];
+    try {
+      listeners = [listenOne(first, port)];
+    } catch (error) {
+      throw renamed(error, unbracket(host), port);
+    }
+    const chosen = listeners[0].addr.port;
+    try {
+      for (const other of rest) {
+        try {
+          listeners.push(listenOne(other, chosen));
+        } catch (error) {
+          // No IPv6 (or no IPv4) loopback here: the other family will do,
+          // unless the port is taken, which is the caller's to know.
+          if (error instanceof Deno.errors.AddrInUse) throw error;
+        }
+      }
+      return listeners;
+    } catch (error) {
+      for (const listener of listeners) listener.close();
+      if (port === 0 && attempt < 8) continue;
+      throw renamed(error, unbracket(host), chosen);
+    }
+  }
+}
+
+/** Whether an accept() error means the listener is closed. */
+function isClosed(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted;
+}
+
+/** Whether an accept() error means the process ran out of descriptors. */
+function isOutOfFiles(error: unknown): boolean {
+  return error instanceof Error &&
+    /os error 2[34]\b|too many open files/i.test(error.message);
+}
+
+/** Resolves after `ms` milliseconds, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  const done = AbortSignal.any([AbortSignal.timeout(ms), signal]);
+  if (done.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    done.addEventListener("abort", () => resolve(), { once: true })
+  );
+}
+
+/** The key of an address, to match a probe's two ends. */
+function key(addr: Deno.Addr): string {
+  const net = addr as Deno.NetAddr;
+  return `${net.hostname.replace(/^::ffff:/i, "")}|${net.port}`;
+}
+
+/** The address to dial to reach a listener from this machine. */
+function dialHost(addr: Deno.NetAddr): string {
+  if (addr.hostname === "::") return "::1";
+  if (addr.hostname === "0.0.0.0") return "127.0.0.1";
+  return addr.hostname;
+}
+
+/** How long out of descriptors pauses the accept loop, in milliseconds. */
+export const OUT_OF_FILES_PAUSE = 100;
+
+interface Probe {
+  key?: string; // the probe's own address, once its dial has resolved
+  held: Deno.TcpConn[]; // connections accepted while the probe was unknown
+  done: PromiseWithResolvers<void>;
+}
+
+/**
+ * Runs the accept loop of one listener. Each connection goes to `onConn`,
+ * in the order the system completed them. An error about one connection
+ * (a peer that reset before it was accepted) goes to `onError` and the loop
+ * goes on; running out of file descriptors also pauses it for
+ * OUT_OF_FILES_PAUSE ms. Only the listener's close ends it.
+ */
+export class Acceptor {
+  #listener: Deno.TcpListener;
+  #onConn: (conn: Deno.TcpConn) => void;
+  #onError: (error: Error) => void;
+  #stop = new AbortController();
+  #probe: Probe | undefined;
+  /** Resolves when the loop has ended. */
+  readonly done: Promise<void>;
+
+  constructor(
+    listener: Deno.TcpListener,
+    onConn: (conn: Deno.TcpConn) => void,
+    onError: (error: Error) => void,
+  ) {
+    this.#listener = listener;
+    this.#onConn = onConn;
+    this.#onError = onError;
+    this.done = this.#run();
+  }
+
+  /** The listener's address. */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /**
+   * Resolves once every connection that the system had completed when it
+   * was called has gone to `onConn`. It connects to the listener itself
+   * and waits for the loop to take that connection in: the listen queue is
+   * first in, first out, so every connection before it has been taken in
+   * too. (If it cannot connect, it resolves at once.)
+   */
+  settle(): Promise<void> {
+    if (this.#probe) return this.#probe.done.promise;
+    const probe: Probe = { held: [], done: Promise.withResolvers<void>() };
+    this.#probe = probe;
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(2000),
+      this.#stop.signal,
+    ]);
+    Deno.connect({
+      hostname: dialHost(this.addr),
+      port: this.addr.port,
+      signal,
+    })
+      .then((conn) => {
+        probe.key = key(conn.localAddr);
+        conn.close();
+        this.#check(probe);
+      }, () => this.#finish(probe));
+    // Never wait past the signal, whatever happens to the probe.
+    signal.addEventListener("abort", () => this.#finish(probe), { once: true });
+    return probe.done.promise;
+  }
+
+  /** Closes the listener, which ends the loop. */
+  close(): void {
+    this.#stop.abort();
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  async #run(): Promise<void> {
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (stop.aborted || isClosed(error)) break;
+        const e = error instanceof Error ? error : new Error(String(error));
+        this.#onError(e);
+        if (isOutOfFiles(e)) await pause(OUT_OF_FILES_PAUSE, stop);
+        continue;
+      }
+      if (stop.aborted) {
+        conn.close();
+        break;
+      }
+      const probe = this.#probe;
+      if (probe) {
+        probe.held.push(conn);
+        this.#check(probe);
+      } else {
+        this.#onConn(conn);
+      }
+    }
+    if (this.#probe) this.#finish(this.#probe);
+  }
+
+  // Once the probe's address is known: everything accepted before it goes
+  // on, the probe is closed, and settle() resolves.
+  #check(probe: Probe): void {
+    if (probe.key === undefined) return;
+    const i = probe.held.findIndex((conn) =>
+      key(conn.remoteAddr) === probe.key
+    );
+    if (i < 0) return;
+    probe.held.splice(i, 1)[0].close();
+    this.#finish(probe);
+  }
+
+  #finish(probe: Probe): void {
+    if (this.#probe !== probe) return;
+    this.#probe = undefined;
+    for (const conn of probe.held.splice(0)) {
+      if (this.#stop.signal.aborted) conn.close();
+      else this.#onConn(conn);
+    }
+    probe.done.resolve();
+  }
+}

@@ -1,0 +1,304 @@
+// Copyright 2026 the midisock authors. MIT license.
+// Private: the queue of bytes that a port sends, and the one loop that
+// writes them to the port's transport.
+
+import { encodedLength, encodeInto } from "./_encode_into.ts";
+import { grow } from "./_grow.ts";
+import type { Message } from "./message.ts";
+
+const MAX_WRITE = 256 * 1024;
+// The tail that encode() writes messages into starts this small and doubles
+// as a burst needs, up to MAX_TAIL; then it becomes a chunk of its own.
+const MIN_TAIL = 256;
+const MAX_TAIL = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+// A queued chunk up to this size is copied into the tail.
+const SMALL_CHUNK = 256;
+
+interface Waiter {
+  below: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * The write side of a port: a queue of whole-message chunks and one loop
+ * that writes them to a transport's writable.
+ *
+ * When it writes: a write starts in the microtask after a message is queued
+ * while no write is in flight, and every message queued while a write is in
+ * flight goes out together in the next one. So a message that finds the
+ * socket idle goes out at once, and a burst goes out in as few writes as the
+ * socket's speed allows.
+ *
+ * The port encodes its messages straight into the end of the queue (the
+ * tail), and the hub queues its chunks; both are whole messages, so they
+ * interleave safely, and every chunk that is written is whole messages.
+ */
+export class Outbox {
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #queue: Uint8Array[] = [];
+  #queued = 0; // bytes in #queue and the tail
+  #tail: Uint8Array = EMPTY;
+  #tailLength = 0;
+  #scheduled = false;
+  #inflight = 0; // bytes taken from the queue and being written
+  #writing = false;
+  #error: Error | undefined;
+  #closed = false;
+  #waiters: Waiter[] = [];
+  #onError: (error: Error) => void;
+  #written = 0;
+  #dropped = 0;
+  #loop: Promise<void> = Promise.resolve();
+
+  constructor(
+    writable: WritableStream<Uint8Array>,
+    onError: (error: Error) => void,
+  ) {
+    this.#writer = writable.getWriter();
+    this.#writer.closed.catch(() => {}); // reported through write()
+    this.#onError = onError;
+  }
+
+  /** Bytes queued and not yet written. */
+  get queuedBytes(): number {
+    return this.#queued + this.#inflight;
+  }
+
+  /** Bytes written. */
+  get writtenBytes(): number {
+    return this.#written;
+  }
+
+  /** Bytes that were queued but never written. */
+  get droppedBytes(): number {
+    return this.#dropped;
+  }
+
+  /** True once the outbox takes no more bytes. */
+  get closed(): boolean {
+    return this.#closed || this.#error !== undefined;
+  }
+
+  /**
+   * Checks a message and queues its bytes. Throws for a bad message (and
+   * queues nothing), or if the outbox is closed or failed.
+   */
+  encode(msg: Message): void {
+    this.#check();
+    const n = encodedLength(msg);
+    if (n > MAX_TAIL) {
+      const big = new Uint8Array(n);
+      encodeInto(msg, big, 0);
+      this.enqueue(big);
+      return;
+    }
+    const tail = this.#room(n);
+    this.#tailLength = encodeInto(msg, tail, this.#tailLength);
+    this.#queued += n;
+    this.#schedule();
+  }
+
+  /** Queues the bytes of whole messages. Throws if closed or failed. */
+  enqueue(chunk: Uint8Array): void {
+    this.#check();
+    const n = chunk.length;
+    if (n === 0) return;
+    if (n <= SMALL_CHUNK) {
+      // Copy a small chunk into the tail rather than queue it, so that a
+      // burst is one buffer, not an array entry a message.
+      this.#room(n).set(chunk, this.#tailLength);
+      this.#tailLength += n;
+    } else {
+      if (this.#tailLength > 0) this.#seal();
+      this.#queue.push(chunk);
+    }
+    this.#queued += n;
+    this.#schedule();
+  }
+
+  /**
+   * Resolves when fewer than `below` bytes are queued, or once the outbox is
+   * closed; rejects if it fails, or with the signal's reason.
+   */
+  waitBelow(below: number, signal?: AbortSignal): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.queuedBytes < below || this.#closed) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const waiter: Waiter = { below, resolve, reject };
+    this.#waiters.push(waiter);
+    if (signal) {
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      promise.finally(() => signal.removeEventListener("abort", onAbort))
+        .catch(() => {});
+    }
+    return promise;
+  }
+
+  /** Resolves when everything queued has been written (or failed). */
+  async drain(): Promise<void> {
+    this.#start();
+    while (this.#writing) await this.#loop;
+  }
+
+  /**
+   * Stops taking bytes and writes what is queued, then ends the stream (the
+   * peer sees end of stream). Gives up when the signal aborts: what is still
+   * queued is dropped and counted, and the write in flight is let finish.
+   */
+  async close(signal?: AbortSignal): Promise<void> {
+    this.#closed = true;
+    const drained = this.drain();
+    if (signal) {
+      const aborted = Promise.withResolvers<void>();
+      const onAbort = () => aborted.resolve();
+      signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      await Promise.race([drained, aborted.promise]);
+      signal.removeEventListener("abort", onAbort);
+      if (this.#writing) {
+        this.#dropQueue();
+        return;
+      }
+    }
+    await drained;
+    this.#releaseWaiters();
+    if (this.#error === undefined) {
+      await this.#writer.close().catch(() => {});
+    }
+  }
+
+  /**
+   * Stops taking bytes and drops what is queued, counted in droppedBytes;
+   * the write in flight (whole messages) is let finish. The owner closes
+   * the transport when it has waited long enough for that.
+   */
+  cut(): void {
+    this.#closed = true;
+    this.#dropQueue();
+    this.#releaseWaiters();
+  }
+
+  /** Resolves once no write is in flight. */
+  async settled(): Promise<void> {
+    while (this.#writing) await this.#loop;
+  }
+
+  #check(): void {
+    if (this.#error) throw this.#error;
+    if (this.#closed) throw new Deno.errors.BadResource("Outbox is closed");
+  }
+
+  #schedule(): void {
+    if (!this.#writing && !this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#kick);
+    }
+  }
+
+  #kick = (): void => {
+    this.#scheduled = false;
+    this.#start();
+  };
+
+  #start(): void {
+    if (
+      !this.#writing && this.#error === undefined &&
+      (this.#queue.length > 0 || this.#tailLength > 0)
+    ) {
+      this.#writing = true;
+      this.#loop = this.#run();
+    }
+  }
+
+  #dropQueue(): void {
+    this.#dropped += this.#queued;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#tail = EMPTY;
+    this.#tailLength = 0;
+  }
+
+  // Makes room for n more bytes in the tail, and returns the tail.
+  #room(n: number): Uint8Array {
+    if (this.#tailLength + n > MAX_TAIL) this.#seal();
+    this.#tail = grow(this.#tail, this.#tailLength, n, MIN_TAIL, MAX_TAIL);
+    return this.#tail;
+  }
+
+  // Closes the tail: its bytes become a chunk of the queue. The next message
+  // starts a new tail, since this chunk may soon be in flight.
+  #seal(): void {
+    this.#queue.push(this.#tail.subarray(0, this.#tailLength));
+    this.#tail = EMPTY;
+    this.#tailLength = 0;
+  }
+
+  #releaseWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) {
+      if (this.#error) w.reject(this.#error);
+      else w.resolve();
+    }
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#queue.length > 0 || this.#tailLength > 0) {
+        if (this.#tailLength > 0) this.#seal();
+        const chunk = this.#take();
+        this.#queued -= chunk.length;
+        this.#inflight = chunk.length;
+        await this.#writer.write(chunk);
+        this.#written += chunk.length;
+        this.#inflight = 0;
+        if (this.#waiters.length > 0) {
+          const still: Waiter[] = [];
+          for (const w of this.#waiters) {
+            if (this.#queued < w.below) w.resolve();
+            else still.push(w);
+          }
+          this.#waiters = still;
+        }
+      }
+    } catch (error) {
+      this.#error = error instanceof Error ? error : new Error(String(error));
+      this.#dropped += this.#inflight;
+      this.#inflight = 0;
+      this.#dropQueue();
+      this.#releaseWaiters();
+      this.#onError(this.#error);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  // Takes the queued chunks, joined into one buffer up to MAX_WRITE bytes.
+  #take(): Uint8Array {
+    const q = this.#queue;
+    if (q.length === 1 || q[0].length >= MAX_WRITE) return q.shift()!;
+    let size = 0;
+    let n = 0;
+    while (n < q.length && size + q[n].length <= MAX_WRITE) {
+      size += q[n].length;
+      n++;
+    }
+    if (n <= 1) return q.shift()!;
+    const out = new Uint8Array(size);
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      out.set(q[i], off);
+      off += q[i].length;
+    }
+    q.splice(0, n);
+    return out;
+  }
+}

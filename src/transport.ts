@@ -1,0 +1,59 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+/**
+ * What a port runs over: a byte duplex, with the addresses of its two ends.
+ * TCP and TLS connections ({@linkcode TcpTransport}) are transports, and so
+ * is anything else that carries bytes both ways, such as a WebSocket or a
+ * MIDI device. A {@linkcode SocketPort} over any transport has the same
+ * surface, and joins a server's bus with the same queues, limits and
+ * counters: the port and the hub only use what this interface gives.
+ *
+ * The rules a transport keeps:
+ * - `readable` gives the peer's bytes in the order they came, in chunks of
+ *   any size, and closes at the peer's end of stream. A failure (a reset)
+ *   errors it. After {@linkcode Transport.close}, it closes or errors.
+ * - `writable` takes bytes for the peer. A write resolves once the bytes are
+ *   handed on (to the system, for a socket). Closing it ends the stream
+ *   after what was written, so the peer sees end of stream, while the
+ *   readable goes on. Aborting it drops what was not yet written.
+ * - `close()` ends both ways at once, and ends a read or a write in flight.
+ *   It may be called more than once.
+ *
+ * @example A transport in memory: two ports wired to each other
+ * ```ts
+ * import { message, SocketPort, type Transport } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * function pipePair(): [Transport, Transport] {
+ *   const ab = new TransformStream<Uint8Array, Uint8Array>();
+ *   const ba = new TransformStream<Uint8Array, Uint8Array>();
+ *   const end = (readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): Transport => ({
+ *     readable,
+ *     writable,
+ *     close() {
+ *       readable.cancel().catch(() => {});
+ *       writable.abort().catch(() => {});
+ *     },
+ *   });
+ *   return [end(ba.readable, ab.writable), end(ab.readable, ba.writable)];
+ * }
+ *
+ * const [left, right] = pipePair();
+ * await using a = new SocketPort(left, { name: "a" });
+ * await using b = new SocketPort(right, { name: "b" });
+ * await a.send(message("note_on", { note: 60 }));
+ * assert.deepEqual(await b.receive(), message("note_on", { note: 60 }));
+ * ```
+ */
+export interface Transport {
+  /** The bytes that the peer sends. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** The bytes to send to the peer. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** The address of this end, if the transport has one. */
+  readonly localAddr?: Deno.Addr;
+  /** The address of the peer, if the transport has one. */
+  readonly remoteAddr?: Deno.Addr;
+  /** Ends both ways at once. */
+  close(): void;
+}
