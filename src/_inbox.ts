@@ -4,6 +4,12 @@
 // counted in bytes (each item weighs what it took on the wire), so a stream of
 // big sysex messages is bounded as tightly as a stream of notes.
 
+/** One waiting next() call: it is handed the next item directly. */
+interface Taker<T, Tag> {
+  resolve: (entry: [T, Tag | undefined] | undefined) => void;
+  reject: (reason: unknown) => void;
+}
+
 /** A FIFO that can be awaited, and ended. */
 export class Inbox<T, Tag = undefined> {
   #items: (T | undefined)[] = [];
@@ -13,7 +19,7 @@ export class Inbox<T, Tag = undefined> {
   lastTag: Tag | undefined;
   #head = 0;
   #ended = false;
-  #waiter: PromiseWithResolvers<void> | undefined;
+  #takers: Taker<T, Tag>[] = [];
   #space: PromiseWithResolvers<void> | undefined;
   #weight = 0;
   #weigh: (item: T) => number;
@@ -39,11 +45,17 @@ export class Inbox<T, Tag = undefined> {
     return this.#ended;
   }
 
+  /** Adds an item, or hands it straight to the oldest waiting next(). */
   push(item: T, tag?: Tag): void {
+    const taker = this.#takers.shift();
+    if (taker) {
+      // Waiters wait only on an empty inbox, so this keeps the order.
+      taker.resolve([item, tag]);
+      return;
+    }
     this.#items.push(item);
     this.#tags.push(tag);
     this.#weight += this.#weigh(item);
-    this.#wake();
   }
 
   /** Takes the oldest item, or undefined if there is none. */
@@ -69,7 +81,7 @@ export class Inbox<T, Tag = undefined> {
   /** No more items will be pushed. Waiters wake up. */
   end(): void {
     this.#ended = true;
-    this.#wake();
+    for (const taker of this.#takers.splice(0)) taker.resolve(undefined);
     this.#space?.resolve();
     this.#space = undefined;
   }
@@ -78,34 +90,37 @@ export class Inbox<T, Tag = undefined> {
    * Waits for the next item. Resolves to undefined once the inbox has ended
    * and is empty. Rejects with the signal's reason if it aborts.
    */
-  async next(signal?: AbortSignal): Promise<T | undefined> {
-    while (this.length === 0 && !this.#ended) await this.#wait(signal);
-    return this.shift();
+  next(signal?: AbortSignal): Promise<T | undefined> {
+    if (this.length > 0) return Promise.resolve(this.shift());
+    return this.nextTagged(signal).then((entry) => entry?.[0]);
   }
 
   /** As next(), with the item's tag. */
-  async nextTagged(
+  nextTagged(
     signal?: AbortSignal,
   ): Promise<[T, Tag | undefined] | undefined> {
-    while (this.length === 0 && !this.#ended) await this.#wait(signal);
-    const item = this.shift();
-    return item === undefined ? undefined : [item, this.lastTag];
-  }
-
-  // Waits for a push or the end.
-  async #wait(signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    this.#waiter ??= Promise.withResolvers<void>();
-    if (!signal) return await this.#waiter.promise;
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    this.#waiter.promise.then(resolve);
-    try {
-      await promise;
-    } finally {
-      signal.removeEventListener("abort", onAbort);
+    if (this.length > 0) {
+      const item = this.shift()!;
+      return Promise.resolve([item, this.lastTag]);
     }
+    if (this.#ended) return Promise.resolve(undefined);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const { promise, resolve, reject } = Promise.withResolvers<
+      [T, Tag | undefined] | undefined
+    >();
+    const taker: Taker<T, Tag> = { resolve, reject };
+    this.#takers.push(taker);
+    if (signal) {
+      const onAbort = () => {
+        const i = this.#takers.indexOf(taker);
+        if (i >= 0) this.#takers.splice(i, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      promise.finally(() => signal.removeEventListener("abort", onAbort))
+        .catch(() => {});
+    }
+    return promise;
   }
 
   /** Resolves when the inbox has room (or has ended). */
@@ -113,14 +128,6 @@ export class Inbox<T, Tag = undefined> {
     if (this.#weight < this.highWaterMark || this.#ended) return undefined;
     this.#space ??= Promise.withResolvers<void>();
     return this.#space.promise;
-  }
-
-  #wake(): void {
-    const w = this.#waiter;
-    if (w) {
-      this.#waiter = undefined;
-      w.resolve();
-    }
   }
 }
 

@@ -2,7 +2,7 @@
 
 /** A host and a TCP port, as {@linkcode parseAddress} returns them. */
 export interface Address {
-  /** A DNS name, an IPv4 or IPv6 address (no brackets), or `""` for every interface. */
+  /** A DNS name, an IPv4 or IPv6 address (no brackets), or `""` for every interface (only from `defaultHost: ""`). */
   host: string;
   /** The TCP port, 0..65535. 0 asks the system for a free port. */
   port: number;
@@ -11,16 +11,20 @@ export interface Address {
 /** Options for {@linkcode parseAddress}. */
 export interface ParseAddressOptions {
   /**
-   * The host to use when the text has none (`":8080"` or `"8080"`).
+   * The host to use when the text has none (`":8080"` or `"8080"`). It is
+   * `localhost` unless you say otherwise: an address with no host never
+   * means every interface by accident. Give `""` for every interface.
    *
-   * @default {""}
+   * @default {"localhost"}
    */
   defaultHost?: string;
 }
 
 /**
  * Parses `HOST:PORT`, `[IPV6]:PORT`, `:PORT` or `PORT`. The port must be an
- * integer in 0..65535.
+ * integer in 0..65535. With no host (`:PORT` or `PORT`) the host is
+ * `localhost`, as in the CLI: to listen on every interface, say so, with
+ * `0.0.0.0:PORT`, `[::]:PORT` or the `defaultHost` option.
  *
  * @param text The address.
  * @param options The host to use when the text has none.
@@ -35,7 +39,7 @@ export interface ParseAddressOptions {
  *
  * assert.deepEqual(parseAddress("localhost:8080"), { host: "localhost", port: 8080 });
  * assert.deepEqual(parseAddress("[::1]:9000"), { host: "::1", port: 9000 });
- * assert.deepEqual(parseAddress(":8080"), { host: "", port: 8080 });
+ * assert.deepEqual(parseAddress(":8080"), { host: "localhost", port: 8080 });
  * assert.throws(() => parseAddress("host:"), SyntaxError);
  * ```
  */
@@ -61,7 +65,7 @@ export function parseAddress(
     const colon = text.lastIndexOf(":");
     if (colon < 0) {
       if (/^\d+$/.test(text)) {
-        host = options.defaultHost ?? "";
+        host = options.defaultHost ?? "localhost";
         portText = text;
       } else {
         return bad("expected HOST:PORT, such as localhost:8080");
@@ -72,7 +76,7 @@ export function parseAddress(
       if (host.includes(":")) {
         bad("put an IPv6 address in brackets, such as [::1]:8080");
       }
-      if (host === "") host = options.defaultHost ?? "";
+      if (host === "") host = options.defaultHost ?? "localhost";
     }
   }
   if (portText === "") bad("missing port after the colon");

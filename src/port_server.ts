@@ -12,6 +12,7 @@ import type { Message } from "./message.ts";
 import { MidiPort, type ReceiveOptions } from "./midi_port.ts";
 import { PortEvent } from "./port_event.ts";
 import { SocketPort, type SocketPortOptions } from "./socket_port.ts";
+import type { Transport } from "./transport.ts";
 
 /**
  * Options for {@linkcode PortServer}: for the server, its hub, and its
@@ -49,7 +50,7 @@ export interface ReceivedMessage {
 export interface PortServerStats {
   /** Clients connected now (adopted by the server). */
   clients: number;
-  /** Connections accepted in all. */
+  /** Clients taken in, in all: accepted connections and join()ed ports. */
   accepted: number;
   /** accept() failures about one connection (counted and skipped). */
   acceptErrors: number;
@@ -464,9 +465,61 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     await Promise.all([...this.#pumps]);
   }
 
+  /**
+   * Takes in a client that came by another way than the server's listener:
+   * a port over any {@linkcode Transport} (a WebSocket, a pipe in memory, a
+   * connection that you accepted yourself). It is treated as every client
+   * is: adopted (or handed to accept()), relayed, counted, and limited by
+   * the same queues.
+   *
+   * @param transport The client's transport. The server owns it from now on.
+   * @param options The client's name (by default, its address).
+   * @returns The client's port.
+   * @throws {PortClosedError} If the server is closed.
+   *
+   * @example A client over a pipe in memory joins a bus
+   * ```ts
+   * import { connect, message, PortServer, SocketPort, type Transport } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * const ab = new TransformStream<Uint8Array, Uint8Array>();
+   * const ba = new TransformStream<Uint8Array, Uint8Array>();
+   * const end = (readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): Transport => ({
+   *   readable,
+   *   writable,
+   *   close() {
+   *     readable.cancel().catch(() => {});
+   *     writable.abort().catch(() => {});
+   *   },
+   * });
+   *
+   * await using bus = new PortServer("127.0.0.1", 0, { relay: true });
+   * bus.join(end(ab.readable, ba.writable), { name: "memory" });
+   * await using local = new SocketPort(end(ba.readable, ab.writable));
+   * await using tcp = await connect("127.0.0.1", bus.port);
+   * while (bus.ports.length < 2) await new Promise((r) => setTimeout(r, 1));
+   * await tcp.send(message("start"));
+   * assert.deepEqual(await local.receive(), message("start"));
+   * ```
+   */
+  join(transport: Transport, options: { name?: string } = {}): SocketPort {
+    if (this.closed) throw new PortClosedError(this.name, "join");
+    const port = new SocketPort(transport, {
+      ...this.#clientOptions,
+      name: options.name,
+    });
+    this.#place(port);
+    return port;
+  }
+
   #take(conn: Deno.TcpConn): void {
+    this.#place(new SocketPort(conn, this.#clientOptions));
+  }
+
+  // A new client goes to a caller of accept(), or is adopted, or waits for
+  // either.
+  #place(port: SocketPort): void {
     this.#accepted++;
-    const port = new SocketPort(conn, this.#clientOptions);
     const waiter = this.#acceptWaiters.shift();
     if (waiter) waiter.resolve(port);
     else if (this.#adopting) this.#adopt(port);

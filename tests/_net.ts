@@ -3,7 +3,13 @@
 // byte streams and seeded random messages. Every wait here has a deadline,
 // so a broken port fails a test instead of hanging it.
 
-import { encode, type Message, message, type MessageType } from "../mod.ts";
+import {
+  encode,
+  type Message,
+  message,
+  type MessageType,
+  type Transport,
+} from "../mod.ts";
 import { ALL_TYPES, Random as Rng } from "./_random.ts";
 
 /** The Python that has mido (Debian's python3-mido). */
@@ -314,3 +320,24 @@ export const PANIC: readonly Message[] = Array.from(
   (_, channel) =>
     message("control_change", { channel, control: 120, value: 0 }),
 );
+
+/**
+ * Two transports wired to each other in memory: what one end writes, the
+ * other reads. Closing the writable ends the other's readable.
+ */
+export function memoryPair(): [Transport, Transport] {
+  const ab = new TransformStream<Uint8Array, Uint8Array>();
+  const ba = new TransformStream<Uint8Array, Uint8Array>();
+  const end = (
+    readable: ReadableStream<Uint8Array>,
+    writable: WritableStream<Uint8Array>,
+  ): Transport => ({
+    readable,
+    writable,
+    close() {
+      readable.cancel().catch(() => {});
+      writable.abort().catch(() => {});
+    },
+  });
+  return [end(ba.readable, ab.writable), end(ab.readable, ba.writable)];
+}

@@ -20,8 +20,8 @@ Deno.test("parseAddress() reads HOST:PORT, [IPV6]:PORT, :PORT and PORT", () => {
     ["[::1]:9000", "::1", 9000],
     ["[::]:0", "::", 0],
     ["[fe80::1%lo]:1", "fe80::1%lo", 1],
-    [":8080", "", 8080],
-    ["8080", "", 8080],
+    [":8080", "localhost", 8080],
+    ["8080", "localhost", 8080],
     ["host:00080", "host", 80],
   ];
   for (const [text, host, port] of cases) {
@@ -97,7 +97,10 @@ Deno.test("formatAddress() and parseAddress() are inverses", () => {
       ["", 5004],
     ] as const
   ) {
-    assert.deepEqual(parseAddress(formatAddress(host, port)), { host, port });
+    assert.deepEqual(
+      parseAddress(formatAddress(host, port), { defaultHost: "" }),
+      { host, port },
+    );
   }
 });
 
