@@ -38,14 +38,13 @@
 
 import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
-import { parseAddress } from "./address.ts";
+import { formatAddress, parseAddress } from "./address.ts";
 import { connect } from "./connect.ts";
 import { dial, dialName } from "./_dial.ts";
-import { BroadcastHub } from "./hub.ts";
 import { encode } from "./encode.ts";
 import { type Message, message, type MessageType } from "./message.ts";
 import { MidiParser, type MidiParserOptions } from "./parser.ts";
-import type { PortEvent } from "./port_event.ts";
+import type { DropEvent } from "./drop_event.ts";
 import { PortServer } from "./port_server.ts";
 import type { SocketPort } from "./socket_port.ts";
 import { FIELD_TO_TEXT, FIELDS, TYPES } from "./_specs.ts";
@@ -111,6 +110,7 @@ Exit status:
 
 const SERVE_HELP =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
+                      [--max-sysex BYTES]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -118,30 +118,52 @@ client's name, then the message in mido's text format:
 
   127.0.0.1:53412 note_on channel=0 note=60 velocity=100 time=0
 
-Clients that come and go are printed as "# connect NAME" and
-"# disconnect NAME" (with " dropped=BYTES" if bytes queued for it were never
-written), and a client dropped for falling too far behind as
-"# slowclient NAME dropped=BYTES". The address that the server listens on
-goes to stderr, as "${PROGRAM}: listening on HOST:PORT". To listen on every
-interface, give 0.0.0.0:PORT or [::]:PORT. Ctrl-C (SIGINT) or SIGTERM
-stops reading, closes every client (sending what is already queued for it
-first), prints their "# disconnect" lines and exits 0; a second signal ends
-the program at once.
+localhost means both loopbacks, 127.0.0.1 and ::1. The addresses that the
+server listens on go to stderr, as "${PROGRAM}: listening on 127.0.0.1:8080,
+[::1]:8080". To listen on every interface, give 0.0.0.0:PORT or [::]:PORT.
+
+Events are lines that start with #:
+  # connect NAME             a client came
+  # disconnect NAME          it left, after its last message (with
+                             " dropped=BYTES" if bytes queued for it were
+                             never written)
+  # slowclient NAME dropped=BYTES
+                             it fell too far behind and was cut off; the
+                             same count as on its disconnect line
+  # drop NAME skipped=BYTES discarded=N oversized=N
+                             bytes from it made no message: garbage, N
+                             messages cut short (by a status byte, or by
+                             the client leaving in the middle of one), N
+                             sysex messages over --max-sysex
+  # accepterror ERROR        a connection failed before it was accepted
+                             (such as a port scanner's reset); the server
+                             goes on
+
+Ctrl-C (SIGINT) or SIGTERM stops the server: it closes every client
+(sending what is already queued for it first), prints what they had sent
+and their "# disconnect" lines, and exits 0; a second signal ends the
+program at once.
 
 Options:
-  --relay      Send each client's messages on to every other client (never
-               back to the sender): a shared MIDI bus
-  --json       Print JSON lines instead. A message is mido's msg.dict()
-               with the sender first, such as
-               {"sender":NAME,"type":"sysex","time":0,"data":[1,2]}
-               (mido's snake_case field names, such as frame_type; sysex
-               data as a list). Delete "sender" and mido's
-               Message.from_dict() reads it; it rejects unknown keys. An
-               event is {"event":"connect"|"disconnect"|"slowclient",
-               "port":NAME}, with "droppedBytes":BYTES when bytes were
-               dropped
-  -q, --quiet  Print no messages and no events
-  -h, --help   Print this help
+  --relay            Send each client's messages on to every other client
+                     (never back to the sender): a shared MIDI bus
+  --max-sysex BYTES  The largest sysex a client may send, in data bytes
+                     (default 1048576); a longer one is dropped and
+                     printed as a # drop line
+  --json             Print JSON lines instead. A message is mido's
+                     msg.dict() with the sender first, such as
+                     {"sender":NAME,"type":"sysex","time":0,"data":[1,2]}
+                     (mido's snake_case field names, such as frame_type;
+                     sysex data as a list). Delete "sender" and mido's
+                     Message.from_dict() reads it; it rejects unknown keys.
+                     An event is {"event":"connect"|"disconnect"|
+                     "slowclient","port":NAME}, with "droppedBytes":BYTES
+                     when bytes were dropped; {"event":"drop","port":NAME,
+                     "skippedBytes":..,"discardedMessages":..,
+                     "oversizedSysex":..}; {"event":"accepterror",
+                     "error":TEXT}
+  -q, --quiet        Print no messages and no events
+  -h, --help         Print this help
 
 Exit status: 0 when stopped; 1 if it cannot listen (the address is in use);
 2 for a usage error.`;
@@ -152,7 +174,9 @@ Connects to a socket-port server and prints each message that the server
 sends, one a line: the server's name, then the message in mido's text
 format. It prints "# connect NAME" once connected and "# disconnect NAME"
 when the server closes the connection, or when Ctrl-C (SIGINT) or SIGTERM
-closes it; a second signal ends the program at once.
+closes it; a second signal ends the program at once. Bytes from the server
+that make no message are printed as "# drop NAME skipped=BYTES
+discarded=N oversized=N", as serve prints them.
 
 Options:
   --json      Print JSON lines, as serve --json does
@@ -287,6 +311,36 @@ class Printer {
     }
     const extra = droppedBytes === undefined ? "" : ` dropped=${droppedBytes}`;
     return this.#out.write(`# ${event} ${port}${extra}`);
+  }
+
+  /** Bytes from a port that made no message, with the counts. */
+  drop(event: DropEvent): Promise<void> {
+    if (this.#quiet) return Promise.resolve();
+    const { skippedBytes, discardedMessages, oversizedSysex } = event;
+    if (this.#json) {
+      return this.#out.write(JSON.stringify({
+        event: "drop",
+        port: event.port.name,
+        skippedBytes,
+        discardedMessages,
+        oversizedSysex,
+      }));
+    }
+    return this.#out.write(
+      `# drop ${event.port.name} skipped=${skippedBytes} discarded=${discardedMessages} oversized=${oversizedSysex}`,
+    );
+  }
+
+  /** A connection that failed before it was accepted. */
+  acceptError(error: unknown): Promise<void> {
+    if (this.#quiet) return Promise.resolve();
+    const text = oneLine(error);
+    if (this.#json) {
+      return this.#out.write(
+        JSON.stringify({ event: "accepterror", error: text }),
+      );
+    }
+    return this.#out.write(`# accepterror ${text}`);
   }
 }
 
@@ -524,6 +578,7 @@ async function serve(
       relay: { type: "boolean" },
       json: { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
+      "max-sysex": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -535,87 +590,80 @@ async function serve(
     onePositional("serve", positionals, "localhost:8080"),
     false,
   );
+  const maxSysexBytes = values["max-sysex"] === undefined
+    ? undefined
+    : byteCount("--max-sysex", values["max-sysex"]);
   const printer = new Printer(out, !!values.json, !!values.quiet);
-  const relay = !!values.relay;
-  const server = new PortServer(host, port);
-  const stopped = Promise.withResolvers<void>();
-  let stopping = false;
-  const stop = () => {
-    stopping = true;
-    stopped.resolve();
-  };
+  // The options are the library's: --relay is PortServer's relay.
+  const server = new PortServer(host, port, {
+    relay: !!values.relay,
+    maxSysexBytes,
+  });
+  // Read from the start, so that every message is printed (and relayed).
+  const messages = server.withPorts();
+  const stop = () => server.close();
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
-  // With --relay, each client has a hub that holds every other client: a
-  // message is encoded once, and a client that stays too far behind is
-  // disconnected (and printed) rather than holding up the whole bus.
-  const hubs = new Map<SocketPort, BroadcastHub>();
-  const onSlow = (event: Event) => {
-    const e = event as PortEvent;
-    printer.event("slowclient", e.port.name, e.droppedBytes);
-  };
-  const clients = new Set<SocketPort>();
-  const loops = new Set<Promise<void>>();
-
-  const run = async (client: SocketPort) => {
-    clients.add(client);
-    let hub: BroadcastHub | undefined;
-    if (relay) {
-      hub = new BroadcastHub();
-      hub.addEventListener("slowclient", onSlow);
-      for (const [other, otherHub] of hubs) {
-        otherHub.add(client);
-        hub.add(other);
-      }
-      hubs.set(client, hub);
-    }
-    try {
-      await printer.event("connect", client.name);
-      for await (const msg of client) {
-        // Once stopping, the clients are being closed: a message that is
-        // still unread could no longer be relayed, so it is not printed.
-        if (stopping) break;
-        // Waits while another client's queue is full, for at most the
-        // hub's slowClientTimeout: the sender is held back, not the bus.
-        if (hub) await hub.send(msg).catch(() => {});
-        await printer.message(client.name, msg);
-      }
-    } finally {
-      clients.delete(client);
-      hubs.delete(client);
-      for (const other of hubs.values()) other.delete(client);
-      await client.close(); // sends what is queued, for up to 2 s
-      const dropped = client.stats.droppedBytes;
-      await printer.event("disconnect", client.name, dropped || undefined);
-    }
-  };
-
-  const accepting = (async () => {
-    while (true) {
-      let client: SocketPort;
-      try {
-        client = await server.accept();
-      } catch {
-        return; // the server is closed
-      }
-      const loop = run(client).catch(() => {});
-      loops.add(loop);
-      loop.finally(() => loops.delete(loop));
-    }
-  })();
+  // A client's disconnect line comes after its last message: the messages
+  // printed so far for each client, and the disconnects that wait for the
+  // rest of theirs.
+  const printed = new Map<SocketPort, number>();
+  const leaving = new Map<SocketPort, () => void>();
+  server.addEventListener("connect", (event) => {
+    printed.set(event.port, 0);
+    printer.event("connect", event.port.name);
+  });
+  server.addEventListener("disconnect", (event) => {
+    const client = event.port;
+    const line = () => {
+      printed.delete(client);
+      leaving.delete(client);
+      printer.event("disconnect", client.name, event.droppedBytes || undefined);
+    };
+    if ((printed.get(client) ?? 0) >= client.stats.messages) line();
+    else leaving.set(client, line);
+  });
+  server.addEventListener("slowclient", (event) => {
+    printer.event("slowclient", event.port.name, event.droppedBytes);
+  });
+  server.addEventListener("drop", (event) => printer.drop(event));
+  server.addEventListener("accepterror", (event) => {
+    printer.acceptError(event.error ?? event.message);
+  });
 
   try {
-    await err.write(`${PROGRAM}: listening on ${server.name}`);
-    await stopped.promise;
+    await err.write(
+      `${PROGRAM}: listening on ${
+        server.addrs.map((a) => formatAddress(a.hostname, a.port)).join(", ")
+      }`,
+    );
+    // Ends when the server is closed and everything it had is printed.
+    for await (const { port: client, message } of messages) {
+      await printer.message(client.name, message);
+      const n = (printed.get(client) ?? 0) + 1;
+      printed.set(client, n);
+      if (n >= client.stats.messages) leaving.get(client)?.();
+    }
   } finally {
     removeStop();
     await server.close();
-    await accepting;
-    await Promise.all([...clients].map((client) => client.close()));
-    while (loops.size > 0) await Promise.all(loops);
+    for (const line of [...leaving.values()]) line();
   }
   return stdoutStatus(out);
+}
+
+/** A whole number of bytes, for an option such as --max-sysex. */
+function byteCount(option: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new UsageError(
+      `Invalid ${option} ${
+        JSON.stringify(text)
+      }: expected a whole number of bytes (see ${PROGRAM} serve --help)`,
+    );
+  }
+  return n;
 }
 
 /** 0, or 1 if stdout failed for a reason other than a closed pipe. */
@@ -646,6 +694,7 @@ async function monitor(
   const server = await connect(host, port);
   const removeStop = onStop(() => server.close(), options.signal);
   out.onError = () => server.close();
+  server.addEventListener("drop", (event) => printer.drop(event));
   try {
     await printer.event("connect", server.name);
     for await (const msg of server) await printer.message(server.name, msg);

@@ -177,7 +177,9 @@ Deno.test("Two relaying servers piped into each other both ways carry each messa
       const got = await receiveN(port, 2);
       assert.deepEqual(got.map(key).sort(), both.map(key).sort());
     }
-    assert.deepEqual(await receiveN(l1, 1), [message("note_off", { note: 61 })]);
+    assert.deepEqual(await receiveN(l1, 1), [
+      message("note_off", { note: 61 }),
+    ]);
     assert.deepEqual(await receiveN(r2, 1), [message("note_on", { note: 60 })]);
     // Nothing more comes: the messages did not go round again.
     await delay(200);
@@ -216,7 +218,8 @@ Deno.test("A port over any transport joins the bus: a pipe in memory and TCP cli
 });
 
 Deno.test({
-  name: "localhost means both loopbacks: the server listens on 127.0.0.1 and ::1, and a client tries each",
+  name:
+    "localhost means both loopbacks: the server listens on 127.0.0.1 and ::1, and a client tries each",
   ignore: !HAS_IPV6_LOOPBACK,
   fn: async () => {
     await using server = new PortServer("localhost", 0);

@@ -8,6 +8,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { connect, encode, formatMessage, message } from "../mod.ts";
 import { Child, HANG_GUARD_MS, midisock, runMidisock } from "./_child.ts";
 import { askMido, PYTHON, toHex } from "./_mido.ts";
+import { HAS_IPV6_LOOPBACK } from "./_net.ts";
 
 const SENDER = /^127\.0\.0\.1:\d+$/;
 
@@ -578,6 +579,11 @@ Deno.test("midisock gives one error line and a non-zero status for bad input", a
     ],
     [["--bogus"], 2, "Unknown option '--bogus' (see midisock --help)"],
     [
+      ["serve", "--max-sysex", "1k", "127.0.0.1:0"],
+      2,
+      'Invalid --max-sysex "1k": expected a whole number of bytes (see midisock serve --help)',
+    ],
+    [
       ["serve", "--bogus"],
       2,
       "Unknown option '--bogus' for serve (see midisock serve --help)",
@@ -684,4 +690,87 @@ Deno.test("midisock --help, COMMAND --help and --version", async () => {
     assert.match(commandHelp.stdout, /\n {2}-h, --help +Print this help\n/);
     assert.deepEqual(await runMidisock([command, "-h"]), commandHelp);
   }
+});
+
+Deno.test("midisock serve prints a # drop line with the counts for an oversized sysex and a client that leaves mid-message", async () => {
+  const { serve, port } = await startServe("--max-sysex", "4");
+  await using _ = serve;
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port });
+  await serve.waitForCount(1, isConnect, "connect");
+  const name = connectName(serve.stdout.find(isConnect)!);
+  // An oversized sysex (1 + 5 + 1 bytes), a note, then a cut note_on.
+  await raw.write(new Uint8Array([0xf0, 1, 2, 3, 4, 5, 0xf7]));
+  await serve.waitForCount(1, (l) => l.startsWith("# drop"), "a drop line");
+  await raw.write(new Uint8Array([0x90, 60, 100, 0x90, 62]));
+  await serve.waitForCount(1, (l) => l.includes(" note_on "), "the note");
+  raw.close();
+  await serve.waitForCount(1, isDisconnect, "disconnect");
+  serve.kill("SIGTERM");
+  assert.equal((await serve.result()).code, 0);
+  assert.deepEqual(serve.stdout, [
+    `# connect ${name}`,
+    `# drop ${name} skipped=7 discarded=0 oversized=1`,
+    `${name} note_on channel=0 note=60 velocity=100 time=0`,
+    `# drop ${name} skipped=2 discarded=1 oversized=0`,
+    `# disconnect ${name}`,
+  ]);
+});
+
+Deno.test("midisock serve --relay prints a slow client's dropped bytes, the same count on its slowclient and disconnect lines", async () => {
+  const { serve: loud, port: busPort } = await startServe("--relay");
+  await using _loud = loud;
+  // A client that never reads, and a player that floods the bus with 16 KiB
+  // sysex messages until the slow client is cut off (bounded: 64 MiB).
+  const slow = await Deno.connect({ hostname: "127.0.0.1", port: busPort });
+  try {
+    await loud.waitForCount(1, isConnect, "the slow client");
+    await using player = await connect("127.0.0.1", busPort);
+    await loud.waitForCount(2, isConnect, "the player");
+    const isSlow = (line: string) => line.startsWith("# slowclient ");
+    for (let i = 0; i < 4096 && !loud.stdout.some(isSlow); i++) {
+      await player.send(
+        message("sysex", { data: new Uint8Array(16 * 1024).fill(i & 127) }),
+      );
+      if (i % 64 === 63) await new Promise((r) => setTimeout(r, 1));
+    }
+    await loud.waitForCount(1, isSlow, "slowclient");
+    const slowLine = loud.stdout.find(isSlow)!;
+    const [, name, dropped] = slowLine.match(
+      /^# slowclient (\S+) dropped=(\d+)$/,
+    )!;
+    assert.equal(name, `127.0.0.1:${slow.localAddr.port}`);
+    assert.ok(Number(dropped) > 0);
+    const isGone = (line: string) => line.startsWith(`# disconnect ${name}`);
+    await loud.waitForCount(1, isGone, "its disconnect");
+    assert.deepEqual(loud.stdout.filter(isGone), [
+      `# disconnect ${name} dropped=${dropped}`,
+    ]);
+  } finally {
+    slow.close();
+  }
+  loud.kill("SIGTERM");
+  assert.equal((await loud.result()).code, 0);
+});
+
+Deno.test({
+  name: "midisock serve on localhost listens on both loopbacks and says so",
+  ignore: !HAS_IPV6_LOOPBACK,
+  fn: async () => {
+    await using serve = midisock(["serve", "localhost:0"]);
+    const [, port] = await serve.waitForMatch(
+      "stderr",
+      /^midisock: listening on 127\.0\.0\.1:(\d+), \[::1\]:(\d+)$/,
+    );
+    for (const host of ["127.0.0.1", "::1"]) {
+      const sent = await runMidisock([
+        "send",
+        host === "::1" ? `[::1]:${port}` : `${host}:${port}`,
+        "start",
+      ]);
+      assert.equal(sent.code, 0, sent.stderr);
+    }
+    await serve.waitForCount(2, (line) => line.endsWith(" start time=0"), "2");
+    serve.kill("SIGINT");
+    assert.equal((await serve.result()).code, 0);
+  },
 });
