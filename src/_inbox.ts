@@ -4,11 +4,10 @@
 // counted in bytes (each item weighs what it took on the wire), so a stream of
 // big sysex messages is bounded as tightly as a stream of notes.
 
+import { rejectOnAbort } from "./_abort.ts";
+
 /** One waiting next() call: it is handed the next item directly. */
-interface Taker<T, Tag> {
-  resolve: (entry: [T, Tag | undefined] | undefined) => void;
-  reject: (reason: unknown) => void;
-}
+type Taker<T, Tag> = PromiseWithResolvers<[T, Tag | undefined] | undefined>;
 
 /** A FIFO that can be awaited, and ended. */
 export class Inbox<T, Tag = undefined> {
@@ -105,22 +104,13 @@ export class Inbox<T, Tag = undefined> {
     }
     if (this.#ended) return Promise.resolve(undefined);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const { promise, resolve, reject } = Promise.withResolvers<
-      [T, Tag | undefined] | undefined
-    >();
-    const taker: Taker<T, Tag> = { resolve, reject };
+    const taker = Promise.withResolvers<[T, Tag | undefined] | undefined>();
     this.#takers.push(taker);
-    if (signal) {
-      const onAbort = () => {
-        const i = this.#takers.indexOf(taker);
-        if (i >= 0) this.#takers.splice(i, 1);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      promise.finally(() => signal.removeEventListener("abort", onAbort))
-        .catch(() => {});
-    }
-    return promise;
+    rejectOnAbort(signal, taker, () => {
+      const i = this.#takers.indexOf(taker);
+      if (i >= 0) this.#takers.splice(i, 1);
+    });
+    return taker.promise;
   }
 
   /** Resolves when the inbox has room (or has ended). */

@@ -4,6 +4,7 @@
 // never dies while its listener is open, and can tell when every connection
 // that the system had completed has been taken in (settle()).
 
+import { whenAborted } from "./_abort.ts";
 import { hostsFor, unbracket } from "./_hosts.ts";
 import { formatAddress } from "./address.ts";
 
@@ -78,15 +79,6 @@ function isClosed(error: unknown): boolean {
 function isOutOfFiles(error: unknown): boolean {
   return error instanceof Error &&
     /os error 2[34]\b|too many open files/i.test(error.message);
-}
-
-/** Resolves after `ms` milliseconds, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  const done = AbortSignal.any([AbortSignal.timeout(ms), signal]);
-  if (done.aborted) return Promise.resolve();
-  return new Promise((resolve) =>
-    done.addEventListener("abort", () => resolve(), { once: true })
-  );
 }
 
 /** The key of an address, to match a probe's two ends. */
@@ -169,7 +161,7 @@ export class Acceptor {
         this.#check(probe);
       }, () => this.#finish(probe));
     // Never wait past the signal, whatever happens to the probe.
-    signal.addEventListener("abort", () => this.#finish(probe), { once: true });
+    whenAborted(signal).then(() => this.#finish(probe));
     return probe.done.promise;
   }
 
@@ -193,7 +185,12 @@ export class Acceptor {
         if (stop.aborted || isClosed(error)) break;
         const e = error instanceof Error ? error : new Error(String(error));
         this.#onError(e);
-        if (isOutOfFiles(e)) await pause(OUT_OF_FILES_PAUSE, stop);
+        if (isOutOfFiles(e)) {
+          // Descriptors come back as connections close: try again soon.
+          await whenAborted(
+            AbortSignal.any([AbortSignal.timeout(OUT_OF_FILES_PAUSE), stop]),
+          );
+        }
         continue;
       }
       if (stop.aborted) {

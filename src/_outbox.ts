@@ -2,6 +2,7 @@
 // Private: the queue of bytes that a port sends, and the one loop that
 // writes them to the port's transport.
 
+import { rejectOnAbort, whenAborted } from "./_abort.ts";
 import { encodedLength, encodeInto } from "./_encode_into.ts";
 import { grow } from "./_grow.ts";
 import type { Message } from "./message.ts";
@@ -15,10 +16,8 @@ const EMPTY = new Uint8Array(0);
 // A queued chunk up to this size is copied into the tail.
 const SMALL_CHUNK = 256;
 
-interface Waiter {
+interface Waiter extends PromiseWithResolvers<void> {
   below: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
 }
 
 /**
@@ -126,20 +125,13 @@ export class Outbox {
     if (this.#error) return Promise.reject(this.#error);
     if (this.queuedBytes < below || this.#closed) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const waiter: Waiter = { below, resolve, reject };
+    const waiter: Waiter = { below, ...Promise.withResolvers<void>() };
     this.#waiters.push(waiter);
-    if (signal) {
-      const onAbort = () => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i >= 0) this.#waiters.splice(i, 1);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      promise.finally(() => signal.removeEventListener("abort", onAbort))
-        .catch(() => {});
-    }
-    return promise;
+    rejectOnAbort(signal, waiter, () => {
+      const i = this.#waiters.indexOf(waiter);
+      if (i >= 0) this.#waiters.splice(i, 1);
+    });
+    return waiter.promise;
   }
 
   /** Resolves when everything queued has been written (or failed). */
@@ -157,12 +149,7 @@ export class Outbox {
     this.#closed = true;
     const drained = this.drain();
     if (signal) {
-      const aborted = Promise.withResolvers<void>();
-      const onAbort = () => aborted.resolve();
-      signal.addEventListener("abort", onAbort, { once: true });
-      if (signal.aborted) onAbort();
-      await Promise.race([drained, aborted.promise]);
-      signal.removeEventListener("abort", onAbort);
+      await Promise.race([drained, whenAborted(signal)]);
       if (this.#writing) {
         this.#dropQueue();
         return;

@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { rejectOnAbort } from "./_abort.ts";
 import { unbracket } from "./_hosts.ts";
 import { Acceptor, listenAll } from "./_listen.ts";
 import { PortIterator } from "./_port_iterator.ts";
@@ -336,16 +337,10 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const waiter = Promise.withResolvers<SocketPort>();
     this.#acceptWaiters.push(waiter);
-    if (signal) {
-      const onAbort = () => {
-        const i = this.#acceptWaiters.indexOf(waiter);
-        if (i >= 0) this.#acceptWaiters.splice(i, 1);
-        waiter.reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      waiter.promise.finally(() => signal.removeEventListener("abort", onAbort))
-        .catch(() => {});
-    }
+    rejectOnAbort(signal, waiter, () => {
+      const i = this.#acceptWaiters.indexOf(waiter);
+      if (i >= 0) this.#acceptWaiters.splice(i, 1);
+    });
     return waiter.promise;
   }
 

@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { whenAborted } from "./_abort.ts";
 import { Outbox } from "./_outbox.ts";
 import { formatAddress } from "./address.ts";
 import { DropEvent } from "./drop_event.ts";
@@ -371,7 +372,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     const deadline = AbortSignal.timeout(this.#closeTimeout);
     if (this._error || this.#cut) {
       outbox.cut();
-      await Promise.race([outbox.settled(), aborted(deadline)]);
+      await Promise.race([outbox.settled(), whenAborted(deadline)]);
     } else {
       await outbox.close(deadline);
     }
@@ -423,12 +424,4 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       }),
     );
   }
-}
-
-/** Resolves when the signal aborts. */
-function aborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true })
-  );
 }
