@@ -1,7 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { encodedLength, encodeInto } from "./_encode_into.ts";
-import { grow } from "./_grow.ts";
+import { Batch, IDLE_TURNS } from "./_batch.ts";
 import type { Message } from "./message.ts";
 import {
   MidiParser,
@@ -89,14 +88,6 @@ export interface MidiEncoderStreamOptions {
   maxChunkBytes?: number;
 }
 
-// How many microtask turns with no new message the encoder waits before it
-// lets a chunk go. A pipeTo() moves each chunk through a few microtask turns,
-// so this lets a burst from a pipe coalesce, while a lone message waits only
-// a few turns (about a microsecond), not a timer. Fewer turns cut a piped
-// burst into many small chunks: on loopback, 3 turns halve the throughput of
-// a port's writable, while 32 and 64 do no better than each other.
-const IDLE_TURNS = 32;
-
 /**
  * Turns a stream of messages into a stream of MIDI bytes, each message as its
  * complete bytes (no running status), exactly as mido's `msg.bin()`.
@@ -140,7 +131,7 @@ export class MidiEncoderStream extends TransformStream<Message, Uint8Array> {
         `Invalid maxChunkBytes option: expected an integer of at least 16, got ${max}`,
       );
     }
-    const batch = new _Batch(max);
+    const batch = new Batch(max, IDLE_TURNS);
     super({
       start(controller) {
         batch.controller = controller;
@@ -157,84 +148,5 @@ export class MidiEncoderStream extends TransformStream<Message, Uint8Array> {
       // and it saves a size() call a message.
       highWaterMark: 1024,
     });
-  }
-}
-
-/** The encoder's pending chunk, and the microtask turns that let it go. */
-class _Batch {
-  controller: TransformStreamDefaultController<Uint8Array> | undefined;
-  #max: number;
-  #buf: Uint8Array;
-  #len = 0;
-  #scheduled = false;
-  #arrived = false;
-  #idle = 0;
-
-  constructor(max: number) {
-    this.#max = max;
-    this.#buf = new Uint8Array(0); // grown with the first burst
-  }
-
-  add(msg: Message): void {
-    try {
-      this.#add(msg);
-    } catch (error) {
-      // A bad message: the good ones before it go before the stream errors.
-      this.flush();
-      throw error;
-    }
-  }
-
-  #add(msg: Message): void {
-    const n = encodedLength(msg);
-    if (this.#len + n > this.#max) this.flush(); // a full chunk goes first
-    if (n > this.#max) {
-      const big = new Uint8Array(n);
-      encodeInto(msg, big, 0);
-      this.controller!.enqueue(big);
-      return;
-    }
-    // The batch buffer grows with the burst, up to maxChunkBytes. A bad
-    // message throws before #len moves, so its bytes never count.
-    this.#buf = grow(this.#buf, this.#len, n, 256, this.#max);
-    this.#len = encodeInto(msg, this.#buf, this.#len);
-    this.#arrived = true;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      this.#idle = 0;
-      queueMicrotask(this.#tick);
-    }
-  }
-
-  #tick = (): void => {
-    if (this.#len === 0) {
-      this.#scheduled = false;
-      return;
-    }
-    if (this.#arrived) {
-      this.#arrived = false;
-      this.#idle = 0;
-      queueMicrotask(this.#tick);
-      return;
-    }
-    if (++this.#idle < IDLE_TURNS) {
-      queueMicrotask(this.#tick);
-      return;
-    }
-    this.#scheduled = false;
-    try {
-      this.flush();
-    } catch {
-      // The stream was cancelled or errored: there is no one to deliver to.
-      this.#len = 0;
-    }
-  };
-
-  flush(): void {
-    if (this.#len === 0) return;
-    const chunk = this.#buf.slice(0, this.#len);
-    this.#len = 0;
-    this.#arrived = false;
-    this.controller!.enqueue(chunk);
   }
 }
