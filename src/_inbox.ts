@@ -6,8 +6,13 @@
 
 import { rejectOnAbort } from "./_abort.ts";
 
-/** One waiting next() call: it is handed the next item directly. */
-type Taker<T, Tag> = PromiseWithResolvers<[T, Tag | undefined] | undefined>;
+/**
+ * One waiting next() call: it is handed the next item directly, with its
+ * tag if it asked for one.
+ */
+interface Taker extends PromiseWithResolvers<unknown> {
+  tagged: boolean;
+}
 
 /** A FIFO that can be awaited, and ended. */
 export class Inbox<T, Tag = undefined> {
@@ -18,7 +23,7 @@ export class Inbox<T, Tag = undefined> {
   lastTag: Tag | undefined;
   #head = 0;
   #ended = false;
-  #takers: Taker<T, Tag>[] = [];
+  #takers: Taker[] = [];
   #space: PromiseWithResolvers<void> | undefined;
   #weight = 0;
   #weigh: (item: T) => number;
@@ -49,7 +54,7 @@ export class Inbox<T, Tag = undefined> {
     const taker = this.#takers.shift();
     if (taker) {
       // Waiters wait only on an empty inbox, so this keeps the order.
-      taker.resolve([item, tag]);
+      taker.resolve(taker.tagged ? [item, tag] : item);
       return;
     }
     this.#items.push(item);
@@ -91,7 +96,7 @@ export class Inbox<T, Tag = undefined> {
    */
   next(signal?: AbortSignal): Promise<T | undefined> {
     if (this.length > 0) return Promise.resolve(this.shift());
-    return this.nextTagged(signal).then((entry) => entry?.[0]);
+    return this.#wait(false, signal) as Promise<T | undefined>;
   }
 
   /** As next(), with the item's tag. */
@@ -102,9 +107,15 @@ export class Inbox<T, Tag = undefined> {
       const item = this.shift()!;
       return Promise.resolve([item, this.lastTag]);
     }
+    return this.#wait(true, signal) as Promise<
+      [T, Tag | undefined] | undefined
+    >;
+  }
+
+  #wait(tagged: boolean, signal?: AbortSignal): Promise<unknown> {
     if (this.#ended) return Promise.resolve(undefined);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const taker = Promise.withResolvers<[T, Tag | undefined] | undefined>();
+    const taker: Taker = { ...Promise.withResolvers<unknown>(), tagged };
     this.#takers.push(taker);
     rejectOnAbort(signal, taker, () => {
       const i = this.#takers.indexOf(taker);

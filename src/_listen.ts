@@ -75,10 +75,15 @@ function isClosed(error: unknown): boolean {
     error instanceof Deno.errors.Interrupted;
 }
 
-/** Whether an accept() error means the process ran out of descriptors. */
-function isOutOfFiles(error: unknown): boolean {
-  return error instanceof Error &&
-    /os error 2[34]\b|too many open files/i.test(error.message);
+/**
+ * Whether an accept() error is about one connection, which was gone before
+ * it was accepted: the next accept() may go on at once. Any other error
+ * (out of descriptors or memory) pauses the loop.
+ */
+function isAboutOneConnection(error: unknown): boolean {
+  return error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted;
 }
 
 /** The key of an address, to match a probe's two ends. */
@@ -94,8 +99,11 @@ function dialHost(addr: Deno.NetAddr): string {
   return addr.hostname;
 }
 
-/** How long out of descriptors pauses the accept loop, in milliseconds. */
-export const OUT_OF_FILES_PAUSE = 100;
+/**
+ * How long an accept() error that is not about one connection (such as
+ * running out of descriptors) pauses the accept loop, in milliseconds.
+ */
+export const ACCEPT_PAUSE = 100;
 
 interface Probe {
   key?: string; // the probe's own address, once its dial has resolved
@@ -107,8 +115,8 @@ interface Probe {
  * Runs the accept loop of one listener. Each connection goes to `onConn`,
  * in the order the system completed them. An error about one connection
  * (a peer that reset before it was accepted) goes to `onError` and the loop
- * goes on; running out of file descriptors also pauses it for
- * OUT_OF_FILES_PAUSE ms. Only the listener's close ends it.
+ * goes on; any other error (out of descriptors) also pauses it for
+ * ACCEPT_PAUSE ms. Only the listener's close ends it.
  */
 export class Acceptor {
   #listener: Deno.TcpListener;
@@ -116,6 +124,8 @@ export class Acceptor {
   #onError: (error: Error) => void;
   #stop = new AbortController();
   #probe: Probe | undefined;
+  // Probes whose settle() gave up before they were taken in.
+  #lateProbes = new Set<string>();
   /** Resolves when the loop has ended. */
   readonly done: Promise<void>;
 
@@ -158,7 +168,8 @@ export class Acceptor {
       .then((conn) => {
         probe.key = key(conn.localAddr);
         conn.close();
-        this.#check(probe);
+        if (this.#probe === probe) this.#check(probe);
+        else this.#lateProbes.add(probe.key);
       }, () => this.#finish(probe));
     // Never wait past the signal, whatever happens to the probe.
     whenAborted(signal).then(() => this.#finish(probe));
@@ -184,11 +195,19 @@ export class Acceptor {
       } catch (error) {
         if (stop.aborted || isClosed(error)) break;
         const e = error instanceof Error ? error : new Error(String(error));
-        this.#onError(e);
-        if (isOutOfFiles(e)) {
-          // Descriptors come back as connections close: try again soon.
+        this.#onError(
+          new (e.constructor as ErrorConstructor)(
+            `Cannot accept a connection on ${
+              formatAddress(this.addr.hostname, this.addr.port)
+            }: ${e.message}`,
+            { cause: e },
+          ),
+        );
+        if (!isAboutOneConnection(e)) {
+          // Descriptors and memory come back as connections close: try
+          // again soon, not in a busy loop.
           await whenAborted(
-            AbortSignal.any([AbortSignal.timeout(OUT_OF_FILES_PAUSE), stop]),
+            AbortSignal.any([AbortSignal.timeout(ACCEPT_PAUSE), stop]),
           );
         }
         continue;
@@ -201,6 +220,8 @@ export class Acceptor {
       if (probe) {
         probe.held.push(conn);
         this.#check(probe);
+      } else if (this.#lateProbes.delete(key(conn.remoteAddr))) {
+        conn.close(); // a probe that came after its settle() gave up
       } else {
         this.#onConn(conn);
       }
@@ -217,12 +238,14 @@ export class Acceptor {
     );
     if (i < 0) return;
     probe.held.splice(i, 1)[0].close();
+    probe.key = undefined; // taken in: not a late one
     this.#finish(probe);
   }
 
   #finish(probe: Probe): void {
     if (this.#probe !== probe) return;
     this.#probe = undefined;
+    if (probe.key !== undefined) this.#lateProbes.add(probe.key);
     for (const conn of probe.held.splice(0)) {
       if (this.#stop.signal.aborted) conn.close();
       else this.#onConn(conn);

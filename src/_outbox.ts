@@ -24,11 +24,11 @@ interface Waiter extends PromiseWithResolvers<void> {
  * The write side of a port: a queue of whole-message chunks and one loop
  * that writes them to a transport's writable.
  *
- * When it writes: a write starts in the microtask after a message is queued
- * while no write is in flight, and every message queued while a write is in
- * flight goes out together in the next one. So a message that finds the
- * socket idle goes out at once, and a burst goes out in as few writes as the
- * socket's speed allows.
+ * When it writes: a message queued while no write is in flight is written at
+ * once, and every message queued while a write is in flight goes out
+ * together in the next one. So a message that finds the socket idle goes
+ * out at once, and a burst goes out in as few writes as the socket's speed
+ * allows.
  *
  * The port encodes its messages straight into the end of the queue (the
  * tail), and the hub queues its chunks; both are whole messages, so they
@@ -40,7 +40,6 @@ export class Outbox {
   #queued = 0; // bytes in #queue and the tail
   #tail: Uint8Array = EMPTY;
   #tailLength = 0;
-  #scheduled = false;
   #inflight = 0; // bytes taken from the queue and being written
   #writing = false;
   #error: Error | undefined;
@@ -173,6 +172,15 @@ export class Outbox {
     this.#releaseWaiters();
   }
 
+  /**
+   * Gives the transport's writable up, if it is still open: a write in
+   * flight ends, and what it held is dropped. The last step of a close.
+   */
+  abort(): void {
+    this.cut();
+    this.#writer.abort().catch(() => {});
+  }
+
   /** Resolves once no write is in flight. */
   async settled(): Promise<void> {
     while (this.#writing) await this.#loop;
@@ -184,16 +192,8 @@ export class Outbox {
   }
 
   #schedule(): void {
-    if (!this.#writing && !this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(this.#kick);
-    }
+    if (!this.#writing) this.#start();
   }
-
-  #kick = (): void => {
-    this.#scheduled = false;
-    this.#start();
-  };
 
   #start(): void {
     if (

@@ -25,14 +25,17 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({
 export class PortIterator<T> implements AsyncIterableIterator<T> {
   #inbox: Inbox<Message, unknown>;
   #make: (msg: Message, tag: unknown) => T;
+  #onReturn: () => void;
   #finished = false;
 
   constructor(
     inbox: Inbox<Message, unknown>,
     make: (msg: Message, tag: unknown) => T,
+    onReturn: () => void,
   ) {
     this.#inbox = inbox;
     this.#make = make;
+    this.#onReturn = onReturn;
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
@@ -56,6 +59,7 @@ export class PortIterator<T> implements AsyncIterableIterator<T> {
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
+    if (!this.#finished) this.#onReturn();
     this.#finished = true;
     return Promise.resolve(DONE);
   }

@@ -1,7 +1,11 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { dial, dialName } from "./_dial.ts";
-import { SocketPort, type SocketPortOptions } from "./socket_port.ts";
+import {
+  checkPortOptions,
+  SocketPort,
+  type SocketPortOptions,
+} from "./socket_port.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions extends SocketPortOptions {
@@ -56,6 +60,7 @@ export async function connect(
       }: expected an integer in 1..65535, got ${port}`,
     );
   }
+  checkPortOptions(options); // before anything is opened
   const name = options.name ?? dialName(host, port);
   const conn = await dial(host, port, name, options.signal);
   return new SocketPort(conn, { ...options, name });

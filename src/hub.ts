@@ -51,7 +51,9 @@ export interface BroadcastHubOptions {
    * one such wait lasts this long, or when it has kept senders waiting this
    * long in total, beyond the quickest client that was waited for with it,
    * since its queue was last empty: so a client that reads, but slowly,
-   * cannot hold the bus back for long.
+   * cannot hold the other clients back for long. A client that is the only
+   * one a send waits for holds back no other client; it paces the sender,
+   * and is cut off only when one wait lasts this long.
    *
    * @default {1000}
    */

@@ -141,6 +141,7 @@ export abstract class MidiPort<
           controller.enqueue(inbox.shift()!);
         }
       },
+      cancel: () => this._readerGone(),
     }, { highWaterMark: 64 });
     return this.#readable;
   }
@@ -226,13 +227,20 @@ export abstract class MidiPort<
    * assert.equal(msg.type, "stop");
    * ```
    */
-  async receive(options: ReceiveOptions = {}): Promise<Message> {
-    this._pull("receive");
-    const msg = this.#inbox.shift() ?? await this.#inbox.next(options.signal);
-    if (msg === undefined) {
-      throw new PortClosedError(this.name, "receive", { cause: this.#error });
+  receive(options: ReceiveOptions = {}): Promise<Message> {
+    try {
+      this._pull("receive");
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return msg;
+    // No async function: a message that is there, or that comes, is handed
+    // on with as few promise turns as can be.
+    const msg = this.#inbox.shift();
+    if (msg !== undefined) return Promise.resolve(msg);
+    return this.#inbox.next(options.signal).then((msg) => {
+      if (msg !== undefined) return msg;
+      throw new PortClosedError(this.name, "receive", { cause: this.#error });
+    });
   }
 
   /**
@@ -305,7 +313,11 @@ export abstract class MidiPort<
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     this._pull("iterate");
-    return new PortIterator(this.#inbox, (msg) => msg);
+    return new PortIterator(
+      this.#inbox,
+      (msg) => msg,
+      () => this._readerGone(),
+    );
   }
 
   /**
@@ -407,6 +419,12 @@ export abstract class MidiPort<
   protected abstract _start(reading: boolean): void;
 
   /**
+   * For subclasses: a reader stopped reading (an iteration ended with break
+   * or return(), or the readable was cancelled).
+   */
+  protected _readerGone(): void {}
+
+  /**
    * For subclasses: closes what the port holds. Called once.
    *
    * @returns When everything is closed.
@@ -465,7 +483,10 @@ export abstract class MidiPort<
    * @param action What the caller does, for the error message.
    */
   protected _pull(action: string): void {
-    if (this.#mode === "pull") return;
+    if (this.#mode === "pull") {
+      this._start(true);
+      return;
+    }
     if (this.#mode === "stream") {
       throw new TypeError(
         `Cannot ${action}: ${this.#kind} ${this.name} is being read through its readable`,

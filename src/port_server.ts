@@ -12,7 +12,11 @@ import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
 import type { Message } from "./message.ts";
 import { MidiPort, type ReceiveOptions } from "./midi_port.ts";
 import { PortEvent } from "./port_event.ts";
-import { SocketPort, type SocketPortOptions } from "./socket_port.ts";
+import {
+  checkPortOptions,
+  SocketPort,
+  type SocketPortOptions,
+} from "./socket_port.ts";
 import type { Transport } from "./transport.ts";
 
 /**
@@ -31,8 +35,10 @@ export interface PortServerOptions
    * Make the server a bus: each client's messages go to every other client
    * (never back to the sender), encoded once, as well as to the server's
    * own readers. It works with no one reading the server: until the server
-   * is first read (receive, poll, iteration, readable or withPorts), it
-   * relays only, and keeps nothing for its readers.
+   * is read (receive, poll, iteration, readable or withPorts), and after an
+   * iteration ends (break) or the readable is cancelled, it relays only,
+   * and keeps nothing for its readers. While it is read, a reader that falls
+   * behind holds the clients back, as without relay: nothing is lost.
    *
    * @default {false}
    */
@@ -204,6 +210,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       noDelay: rest.noDelay,
       closeTimeout: rest.closeTimeout,
     };
+    checkPortOptions(this.#clientOptions); // now, not at the first client
     this.#hub = new BroadcastHub(rest);
     this.#hub.addEventListener("slowclient", (event) => {
       this.dispatchEvent(
@@ -214,12 +221,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       new Acceptor(
         listener,
         (conn) => this.#take(conn),
-        (error) => {
-          this.#acceptErrors++;
-          this.dispatchEvent(
-            new ErrorEvent("accepterror", { error, message: error.message }),
-          );
-        },
+        (error) => this.#acceptFailed(error),
       )
     );
     if (this.#relay) this.#adoptAll();
@@ -270,7 +272,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   /** Counters of clients, messages and drops, over every client it has had. */
   get stats(): PortServerStats {
     const total = { ...this.#gone };
-    for (const port of this.#ports) {
+    for (const port of [...this.#ports, ...this.#waiting]) {
       const s = port.stats;
       total.skippedBytes += s.skippedBytes;
       total.discardedMessages += s.discardedMessages;
@@ -400,6 +402,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     return new PortIterator(
       this._inbox,
       (message, port) => ({ message, port: port as SocketPort }),
+      () => this._readerGone(),
     );
   }
 
@@ -414,6 +417,14 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   }
 
   /**
+   * With relay, a server whose reader stopped keeps relaying, and keeps
+   * nothing more for its readers until it is read again.
+   */
+  protected override _readerGone(): void {
+    if (this.#relay) this.#reading = false;
+  }
+
+  /**
    * Broadcasts a message through the hub. The first send waits until the
    * server has taken in every client that had connected before it.
    *
@@ -422,14 +433,20 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    */
   protected _put(msg: Message): Promise<void> | undefined {
     const bytes = encode(msg); // a bad message throws here, before anything
-    if (this.#settled) return this.#hub.sendBytes(bytes);
-    this.#settling ??= Promise.all(this.#acceptors.map((a) => a.settle()))
-      .then(() => {
-        this.#settled = true;
-      });
-    // Sends made while the server settles go out after it, in order.
+    if (this.#settling === undefined) {
+      if (this.#settled) return this.#hub.sendBytes(bytes);
+      this.#settled = true;
+      this.#settling = Promise.all(this.#acceptors.map((a) => a.settle()))
+        .then(() => {});
+    }
+    // Sends made while the server settles go out after it, in order, and
+    // so does any send made before the last of them has gone.
     const sent = this.#settling.then(() => this.#hub.sendBytes(bytes));
-    this.#settling = sent.then(() => {}, () => {});
+    const tail = sent.then(() => {}, () => {});
+    this.#settling = tail;
+    tail.then(() => {
+      if (this.#settling === tail) this.#settling = undefined;
+    });
     return sent;
   }
 
@@ -508,13 +525,42 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   }
 
   #take(conn: Deno.TcpConn): void {
-    this.#place(new SocketPort(conn, this.#clientOptions));
+    let port: SocketPort;
+    try {
+      port = new SocketPort(conn, this.#clientOptions);
+    } catch (error) {
+      // The connection went before it could be made a port.
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+      this.#acceptFailed(error instanceof Error ? error : Error(String(error)));
+      return;
+    }
+    this.#place(port);
+  }
+
+  #acceptFailed(error: Error): void {
+    this.#acceptErrors++;
+    this.dispatchEvent(
+      new ErrorEvent("accepterror", { error, message: error.message }),
+    );
+  }
+
+  // Passes a client's drop events on as the server's.
+  #forwardDrops(port: SocketPort): void {
+    port.addEventListener(
+      "drop",
+      (event) => this.dispatchEvent(new DropEvent(port, event)),
+    );
   }
 
   // A new client goes to a caller of accept(), or is adopted, or waits for
   // either.
   #place(port: SocketPort): void {
     this.#accepted++;
+    this.#forwardDrops(port);
     const waiter = this.#acceptWaiters.shift();
     if (waiter) waiter.resolve(port);
     else if (this.#adopting) this.#adopt(port);
@@ -542,9 +588,6 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     const inbox = this._inbox;
     const hub = this.#hub;
     const from = { from: port };
-    const onDrop = (event: DropEvent) =>
-      this.dispatchEvent(new DropEvent(port, event));
-    port.addEventListener("drop", onDrop);
     try {
       while (true) {
         let msg = port.poll();
@@ -570,7 +613,6 @@ export class PortServer extends MidiPort<PortServerEventMap> {
         }
       }
     } finally {
-      port.removeEventListener("drop", onDrop);
       await port.close();
       this.#ports.delete(port);
       this.#hub.delete(port);

@@ -62,6 +62,22 @@ const INBOX_BYTES = 64 * 1024;
 // send() waits while this many bytes wait to be written.
 const SEND_HIGH_WATER = 128 * 1024;
 
+/**
+ * Checks a port's options, and returns the close timeout. A bad option
+ * throws before anything is opened: connect() and PortServer check their
+ * clients' options this way up front.
+ */
+export function checkPortOptions(options: SocketPortOptions): number {
+  new MidiParser(options); // checks runningStatus and maxSysexBytes
+  const closeTimeout = options.closeTimeout ?? 2000;
+  if (typeof closeTimeout !== "number" || !(closeTimeout >= 0)) {
+    throw new RangeError(
+      `Invalid closeTimeout option: expected a number of milliseconds >= 0, got ${closeTimeout}`,
+    );
+  }
+  return closeTimeout;
+}
+
 function isConn(x: Transport | Deno.Conn): x is Deno.Conn {
   return typeof (x as Deno.Conn).closeWrite === "function" &&
     typeof (x as Deno.Conn).read === "function";
@@ -106,6 +122,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #closeTimeout: number;
   #outbox: Outbox;
   #parser: MidiParser;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
   #pump: Promise<void>;
   #sent = 0;
   #cut = false;
@@ -144,23 +161,19 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     options: SocketPortOptions = {},
   ) {
     super("port", INBOX_BYTES);
+    const closeTimeout = checkPortOptions(options);
     this.#transport = isConn(transport)
       ? new TcpTransport(transport, { noDelay: options.noDelay })
       : transport;
     this.#name = options.name ?? addressName(this.#transport.remoteAddr) ??
       "port";
-    const closeTimeout = options.closeTimeout ?? 2000;
-    if (typeof closeTimeout !== "number" || !(closeTimeout >= 0)) {
-      throw new RangeError(
-        `Invalid closeTimeout option: expected a number of milliseconds >= 0, got ${closeTimeout}`,
-      );
-    }
     this.#closeTimeout = closeTimeout;
     this.#parser = new MidiParser(options);
     this.#outbox = new Outbox(
       this.#transport.writable,
       (error) => this._lost(error),
     );
+    this.#reader = this.#transport.readable.getReader();
     this.#pump = this.#read();
   }
 
@@ -377,6 +390,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       await outbox.close(deadline);
     }
     this.#transport.close();
+    // The port holds its transport's streams: let them go too, so that a
+    // read or write in flight ends whatever the transport's close() does.
+    this.#reader.cancel().catch(() => {});
+    outbox.abort();
     this._inbox.end(); // wakes a pump that waits for room
     await this.#pump;
     await outbox.settled();
@@ -384,7 +401,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
 
   /** Reads the transport into the inbox, until it ends. */
   async #read(): Promise<void> {
-    const reader = this.#transport.readable.getReader();
+    const reader = this.#reader;
     const parser = this.#parser;
     const inbox = this._inbox;
     let failure: Error | undefined;
@@ -400,8 +417,6 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       }
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
-    } finally {
-      reader.releaseLock();
     }
     parser.end();
     this.#reportDrops();

@@ -397,3 +397,69 @@ Deno.test("The hub encodes once for a relay: the bytes a client sends reach the 
     await closeAll([a, b, c]);
   }
 });
+
+Deno.test("Bad client options fail when the server is made, and before connect() dials", async () => {
+  assert.throws(() => new PortServer("127.0.0.1", 0, { closeTimeout: -1 }), {
+    name: "RangeError",
+    message:
+      "Invalid closeTimeout option: expected a number of milliseconds >= 0, got -1",
+  });
+  assert.throws(
+    () => new PortServer("127.0.0.1", 0, { maxSysexBytes: -1 }),
+    RangeError,
+  );
+  await using server = new PortServer("127.0.0.1", 0);
+  await assert.rejects(
+    connect("127.0.0.1", server.port, { maxSysexBytes: -1 }),
+    RangeError,
+  );
+  // Nothing was dialed: the server never saw a connection.
+  await delay(50);
+  assert.equal(server.stats.accepted, 0);
+});
+
+Deno.test("close() ends a port over a transport in memory whose peer never ends its side", async () => {
+  const [near, far] = memoryPair();
+  const a = new SocketPort(near, { name: "a" });
+  // The far side reads what a sends, and never closes its own side.
+  const reader = far.readable.getReader();
+  await a.send(message("start"));
+  assert.deepEqual((await reader.read()).value, encode(message("start")));
+  await within(a.close(), "a.close()");
+  assert.equal(a.closed, true);
+  assert.equal((await reader.read()).done, true, "a's end of stream");
+});
+
+Deno.test("Sends made while the first send settles go out in the order they were made", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using client = await connect("127.0.0.1", server.port);
+  const p1 = server.send(message("song_select", { song: 1 }));
+  const p2 = server.send(message("song_select", { song: 2 }));
+  await p1;
+  const p3 = server.send(message("song_select", { song: 3 }));
+  await Promise.all([p2, p3]);
+  assert.deepEqual(
+    await receiveN(client, 3),
+    [1, 2, 3].map((song) => message("song_select", { song })),
+  );
+});
+
+Deno.test("A relaying server whose reader stopped with break goes on relaying, far past its readers' buffer", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { relay: true });
+  const [a, b] = await clients(server, 2);
+  try {
+    await a.send(message("start"));
+    for await (const _ of server) break; // read once, then stop
+    assert.deepEqual(await receiveN(b, 1), [message("start")]);
+    // 1 MiB of sysex: four times what the server keeps for its readers.
+    const msgs = Array.from({ length: 256 }, (_, i) => bigSysex(4096, i));
+    const sending = (async () => {
+      for (const msg of msgs) await a.send(msg);
+    })();
+    assert.deepEqual(await receiveN(b, msgs.length), msgs);
+    await sending;
+    assert.equal(server.stats.relayed, 1 + msgs.length);
+  } finally {
+    await closeAll([a, b]);
+  }
+});
