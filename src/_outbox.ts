@@ -3,6 +3,7 @@
 // writes them to the port's transport.
 
 import { rejectOnAbort, whenAborted } from "./_abort.ts";
+import type { ByteSink } from "./_byte_io.ts";
 import { encodedLength, encodeInto } from "./_encode_into.ts";
 import { grow } from "./_grow.ts";
 import type { Message } from "./message.ts";
@@ -22,7 +23,7 @@ interface Waiter extends PromiseWithResolvers<void> {
 
 /**
  * The write side of a port: a queue of whole-message chunks and one loop
- * that writes them to a transport's writable.
+ * that writes them to its transport.
  *
  * When it writes: a message queued while no write is in flight is written at
  * once, and every message queued while a write is in flight goes out
@@ -35,10 +36,15 @@ interface Waiter extends PromiseWithResolvers<void> {
  * interleave safely, and every chunk that is written is whole messages.
  */
 export class Outbox {
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #sink: ByteSink;
   #queue: Uint8Array[] = [];
   #queued = 0; // bytes in #queue and the tail
   #tail: Uint8Array = EMPTY;
+  // Buffers that this outbox made for its tail, and one that a finished
+  // write gave back, to be the next tail: a lone message then costs no new
+  // buffer.
+  #own = new WeakSet<ArrayBufferLike>();
+  #spare: Uint8Array | undefined;
   #tailLength = 0;
   #inflight = 0; // bytes taken from the queue and being written
   #writing = false;
@@ -50,12 +56,8 @@ export class Outbox {
   #dropped = 0;
   #loop: Promise<void> = Promise.resolve();
 
-  constructor(
-    writable: WritableStream<Uint8Array>,
-    onError: (error: Error) => void,
-  ) {
-    this.#writer = writable.getWriter();
-    this.#writer.closed.catch(() => {}); // reported through write()
+  constructor(sink: ByteSink, onError: (error: Error) => void) {
+    this.#sink = sink;
     this.#onError = onError;
   }
 
@@ -157,7 +159,7 @@ export class Outbox {
     await drained;
     this.#releaseWaiters();
     if (this.#error === undefined) {
-      await this.#writer.close().catch(() => {});
+      await this.#sink.close().catch(() => {});
     }
   }
 
@@ -178,7 +180,7 @@ export class Outbox {
    */
   abort(): void {
     this.cut();
-    this.#writer.abort().catch(() => {});
+    this.#sink.abort();
   }
 
   /** Resolves once no write is in flight. */
@@ -216,8 +218,15 @@ export class Outbox {
   // Makes room for n more bytes in the tail, and returns the tail.
   #room(n: number): Uint8Array {
     if (this.#tailLength + n > MAX_TAIL) this.#seal();
-    this.#tail = grow(this.#tail, this.#tailLength, n, MIN_TAIL, MAX_TAIL);
-    return this.#tail;
+    if (this.#tail === EMPTY && this.#spare && this.#spare.length >= n) {
+      this.#tail = this.#spare;
+      this.#spare = undefined;
+      return this.#tail;
+    }
+    const tail = grow(this.#tail, this.#tailLength, n, MIN_TAIL, MAX_TAIL);
+    if (tail !== this.#tail) this.#own.add(tail.buffer);
+    this.#tail = tail;
+    return tail;
   }
 
   // Closes the tail: its bytes become a chunk of the queue. The next message
@@ -244,9 +253,15 @@ export class Outbox {
         const chunk = this.#take();
         this.#queued -= chunk.length;
         this.#inflight = chunk.length;
-        await this.#writer.write(chunk);
+        await this.#sink.write(chunk);
         this.#written += chunk.length;
         this.#inflight = 0;
+        if (
+          this.#sink.copies && this.#spare === undefined &&
+          this.#own.has(chunk.buffer)
+        ) {
+          this.#spare = new Uint8Array(chunk.buffer);
+        }
         if (this.#waiters.length > 0) {
           const still: Waiter[] = [];
           for (const w of this.#waiters) {

@@ -1,6 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { whenAborted } from "./_abort.ts";
+import { type ByteSource, sinkOf, sourceOf } from "./_byte_io.ts";
 import { Outbox } from "./_outbox.ts";
 import { formatAddress } from "./address.ts";
 import { DropEvent } from "./drop_event.ts";
@@ -122,7 +123,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #closeTimeout: number;
   #outbox: Outbox;
   #parser: MidiParser;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #source: ByteSource;
   #pump: Promise<void>;
   #sent = 0;
   #cut = false;
@@ -170,10 +171,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     this.#closeTimeout = closeTimeout;
     this.#parser = new MidiParser(options);
     this.#outbox = new Outbox(
-      this.#transport.writable,
+      sinkOf(this.#transport),
       (error) => this._lost(error),
     );
-    this.#reader = this.#transport.readable.getReader();
+    this.#source = sourceOf(this.#transport);
     this.#pump = this.#read();
   }
 
@@ -392,7 +393,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     this.#transport.close();
     // The port holds its transport's streams: let them go too, so that a
     // read or write in flight ends whatever the transport's close() does.
-    this.#reader.cancel().catch(() => {});
+    this.#source.cancel();
     outbox.abort();
     this._inbox.end(); // wakes a pump that waits for room
     await this.#pump;
@@ -401,15 +402,15 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
 
   /** Reads the transport into the inbox, until it ends. */
   async #read(): Promise<void> {
-    const reader = this.#reader;
+    const source = this.#source;
     const parser = this.#parser;
     const inbox = this._inbox;
     let failure: Error | undefined;
     try {
       while (true) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        const messages = parser.feed(value);
+        const chunk = await source.read();
+        if (chunk === null) break;
+        const messages = parser.feed(chunk); // done with the chunk here
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
         this.#reportDrops();
         const space = inbox.space();

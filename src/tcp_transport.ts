@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { ReadBuffer } from "./_byte_io.ts";
 import type { Transport } from "./transport.ts";
 
 /** Options for {@linkcode TcpTransport}. */
@@ -11,11 +12,6 @@ export interface TcpTransportOptions {
    */
   noDelay?: boolean;
 }
-
-// A connection's read buffer starts small, so an idle client costs little,
-// and doubles each time a read fills it, up to MAX_READ.
-const MIN_READ = 2 * 1024;
-const MAX_READ = 16 * 1024;
 
 /** Whether a read or write failed because this end closed the connection. */
 function isLocalClose(error: unknown): boolean {
@@ -49,9 +45,6 @@ function isLocalClose(error: unknown): boolean {
 export class TcpTransport implements Transport {
   #conn: Deno.Conn;
   #closed = false;
-  // Every read goes into this one buffer, and each chunk is a copy of what
-  // the read got. An idle connection holds MIN_READ bytes while it waits.
-  #buf = new Uint8Array(MIN_READ);
   /** The bytes that the peer sends. It ends at the peer's end of stream. */
   readonly readable: ReadableStream<Uint8Array>;
   /** The bytes to send. Closing it shuts the write side only. */
@@ -72,40 +65,24 @@ export class TcpTransport implements Transport {
         // The connection is already gone; the first read or write says so.
       }
     }
+    // Each chunk is a copy of what a read got, in one buffer that grows
+    // with the traffic: an idle connection holds 2 KiB while it waits.
+    const buffer = new ReadBuffer();
     this.readable = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        const buf = this.#buf;
-        let n: number | null;
-        try {
-          n = await conn.read(buf);
-        } catch (error) {
-          if (this.#closed || isLocalClose(error)) controller.close();
-          else controller.error(error);
-          return;
-        }
+        const n = await this.read(buffer.buffer);
         if (n === null) {
           controller.close();
-          return;
-        }
-        controller.enqueue(buf.slice(0, n));
-        if (n === buf.length && n < MAX_READ) {
-          this.#buf = new Uint8Array(Math.min(MAX_READ, n * 2));
+        } else {
+          controller.enqueue(buffer.buffer.slice(0, n));
+          buffer.got(n);
         }
       },
       cancel: () => this.close(),
     }, { highWaterMark: 0 });
     this.writable = new WritableStream<Uint8Array>({
-      write: async (chunk) => {
-        let off = 0;
-        while (off < chunk.length) off += await conn.write(chunk.subarray(off));
-      },
-      close: async () => {
-        try {
-          await conn.closeWrite();
-        } catch {
-          // Already closed or reset: the peer sees the end either way.
-        }
-      },
+      write: (chunk) => this.write(chunk),
+      close: () => this.closeWrite(),
       abort: () => this.close(),
     });
   }
@@ -118,6 +95,48 @@ export class TcpTransport implements Transport {
   /** The peer's address. */
   get remoteAddr(): Deno.Addr {
     return this.#conn.remoteAddr;
+  }
+
+  /**
+   * Reads the peer's next bytes into `buf` (what `readable` is made of).
+   *
+   * @param buf Where to read.
+   * @returns How many bytes, or null at the end of stream or after close().
+   * @throws For a failed connection (a reset).
+   */
+  async read(buf: Uint8Array): Promise<number | null> {
+    try {
+      return await this.#conn.read(buf);
+    } catch (error) {
+      if (this.#closed || isLocalClose(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes all of `bytes` (what `writable` is made of).
+   *
+   * @param bytes The bytes.
+   * @returns When the system has them all.
+   */
+  async write(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.length) {
+      off += await this.#conn.write(bytes.subarray(off));
+    }
+  }
+
+  /**
+   * Shuts the write side: the peer sees end of stream, and reading goes on.
+   *
+   * @returns When it is shut.
+   */
+  async closeWrite(): Promise<void> {
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // Already closed or reset: the peer sees the end either way.
+    }
   }
 
   /** Closes the connection, both ways, at once. Closing twice is harmless. */

@@ -56,4 +56,22 @@ export interface Transport {
   readonly remoteAddr?: Deno.Addr;
   /** Ends both ways at once. */
   close(): void;
+  /**
+   * Optional, for speed: reads the peer's next bytes into `buf`, as
+   * `Deno.Conn.read()` does, and resolves to how many, or to null at the
+   * peer's end of stream or after close(). A port reads a transport that
+   * has it with it, rather than through `readable`, which saves the stream
+   * machinery on the path of each message. It must keep the readable's
+   * rules; a port uses one or the other, never both.
+   */
+  read?(buf: Uint8Array): Promise<number | null>;
+  /**
+   * Optional, for speed, with closeWrite(): writes all of `bytes`, as a
+   * write to `writable` does, and is done with them once it resolves (the
+   * port may then fill their buffer again). A port writes a transport that
+   * has both with them, rather than through `writable`.
+   */
+  write?(bytes: Uint8Array): Promise<void>;
+  /** Optional, with write(): ends the write side, as closing `writable` does. */
+  closeWrite?(): Promise<void>;
 }
