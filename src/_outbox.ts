@@ -25,11 +25,12 @@ interface Waiter extends PromiseWithResolvers<void> {
  * The write side of a port: a queue of whole-message chunks and one loop
  * that writes them to its transport.
  *
- * When it writes: a message queued while no write is in flight is written at
- * once, and every message queued while a write is in flight goes out
- * together in the next one. So a message that finds the socket idle goes
- * out at once, and a burst goes out in as few writes as the socket's speed
- * allows.
+ * When it writes: a write starts in the microtask after a message is queued
+ * while no write is in flight, so the messages sent in one synchronous run
+ * (a chord) go out together; every message queued while a write is in
+ * flight goes out together in the next one. So a message that finds the
+ * socket idle goes out at once, and a burst goes out in as few writes as the
+ * socket's speed allows.
  *
  * The port encodes its messages straight into the end of the queue (the
  * tail), and the hub queues its chunks; both are whole messages, so they
@@ -46,6 +47,7 @@ export class Outbox {
   #own = new WeakSet<ArrayBufferLike>();
   #spare: Uint8Array | undefined;
   #tailLength = 0;
+  #scheduled = false; // a write starts in the next microtask
   #inflight = 0; // bytes taken from the queue and being written
   #writing = false;
   #error: Error | undefined;
@@ -194,8 +196,16 @@ export class Outbox {
   }
 
   #schedule(): void {
-    if (!this.#writing) this.#start();
+    if (!this.#writing && !this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#kick);
+    }
   }
+
+  #kick = (): void => {
+    this.#scheduled = false;
+    this.#start();
+  };
 
   #start(): void {
     if (
