@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Batch, IDLE_TURNS } from "../src/_batch.ts";
+import { batchTransformer, IDLE_TURNS } from "../src/_batch.ts";
 import { type Message, message } from "../mod.ts";
 
 const BURST = 200_000;
@@ -20,20 +20,11 @@ const LONE = 2_000;
 const NOTE: Message = message("note_on", { note: 60, velocity: 100 });
 const TURNS = [1, 2, 4, 8, 16, IDLE_TURNS, 64, 128];
 
-/** MidiEncoderStream's transformer, with a given number of turns. */
+/** MidiEncoderStream, with a given number of turns. */
 function encoder(turns: number): TransformStream<Message, Uint8Array> {
-  const batch = new Batch(65536, turns);
-  return new TransformStream<Message, Uint8Array>({
-    start(controller) {
-      batch.controller = controller;
-    },
-    transform(msg) {
-      batch.add(msg);
-    },
-    flush() {
-      batch.flush();
-    },
-  }, { highWaterMark: 1024 });
+  return new TransformStream(batchTransformer(65536, turns), {
+    highWaterMark: 1024,
+  });
 }
 
 function* notes(n: number): Generator<Message> {

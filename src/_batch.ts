@@ -101,3 +101,22 @@ export class Batch {
     this.controller!.enqueue(chunk);
   }
 }
+
+/** MidiEncoderStream's transformer: messages into a batch, chunks out. */
+export function batchTransformer(
+  max: number,
+  turns: number,
+): Transformer<Message, Uint8Array> {
+  const batch = new Batch(max, turns);
+  return {
+    start(controller) {
+      batch.controller = controller;
+    },
+    transform(msg) {
+      batch.add(msg);
+    },
+    flush() {
+      batch.flush();
+    },
+  };
+}

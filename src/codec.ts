@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { Batch, IDLE_TURNS } from "./_batch.ts";
+import { batchTransformer, IDLE_TURNS } from "./_batch.ts";
 import type { Message } from "./message.ts";
 import {
   MidiParser,
@@ -131,18 +131,7 @@ export class MidiEncoderStream extends TransformStream<Message, Uint8Array> {
         `Invalid maxChunkBytes option: expected an integer of at least 16, got ${max}`,
       );
     }
-    const batch = new Batch(max, IDLE_TURNS);
-    super({
-      start(controller) {
-        batch.controller = controller;
-      },
-      transform(msg) {
-        batch.add(msg);
-      },
-      flush() {
-        batch.flush();
-      },
-    }, {
+    super(batchTransformer(max, IDLE_TURNS), {
       // Writers wait while 1024 messages are queued. The queue holds the
       // writers' own objects, so a count bounds it as well as bytes would,
       // and it saves a size() call a message.
