@@ -97,3 +97,5 @@ export {
 } from "./src/hub.ts";
 export { PortEvent } from "./src/port_event.ts";
 export { DropEvent } from "./src/drop_event.ts";
+export { RejectEvent } from "./src/reject_event.ts";
+export { FilterEvent } from "./src/filter_event.ts";

@@ -5,7 +5,10 @@ import { unbracket } from "./_hosts.ts";
 import { Acceptor, listenAll } from "./_listen.ts";
 import { PortIterator } from "./_port_iterator.ts";
 import { formatAddress } from "./address.ts";
+import { allowList } from "./_cidr.ts";
 import { DropEvent } from "./drop_event.ts";
+import { FilterEvent } from "./filter_event.ts";
+import { RejectEvent } from "./reject_event.ts";
 import { encode } from "./encode.ts";
 import { PortClosedError } from "./errors.ts";
 import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
@@ -13,6 +16,7 @@ import type { Message } from "./message.ts";
 import { MidiPort, type ReceiveOptions } from "./midi_port.ts";
 import { PortEvent } from "./port_event.ts";
 import {
+  addressName,
   checkPortOptions,
   SocketPort,
   type SocketPortOptions,
@@ -43,6 +47,38 @@ export interface PortServerOptions
    * @default {false}
    */
   relay?: boolean;
+  /**
+   * The clients that may connect: addresses and CIDR blocks, IPv4 and IPv6
+   * (`["127.0.0.1", "10.0.0.0/8", "fd00::/8"]`). An IPv4 client of a
+   * dual-stack listener matches its IPv4 form. Any other client is closed
+   * before a byte of it is read, counted in `stats.rejected`, and reported
+   * with a `reject` event. By default anyone may connect.
+   */
+  allow?: string[];
+  /**
+   * The most clients at once. One more is closed at once, counted in
+   * `stats.rejected` and reported with a `reject` event. Each client holds
+   * a file descriptor: keep this below the process's limit (`ulimit -n`),
+   * since running out of them makes accept() fail.
+   *
+   * @default {1024}
+   */
+  maxClients?: number;
+  /**
+   * Take sysex from clients. With `false`, a sysex from a client (which
+   * could overwrite a synth's patches) is neither relayed nor read: it is
+   * counted in `stats.filtered` and reported with a `filtered` event.
+   *
+   * @default {true}
+   */
+  acceptSysex?: boolean;
+  /**
+   * Decides, for each message from a client, whether it is delivered
+   * (relayed and read). A message it refuses, or throws for, is counted in
+   * `stats.filtered` and reported with a `filtered` event. To make a client
+   * read-only, refuse everything from it.
+   */
+  filter?: (message: Message, from: SocketPort) => boolean;
 }
 
 /** A message and the client it came from (mido's `yield_ports`). */
@@ -61,6 +97,10 @@ export interface PortServerStats {
   accepted: number;
   /** accept() failures about one connection (counted and skipped). */
   acceptErrors: number;
+  /** Clients turned away: not on the allow-list, or over maxClients. */
+  rejected: number;
+  /** Messages from clients not delivered: sysex, or refused by filter. */
+  filtered: number;
   /** Messages received from all clients. */
   received: number;
   /** Messages relayed to the other clients (with `relay: true`). */
@@ -92,6 +132,10 @@ export interface PortServerEventMap {
    * it was accepted). The server counts it and goes on accepting.
    */
   accepterror: ErrorEvent;
+  /** A client was turned away before anything of it was read. */
+  reject: RejectEvent;
+  /** A message from a client was not delivered (acceptSysex, filter). */
+  filtered: FilterEvent;
 }
 
 // Bytes of received messages held for the reader, summed over clients.
@@ -157,6 +201,13 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #settled = false;
   #settling: Promise<void> | undefined;
   #pumps = new Set<Promise<void>>();
+  #allow: ((host: string) => boolean) | undefined;
+  #maxClients: number;
+  #acceptSysex: boolean;
+  #filter: ((message: Message, from: SocketPort) => boolean) | undefined;
+  #live = 0; // clients made and not yet closed
+  #rejected = 0;
+  #filtered = 0;
   #accepted = 0;
   #acceptErrors = 0;
   #relayed = 0;
@@ -200,7 +251,29 @@ export class PortServer extends MidiPort<PortServerEventMap> {
         }: expected an integer in 0..65535, got ${port}`,
       );
     }
-    const { name, relay, ...rest } = options;
+    const {
+      name,
+      relay,
+      allow,
+      maxClients,
+      acceptSysex,
+      filter,
+      ...rest
+    } = options;
+    this.#allow = allow === undefined ? undefined : allowList(allow);
+    this.#maxClients = maxClients ?? 1024;
+    if (!Number.isInteger(this.#maxClients) || this.#maxClients < 0) {
+      throw new RangeError(
+        `Invalid maxClients option: expected an integer >= 0, got ${maxClients}`,
+      );
+    }
+    this.#acceptSysex = acceptSysex ?? true;
+    if (filter !== undefined && typeof filter !== "function") {
+      throw new TypeError(
+        `Invalid filter option: expected a function, got ${typeof filter}`,
+      );
+    }
+    this.#filter = filter;
     this.#host = host;
     this.#name = name;
     this.#relay = relay ?? false;
@@ -283,6 +356,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       clients: this.#ports.size,
       accepted: this.#accepted,
       acceptErrors: this.#acceptErrors,
+      rejected: this.#rejected,
+      filtered: this.#filtered,
       received: this.#received,
       relayed: this.#relayed,
       skippedBytes: total.skippedBytes,
@@ -516,6 +591,12 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    */
   join(transport: Transport, options: { name?: string } = {}): SocketPort {
     if (this.closed) throw new PortClosedError(this.name, "join");
+    if (this.#live >= this.#maxClients) {
+      transport.close();
+      const reason = `over maxClients (${this.#maxClients})`;
+      this.#reject(options.name ?? "a joined transport", reason);
+      throw new RangeError(`Cannot join ${this.name}: ${reason}`);
+    }
     const port = new SocketPort(transport, {
       ...this.#clientOptions,
       name: options.name,
@@ -525,6 +606,21 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   }
 
   #take(conn: Deno.TcpConn): void {
+    const remote = conn.remoteAddr;
+    const reason = this.#allow && !this.#allow(remote.hostname)
+      ? "not on the allow-list"
+      : this.#live >= this.#maxClients
+      ? `over maxClients (${this.#maxClients})`
+      : undefined;
+    if (reason) {
+      try {
+        conn.close(); // before a byte of it is read
+      } catch {
+        // Already gone.
+      }
+      this.#reject(addressName(remote) ?? remote.hostname, reason);
+      return;
+    }
     let port: SocketPort;
     try {
       port = new SocketPort(conn, this.#clientOptions);
@@ -539,6 +635,24 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       return;
     }
     this.#place(port);
+  }
+
+  #reject(address: string, reason: string): void {
+    this.#rejected++;
+    this.dispatchEvent(new RejectEvent(address, reason));
+  }
+
+  // Why a client's message is not to be delivered, or undefined.
+  #refuse(msg: Message, port: SocketPort): string | undefined {
+    if (!this.#acceptSysex && msg.type === "sysex") return "sysex";
+    if (!this.#filter) return undefined;
+    try {
+      return this.#filter(msg, port) ? undefined : "filter";
+    } catch (error) {
+      return `filter threw: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+    }
   }
 
   #acceptFailed(error: Error): void {
@@ -560,6 +674,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   // either.
   #place(port: SocketPort): void {
     this.#accepted++;
+    this.#live++;
+    port.addEventListener("close", () => this.#live--, { once: true });
     this.#forwardDrops(port);
     const waiter = this.#acceptWaiters.shift();
     if (waiter) waiter.resolve(port);
@@ -599,6 +715,12 @@ export class PortServer extends MidiPort<PortServerEventMap> {
           }
         }
         this.#received++;
+        const refused = this.#refuse(msg, port);
+        if (refused) {
+          this.#filtered++;
+          this.dispatchEvent(new FilterEvent(port, msg, refused));
+          continue;
+        }
         if (this.#relay) {
           this.#relayed++;
           const waiting = hub.sendBytes(encode(msg), from);

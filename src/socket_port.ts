@@ -55,6 +55,8 @@ export interface SocketPortStats extends MidiParserStats {
 export interface SocketPortEventMap {
   /** Input bytes made no message (garbage, a cut or oversized message). */
   drop: DropEvent;
+  /** The port is closed, and its connection with it. */
+  close: Event;
 }
 
 // Bytes of received messages held for the reader before reading pauses.
@@ -85,7 +87,7 @@ function isConn(x: Transport | Deno.Conn): x is Deno.Conn {
 }
 
 /** `host:port` of an address; an IPv4 peer of a dual-stack socket as IPv4. */
-function addressName(addr: Deno.Addr | undefined): string | undefined {
+export function addressName(addr: Deno.Addr | undefined): string | undefined {
   if (addr?.transport !== "tcp" && addr?.transport !== "udp") return undefined;
   const host = addr.hostname.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
   return formatAddress(host, addr.port);
@@ -398,6 +400,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     this._inbox.end(); // wakes a pump that waits for room
     await this.#pump;
     await outbox.settled();
+    this.dispatchEvent(new Event("close"));
   }
 
   /** Reads the transport into the inbox, until it ends. */

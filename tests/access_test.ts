@@ -1,0 +1,211 @@
+// Copyright 2026 the midisock authors. MIT license.
+// Who may join the bus: the allow-list, the client limit, the sysex gate and
+// the filter, with exact counts.
+
+import assert from "node:assert/strict";
+import {
+  connect,
+  type FilterEvent,
+  message,
+  PortServer,
+  type RejectEvent,
+} from "../mod.ts";
+import { delay, PYTHON, receiveN, waitFor } from "./_net.ts";
+
+/**
+ * A Python client bound to `from` that sends a note_on and reads until the
+ * server ends the connection. Returns what it read and its own port.
+ */
+async function pythonClientFrom(
+  from: string,
+  port: number,
+  read = true,
+): Promise<{ port: number; got: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(PYTHON, {
+    args: [
+      "-c",
+      `import socket
+s = socket.socket()
+s.bind((${JSON.stringify(from)}, 0))
+s.connect(("127.0.0.1", ${port}))
+print(s.getsockname()[1], flush=True)
+try:
+    s.sendall(bytes([0x90, 60, 100]))
+    if ${read ? "True" : "False"}:
+        s.settimeout(5)
+        got = s.recv(100)
+        print("eof" if got == b"" else got.hex())
+    else:
+        print("sent")
+except ConnectionResetError:
+    print("reset")
+s.close()`,
+    ],
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const [own, got] = new TextDecoder().decode(stdout).trim().split("\n");
+  return { port: Number(own), got };
+}
+
+Deno.test("allow: a client from 127.0.0.2 is turned away by 127.0.0.1 before a byte is read, and let in by 127.0.0.0/8", async () => {
+  {
+    await using server = new PortServer("127.0.0.1", 0, {
+      allow: ["127.0.0.1"],
+    });
+    const rejects: RejectEvent[] = [];
+    server.addEventListener("reject", (event) => rejects.push(event));
+    server.poll(); // read as a port: it would take in any client
+    const client = await pythonClientFrom("127.0.0.2", server.port);
+    assert.ok(["eof", "reset"].includes(client.got), client.got);
+    await waitFor(() => rejects.length === 1, "the reject event");
+    assert.equal(rejects[0].address, `127.0.0.2:${client.port}`);
+    assert.equal(rejects[0].reason, "not on the allow-list");
+    assert.equal(server.stats.rejected, 1);
+    assert.equal(server.stats.accepted, 0);
+    await delay(50);
+    assert.equal(server.poll(), undefined, "nothing of it was delivered");
+  }
+  {
+    await using server = new PortServer("127.0.0.1", 0, {
+      allow: ["127.0.0.0/8"],
+      closeTimeout: 100,
+    });
+    const reading = server.withPorts();
+    const client = pythonClientFrom("127.0.0.2", server.port, false);
+    const first = await reading.next();
+    assert.deepEqual(
+      first.value!.message,
+      message("note_on", { note: 60, velocity: 100 }),
+    );
+    const { port } = await client;
+    assert.equal(first.value!.port.name, `127.0.0.2:${port}`);
+    assert.equal(server.stats.rejected, 0);
+    await reading.return!();
+  }
+});
+
+Deno.test("allow: a bad entry is a SyntaxError that names it", () => {
+  assert.throws(
+    () => new PortServer("127.0.0.1", 0, { allow: ["10.0.0.0/33"] }),
+    {
+      name: "SyntaxError",
+      message:
+        'Invalid allow entry "10.0.0.0/33": the prefix must be a whole number in 0..32',
+    },
+  );
+  assert.throws(
+    () => new PortServer("127.0.0.1", 0, { allow: ["bus.local"] }),
+    {
+      name: "SyntaxError",
+      message: 'Invalid allow entry "bus.local": not an IPv4 or IPv6 address',
+    },
+  );
+});
+
+Deno.test("maxClients: the clients over the limit are turned away at once, and a place that frees up is taken again", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { maxClients: 2 });
+  const rejects: RejectEvent[] = [];
+  server.addEventListener("reject", (event) => rejects.push(event));
+  server.poll();
+  const a = await connect("127.0.0.1", server.port);
+  const b = await connect("127.0.0.1", server.port);
+  await waitFor(() => server.stats.clients === 2, "2 clients");
+  const c = await connect("127.0.0.1", server.port);
+  const d = await connect("127.0.0.1", server.port);
+  await waitFor(() => rejects.length === 2, "2 rejects");
+  assert.deepEqual(
+    rejects.map((e) => [e.address, e.reason]),
+    [c, d].map((p) => [`127.0.0.1:${p.localAddr.port}`, "over maxClients (2)"]),
+  );
+  for await (const _ of c) assert.fail("c was turned away");
+  assert.equal(server.stats.rejected, 2);
+  assert.equal(server.stats.clients, 2);
+  await a.close();
+  await waitFor(() => server.stats.clients === 1, "a gone");
+  await using e = await connect("127.0.0.1", server.port);
+  await e.send(message("start"));
+  assert.deepEqual(await receiveN(server, 1), [message("start")]);
+  assert.equal(server.stats.clients, 2);
+  assert.equal(server.stats.rejected, 2);
+  await Promise.all([b.close(), c.close(), d.close()]);
+});
+
+Deno.test("acceptSysex: false drops every sysex from clients, counted, and relays and delivers the rest", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    acceptSysex: false,
+  });
+  const filtered: FilterEvent[] = [];
+  server.addEventListener("filtered", (event) => filtered.push(event));
+  await using a = await connect("127.0.0.1", server.port);
+  await using b = await connect("127.0.0.1", server.port);
+  await waitFor(() => server.ports.length === 2, "2 clients");
+  const patch = message("sysex", { data: [0x43, 0x10, 0x4c] });
+  await a.send(patch);
+  await a.send(message("note_on", { note: 60 }));
+  await a.send(patch);
+  await a.send(message("note_off", { note: 60 }));
+  assert.deepEqual(await receiveN(b, 2), [
+    message("note_on", { note: 60 }),
+    message("note_off", { note: 60 }),
+  ]);
+  assert.equal(server.stats.filtered, 2);
+  assert.equal(server.stats.received, 4);
+  assert.equal(server.stats.relayed, 2);
+  assert.deepEqual(filtered.map((e) => [e.reason, e.message]), [
+    ["sysex", patch],
+    ["sysex", patch],
+  ]);
+  // The server's own send() is not a client's: its sysex goes out.
+  await server.send(patch);
+  assert.deepEqual(await receiveN(b, 1), [patch]);
+});
+
+Deno.test("filter decides for each client's message: a read-only client is heard by no one", async () => {
+  let readOnly = "";
+  await using server = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    filter: (msg, from) => {
+      if (msg.type === "reset") throw new Error("no resets here");
+      return from.name !== readOnly;
+    },
+  });
+  const filtered: FilterEvent[] = [];
+  server.addEventListener("filtered", (event) => filtered.push(event));
+  await using listener = await connect("127.0.0.1", server.port);
+  await using player = await connect("127.0.0.1", server.port);
+  readOnly = `127.0.0.1:${listener.localAddr.port}`;
+  await waitFor(() => server.ports.length === 2, "2 clients");
+  await listener.send(message("note_on", { note: 1 }));
+  await player.send(message("reset"));
+  await player.send(message("note_on", { note: 2 }));
+  assert.deepEqual(await receiveN(listener, 1), [
+    message("note_on", { note: 2 }),
+  ]);
+  await delay(50);
+  assert.equal(
+    player.poll(),
+    undefined,
+    "the read-only client is heard by no one",
+  );
+  assert.equal(server.stats.filtered, 2);
+  // The two clients' messages race: either order.
+  assert.deepEqual(filtered.map((e) => e.reason).sort(), [
+    "filter",
+    "filter threw: no resets here",
+  ]);
+});
+
+Deno.test("Bad access options fail when the server is made", () => {
+  assert.throws(() => new PortServer("127.0.0.1", 0, { maxClients: -1 }), {
+    name: "RangeError",
+    message: "Invalid maxClients option: expected an integer >= 0, got -1",
+  });
+  assert.throws(
+    () => new PortServer("127.0.0.1", 0, { filter: "no" as never }),
+    {
+      name: "TypeError",
+      message: "Invalid filter option: expected a function, got string",
+    },
+  );
+});
