@@ -85,7 +85,9 @@ function inBlock(ip: Uint8Array, block: Block): boolean {
  * address; an IPv4 peer of a dual-stack listener (`::ffff:a.b.c.d`)
  * matches as its IPv4 form. Throws a SyntaxError that names a bad entry.
  */
-export function allowList(entries: readonly string[]): (host: string) => boolean {
+export function allowList(
+  entries: readonly string[],
+): (host: string) => boolean {
   if (!Array.isArray(entries)) {
     throw new TypeError(
       `Invalid allow option: expected an array of addresses and CIDR blocks, got ${typeof entries}`,

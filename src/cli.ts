@@ -45,6 +45,8 @@ import { encode } from "./encode.ts";
 import { type Message, message, type MessageType } from "./message.ts";
 import { MidiParser, type MidiParserOptions } from "./parser.ts";
 import type { DropEvent } from "./drop_event.ts";
+import type { FilterEvent } from "./filter_event.ts";
+import type { RejectEvent } from "./reject_event.ts";
 import { PortServer } from "./port_server.ts";
 import type { SocketPort } from "./socket_port.ts";
 import { FIELD_TO_TEXT, FIELDS, TYPES } from "./_specs.ts";
@@ -135,6 +137,12 @@ Events are lines that start with #:
                              messages cut short (by a status byte, or by
                              the client leaving in the middle of one), N
                              sysex messages over --max-sysex
+  # reject ADDRESS REASON    a client was turned away before a byte of it
+                             was read: not on the --allow list, or over
+                             --max-clients
+  # filtered NAME TYPE REASON
+                             a client's message was not delivered: a sysex
+                             with --no-sysex
   # accepterror ERROR        a connection failed before it was accepted
                              (such as a port scanner's reset); the server
                              goes on
@@ -150,6 +158,14 @@ Options:
   --max-sysex BYTES  The largest sysex a client may send, in data bytes
                      (default 1048576); a longer one is dropped and
                      printed as a # drop line
+  --allow CIDR       Let in only clients from this address or CIDR block,
+                     IPv4 or IPv6 (127.0.0.1, 10.0.0.0/8, fd00::/8); give
+                     it once for each. Without it anyone may connect, and
+                     serve warns on stderr when it listens beyond loopback
+  --max-clients N    The most clients at once (default 1024; keep it below
+                     the process's file descriptor limit, ulimit -n)
+  --no-sysex         Deliver no sysex from clients (a sysex can overwrite
+                     a synth's patches); each is a # filtered line
   --json             Print JSON lines instead. A message is mido's
                      msg.dict() with the sender first, such as
                      {"sender":NAME,"type":"sysex","time":0,"data":[1,2]}
@@ -160,7 +176,9 @@ Options:
                      "slowclient","port":NAME}, with "droppedBytes":BYTES
                      when bytes were dropped; {"event":"drop","port":NAME,
                      "skippedBytes":..,"discardedMessages":..,
-                     "oversizedSysex":..}; {"event":"accepterror",
+                     "oversizedSysex":..}; {"event":"reject","address":..,
+                     "reason":..}; {"event":"filtered","port":NAME,
+                     "type":TYPE,"reason":..}; {"event":"accepterror",
                      "error":TEXT}
   -q, --quiet        Print no messages and no events
   -h, --help         Print this help
@@ -328,6 +346,36 @@ class Printer {
     }
     return this.#out.write(
       `# drop ${event.port.name} skipped=${skippedBytes} discarded=${discardedMessages} oversized=${oversizedSysex}`,
+    );
+  }
+
+  /** A client turned away. */
+  reject(event: RejectEvent): Promise<void> {
+    if (this.#quiet) return Promise.resolve();
+    if (this.#json) {
+      return this.#out.write(JSON.stringify({
+        event: "reject",
+        address: event.address,
+        reason: event.reason,
+      }));
+    }
+    return this.#out.write(`# reject ${event.address} ${event.reason}`);
+  }
+
+  /** A client's message that was not delivered. */
+  filtered(event: FilterEvent): Promise<void> {
+    if (this.#quiet) return Promise.resolve();
+    const { port, message, reason } = event;
+    if (this.#json) {
+      return this.#out.write(JSON.stringify({
+        event: "filtered",
+        port: port.name,
+        type: message.type,
+        reason,
+      }));
+    }
+    return this.#out.write(
+      `# filtered ${port.name} ${message.type} ${reason}`,
     );
   }
 
@@ -579,6 +627,9 @@ async function serve(
       json: { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
       "max-sysex": { type: "string" },
+      allow: { type: "string", multiple: true },
+      "max-clients": { type: "string" },
+      "no-sysex": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -592,13 +643,25 @@ async function serve(
   );
   const maxSysexBytes = values["max-sysex"] === undefined
     ? undefined
-    : byteCount("--max-sysex", values["max-sysex"]);
+    : wholeNumber("--max-sysex", values["max-sysex"], "bytes");
+  const maxClients = values["max-clients"] === undefined
+    ? undefined
+    : wholeNumber("--max-clients", values["max-clients"], "clients");
   const printer = new Printer(out, !!values.json, !!values.quiet);
-  // The options are the library's: --relay is PortServer's relay.
-  const server = new PortServer(host, port, {
-    relay: !!values.relay,
-    maxSysexBytes,
-  });
+  // Each option is the library's: --relay is PortServer's relay, and so on.
+  let server: PortServer;
+  try {
+    server = new PortServer(host, port, {
+      relay: !!values.relay,
+      maxSysexBytes,
+      allow: values.allow,
+      maxClients,
+      acceptSysex: !values["no-sysex"],
+    });
+  } catch (error) {
+    if (error instanceof SyntaxError) throw usage(error, "serve");
+    throw error;
+  }
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
   const stop = () => server.close();
@@ -631,6 +694,8 @@ async function serve(
   server.addEventListener("accepterror", (event) => {
     printer.acceptError(event.error ?? event.message);
   });
+  server.addEventListener("reject", (event) => printer.reject(event));
+  server.addEventListener("filtered", (event) => printer.filtered(event));
 
   try {
     await err.write(
@@ -638,6 +703,11 @@ async function serve(
         server.addrs.map((a) => formatAddress(a.hostname, a.port)).join(", ")
       }`,
     );
+    if (!values.allow && server.addrs.some((a) => !isLoopback(a.hostname))) {
+      await err.write(
+        `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow to say who may`,
+      );
+    }
     // Ends when the server is closed and everything it had is printed.
     for await (const { port: client, message } of messages) {
       await printer.message(client.name, message);
@@ -653,17 +723,22 @@ async function serve(
   return stdoutStatus(out);
 }
 
-/** A whole number of bytes, for an option such as --max-sysex. */
-function byteCount(option: string, text: string): number {
+/** A whole number, for an option such as --max-sysex. */
+function wholeNumber(option: string, text: string, of: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
     throw new UsageError(
       `Invalid ${option} ${
         JSON.stringify(text)
-      }: expected a whole number of bytes (see ${PROGRAM} serve --help)`,
+      }: expected a whole number of ${of} (see ${PROGRAM} serve --help)`,
     );
   }
   return n;
+}
+
+/** Whether a listening address is a loopback one (or every interface: no). */
+function isLoopback(hostname: string): boolean {
+  return hostname === "::1" || /^127\./.test(hostname);
 }
 
 /** 0, or 1 if stdout failed for a reason other than a closed pipe. */

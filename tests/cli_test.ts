@@ -774,3 +774,60 @@ Deno.test({
     assert.equal((await serve.result()).code, 0);
   },
 });
+
+Deno.test("midisock serve --allow, --max-clients and --no-sysex print a line for each client turned away and each message held back", async () => {
+  const { serve, port } = await startServe(
+    "--allow",
+    "127.0.0.1",
+    "--max-clients",
+    "1",
+    "--no-sysex",
+  );
+  await using _ = serve;
+  // From 127.0.0.2: not on the allow-list.
+  const py = await new Deno.Command(PYTHON, {
+    args: [
+      "-c",
+      `import socket
+s = socket.socket(); s.bind(("127.0.0.2", 0)); s.connect(("127.0.0.1", ${port}))
+print(s.getsockname()[1]); s.close()`,
+    ],
+  }).output();
+  const from2 = new TextDecoder().decode(py.stdout).trim();
+  await serve.waitForCount(1, (l) => l.startsWith("# reject"), "a reject");
+  await using first = await connect("127.0.0.1", port);
+  await serve.waitForCount(1, isConnect, "the first client");
+  await using second = await connect("127.0.0.1", port);
+  await serve.waitForCount(2, (l) => l.startsWith("# reject"), "2 rejects");
+  await first.send(message("sysex", { data: [1, 2, 3] }));
+  await first.send(message("start"));
+  await serve.waitForCount(1, (l) => l.endsWith(" start time=0"), "start");
+  serve.kill("SIGTERM");
+  assert.equal((await serve.result()).code, 0);
+  const name = `127.0.0.1:${first.localAddr.port}`;
+  assert.deepEqual(serve.stdout.slice(0, 5), [
+    `# reject 127.0.0.2:${from2} not on the allow-list`,
+    `# connect ${name}`,
+    `# reject 127.0.0.1:${second.localAddr.port} over maxClients (1)`,
+    `# filtered ${name} sysex sysex`,
+    `${name} start time=0`,
+  ]);
+});
+
+Deno.test("midisock serve warns on stderr when it listens beyond loopback with no --allow, and a bad --allow is a usage error", async () => {
+  await using serve = midisock(["serve", "0.0.0.0:0"]);
+  await serve.waitForMatch("stderr", /^midisock: listening on 0\.0\.0\.0:\d+$/);
+  await serve.waitForMatch(
+    "stderr",
+    /^midisock: warning: anyone who can reach this port can play on the bus; give --allow to say who may$/,
+  );
+  serve.kill("SIGTERM");
+  assert.equal((await serve.result()).code, 0);
+
+  const bad = await runMidisock(["serve", "--allow", "10.0.0.0/40", ":0"]);
+  assert.equal(bad.code, 2);
+  assert.equal(
+    bad.stderr,
+    'midisock: error: Invalid allow entry "10.0.0.0/40": the prefix must be a whole number in 0..32 (see midisock serve --help)\n',
+  );
+});
