@@ -28,19 +28,48 @@ function named(error: unknown, name: string): unknown {
   });
 }
 
+/** TLS for a connection: `true`, or the CA certificates to trust (PEM). */
+export type DialTls = boolean | { caCerts?: string[] };
+
 /**
  * Connects to `host:port`, trying each address of the host in turn
  * (`localhost` is 127.0.0.1, then ::1; `""` is this machine) until one
  * answers. A failure keeps the class of the last address's error
  * (ConnectionRefused and the like), and its message names the address:
  * "Cannot connect to NAME: ...".
+ *
+ * With `tls`, it connects with TLS (to the name as given, which the
+ * server's certificate must carry) and finishes the handshake, so that an
+ * untrusted certificate fails here, named, rather than at the first read.
  */
 export async function dial(
   host: string,
   port: number,
   name: string,
   signal?: AbortSignal,
-): Promise<Deno.TcpConn> {
+  tls?: DialTls,
+): Promise<Deno.TcpConn | Deno.TlsConn> {
+  if (tls) {
+    signal?.throwIfAborted();
+    const caCerts = tls === true ? undefined : tls.caCerts;
+    let conn: Deno.TlsConn | undefined;
+    try {
+      conn = await Deno.connectTls({
+        hostname: host === "" ? "127.0.0.1" : unbracket(host),
+        port,
+        caCerts,
+      });
+      await conn.handshake();
+      return conn;
+    } catch (error) {
+      try {
+        conn?.close();
+      } catch {
+        // Already closed.
+      }
+      throw named(error, name);
+    }
+  }
   const hosts = host === "" ? ["127.0.0.1"] : hostsFor(host);
   let failure: unknown;
   for (const hostname of hosts) {

@@ -20,16 +20,42 @@ function renamed(error: unknown, host: string, port: number): unknown {
   );
 }
 
-function listenOne(hostname: string, port: number): Deno.TcpListener {
-  if (hostname !== "") {
-    return Deno.listen({ hostname, port, transport: "tcp" });
-  }
+/** A TCP or TLS listener. */
+export type NetListener = Deno.Listener<NetConn, Deno.NetAddr>;
+/** A TCP or TLS connection. */
+export type NetConn = Deno.TcpConn | Deno.TlsConn;
+
+/** A certificate chain and its private key, PEM text. */
+export interface TlsCertificate {
+  /** The certificate chain. */
+  cert: string;
+  /** The private key. */
+  key: string;
+}
+
+// One listener, with TLS if given: TLS is one branch where it opens.
+function listenOn(
+  hostname: string,
+  port: number,
+  tls: TlsCertificate | undefined,
+): NetListener {
+  return tls
+    ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
+    : Deno.listen({ hostname, port, transport: "tcp" });
+}
+
+function listenOne(
+  hostname: string,
+  port: number,
+  tls: TlsCertificate | undefined,
+): NetListener {
+  if (hostname !== "") return listenOn(hostname, port, tls);
   // Every interface: IPv6 and IPv4 on one socket where the system has IPv6.
   try {
-    return Deno.listen({ hostname: "::", port, transport: "tcp" });
+    return listenOn("::", port, tls);
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) throw error;
-    return Deno.listen({ hostname: "0.0.0.0", port, transport: "tcp" });
+    return listenOn("0.0.0.0", port, tls);
   }
 }
 
@@ -40,12 +66,16 @@ function listenOne(hostname: string, port: number): Deno.TcpListener {
  * again with a new port (up to 8 times) if it is taken in another family.
  * A failure names `host:port` and keeps the error's class.
  */
-export function listenAll(host: string, port: number): Deno.TcpListener[] {
+export function listenAll(
+  host: string,
+  port: number,
+  tls?: TlsCertificate,
+): NetListener[] {
   const [first, ...rest] = hostsFor(host);
   for (let attempt = 0;; attempt++) {
-    let listeners: Deno.TcpListener[];
+    let listeners: NetListener[];
     try {
-      listeners = [listenOne(first, port)];
+      listeners = [listenOne(first, port, tls)];
     } catch (error) {
       throw renamed(error, unbracket(host), port);
     }
@@ -53,7 +83,7 @@ export function listenAll(host: string, port: number): Deno.TcpListener[] {
     try {
       for (const other of rest) {
         try {
-          listeners.push(listenOne(other, chosen));
+          listeners.push(listenOne(other, chosen, tls));
         } catch (error) {
           // No IPv6 (or no IPv4) loopback here: the other family will do,
           // unless the port is taken, which is the caller's to know.
@@ -107,7 +137,7 @@ export const ACCEPT_PAUSE = 100;
 
 interface Probe {
   key?: string; // the probe's own address, once its dial has resolved
-  held: Deno.TcpConn[]; // connections accepted while the probe was unknown
+  held: NetConn[]; // connections accepted while the probe was unknown
   done: PromiseWithResolvers<void>;
 }
 
@@ -119,8 +149,8 @@ interface Probe {
  * ACCEPT_PAUSE ms. Only the listener's close ends it.
  */
 export class Acceptor {
-  #listener: Deno.TcpListener;
-  #onConn: (conn: Deno.TcpConn) => void;
+  #listener: NetListener;
+  #onConn: (conn: NetConn) => void;
   #onError: (error: Error) => void;
   #stop = new AbortController();
   #probe: Probe | undefined;
@@ -130,8 +160,8 @@ export class Acceptor {
   readonly done: Promise<void>;
 
   constructor(
-    listener: Deno.TcpListener,
-    onConn: (conn: Deno.TcpConn) => void,
+    listener: NetListener,
+    onConn: (conn: NetConn) => void,
     onError: (error: Error) => void,
   ) {
     this.#listener = listener;
@@ -189,7 +219,7 @@ export class Acceptor {
   async #run(): Promise<void> {
     const stop = this.#stop.signal;
     while (!stop.aborted) {
-      let conn: Deno.TcpConn;
+      let conn: NetConn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {

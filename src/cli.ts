@@ -40,7 +40,7 @@ import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
 import { formatAddress, parseAddress } from "./address.ts";
 import { connect } from "./connect.ts";
-import { dial, dialName } from "./_dial.ts";
+import { dial, dialName, type DialTls } from "./_dial.ts";
 import { encode } from "./encode.ts";
 import { type Message, message, type MessageType } from "./message.ts";
 import { MidiParser, type MidiParserOptions } from "./parser.ts";
@@ -87,9 +87,9 @@ const HELP =
   `${PROGRAM} ${VERSION}: MIDI over TCP, wire-compatible with Python mido's socket ports
 
 Usage:
-  ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
-  ${PROGRAM} monitor HOST:PORT [--json]
-  ${PROGRAM} send HOST:PORT [--hex] [MESSAGE...]
+  ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet] [OPTION...]
+  ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
+  ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
   ${PROGRAM} COMMAND --help
   ${PROGRAM} --help | --version
 
@@ -166,6 +166,10 @@ Options:
                      the process's file descriptor limit, ulimit -n)
   --no-sysex         Deliver no sysex from clients (a sysex can overwrite
                      a synth's patches); each is a # filtered line
+  --tls-cert FILE    Listen with TLS, with the certificate chain in FILE
+  --tls-key FILE     and its private key (PEM). Clients connect with
+                     monitor --tls or --ca FILE; a client whose handshake
+                     fails is a # reject line
   --json             Print JSON lines instead. A message is mido's
                      msg.dict() with the sender first, such as
                      {"sender":NAME,"type":"sysex","time":0,"data":[1,2]}
@@ -186,7 +190,7 @@ Options:
 Exit status: 0 when stopped; 1 if it cannot listen (the address is in use);
 2 for a usage error.`;
 
-const MONITOR_HELP = `Usage: ${PROGRAM} monitor HOST:PORT [--json]
+const MONITOR_HELP = `Usage: ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
 
 Connects to a socket-port server and prints each message that the server
 sends, one a line: the server's name, then the message in mido's text
@@ -198,13 +202,16 @@ discarded=N oversized=N", as serve prints them.
 
 Options:
   --json      Print JSON lines, as serve --json does
+  --tls       Connect with TLS, trusting the system's certificate
+              authorities; the server's certificate must carry HOST
+  --ca FILE   Connect with TLS, trusting the CA certificate in FILE (PEM)
   -h, --help  Print this help
 
 Exit status: 0 when the connection ends (the server closed it, or it was
 reset) or on Ctrl-C (SIGINT) or SIGTERM; 1 if it cannot connect (the
 connection is refused); 2 for a usage error.`;
 
-const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [MESSAGE...]
+const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
 
 Connects to a socket-port server and sends each MESSAGE, in mido's text
 format, such as "note_on note=60 velocity=100". With no MESSAGE it reads
@@ -220,6 +227,9 @@ Options:
               message cut short or unfinished, a data byte with no status
               byte, a stray F7 or an undefined byte (F4 F5 F9 FD) is an
               error that names the byte
+  --tls       Connect with TLS, trusting the system's certificate
+              authorities; the server's certificate must carry HOST
+  --ca FILE   Connect with TLS, trusting the CA certificate in FILE (PEM)
   -h, --help  Print this help
 
 Exit status: 0 when everything was sent; 1 if the connection is refused or
@@ -630,6 +640,8 @@ async function serve(
       allow: { type: "string", multiple: true },
       "max-clients": { type: "string" },
       "no-sysex": { type: "boolean" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -647,6 +659,17 @@ async function serve(
   const maxClients = values["max-clients"] === undefined
     ? undefined
     : wholeNumber("--max-clients", values["max-clients"], "clients");
+  const certFile = values["tls-cert"];
+  const keyFile = values["tls-key"];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError(
+      `--tls-cert and --tls-key go together (see ${PROGRAM} serve --help)`,
+    );
+  }
+  const tls = certFile === undefined ? undefined : {
+    cert: await readText("--tls-cert", certFile),
+    key: await readText("--tls-key", keyFile!),
+  };
   const printer = new Printer(out, !!values.json, !!values.quiet);
   // Each option is the library's: --relay is PortServer's relay, and so on.
   let server: PortServer;
@@ -657,6 +680,7 @@ async function serve(
       allow: values.allow,
       maxClients,
       acceptSysex: !values["no-sysex"],
+      tls,
     });
   } catch (error) {
     if (error instanceof SyntaxError) throw usage(error, "serve");
@@ -723,6 +747,31 @@ async function serve(
   return stdoutStatus(out);
 }
 
+/** The options that connect with TLS: monitor's and send's. */
+const TLS_CLIENT_OPTIONS = {
+  tls: { type: "boolean" },
+  ca: { type: "string" },
+} as const;
+
+/** TLS for connect(), from --tls and --ca FILE (which implies --tls). */
+async function clientTls(
+  values: { tls?: boolean; ca?: string },
+): Promise<DialTls | undefined> {
+  if (values.ca !== undefined) {
+    return { caCerts: [await readText("--ca", values.ca)] };
+  }
+  return values.tls ? true : undefined;
+}
+
+/** A file's text, for an option; a failure names the option and the file. */
+async function readText(option: string, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(`Cannot read ${option} ${path}: ${oneLine(error)}`);
+  }
+}
+
 /** A whole number, for an option such as --max-sysex. */
 function wholeNumber(option: string, text: string, of: string): number {
   const n = Number(text);
@@ -757,6 +806,7 @@ async function monitor(
   const { values, positionals } = parseCommand("monitor", args, {
     options: {
       json: { type: "boolean" },
+      ...TLS_CLIENT_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
   });
@@ -766,7 +816,7 @@ async function monitor(
   }
   const { host, port } = address(onePositional("monitor", positionals), true);
   const printer = new Printer(out, !!values.json);
-  const server = await connect(host, port);
+  const server = await connect(host, port, { tls: await clientTls(values) });
   const removeStop = onStop(() => server.close(), options.signal);
   out.onError = () => server.close();
   server.addEventListener("drop", (event) => printer.drop(event));
@@ -796,6 +846,7 @@ async function send(
   const { values, positionals } = parseCommand("send", args, {
     options: {
       hex: { type: "boolean" },
+      ...TLS_CLIENT_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
   });
@@ -821,9 +872,10 @@ async function send(
   const stdin = items.length === 0
     ? options.stdin ?? Deno.stdin.readable
     : undefined;
+  const tls = await clientTls(values);
   return hex
-    ? await sendBytes(host, port, items as Uint8Array[], stdin)
-    : await sendMessages(host, port, items as Message[], stdin);
+    ? await sendBytes(host, port, items as Uint8Array[], stdin, tls)
+    : await sendMessages(host, port, items as Message[], stdin, tls);
 }
 
 async function sendMessages(
@@ -831,8 +883,9 @@ async function sendMessages(
   port: number,
   messages: Message[],
   stdin: ReadableStream<Uint8Array> | undefined,
+  tls: DialTls | undefined,
 ): Promise<number> {
-  const server = await connect(host, port);
+  const server = await connect(host, port, { tls });
   const discarding = discard(server);
   let failure: unknown;
   try {
@@ -869,10 +922,11 @@ async function sendBytes(
   port: number,
   chunks: Uint8Array[],
   stdin: ReadableStream<Uint8Array> | undefined,
+  tls: DialTls | undefined,
 ): Promise<number> {
   const name = dialName(host, port);
-  const conn = await dial(host, port, name);
-  conn.setNoDelay(true);
+  const conn = await dial(host, port, name, undefined, tls);
+  if ("setNoDelay" in conn) conn.setNoDelay(true);
   const discarding = (async () => {
     const buf = new Uint8Array(16 * 1024);
     try {

@@ -11,6 +11,16 @@ import {
 export interface ConnectOptions extends SocketPortOptions {
   /** A signal to give up connecting. */
   signal?: AbortSignal;
+  /**
+   * Connect with TLS: `true` trusts the system's certificate authorities,
+   * and `{ caCerts }` the given ones (PEM text), such as a private CA. The
+   * server's certificate must carry the host name given to connect().
+   * A certificate that is not trusted fails connect() with an error that
+   * names the address.
+   *
+   * @default {false}
+   */
+  tls?: boolean | { caCerts?: string[] };
 }
 
 /**
@@ -62,6 +72,6 @@ export async function connect(
   }
   checkPortOptions(options); // before anything is opened
   const name = options.name ?? dialName(host, port);
-  const conn = await dial(host, port, name, options.signal);
+  const conn = await dial(host, port, name, options.signal, options.tls);
   return new SocketPort(conn, { ...options, name });
 }

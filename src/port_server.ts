@@ -1,8 +1,8 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { rejectOnAbort } from "./_abort.ts";
+import { rejectOnAbort, whenAborted } from "./_abort.ts";
 import { unbracket } from "./_hosts.ts";
-import { Acceptor, listenAll } from "./_listen.ts";
+import { Acceptor, listenAll, type NetConn } from "./_listen.ts";
 import { PortIterator } from "./_port_iterator.ts";
 import { formatAddress } from "./address.ts";
 import { allowList } from "./_cidr.ts";
@@ -79,6 +79,20 @@ export interface PortServerOptions
    * read-only, refuse everything from it.
    */
   filter?: (message: Message, from: SocketPort) => boolean;
+  /**
+   * Listen with TLS: a certificate chain and its private key, PEM text.
+   * Clients then connect with `connect(host, port, { tls: ... })`. A client
+   * whose TLS handshake fails (one that speaks plain TCP, or that does not
+   * trust the certificate) is closed, counted in `stats.rejected` and
+   * reported with a `reject` event; the others carry on.
+   */
+  tls?: { cert: string; key: string };
+  /**
+   * How long a client has to finish its TLS handshake, in milliseconds.
+   *
+   * @default {2000}
+   */
+  helloTimeout?: number;
 }
 
 /** A message and the client it came from (mido's `yield_ports`). */
@@ -206,6 +220,10 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #acceptSysex: boolean;
   #filter: ((message: Message, from: SocketPort) => boolean) | undefined;
   #live = 0; // clients made and not yet closed
+  #tls: boolean;
+  #helloTimeout: number;
+  // Connections whose TLS handshake is under way, and its end.
+  #handshaking = new Map<NetConn, Promise<void>>();
   #rejected = 0;
   #filtered = 0;
   #accepted = 0;
@@ -258,8 +276,17 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       maxClients,
       acceptSysex,
       filter,
+      tls,
+      helloTimeout,
       ...rest
     } = options;
+    this.#tls = tls !== undefined;
+    this.#helloTimeout = helloTimeout ?? 2000;
+    if (typeof this.#helloTimeout !== "number" || !(this.#helloTimeout > 0)) {
+      throw new RangeError(
+        `Invalid helloTimeout option: expected a number of milliseconds > 0, got ${helloTimeout}`,
+      );
+    }
     this.#allow = allow === undefined ? undefined : allowList(allow);
     this.#maxClients = maxClients ?? 1024;
     if (!Number.isInteger(this.#maxClients) || this.#maxClients < 0) {
@@ -290,7 +317,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
         new PortEvent("slowclient", event.port, event.droppedBytes),
       );
     });
-    this.#acceptors = listenAll(host, port).map((listener) =>
+    this.#acceptors = listenAll(host, port, tls).map((listener) =>
       new Acceptor(
         listener,
         (conn) => this.#take(conn),
@@ -511,7 +538,9 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     if (this.#settling === undefined) {
       if (this.#settled) return this.#hub.sendBytes(bytes);
       this.#settled = true;
+      // Then the TLS handshakes of the clients taken in so far.
       this.#settling = Promise.all(this.#acceptors.map((a) => a.settle()))
+        .then(() => Promise.all(this.#handshaking.values()))
         .then(() => {});
     }
     // Sends made while the server settles go out after it, in order, and
@@ -546,6 +575,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       waiter.reject(new PortClosedError(this.name, "accept"));
     }
     await Promise.all(this.#acceptors.map((acceptor) => acceptor.done));
+    for (const conn of this.#handshaking.keys()) closeQuietly(conn);
+    await Promise.all(this.#handshaking.values());
     const ports = [...this.#ports, ...this.#waiting.splice(0)];
     await Promise.all(ports.map((port) => port.close()));
     this._inbox.end(); // wakes pumps that wait for room
@@ -605,32 +636,60 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     return port;
   }
 
-  #take(conn: Deno.TcpConn): void {
+  #take(conn: NetConn): void {
     const remote = conn.remoteAddr;
     const reason = this.#allow && !this.#allow(remote.hostname)
       ? "not on the allow-list"
-      : this.#live >= this.#maxClients
+      : this.#live + this.#handshaking.size >= this.#maxClients
       ? `over maxClients (${this.#maxClients})`
       : undefined;
     if (reason) {
-      try {
-        conn.close(); // before a byte of it is read
-      } catch {
-        // Already gone.
-      }
+      closeQuietly(conn); // before a byte of it is read
       this.#reject(addressName(remote) ?? remote.hostname, reason);
       return;
     }
+    if (this.#tls) {
+      const done = this.#handshake(conn as Deno.TlsConn)
+        .finally(() => this.#handshaking.delete(conn));
+      this.#handshaking.set(conn, done);
+      return;
+    }
+    this.#make(conn);
+  }
+
+  // Finishes a client's TLS handshake within helloTimeout, then takes it in.
+  async #handshake(conn: Deno.TlsConn): Promise<void> {
+    const deadline = AbortSignal.timeout(this.#helloTimeout);
+    try {
+      await Promise.race([
+        conn.handshake(),
+        whenAborted(deadline).then(() => {
+          throw new Error(`no handshake within ${this.#helloTimeout} ms`);
+        }),
+      ]);
+    } catch (error) {
+      closeQuietly(conn);
+      if (!this.closed) {
+        this.#reject(
+          addressName(conn.remoteAddr) ?? "a client",
+          `TLS handshake failed: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        );
+      }
+      return;
+    }
+    if (this.closed) closeQuietly(conn);
+    else this.#make(conn);
+  }
+
+  #make(conn: NetConn): void {
     let port: SocketPort;
     try {
       port = new SocketPort(conn, this.#clientOptions);
     } catch (error) {
       // The connection went before it could be made a port.
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
+      closeQuietly(conn);
       this.#acceptFailed(error instanceof Error ? error : Error(String(error)));
       return;
     }
@@ -748,5 +807,13 @@ export class PortServer extends MidiPort<PortServerEventMap> {
         new PortEvent("disconnect", port, s.droppedBytes),
       );
     }
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
   }
 }

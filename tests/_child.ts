@@ -236,7 +236,11 @@ const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
 
 /** Runs `midisock ARGS...` (src/cli.ts) as a child process. */
 export function midisock(args: string[], options?: ChildOptions): Child {
-  return new Child(DENO, ["run", "--allow-net", CLI, ...args], options);
+  return new Child(
+    DENO,
+    ["run", "--allow-net", "--allow-read", "--allow-env", CLI, ...args],
+    options,
+  );
 }
 
 /** Runs `midisock ARGS...` to its end and returns what it printed. */

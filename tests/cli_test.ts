@@ -669,9 +669,9 @@ Deno.test("midisock --help, COMMAND --help and --version", async () => {
   );
   for (
     const usage of [
-      "  midisock serve [HOST:PORT] [--relay] [--json] [--quiet]",
-      "  midisock monitor HOST:PORT [--json]",
-      "  midisock send HOST:PORT [--hex] [MESSAGE...]",
+      "  midisock serve [HOST:PORT] [--relay] [--json] [--quiet] [OPTION...]",
+      "  midisock monitor HOST:PORT [--json] [--tls] [--ca FILE]",
+      "  midisock send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]",
       "  0  success; serve and monitor also exit 0 on Ctrl-C (SIGINT) or SIGTERM",
     ]
   ) assert.ok(lines.includes(usage), `--help lacks ${JSON.stringify(usage)}`);
