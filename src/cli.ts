@@ -190,7 +190,8 @@ Options:
 Exit status: 0 when stopped; 1 if it cannot listen (the address is in use);
 2 for a usage error.`;
 
-const MONITOR_HELP = `Usage: ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
+const MONITOR_HELP =
+  `Usage: ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
 
 Connects to a socket-port server and prints each message that the server
 sends, one a line: the server's name, then the message in mido's text
@@ -211,7 +212,8 @@ Exit status: 0 when the connection ends (the server closed it, or it was
 reset) or on Ctrl-C (SIGINT) or SIGTERM; 1 if it cannot connect (the
 connection is refused); 2 for a usage error.`;
 
-const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
+const SEND_HELP =
+  `Usage: ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
 
 Connects to a socket-port server and sends each MESSAGE, in mido's text
 format, such as "note_on note=60 velocity=100". With no MESSAGE it reads

@@ -2,6 +2,7 @@
 
 import { rejectOnAbort, whenAborted } from "./_abort.ts";
 import { unbracket } from "./_hosts.ts";
+import { sameToken } from "./_hello.ts";
 import { Acceptor, listenAll, type NetConn } from "./_listen.ts";
 import { PortIterator } from "./_port_iterator.ts";
 import { formatAddress } from "./address.ts";
@@ -88,7 +89,18 @@ export interface PortServerOptions
    */
   tls?: { cert: string; key: string };
   /**
-   * How long a client has to finish its TLS handshake, in milliseconds.
+   * Take in only clients that open with a hello line carrying this token
+   * (`connect(host, port, { hello: { token } })`), within `helloTimeout`.
+   * Any other client (no hello line, no token, a wrong one, too late, a bad
+   * or oversized line) is closed, counted in `stats.rejected` and reported
+   * with a `reject` event, and nothing it sent reaches anyone. Tokens are
+   * compared in constant time. A server without a token still takes a
+   * client's name from its hello line.
+   */
+  token?: string;
+  /**
+   * How long a client has to finish its TLS handshake, and to send its
+   * hello line to a server with a token, in milliseconds.
    *
    * @default {2000}
    */
@@ -148,6 +160,11 @@ export interface PortServerEventMap {
   accepterror: ErrorEvent;
   /** A client was turned away before anything of it was read. */
   reject: RejectEvent;
+  /**
+   * A client that was taken in said hello afterwards, and so has a name
+   * (a server without a token takes clients in before their hello line).
+   */
+  hello: PortEvent;
   /** A message from a client was not delivered (acceptSysex, filter). */
   filtered: FilterEvent;
 }
@@ -221,6 +238,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #filter: ((message: Message, from: SocketPort) => boolean) | undefined;
   #live = 0; // clients made and not yet closed
   #tls: boolean;
+  #token: string | undefined;
   #helloTimeout: number;
   // Connections whose TLS handshake is under way, and its end.
   #handshaking = new Map<NetConn, Promise<void>>();
@@ -277,9 +295,16 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       acceptSysex,
       filter,
       tls,
+      token,
       helloTimeout,
       ...rest
     } = options;
+    if (token !== undefined && (typeof token !== "string" || token === "")) {
+      throw new TypeError(
+        "Invalid token option: expected a string of at least one character",
+      );
+    }
+    this.#token = token;
     this.#tls = tls !== undefined;
     this.#helloTimeout = helloTimeout ?? 2000;
     if (typeof this.#helloTimeout !== "number" || !(this.#helloTimeout > 0)) {
@@ -309,6 +334,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       maxSysexBytes: rest.maxSysexBytes,
       noDelay: rest.noDelay,
       closeTimeout: rest.closeTimeout,
+      readHello: true,
     };
     checkPortOptions(this.#clientOptions); // now, not at the first client
     this.#hub = new BroadcastHub(rest);
@@ -648,18 +674,80 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       this.#reject(addressName(remote) ?? remote.hostname, reason);
       return;
     }
-    if (this.#tls) {
-      const done = this.#handshake(conn as Deno.TlsConn)
-        .finally(() => this.#handshaking.delete(conn));
+    if (this.#tls || this.#token !== undefined) {
+      const done = this.#vet(conn).finally(() =>
+        this.#handshaking.delete(conn)
+      );
       this.#handshaking.set(conn, done);
       return;
     }
     this.#make(conn);
   }
 
-  // Finishes a client's TLS handshake within helloTimeout, then takes it in.
-  async #handshake(conn: Deno.TlsConn): Promise<void> {
+  // A client of a TLS server, or of one with a token: it is taken in only
+  // once its handshake is done and its hello line carries the token, both
+  // within helloTimeout; until then nothing of it is read by anyone.
+  async #vet(conn: NetConn): Promise<void> {
     const deadline = AbortSignal.timeout(this.#helloTimeout);
+    const address = addressName(conn.remoteAddr) ?? "a client";
+    const failed = (reason: string) => {
+      closeQuietly(conn);
+      if (!this.closed) this.#reject(address, reason);
+    };
+    if (
+      this.#tls &&
+      !await this.#handshake(conn as Deno.TlsConn, deadline, failed)
+    ) {
+      return;
+    }
+    if (this.#token === undefined) {
+      if (this.closed) closeQuietly(conn);
+      else this.#make(conn);
+      return;
+    }
+    let port: SocketPort;
+    try {
+      port = new SocketPort(conn, this.#clientOptions);
+    } catch (error) {
+      return failed(error instanceof Error ? error.message : String(error));
+    }
+    const reason = await this.#checkHello(port, deadline);
+    if (reason !== undefined || this.closed) {
+      await port.abort(); // nothing it sent was read, nor will be
+      if (reason !== undefined && !this.closed) this.#reject(address, reason);
+      return;
+    }
+    this.#place(port);
+  }
+
+  // Why a client's hello line does not let it in, or undefined if it does.
+  async #checkHello(
+    port: SocketPort,
+    deadline: AbortSignal,
+  ): Promise<string | undefined> {
+    if (port.hello === undefined) {
+      const known = new Promise<void>((resolve) =>
+        port.addEventListener("hello", () => resolve(), { once: true })
+      );
+      await Promise.race([known, whenAborted(deadline)]);
+    }
+    const hello = port.hello;
+    if (hello === undefined) {
+      return `no hello line within ${this.#helloTimeout} ms`;
+    }
+    if (hello === null) return port.helloError ?? "no hello line";
+    if (hello.token === undefined) return "no token in the hello line";
+    return await sameToken(hello.token, this.#token!)
+      ? undefined
+      : "wrong token";
+  }
+
+  // Finishes a client's TLS handshake before the deadline: true if done.
+  async #handshake(
+    conn: Deno.TlsConn,
+    deadline: AbortSignal,
+    failed: (reason: string) => void,
+  ): Promise<boolean> {
     try {
       await Promise.race([
         conn.handshake(),
@@ -667,20 +755,15 @@ export class PortServer extends MidiPort<PortServerEventMap> {
           throw new Error(`no handshake within ${this.#helloTimeout} ms`);
         }),
       ]);
+      return true;
     } catch (error) {
-      closeQuietly(conn);
-      if (!this.closed) {
-        this.#reject(
-          addressName(conn.remoteAddr) ?? "a client",
-          `TLS handshake failed: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-        );
-      }
-      return;
+      failed(
+        `TLS handshake failed: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+      return false;
     }
-    if (this.closed) closeQuietly(conn);
-    else this.#make(conn);
   }
 
   #make(conn: NetConn): void {
@@ -736,6 +819,12 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     this.#live++;
     port.addEventListener("close", () => this.#live--, { once: true });
     this.#forwardDrops(port);
+    // A name that comes later, in a hello line (a server without a token).
+    if (port.hello === undefined) {
+      port.addEventListener("hello", () => {
+        if (port.hello) this.dispatchEvent(new PortEvent("hello", port));
+      }, { once: true });
+    }
     const waiter = this.#acceptWaiters.shift();
     if (waiter) waiter.resolve(port);
     else if (this.#adopting) this.#adopt(port);

@@ -2,6 +2,7 @@
 
 import { whenAborted } from "./_abort.ts";
 import { type ByteSource, sinkOf, sourceOf } from "./_byte_io.ts";
+import { encodeHello, type HelloFields, HelloReader } from "./_hello.ts";
 import { Outbox } from "./_outbox.ts";
 import { formatAddress } from "./address.ts";
 import { DropEvent } from "./drop_event.ts";
@@ -37,6 +38,23 @@ export interface SocketPortOptions extends MidiParserOptions {
    * The port's name. By default it is the peer's address, `host:port`.
    */
   name?: string;
+  /**
+   * Open the connection with a hello line, `MIDISOCK/1 name=... token=...`,
+   * before any MIDI byte: a name for the server to call this client by,
+   * and the token that a server with `token` asks for. It is 7-bit ASCII,
+   * so a mido peer ignores it. Each value is percent-encoded; the line is
+   * at most 512 bytes (a longer one is a RangeError).
+   */
+  hello?: { name?: string; token?: string };
+  /**
+   * Read a hello line if the peer's stream opens with one (a PortServer
+   * does this for its clients): it names the port, and
+   * {@linkcode SocketPort.hello} gives its fields. Without one, every byte
+   * is MIDI.
+   *
+   * @default {false}
+   */
+  readHello?: boolean;
 }
 
 /** Counters of a {@linkcode SocketPort}. */
@@ -55,6 +73,11 @@ export interface SocketPortStats extends MidiParserStats {
 export interface SocketPortEventMap {
   /** Input bytes made no message (garbage, a cut or oversized message). */
   drop: DropEvent;
+  /**
+   * With `readHello`: the port knows whether the stream opened with a
+   * hello line (see {@linkcode SocketPort.hello}).
+   */
+  hello: Event;
   /** The port is closed, and its connection with it. */
   close: Event;
 }
@@ -72,6 +95,7 @@ const SEND_HIGH_WATER = 128 * 1024;
  */
 export function checkPortOptions(options: SocketPortOptions): number {
   new MidiParser(options); // checks runningStatus and maxSysexBytes
+  if (options.hello) encodeHello(options.hello); // checks the hello line
   const closeTimeout = options.closeTimeout ?? 2000;
   if (typeof closeTimeout !== "number" || !(closeTimeout >= 0)) {
     throw new RangeError(
@@ -126,6 +150,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #outbox: Outbox;
   #parser: MidiParser;
   #source: ByteSource;
+  #helloReader: HelloReader | undefined;
+  #hello: HelloFields | null | undefined;
+  #helloError: string | undefined;
   #pump: Promise<void>;
   #sent = 0;
   #cut = false;
@@ -177,6 +204,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       (error) => this._lost(error),
     );
     this.#source = sourceOf(this.#transport);
+    // The hello line goes first, before any MIDI byte.
+    if (options.hello) this.#outbox.enqueue(encodeHello(options.hello));
+    if (options.readHello) this.#helloReader = new HelloReader();
     this.#pump = this.#read();
   }
 
@@ -411,8 +441,12 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     let failure: Error | undefined;
     try {
       while (true) {
-        const chunk = await source.read();
+        let chunk: Uint8Array | null | undefined = await source.read();
         if (chunk === null) break;
+        if (this.#helloReader) {
+          chunk = this.#readHello(chunk);
+          if (chunk === undefined) continue; // more of a hello line to come
+        }
         const messages = parser.feed(chunk); // done with the chunk here
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
         this.#reportDrops();
@@ -422,11 +456,84 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
     }
+    if (this.#helloReader) this.#settleHello(null);
     parser.end();
     this.#reportDrops();
     inbox.end();
     // The peer has gone: send what is queued, then close, as mido does.
     if (!this.closed) this._lost(failure);
+  }
+
+  // Takes a hello line off the start of the stream: returns the bytes that
+  // are MIDI, or undefined while a hello line may still be coming.
+  #readHello(chunk: Uint8Array): Uint8Array | undefined {
+    const result = this.#helloReader!.feed(chunk);
+    switch (result.state) {
+      case "more":
+        return undefined;
+      case "hello":
+        if (result.fields.name) this.#name = result.fields.name;
+        this.#settleHello(result.fields);
+        return result.rest;
+      case "bad":
+        // Not a hello line after all: its bytes go to the parser, which
+        // skips them as data with no status, and counts them.
+        this.#helloError = result.reason;
+        this.#settleHello(null);
+        return result.rest;
+      case "none":
+        this.#settleHello(null);
+        return result.rest;
+    }
+  }
+
+  #settleHello(fields: HelloFields | null): void {
+    if (this.#hello !== undefined) return;
+    this.#helloReader = undefined;
+    this.#hello = fields;
+    this.dispatchEvent(new Event("hello"));
+  }
+
+  /**
+   * With `readHello`: the fields of the hello line that opened the stream
+   * (`name`, `token`, and any others), null if it opened with none (or
+   * with a bad one: see {@linkcode SocketPort.helloError}), and undefined
+   * while that is not yet known. A `hello` event fires once it is.
+   *
+   * @example A client that says hello
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port, {
+   *   hello: { name: "keys" },
+   * });
+   * await using peer = await server.accept();
+   * await new Promise((r) => peer.addEventListener("hello", r, { once: true }));
+   * assert.equal(peer.name, "keys");
+   * assert.deepEqual(peer.hello, { name: "keys" });
+   * ```
+   */
+  get hello(): Readonly<Record<string, string>> | null | undefined {
+    return this.#hello;
+  }
+
+  /**
+   * Why the stream's opening line was not a good hello line, if it was not.
+   *
+   * @example No hello line, no error
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.helloError, undefined);
+   * ```
+   */
+  get helloError(): string | undefined {
+    return this.#helloError;
   }
 
   // Fires a drop event if the parser dropped anything since the last one.

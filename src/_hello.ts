@@ -1,0 +1,138 @@
+// Copyright 2026 the midisock authors. MIT license.
+// Private: the hello line, `MIDISOCK/1 name=keys token=s3cr%20et\n`, which a
+// client may send before any MIDI byte. It is 7-bit ASCII, so a mido peer
+// reads it as data bytes with no status, and ignores it.
+
+/** The fields of a hello line: name, token, and any others. */
+export type HelloFields = Readonly<Record<string, string>>;
+
+/** What a hello line starts with. */
+export const HELLO_MAGIC = "MIDISOCK/1";
+/** The longest hello line, its LF included. */
+export const MAX_HELLO = 512;
+
+const SAFE = /^[A-Za-z0-9._~-]$/;
+
+function percentEncode(value: string): string {
+  let out = "";
+  for (const byte of new TextEncoder().encode(value)) {
+    const ch = String.fromCharCode(byte);
+    out += SAFE.test(ch)
+      ? ch
+      : "%" + byte.toString(16).toUpperCase().padStart(2, "0");
+  }
+  return out;
+}
+
+/**
+ * The bytes of a hello line. Throws a RangeError if it would be longer
+ * than MAX_HELLO bytes, naming the length.
+ */
+export function encodeHello(
+  fields: Record<string, string | undefined>,
+): Uint8Array {
+  let line = HELLO_MAGIC;
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if (!/^[a-z][a-z0-9_]*$/.test(key)) {
+      throw new TypeError(
+        `Invalid hello field ${JSON.stringify(key)}: expected a lowercase name`,
+      );
+    }
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `Invalid hello ${key}: expected a string, got ${typeof value}`,
+      );
+    }
+    line += ` ${key}=${percentEncode(value)}`;
+  }
+  line += "\n";
+  if (line.length > MAX_HELLO) {
+    throw new RangeError(
+      `Invalid hello: the line would be ${line.length} bytes, over the limit of ${MAX_HELLO}`,
+    );
+  }
+  return new TextEncoder().encode(line);
+}
+
+/** How far a HelloReader has got. */
+export type HelloResult =
+  | { state: "more" } // a hello line may be coming: feed more bytes
+  | { state: "none"; rest: Uint8Array } // no hello line: every byte is MIDI
+  | { state: "hello"; fields: HelloFields; rest: Uint8Array }
+  | { state: "bad"; reason: string; rest: Uint8Array }; // rest: every byte
+
+/**
+ * Reads a hello line at the start of a stream. Feed it chunks until it
+ * says more than "more"; `rest` is what follows the line (or, with no line,
+ * everything), all MIDI.
+ */
+export class HelloReader {
+  #buf = new Uint8Array(0);
+
+  feed(chunk: Uint8Array): HelloResult {
+    const buf = new Uint8Array(this.#buf.length + chunk.length);
+    buf.set(this.#buf);
+    buf.set(chunk, this.#buf.length);
+    this.#buf = buf;
+    // Does it open with the magic (or as much of it as has come)?
+    const n = Math.min(buf.length, HELLO_MAGIC.length);
+    for (let i = 0; i < n; i++) {
+      if (buf[i] !== HELLO_MAGIC.charCodeAt(i)) {
+        return { state: "none", rest: buf };
+      }
+    }
+    const lf = buf.indexOf(0x0a);
+    const over = lf < 0 ? buf.length >= MAX_HELLO : lf + 1 > MAX_HELLO;
+    // A bad line is no hello line: every byte goes on as MIDI (rest).
+    if (over) {
+      return {
+        state: "bad",
+        reason: `hello line over ${MAX_HELLO} bytes`,
+        rest: buf,
+      };
+    }
+    if (lf < 0) return { state: "more" };
+    const parsed = parseHello(buf.subarray(0, lf));
+    return typeof parsed === "string"
+      ? { state: "bad", reason: parsed, rest: buf }
+      : { state: "hello", fields: parsed, rest: buf.subarray(lf + 1) };
+  }
+}
+
+/** The fields of a hello line (no LF), or why it is bad. */
+function parseHello(line: Uint8Array): HelloFields | string {
+  for (const byte of line) {
+    if (byte < 0x20 || byte > 0x7e) {
+      return "bad hello line: not printable ASCII";
+    }
+  }
+  const [magic, ...pairs] = new TextDecoder().decode(line).split(" ");
+  if (magic !== HELLO_MAGIC) return `bad hello line: expected ${HELLO_MAGIC}`;
+  const fields: Record<string, string> = {};
+  for (const pair of pairs) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    if (eq <= 0) return `bad hello line: expected key=value, got ${pair}`;
+    try {
+      fields[pair.slice(0, eq)] = decodeURIComponent(pair.slice(eq + 1));
+    } catch {
+      return `bad hello line: bad percent-encoding in ${pair.slice(0, eq)}`;
+    }
+  }
+  return Object.freeze(fields);
+}
+
+/** Whether two tokens are equal, in time that does not depend on where they differ. */
+export async function sameToken(a: string, b: string): Promise<boolean> {
+  const encoder = new TextEncoder();
+  const [x, y] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(a)),
+    crypto.subtle.digest("SHA-256", encoder.encode(b)),
+  ]);
+  const p = new Uint8Array(x);
+  const q = new Uint8Array(y);
+  let diff = 0;
+  for (let i = 0; i < p.length; i++) diff |= p[i] ^ q[i];
+  return diff === 0;
+}
