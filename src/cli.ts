@@ -41,6 +41,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { formatAddress, parseAddress } from "./address.ts";
 import { connect } from "./connect.ts";
 import { dial, dialName, type DialTls } from "./_dial.ts";
+import { encodeHello } from "./_hello.ts";
 import { encode } from "./encode.ts";
 import { type Message, message, type MessageType } from "./message.ts";
 import { MidiParser, type MidiParserOptions } from "./parser.ts";
@@ -48,7 +49,7 @@ import type { DropEvent } from "./drop_event.ts";
 import type { FilterEvent } from "./filter_event.ts";
 import type { RejectEvent } from "./reject_event.ts";
 import { PortServer } from "./port_server.ts";
-import type { SocketPort } from "./socket_port.ts";
+import { addressName, type SocketPort } from "./socket_port.ts";
 import { FIELD_TO_TEXT, FIELDS, TYPES } from "./_specs.ts";
 import { formatMessage, parseMessage } from "./text.ts";
 
@@ -112,7 +113,8 @@ Exit status:
 
 const SERVE_HELP =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
-                      [--max-sysex BYTES]
+         [--max-sysex BYTES] [--allow CIDR]... [--max-clients N] [--no-sysex]
+         [--tls-cert FILE --tls-key FILE] [--token-file FILE]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -137,9 +139,11 @@ Events are lines that start with #:
                              messages cut short (by a status byte, or by
                              the client leaving in the middle of one), N
                              sysex messages over --max-sysex
+  # hello ADDRESS NAME       a client named itself with a hello line
   # reject ADDRESS REASON    a client was turned away before a byte of it
-                             was read: not on the --allow list, or over
-                             --max-clients
+                             was read: not on the --allow list, over
+                             --max-clients, a failed TLS handshake, no
+                             hello line with the token
   # filtered NAME TYPE REASON
                              a client's message was not delivered: a sysex
                              with --no-sysex
@@ -170,6 +174,12 @@ Options:
   --tls-key FILE     and its private key (PEM). Clients connect with
                      monitor --tls or --ca FILE; a client whose handshake
                      fails is a # reject line
+  --token-file FILE  Take in only clients whose hello line carries the
+                     token on FILE's first line (monitor and send give it
+                     with their own --token-file); without this option,
+                     the MIDISOCK_TOKEN environment variable, if set. The
+                     token is never taken from the command line, where ps
+                     would show it
   --json             Print JSON lines instead. A message is mido's
                      msg.dict() with the sender first, such as
                      {"sender":NAME,"type":"sysex","time":0,"data":[1,2]}
@@ -192,6 +202,7 @@ Exit status: 0 when stopped; 1 if it cannot listen (the address is in use);
 
 const MONITOR_HELP =
   `Usage: ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
+       [--token-file FILE] [--name NAME]
 
 Connects to a socket-port server and prints each message that the server
 sends, one a line: the server's name, then the message in mido's text
@@ -206,14 +217,20 @@ Options:
   --tls       Connect with TLS, trusting the system's certificate
               authorities; the server's certificate must carry HOST
   --ca FILE   Connect with TLS, trusting the CA certificate in FILE (PEM)
+  --token-file FILE
+              Open with a hello line that carries the token on FILE's
+              first line, for a server with a token (or the
+              MIDISOCK_TOKEN environment variable, if set)
+  --name NAME
+              Open with a hello line that gives the server this name
   -h, --help  Print this help
 
 Exit status: 0 when the connection ends (the server closed it, or it was
 reset) or on Ctrl-C (SIGINT) or SIGTERM; 1 if it cannot connect (the
 connection is refused); 2 for a usage error.`;
 
-const SEND_HELP =
-  `Usage: ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
+const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE]
+       [--token-file FILE] [--name NAME] [MESSAGE...]
 
 Connects to a socket-port server and sends each MESSAGE, in mido's text
 format, such as "note_on note=60 velocity=100". With no MESSAGE it reads
@@ -232,6 +249,12 @@ Options:
   --tls       Connect with TLS, trusting the system's certificate
               authorities; the server's certificate must carry HOST
   --ca FILE   Connect with TLS, trusting the CA certificate in FILE (PEM)
+  --token-file FILE
+              Open with a hello line that carries the token on FILE's
+              first line, for a server with a token (or the
+              MIDISOCK_TOKEN environment variable, if set)
+  --name NAME
+              Open with a hello line that gives the server this name
   -h, --help  Print this help
 
 Exit status: 0 when everything was sent; 1 if the connection is refused or
@@ -359,6 +382,19 @@ class Printer {
     return this.#out.write(
       `# drop ${event.port.name} skipped=${skippedBytes} discarded=${discardedMessages} oversized=${oversizedSysex}`,
     );
+  }
+
+  /** A client that said hello, and so has a name. */
+  hello(port: SocketPort): Promise<void> {
+    if (this.#quiet) return Promise.resolve();
+    const address = addressName(port.remoteAddr) ?? port.name;
+
+    if (this.#json) {
+      return this.#out.write(
+        JSON.stringify({ event: "hello", address, port: port.name }),
+      );
+    }
+    return this.#out.write(`# hello ${address} ${port.name}`);
   }
 
   /** A client turned away. */
@@ -644,6 +680,7 @@ async function serve(
       "no-sysex": { type: "boolean" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
+      "token-file": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -672,6 +709,7 @@ async function serve(
     cert: await readText("--tls-cert", certFile),
     key: await readText("--tls-key", keyFile!),
   };
+  const token = await readToken(values["token-file"]);
   const printer = new Printer(out, !!values.json, !!values.quiet);
   // Each option is the library's: --relay is PortServer's relay, and so on.
   let server: PortServer;
@@ -683,6 +721,7 @@ async function serve(
       maxClients,
       acceptSysex: !values["no-sysex"],
       tls,
+      token,
     });
   } catch (error) {
     if (error instanceof SyntaxError) throw usage(error, "serve");
@@ -721,6 +760,7 @@ async function serve(
     printer.acceptError(event.error ?? event.message);
   });
   server.addEventListener("reject", (event) => printer.reject(event));
+  server.addEventListener("hello", (event) => printer.hello(event.port));
   server.addEventListener("filtered", (event) => printer.filtered(event));
 
   try {
@@ -729,9 +769,10 @@ async function serve(
         server.addrs.map((a) => formatAddress(a.hostname, a.port)).join(", ")
       }`,
     );
-    if (!values.allow && server.addrs.some((a) => !isLoopback(a.hostname))) {
+    const open = !values.allow && token === undefined;
+    if (open && server.addrs.some((a) => !isLoopback(a.hostname))) {
       await err.write(
-        `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow to say who may`,
+        `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may`,
       );
     }
     // Ends when the server is closed and everything it had is printed.
@@ -753,7 +794,38 @@ async function serve(
 const TLS_CLIENT_OPTIONS = {
   tls: { type: "boolean" },
   ca: { type: "string" },
+  "token-file": { type: "string" },
+  name: { type: "string" },
 } as const;
+
+/**
+ * The token: from --token-file FILE (its first line), or else from the
+ * MIDISOCK_TOKEN environment variable; never from the command line, where
+ * ps would show it.
+ */
+async function readToken(
+  file: string | undefined,
+): Promise<string | undefined> {
+  if (file !== undefined) {
+    const token = (await readText("--token-file", file)).split(/\r?\n/)[0];
+    if (token === "") {
+      throw new Error(
+        `Cannot use --token-file ${file}: its first line is empty`,
+      );
+    }
+    return token;
+  }
+  return Deno.env.get("MIDISOCK_TOKEN") || undefined;
+}
+
+/** The hello line for monitor and send: --name and the token, if any. */
+async function clientHello(
+  values: { name?: string; "token-file"?: string },
+): Promise<{ name?: string; token?: string } | undefined> {
+  const token = await readToken(values["token-file"]);
+  if (values.name === undefined && token === undefined) return undefined;
+  return { name: values.name, token };
+}
 
 /** TLS for connect(), from --tls and --ca FILE (which implies --tls). */
 async function clientTls(
@@ -772,6 +844,12 @@ async function readText(option: string, path: string): Promise<string> {
   } catch (error) {
     throw new Error(`Cannot read ${option} ${path}: ${oneLine(error)}`);
   }
+}
+
+/** How monitor and send connect: TLS, and the hello line. */
+interface Link {
+  tls?: DialTls;
+  hello?: { name?: string; token?: string };
 }
 
 /** A whole number, for an option such as --max-sysex. */
@@ -818,7 +896,10 @@ async function monitor(
   }
   const { host, port } = address(onePositional("monitor", positionals), true);
   const printer = new Printer(out, !!values.json);
-  const server = await connect(host, port, { tls: await clientTls(values) });
+  const server = await connect(host, port, {
+    tls: await clientTls(values),
+    hello: await clientHello(values),
+  });
   const removeStop = onStop(() => server.close(), options.signal);
   out.onError = () => server.close();
   server.addEventListener("drop", (event) => printer.drop(event));
@@ -874,10 +955,13 @@ async function send(
   const stdin = items.length === 0
     ? options.stdin ?? Deno.stdin.readable
     : undefined;
-  const tls = await clientTls(values);
+  const link = {
+    tls: await clientTls(values),
+    hello: await clientHello(values),
+  };
   return hex
-    ? await sendBytes(host, port, items as Uint8Array[], stdin, tls)
-    : await sendMessages(host, port, items as Message[], stdin, tls);
+    ? await sendBytes(host, port, items as Uint8Array[], stdin, link)
+    : await sendMessages(host, port, items as Message[], stdin, link);
 }
 
 async function sendMessages(
@@ -885,9 +969,9 @@ async function sendMessages(
   port: number,
   messages: Message[],
   stdin: ReadableStream<Uint8Array> | undefined,
-  tls: DialTls | undefined,
+  link: Link,
 ): Promise<number> {
-  const server = await connect(host, port, { tls });
+  const server = await connect(host, port, link);
   const discarding = discard(server);
   let failure: unknown;
   try {
@@ -924,10 +1008,12 @@ async function sendBytes(
   port: number,
   chunks: Uint8Array[],
   stdin: ReadableStream<Uint8Array> | undefined,
-  tls: DialTls | undefined,
+  link: Link,
 ): Promise<number> {
   const name = dialName(host, port);
-  const conn = await dial(host, port, name, undefined, tls);
+  // Checked before anything is opened, and sent before the first byte.
+  const hello = link.hello ? encodeHello(link.hello) : undefined;
+  const conn = await dial(host, port, name, undefined, link.tls);
   if ("setNoDelay" in conn) conn.setNoDelay(true);
   const discarding = (async () => {
     const buf = new Uint8Array(16 * 1024);
@@ -950,6 +1036,7 @@ async function sendBytes(
   };
   let failure: unknown;
   try {
+    if (hello) await write(hello);
     for (const bytes of chunks) await write(bytes);
     if (stdin) {
       for await (const [n, line] of readLines(stdin)) {

@@ -33,6 +33,8 @@ export interface ChildResult {
 export interface ChildOptions {
   /** Text to write to the child's stdin, which is then closed. */
   stdin?: string;
+  /** Environment variables to add to the child's. */
+  env?: Record<string, string>;
 }
 
 /** Rejects when the signal aborts; `clear` stops listening. */
@@ -101,6 +103,7 @@ export class Child implements AsyncDisposable {
     this.name = [command, ...args].join(" ");
     this.#process = new Deno.Command(command, {
       args,
+      env: options.env,
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",

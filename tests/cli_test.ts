@@ -819,7 +819,7 @@ Deno.test("midisock serve warns on stderr when it listens beyond loopback with n
   await serve.waitForMatch("stderr", /^midisock: listening on 0\.0\.0\.0:\d+$/);
   await serve.waitForMatch(
     "stderr",
-    /^midisock: warning: anyone who can reach this port can play on the bus; give --allow to say who may$/,
+    /^midisock: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may$/,
   );
   serve.kill("SIGTERM");
   assert.equal((await serve.result()).code, 0);
@@ -830,4 +830,69 @@ Deno.test("midisock serve warns on stderr when it listens beyond loopback with n
     bad.stderr,
     'midisock: error: Invalid allow entry "10.0.0.0/40": the prefix must be a whole number in 0..32 (see midisock serve --help)\n',
   );
+});
+
+Deno.test("midisock serve with a token (MIDISOCK_TOKEN) takes in send --token-file --name, and turns away a client without it", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "midisock-" });
+  try {
+    const tokenFile = `${dir}/token`;
+    await Deno.writeTextFile(tokenFile, "s3cr et\n");
+    await using serve = midisock(["serve", "127.0.0.1:0"], {
+      env: { MIDISOCK_TOKEN: "s3cr et" },
+    });
+    const [, port] = await serve.waitForMatch(
+      "stderr",
+      /^midisock: listening on 127\.0\.0\.1:(\d+)$/,
+    );
+    const address = `127.0.0.1:${port}`;
+    const good = await runMidisock([
+      "send",
+      "--token-file",
+      tokenFile,
+      "--name",
+      "keys",
+      address,
+      "start",
+    ]);
+    assert.equal(good.code, 0, good.stderr);
+    await serve.waitForCount(1, (l) => l === "keys start time=0", "start");
+    // No token: turned away, and its message never printed.
+    await runMidisock(["send", address, "stop"]);
+    await serve.waitForCount(1, (l) => l.startsWith("# reject "), "reject");
+    serve.kill("SIGTERM");
+    assert.equal((await serve.result()).code, 0);
+    assert.deepEqual(serve.stdout.filter((l) => !l.startsWith("# reject")), [
+      "# connect keys",
+      "keys start time=0",
+      "# disconnect keys",
+    ]);
+    assert.match(
+      serve.stdout.find((l) => l.startsWith("# reject"))!,
+      /^# reject 127\.0\.0\.1:\d+ no hello line$/,
+    );
+    const empty = `${dir}/empty`;
+    await Deno.writeTextFile(empty, "\n");
+    const bad = await runMidisock(["send", "--token-file", empty, address]);
+    assert.equal(bad.code, 1);
+    assert.equal(
+      bad.stderr,
+      `midisock: error: Cannot use --token-file ${empty}: its first line is empty\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("midisock serve without a token prints a # hello line, and the client's name from then on", async () => {
+  const { serve, address } = await startServe();
+  await using _ = serve;
+  const sent = await runMidisock(["send", "--name", "keys", address, "start"]);
+  assert.equal(sent.code, 0, sent.stderr);
+  await serve.waitForCount(1, isDisconnect, "disconnect");
+  serve.kill("SIGTERM");
+  await serve.result();
+  const [connectLine, helloLine, ...rest] = serve.stdout;
+  const name = connectName(connectLine);
+  assert.equal(helloLine, `# hello ${name} keys`);
+  assert.deepEqual(rest, ["keys start time=0", "# disconnect keys"]);
 });
