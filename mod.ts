@@ -97,5 +97,6 @@ export {
 } from "./src/hub.ts";
 export { PortEvent } from "./src/port_event.ts";
 export { DropEvent } from "./src/drop_event.ts";
+export { type BudgetHolder, BufferBudget } from "./src/buffer_budget.ts";
 export { RejectEvent } from "./src/reject_event.ts";
 export { FilterEvent } from "./src/filter_event.ts";

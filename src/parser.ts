@@ -53,6 +53,8 @@ const DEFAULT_MAX_SYSEX = 1024 * 1024;
 const INITIAL_SYSEX_CAPACITY = 256;
 // A sysex buffer that grew past this is let go once its message is done.
 const RETAINED_SYSEX_CAPACITY = 64 * 1024;
+// A sysex buffer grows by copying up to this size, and in place beyond it.
+const SMALL_SYSEX_CAPACITY = 16 * 1024;
 
 function realtime(type: Message["type"]): Message {
   return Object.freeze({ type }) as Message;
@@ -432,6 +434,42 @@ export class MidiParser {
   }
 
   /**
+   * Discards the sysex in progress, if there is one, and lets go of the
+   * memory that the parser holds for it: it is counted in
+   * `discardedMessages` (its bytes in `skippedBytes`), and the rest of it
+   * is skipped up to the next status byte. A {@linkcode PortServer} does
+   * this to the largest partial message of its clients when they would
+   * hold more than its `maxBufferedBytes`.
+   *
+   * @returns The bytes of memory let go.
+   *
+   * @example Discarding a sysex in progress
+   * ```ts
+   * import { MidiParser } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * const parser = new MidiParser();
+   * parser.feed(new Uint8Array([0xf0, 1, 2, 3]));
+   * assert.ok(parser.discardPartial() > 0);
+   * assert.equal(parser.bufferedBytes, 0);
+   * assert.deepEqual(parser.feed(new Uint8Array([4, 0xf7, 0xfa])), [{ type: "start" }]);
+   * assert.equal(parser.stats.discardedMessages, 1);
+   * assert.equal(parser.stats.skippedBytes, 6);
+   * ```
+   */
+  discardPartial(): number {
+    const held = this.bufferedBytes;
+    if (this.#state === SYSEX) {
+      this.#stats.discardedMessages++;
+      this.#stats.skippedBytes += this.#sysexLength + 1; // F0 and the data
+      this.#state = SKIP;
+    }
+    this.#sysex = null;
+    this.#sysexLength = 0;
+    return held;
+  }
+
+  /**
    * Ends the stream: a message still in progress is discarded and counted,
    * and the parser starts afresh.
    *
@@ -470,7 +508,22 @@ export class MidiParser {
       this.#maxSysex,
       Math.max(INITIAL_SYSEX_CAPACITY, (old?.length ?? 0) * 2, need),
     );
-    const buf = new Uint8Array(size);
+    const ab = old?.buffer as ArrayBuffer | undefined;
+    if (ab?.resizable) {
+      ab.resize(size); // grows in place: no copy, no garbage
+      return old!;
+    }
+    let buf: Uint8Array;
+    if (size <= SMALL_SYSEX_CAPACITY) {
+      buf = new Uint8Array(size);
+    } else {
+      // A big sysex grows in one resizable buffer, up to maxSysexBytes. Its
+      // memory is mapped for it alone, so the system gets it back as soon
+      // as it is let go, and a few hundred clients each most of the way
+      // through a 1 MiB sysex leave no heap behind them.
+      const big = new ArrayBuffer(size, { maxByteLength: this.#maxSysex });
+      buf = new Uint8Array(big);
+    }
     if (old !== null) buf.set(old.subarray(0, n));
     this.#sysex = buf;
     return buf;

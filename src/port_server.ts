@@ -7,6 +7,7 @@ import { Acceptor, listenAll, type NetConn } from "./_listen.ts";
 import { PortIterator } from "./_port_iterator.ts";
 import { formatAddress } from "./address.ts";
 import { allowList } from "./_cidr.ts";
+import { BufferBudget } from "./buffer_budget.ts";
 import { DropEvent } from "./drop_event.ts";
 import { FilterEvent } from "./filter_event.ts";
 import { RejectEvent } from "./reject_event.ts";
@@ -99,6 +100,17 @@ export interface PortServerOptions
    */
   token?: string;
   /**
+   * The most bytes that all clients together may hold in messages that
+   * have not finished arriving (sysex in progress). When a client's chunk
+   * would pass it, the client holding the most discards its partial
+   * message, counted (`stats.bufferDiscards`, and the client's
+   * `discardedMessages`) and reported as a `drop` event. Each client alone
+   * is bounded by `maxSysexBytes`.
+   *
+   * @default {67108864}
+   */
+  maxBufferedBytes?: number;
+  /**
    * How long a client has to finish its TLS handshake, and to send its
    * hello line to a server with a token, in milliseconds.
    *
@@ -127,6 +139,10 @@ export interface PortServerStats {
   rejected: number;
   /** Messages from clients not delivered: sysex, or refused by filter. */
   filtered: number;
+  /** Bytes that clients hold now in messages still arriving. */
+  bufferedBytes: number;
+  /** Partial messages discarded to keep within maxBufferedBytes. */
+  bufferDiscards: number;
   /** Messages received from all clients. */
   received: number;
   /** Messages relayed to the other clients (with `relay: true`). */
@@ -239,6 +255,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #live = 0; // clients made and not yet closed
   #tls: boolean;
   #token: string | undefined;
+  #budget: BufferBudget;
   #helloTimeout: number;
   // Connections whose TLS handshake is under way, and its end.
   #handshaking = new Map<NetConn, Promise<void>>();
@@ -297,8 +314,10 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       tls,
       token,
       helloTimeout,
+      maxBufferedBytes,
       ...rest
     } = options;
+    this.#budget = new BufferBudget(maxBufferedBytes ?? 64 * 1024 * 1024);
     if (token !== undefined && (typeof token !== "string" || token === "")) {
       throw new TypeError(
         "Invalid token option: expected a string of at least one character",
@@ -335,6 +354,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       noDelay: rest.noDelay,
       closeTimeout: rest.closeTimeout,
       readHello: true,
+      budget: this.#budget,
     };
     checkPortOptions(this.#clientOptions); // now, not at the first client
     this.#hub = new BroadcastHub(rest);
@@ -411,6 +431,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       acceptErrors: this.#acceptErrors,
       rejected: this.#rejected,
       filtered: this.#filtered,
+      bufferedBytes: this.#budget.heldBytes,
+      bufferDiscards: this.#budget.discards,
       received: this.#received,
       relayed: this.#relayed,
       skippedBytes: total.skippedBytes,

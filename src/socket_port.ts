@@ -4,6 +4,7 @@ import { whenAborted } from "./_abort.ts";
 import { type ByteSource, sinkOf, sourceOf } from "./_byte_io.ts";
 import { encodeHello, type HelloFields, HelloReader } from "./_hello.ts";
 import { Outbox } from "./_outbox.ts";
+import type { BufferBudget } from "./buffer_budget.ts";
 import { formatAddress } from "./address.ts";
 import { DropEvent } from "./drop_event.ts";
 import { PortClosedError } from "./errors.ts";
@@ -55,6 +56,13 @@ export interface SocketPortOptions extends MidiParserOptions {
    * @default {false}
    */
   readHello?: boolean;
+  /**
+   * A memory budget shared with other ports: after each chunk it reads,
+   * the port tells it how many bytes its parser holds for a message still
+   * arriving, and discards that message when the budget asks. A PortServer
+   * gives its clients one (`maxBufferedBytes`).
+   */
+  budget?: BufferBudget;
 }
 
 /** Counters of a {@linkcode SocketPort}. */
@@ -151,6 +159,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #parser: MidiParser;
   #source: ByteSource;
   #helloReader: HelloReader | undefined;
+  #budget: BufferBudget | undefined;
   #hello: HelloFields | null | undefined;
   #helloError: string | undefined;
   #pump: Promise<void>;
@@ -207,6 +216,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     // The hello line goes first, before any MIDI byte.
     if (options.hello) this.#outbox.enqueue(encodeHello(options.hello));
     if (options.readHello) this.#helloReader = new HelloReader();
+    this.#budget = options.budget;
     this.#pump = this.#read();
   }
 
@@ -449,6 +459,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         }
         const messages = parser.feed(chunk); // done with the chunk here
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
+        this.#budget?.hold(this, parser.bufferedBytes);
         this.#reportDrops();
         const space = inbox.space();
         if (space) await space;
@@ -458,10 +469,52 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     }
     if (this.#helloReader) this.#settleHello(null);
     parser.end();
+    this.#budget?.release(this);
     this.#reportDrops();
     inbox.end();
     // The peer has gone: send what is queued, then close, as mido does.
     if (!this.closed) this._lost(failure);
+  }
+
+  /**
+   * Bytes that the port's parser holds for a message still arriving (a
+   * sysex in progress), at most `maxSysexBytes`.
+   *
+   * @example Nothing held between messages
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.bufferedBytes, 0);
+   * ```
+   */
+  get bufferedBytes(): number {
+    return this.#parser.bufferedBytes;
+  }
+
+  /**
+   * Discards the message still arriving, if any, and lets go of its
+   * memory: it is counted (`stats.discardedMessages`) and reported with a
+   * `drop` event. A {@linkcode BufferBudget} calls this.
+   *
+   * @returns The bytes of memory let go.
+   *
+   * @example Nothing to discard
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.discardPartial(), 0);
+   * ```
+   */
+  discardPartial(): number {
+    const bytes = this.#parser.discardPartial();
+    this.#reportDrops();
+    return bytes;
   }
 
   // Takes a hello line off the start of the stream: returns the bytes that

@@ -209,3 +209,53 @@ Deno.test("Bad access options fail when the server is made", () => {
     },
   );
 });
+
+Deno.test("maxBufferedBytes: clients' unfinished sysex messages never hold more than the bound, the largest is dropped and counted, and it all comes back when they leave", async () => {
+  const max = 64 * 1024;
+  await using server = new PortServer("127.0.0.1", 0, {
+    maxBufferedBytes: max,
+  });
+  const drops: number[] = [];
+  server.addEventListener("drop", (e) => drops.push(e.discardedMessages));
+  server.poll(); // read as a port: it takes in its clients
+  const conns = [];
+  try {
+    // Five clients, each 40 KiB into a sysex that never ends.
+    for (let i = 0; i < 5; i++) {
+      const conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+      });
+      conns.push(conn);
+      await conn.write(
+        new Uint8Array([0xf0, ...new Uint8Array(40 * 1024).fill(i + 1)]),
+      );
+      await waitFor(
+        () =>
+          server.stats.bufferedBytes > 0 || server.stats.bufferDiscards > i - 2,
+        `client ${i} held`,
+      );
+      assert.ok(
+        server.stats.bufferedBytes <= max,
+        `${server.stats.bufferedBytes} <= ${max}`,
+      );
+    }
+    await waitFor(() => server.stats.bufferDiscards >= 3, "3 discards");
+    assert.ok(server.stats.bufferedBytes <= max);
+    // Each discard is a message dropped, counted and reported.
+    assert.equal(server.stats.discardedMessages, server.stats.bufferDiscards);
+    assert.equal(
+      drops.filter((n) => n === 1).length,
+      server.stats.bufferDiscards,
+    );
+    // A discarded sysex stays dropped when it ends; a new one is whole.
+    await conns[0].write(new Uint8Array([0xf7, 0xf0, 0x7f, 0xf7]));
+    assert.deepEqual(await receiveN(server, 1), [
+      message("sysex", { data: [0x7f] }),
+    ]);
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+  await waitFor(() => server.stats.clients === 0, "every client gone");
+  assert.equal(server.stats.bufferedBytes, 0);
+});
