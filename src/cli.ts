@@ -6,7 +6,7 @@
  * peers can be mido programs (`mido-serve`, `mido-connect`) too.
  *
  * ```sh
- * deno install -g -n midisock --allow-net jsr:@x/midisock/cli
+ * deno install -g -n midisock --allow-net --allow-read --allow-env jsr:@x/midisock/cli
  * midisock serve --relay :8080         # a shared MIDI bus on localhost:8080
  * midisock monitor localhost:8080      # print what the bus carries
  * midisock send localhost:8080 "note_on note=60 velocity=100" "note_off note=60"
