@@ -60,8 +60,13 @@ export interface PortServerOptions
   /**
    * The most clients at once. One more is closed at once, counted in
    * `stats.rejected` and reported with a `reject` event. Each client holds
-   * a file descriptor: keep this below the process's limit (`ulimit -n`),
-   * since running out of them makes accept() fail.
+   * a file descriptor, and Deno's accept() fails (or worse) once the
+   * process runs out of them: keep this below the process's limit
+   * (`ulimit -n`). The default is 1024, or the limit less an eighth of it
+   * (at least 128) where that is lower and the process can read the limit
+   * (Linux, where Deno asks for `--allow-all` to read `/proc/self/limits`).
+   * Under a soft limit of 1024, the usual one on Linux, give a lower
+   * `maxClients`, or raise the limit (`ulimit -n 4096`).
    *
    * @default {1024}
    */
@@ -332,7 +337,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       );
     }
     this.#allow = allow === undefined ? undefined : allowList(allow);
-    this.#maxClients = maxClients ?? 1024;
+    this.#maxClients = maxClients ?? defaultMaxClients();
     if (!Number.isInteger(this.#maxClients) || this.#maxClients < 0) {
       throw new RangeError(
         `Invalid maxClients option: expected an integer >= 0, got ${maxClients}`,
@@ -926,5 +931,31 @@ function closeQuietly(conn: Deno.Conn): void {
     conn.close();
   } catch {
     // Already closed.
+  }
+}
+
+/**
+ * 1024, or the process's open-file limit less an eighth of it (at least
+ * 128) where that is lower: a server must never accept its way out of
+ * descriptors.
+ */
+function defaultMaxClients(): number {
+  const limit = openFileLimit();
+  if (limit === undefined) return 1024;
+  // The runtime and the server's own files take some: leave them room.
+  return Math.max(1, Math.min(1024, limit - Math.max(128, limit >> 3)));
+}
+
+/** The soft limit on open files, where it can be read without asking. */
+function openFileLimit(): number | undefined {
+  const path = "/proc/self/limits";
+  try {
+    if (Deno.build.os !== "linux") return undefined;
+    const read = Deno.permissions.querySync({ name: "read", path });
+    if (read.state !== "granted") return undefined;
+    const match = /^Max open files\s+(\d+)/m.exec(Deno.readTextFileSync(path));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
   }
 }

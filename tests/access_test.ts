@@ -259,3 +259,51 @@ Deno.test("maxBufferedBytes: clients' unfinished sysex messages never hold more 
   await waitFor(() => server.stats.clients === 0, "every client gone");
   assert.equal(server.stats.bufferedBytes, 0);
 });
+
+Deno.test("maxClients stays below the process's descriptor limit: a server under ulimit -n 256 takes 128 clients of 400, turns the rest away, and lives", async () => {
+  const server = new URL("./fixtures/fd_server.ts", import.meta.url).pathname;
+  // Python lowers the limit, then becomes deno running the server, with
+  // --allow-all, which Deno asks for to read /proc/self/limits.
+  const child = new Deno.Command(PYTHON, {
+    args: [
+      "-c",
+      `import os, resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+os.execvp(${JSON.stringify(Deno.execPath())}, ["deno", "run", "--allow-all", ${
+        JSON.stringify(server)
+      }, "400"])`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await out.read();
+    if (done) break;
+    text += value;
+  }
+  const port = Number(text.split("\n")[0]);
+  const opened = await new Deno.Command(PYTHON, {
+    args: [
+      "-c",
+      `import socket, time
+socks = [socket.create_connection(("127.0.0.1", ${port}), timeout=5) for _ in range(400)]
+time.sleep(1)
+print(len(socks))`,
+    ],
+  }).output();
+  assert.equal(new TextDecoder().decode(opened.stdout).trim(), "400");
+  while (true) {
+    const { value, done } = await out.read();
+    if (done) break;
+    text += value;
+  }
+  const { code } = await child.status;
+  const stderr = await new Response(child.stderr).text();
+  assert.equal(code, 0, stderr);
+  const stats = JSON.parse(text.trim().split("\n")[1]);
+  assert.equal(stats.accepted, 128);
+  assert.equal(stats.rejected, 272);
+  assert.equal(stats.acceptErrors, 0);
+});
