@@ -3,6 +3,9 @@
 // by connect() and by the CLI's raw `send --hex`.
 
 import { hostsFor, unbracket } from "./_hosts.ts";
+
+/** How long connect() waits for a TLS handshake, in milliseconds. */
+export const TLS_TIMEOUT = 10_000;
 import { formatAddress } from "./address.ts";
 
 /** The name of a connection to `host:port`: `[v6]:port` for IPv6. */
@@ -12,7 +15,8 @@ export function dialName(host: string, port: number): string {
 
 /** The error, with a message that names the address it was for. */
 function named(error: unknown, name: string): unknown {
-  if (!(error instanceof Error) || error.name === "AbortError") return error;
+  // A signal's reason (AbortError, TimeoutError) stays as it is.
+  if (!(error instanceof Error) || error instanceof DOMException) return error;
   if (error instanceof Deno.errors.ConnectionRefused) {
     return new Deno.errors.ConnectionRefused(
       `Cannot connect to ${name}: connection refused`,
@@ -52,6 +56,10 @@ export async function dial(
   if (tls) {
     signal?.throwIfAborted();
     const caCerts = tls === true ? undefined : tls.caCerts;
+    // A peer that does not speak TLS never answers the handshake: give up
+    // at TLS_TIMEOUT, or when the caller's signal aborts.
+    const timeout = AbortSignal.timeout(TLS_TIMEOUT);
+    const deadline = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let conn: Deno.TlsConn | undefined;
     try {
       conn = await Deno.connectTls({
@@ -59,8 +67,23 @@ export async function dial(
         port,
         caCerts,
       });
-      await conn.handshake();
-      return conn;
+      const open = conn;
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          open.close(); // ends the handshake in flight
+          reject(
+            signal?.aborted ? signal.reason : new Deno.errors.TimedOut(
+              `no TLS handshake within ${TLS_TIMEOUT} ms (does the server speak TLS?)`,
+            ),
+          );
+        };
+        if (deadline.aborted) return onAbort();
+        deadline.addEventListener("abort", onAbort, { once: true });
+        open.handshake().then(() => resolve(), reject).finally(() =>
+          deadline.removeEventListener("abort", onAbort)
+        );
+      });
+      return open;
     } catch (error) {
       try {
         conn?.close();

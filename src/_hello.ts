@@ -44,6 +44,10 @@ export function encodeHello(
         `Invalid hello ${key}: expected a string, got ${typeof value}`,
       );
     }
+    // deno-lint-ignore no-control-regex
+    if (/[\x00-\x1f\x7f-\x9f]/.test(value)) {
+      throw new TypeError(`Invalid hello ${key}: it has a control character`);
+    }
     line += ` ${key}=${percentEncode(value)}`;
   }
   line += "\n";
@@ -114,11 +118,19 @@ function parseHello(line: Uint8Array): HelloFields | string {
     if (pair === "") continue;
     const eq = pair.indexOf("=");
     if (eq <= 0) return `bad hello line: expected key=value, got ${pair}`;
+    const key = pair.slice(0, eq);
+    let value: string;
     try {
-      fields[pair.slice(0, eq)] = decodeURIComponent(pair.slice(eq + 1));
+      value = decodeURIComponent(pair.slice(eq + 1));
     } catch {
-      return `bad hello line: bad percent-encoding in ${pair.slice(0, eq)}`;
+      return `bad hello line: bad percent-encoding in ${key}`;
     }
+    // A name is printed and logged: no line feed or escape may hide in it.
+    // deno-lint-ignore no-control-regex
+    if (/[\x00-\x1f\x7f-\x9f]/.test(value)) {
+      return `bad hello line: a control character in ${key}`;
+    }
+    fields[key] = value;
   }
   return Object.freeze(fields);
 }

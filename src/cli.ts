@@ -139,7 +139,10 @@ Events are lines that start with #:
                              messages cut short (by a status byte, or by
                              the client leaving in the middle of one), N
                              sysex messages over --max-sysex
-  # hello ADDRESS NAME       a client named itself with a hello line
+  # hello ADDRESS NAME       a client taken in by its address named itself
+                             in a hello line; lines after it use NAME (on
+                             a server with a token, a client is named before
+                             it is taken in, on its # connect line)
   # reject ADDRESS REASON    a client was turned away before a byte of it
                              was read: not on the --allow list, over
                              --max-clients, a failed TLS handshake, no

@@ -277,6 +277,28 @@ export class MidiParser {
   }
 
   /**
+   * The bytes of memory that the parser holds for a sysex still arriving:
+   * {@linkcode MidiParser.bufferedBytes} while one is, and 0 between
+   * messages (when the buffer that it keeps for the next sysex, at most
+   * 64 KiB, waits empty).
+   *
+   * @example Held while a sysex arrives, not after
+   * ```ts
+   * import { MidiParser } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * const parser = new MidiParser();
+   * parser.feed(new Uint8Array([0xf0, 1, 2]));
+   * assert.ok(parser.partialBytes >= 2);
+   * parser.feed(new Uint8Array([0xf7]));
+   * assert.equal(parser.partialBytes, 0);
+   * ```
+   */
+  get partialBytes(): number {
+    return this.#state === SYSEX ? this.bufferedBytes : 0;
+  }
+
+  /**
    * Parses the next chunk of the stream.
    *
    * @param chunk Bytes, in any split.

@@ -2,7 +2,7 @@
 
 import { rejectOnAbort, whenAborted } from "./_abort.ts";
 import { unbracket } from "./_hosts.ts";
-import { sameToken } from "./_hello.ts";
+import { encodeHello } from "./_hello.ts";
 import { Acceptor, listenAll, type NetConn } from "./_listen.ts";
 import { PortIterator } from "./_port_iterator.ts";
 import { formatAddress } from "./address.ts";
@@ -264,6 +264,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #helloTimeout: number;
   // Connections whose TLS handshake is under way, and its end.
   #handshaking = new Map<NetConn, Promise<void>>();
+  #unmade = 0; // connections being vetted that are no port yet
   #rejected = 0;
   #filtered = 0;
   #accepted = 0;
@@ -328,6 +329,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
         "Invalid token option: expected a string of at least one character",
       );
     }
+    if (token !== undefined) encodeHello({ token }); // it must fit a hello line
     this.#token = token;
     this.#tls = tls !== undefined;
     this.#helloTimeout = helloTimeout ?? 2000;
@@ -675,15 +677,16 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    */
   join(transport: Transport, options: { name?: string } = {}): SocketPort {
     if (this.closed) throw new PortClosedError(this.name, "join");
-    if (this.#live >= this.#maxClients) {
+    if (this.#live + this.#unmade >= this.#maxClients) {
       transport.close();
       const reason = `over maxClients (${this.#maxClients})`;
       this.#reject(options.name ?? "a joined transport", reason);
       throw new RangeError(`Cannot join ${this.name}: ${reason}`);
     }
-    const port = new SocketPort(transport, {
+    const port = this.#port(transport, {
       ...this.#clientOptions,
       name: options.name,
+      readHello: false, // the name it was given stays
     });
     this.#place(port);
     return port;
@@ -693,7 +696,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     const remote = conn.remoteAddr;
     const reason = this.#allow && !this.#allow(remote.hostname)
       ? "not on the allow-list"
-      : this.#live + this.#handshaking.size >= this.#maxClients
+      : this.#live + this.#unmade >= this.#maxClients
       ? `over maxClients (${this.#maxClients})`
       : undefined;
     if (reason) {
@@ -715,6 +718,22 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   // once its handshake is done and its hello line carries the token, both
   // within helloTimeout; until then nothing of it is read by anyone.
   async #vet(conn: NetConn): Promise<void> {
+    // Counted as a client from the start: as a connection until it is made
+    // a port, then as a port.
+    let unmade = true;
+    const made = () => {
+      if (unmade) this.#unmade--;
+      unmade = false;
+    };
+    this.#unmade++;
+    try {
+      await this.#vetConn(conn, made);
+    } finally {
+      made();
+    }
+  }
+
+  async #vetConn(conn: NetConn, made: () => void): Promise<void> {
     const deadline = AbortSignal.timeout(this.#helloTimeout);
     const address = addressName(conn.remoteAddr) ?? "a client";
     const failed = (reason: string) => {
@@ -728,13 +747,15 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       return;
     }
     if (this.#token === undefined) {
+      made();
       if (this.closed) closeQuietly(conn);
       else this.#make(conn);
       return;
     }
     let port: SocketPort;
     try {
-      port = new SocketPort(conn, this.#clientOptions);
+      made(); // from now on it is counted as a port
+      port = this.#port(conn, this.#clientOptions);
     } catch (error) {
       return failed(error instanceof Error ? error.message : String(error));
     }
@@ -763,8 +784,10 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       return `no hello line within ${this.#helloTimeout} ms`;
     }
     if (hello === null) return port.helloError ?? "no hello line";
-    if (hello.token === undefined) return "no token in the hello line";
-    return await sameToken(hello.token, this.#token!)
+    const match = await port.matchesToken(this.#token!);
+    return match === undefined
+      ? "no token in the hello line"
+      : match
       ? undefined
       : "wrong token";
   }
@@ -796,7 +819,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #make(conn: NetConn): void {
     let port: SocketPort;
     try {
-      port = new SocketPort(conn, this.#clientOptions);
+      port = this.#port(conn, this.#clientOptions);
     } catch (error) {
       // The connection went before it could be made a port.
       closeQuietly(conn);
@@ -804,6 +827,16 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       return;
     }
     this.#place(port);
+  }
+
+  // Makes a client's port, and counts it among the clients the server
+  // holds until it closes: from the moment it is made, so that a client
+  // that closes while it is vetted is counted out too.
+  #port(conn: Transport | NetConn, options: SocketPortOptions): SocketPort {
+    const port = new SocketPort(conn, options);
+    this.#live++;
+    port.addEventListener("close", () => this.#live--, { once: true });
+    return port;
   }
 
   #reject(address: string, reason: string): void {
@@ -843,13 +876,11 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   // either.
   #place(port: SocketPort): void {
     this.#accepted++;
-    this.#live++;
-    port.addEventListener("close", () => this.#live--, { once: true });
     this.#forwardDrops(port);
     // A name that comes later, in a hello line (a server without a token).
     if (port.hello === undefined) {
       port.addEventListener("hello", () => {
-        if (port.hello) this.dispatchEvent(new PortEvent("hello", port));
+        if (port.hello?.name) this.dispatchEvent(new PortEvent("hello", port));
       }, { once: true });
     }
     const waiter = this.#acceptWaiters.shift();

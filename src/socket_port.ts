@@ -2,7 +2,12 @@
 
 import { whenAborted } from "./_abort.ts";
 import { type ByteSource, sinkOf, sourceOf } from "./_byte_io.ts";
-import { encodeHello, type HelloFields, HelloReader } from "./_hello.ts";
+import {
+  encodeHello,
+  type HelloFields,
+  HelloReader,
+  sameToken,
+} from "./_hello.ts";
 import { Outbox } from "./_outbox.ts";
 import type { BufferBudget } from "./buffer_budget.ts";
 import { formatAddress } from "./address.ts";
@@ -162,6 +167,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #budget: BufferBudget | undefined;
   #hello: HelloFields | null | undefined;
   #helloError: string | undefined;
+  #token: string | undefined;
   #pump: Promise<void>;
   #sent = 0;
   #cut = false;
@@ -459,7 +465,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         }
         const messages = parser.feed(chunk); // done with the chunk here
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
-        this.#budget?.hold(this, parser.bufferedBytes);
+        this.#budget?.hold(this, parser.partialBytes);
         this.#reportDrops();
         const space = inbox.space();
         if (space) await space;
@@ -491,7 +497,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * ```
    */
   get bufferedBytes(): number {
-    return this.#parser.bufferedBytes;
+    return this.#parser.partialBytes;
   }
 
   /**
@@ -524,10 +530,15 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     switch (result.state) {
       case "more":
         return undefined;
-      case "hello":
-        if (result.fields.name) this.#name = result.fields.name;
-        this.#settleHello(result.fields);
+      case "hello": {
+        // The token is kept apart, for matchesToken() alone: it is no
+        // field that code could log.
+        const { token, ...fields } = result.fields;
+        this.#token = token;
+        if (fields.name) this.#name = fields.name;
+        this.#settleHello(Object.freeze(fields));
         return result.rest;
+      }
       case "bad":
         // Not a hello line after all: its bytes go to the parser, which
         // skips them as data with no status, and counts them.
@@ -570,6 +581,38 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    */
   get hello(): Readonly<Record<string, string>> | null | undefined {
     return this.#hello;
+  }
+
+  /**
+   * Whether the token in the hello line that opened the stream is
+   * `expected`, compared in constant time (by their SHA-256 digests); or
+   * undefined if the line had no token (or there was no line). The token
+   * itself is never kept where code could read it: not in
+   * {@linkcode SocketPort.hello}, nor in a name or an event.
+   *
+   * @param expected The token to match.
+   * @returns Whether it matches, or undefined.
+   *
+   * @example Checking a client's token
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port, {
+   *   hello: { name: "keys", token: "s3cret" },
+   * });
+   * await using peer = await server.accept();
+   * await new Promise((r) => peer.addEventListener("hello", r, { once: true }));
+   * assert.equal(await peer.matchesToken("s3cret"), true);
+   * assert.equal(await peer.matchesToken("guess"), false);
+   * assert.deepEqual(peer.hello, { name: "keys" });
+   * ```
+   */
+  matchesToken(expected: string): Promise<boolean | undefined> {
+    const token = this.#token;
+    if (token === undefined) return Promise.resolve(undefined);
+    return sameToken(token, expected);
   }
 
   /**

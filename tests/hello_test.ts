@@ -156,3 +156,75 @@ Deno.test("A bad token option fails when the server is made", () => {
       "Invalid token option: expected a string of at least one character",
   });
 });
+
+Deno.test("Clients of a token server that come and go are counted out, so maxClients never fills with ghosts", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    token: "t",
+    maxClients: 3,
+  });
+  server.poll();
+  for (let i = 0; i < 10; i++) {
+    const client = await connect("127.0.0.1", server.port, {
+      hello: { token: "t" },
+    });
+    await client.send(message("song_select", { song: i }));
+    await client.close();
+  }
+  const got = [];
+  while (got.length < 10) got.push(await server.receive());
+  // From ten clients, one after the other: every song, in some order.
+  assert.deepEqual(
+    got.map((m) => (m as { song: number }).song).sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
+  await waitFor(() => server.stats.clients === 0, "every client gone");
+  await using late = await connect("127.0.0.1", server.port, {
+    hello: { token: "t" },
+  });
+  await late.send(message("start"));
+  assert.deepEqual(await server.receive(), message("start"));
+  assert.equal(server.stats.rejected, 0);
+});
+
+Deno.test("A hello value with a control character is a bad hello line, and connect() refuses to send one", async () => {
+  await assert.rejects(
+    connect("127.0.0.1", 9, { hello: { name: "keys\n# reject" } }),
+    {
+      name: "TypeError",
+      message: "Invalid hello name: it has a control character",
+    },
+  );
+  await using server = new PortServer("127.0.0.1", 0, {
+    token: "t",
+    helloTimeout: 500,
+  });
+  const rejects: RejectEvent[] = [];
+  server.addEventListener("reject", (event) => rejects.push(event));
+  using raw = await rawClient(
+    server.port,
+    bytes("MIDISOCK/1 name=keys%0A%23%20reject token=t\n"),
+  );
+  await waitFor(() => rejects.length === 1, "the reject");
+  assert.equal(
+    rejects[0].reason,
+    "bad hello line: a control character in name",
+  );
+  assert.equal(raw.localAddr.transport, "tcp");
+});
+
+Deno.test("The token is kept apart from a port's hello fields, and a token too long for a hello line fails when the server is made", async () => {
+  assert.throws(
+    () => new PortServer("127.0.0.1", 0, { token: "x".repeat(600) }),
+    RangeError,
+  );
+  await using server = new PortServer("127.0.0.1", 0, { token: "s3cret" });
+  await using client = await connect("127.0.0.1", server.port, {
+    hello: { name: "keys", token: "s3cret" },
+  });
+  await waitFor(() => server.stats.accepted === 1, "the client");
+  server.poll();
+  const [port] = server.ports;
+  assert.deepEqual(port.hello, { name: "keys" });
+  assert.equal(JSON.stringify(port.hello).includes("s3cret"), false);
+  assert.equal(await port.matchesToken("s3cret"), true);
+});

@@ -121,3 +121,29 @@ Deno.test("midisock serve --tls-cert --tls-key with send --ca and monitor --ca",
     assert.equal((await serve.result()).code, 0);
   });
 });
+
+Deno.test("connect() with TLS to a server that does not speak it gives up at its signal, and the server carries on", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  const t0 = Date.now();
+  await assert.rejects(
+    connect("127.0.0.1", server.port, {
+      tls: true,
+      signal: AbortSignal.timeout(300),
+    }),
+    { name: "TimeoutError" },
+  );
+  assert.ok(Date.now() - t0 < 5000, "it gave up in time");
+  // What the TLS client sent (its hello) was garbage to this server,
+  // which may even have decoded some of it; a plain client is heard.
+  const reading = server.withPorts();
+  await using plain = await connect("127.0.0.1", server.port);
+  await plain.send(message("start"));
+  const mine = `127.0.0.1:${plain.localAddr.port}`;
+  for (;;) {
+    const { value } = await reading.next();
+    if (value!.port.name !== mine) continue;
+    assert.deepEqual(value!.message, message("start"));
+    break;
+  }
+  await reading.return!();
+});
