@@ -812,6 +812,61 @@ interface Memory {
   external: number;
 }
 
+/** RSS of a server (in its own process) under unfinished sysex messages. */
+interface SysexMemory {
+  before: number;
+  held: number;
+  after: number;
+}
+
+/**
+ * The RSS of the server in `script`, in its own process: with no client;
+ * with `n` clients that have each sent `size` bytes of a sysex that never
+ * ends; and once they have all left.
+ */
+async function sysexMemory(
+  script: string,
+  n: number,
+  size: number,
+): Promise<SysexMemory> {
+  await using server = new MemoryServer(script);
+  const { port } = await server.line();
+  const before = (await server.ask("mem")).rss;
+  const data = new Uint8Array(size).fill(1);
+  data[0] = 0xf0;
+  const conns: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < n; i += 50) {
+      conns.push(
+        ...await Promise.all(
+          Array.from(
+            { length: Math.min(50, n - i) },
+            () => Deno.connect({ hostname: HOST, port }),
+          ),
+        ),
+      );
+    }
+    await Promise.all(conns.map((conn) => writeAll(conn, data)));
+    const clients = async (want: number) => {
+      const end = performance.now() + 30_000;
+      while ((await server.ask("count")).clients !== want) {
+        if (performance.now() > end) throw new Error(`Not ${want} clients`);
+        await settle();
+      }
+    };
+    await clients(n);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // all read
+    const held = (await server.ask("mem")).rss;
+    for (const conn of conns.splice(0)) closeQuietly(conn);
+    await clients(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const after = (await server.ask("mem")).rss;
+    return { before, held, after };
+  } finally {
+    for (const conn of conns) closeQuietly(conn);
+  }
+}
+
 /**
  * Memory per idle client of the server in `script`, in its own process:
  * its memory with no client, then with `n` raw connections from this
@@ -1159,6 +1214,42 @@ async function main(): Promise<void> {
         "(rough, and leaves out the kernel's socket buffers); the heap " +
         "figures hold.",
     );
+  }
+
+  if (run("sysexmem")) {
+    const n = QUICK ? 100 : 300;
+    const size = 1_000_000;
+    if (CAN_RUN) {
+      const raw = await sysexMemory("./_mem_raw_server.ts", n, size);
+      await settle();
+      const ours = await sysexMemory("./_mem_server.ts", n, size);
+      const mb = (x: number) => `${(x / 1e6).toFixed(0)} MB`;
+      results.push(
+        [
+          `Server RSS, no client (${n} clients, 1 MB of sysex each)`,
+          mb(ours.before),
+          mb(raw.before),
+          "",
+        ],
+        [
+          "  with each client 1 MB into a sysex",
+          mb(ours.held),
+          mb(raw.held),
+          "",
+        ],
+        ["  after they all left", mb(ours.after), mb(raw.after), ""],
+      );
+      notes.push(
+        `Sysex memory: the same servers, each in a process of its own; ${n} ` +
+          `raw clients each send ${size} bytes of a sysex that never ends ` +
+          "(F0 and data, under the 1 MiB limit a client), then all leave. " +
+          "midisock holds at most maxBufferedBytes (64 MiB) of them, " +
+          "dropping the largest; the raw server reads and drops every byte. " +
+          "RSS from Deno.memoryUsage() in the server's process.",
+      );
+    } else {
+      results.push(["Server RSS under sysex", "needs --allow-run", "", ""]);
+    }
   }
 
   console.log();
