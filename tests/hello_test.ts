@@ -218,7 +218,7 @@ Deno.test("The token is kept apart from a port's hello fields, and a token too l
     RangeError,
   );
   await using server = new PortServer("127.0.0.1", 0, { token: "s3cret" });
-  await using client = await connect("127.0.0.1", server.port, {
+  await using _client = await connect("127.0.0.1", server.port, {
     hello: { name: "keys", token: "s3cret" },
   });
   await waitFor(() => server.stats.accepted === 1, "the client");
