@@ -643,7 +643,9 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    * a port over any {@linkcode Transport} (a WebSocket, a pipe in memory, a
    * connection that you accepted yourself). It is treated as every client
    * is: adopted (or handed to accept()), relayed, counted, and limited by
-   * the same queues.
+   * the same queues and by `maxClients`. It is not checked against `allow`
+   * or `token`, and keeps the name it is given: the program that joins it
+   * vouches for it.
    *
    * @param transport The client's transport. The server owns it from now on.
    * @param options The client's name (by default, its address).
