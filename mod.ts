@@ -98,5 +98,11 @@ export {
 export { PortEvent } from "./src/port_event.ts";
 export { DropEvent } from "./src/drop_event.ts";
 export { type BudgetHolder, BufferBudget } from "./src/buffer_budget.ts";
+export {
+  type Backoff,
+  exponentialBackoff,
+  type ExponentialBackoffOptions,
+} from "./src/backoff.ts";
+export { NoteTracker } from "./src/note_tracker.ts";
 export { RejectEvent } from "./src/reject_event.ts";
 export { FilterEvent } from "./src/filter_event.ts";
