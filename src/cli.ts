@@ -203,6 +203,18 @@ Options:
 Exit status: 0 when stopped; 1 if it cannot listen (the address is in use);
 2 for a usage error.`;
 
+/** The help of the options that monitor and send share. */
+const LINK_HELP =
+  `  --tls       Connect with TLS, trusting the system's certificate
+              authorities; the server's certificate must carry HOST
+  --ca FILE   Connect with TLS, trusting the CA certificate in FILE (PEM)
+  --token-file FILE
+              Open with a hello line that carries the token on FILE's
+              first line, for a server with a token (or the
+              MIDISOCK_TOKEN environment variable, if set)
+  --name NAME
+              Open with a hello line that gives the server this name`;
+
 const MONITOR_HELP =
   `Usage: ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
        [--token-file FILE] [--name NAME]
@@ -217,15 +229,7 @@ discarded=N oversized=N", as serve prints them.
 
 Options:
   --json      Print JSON lines, as serve --json does
-  --tls       Connect with TLS, trusting the system's certificate
-              authorities; the server's certificate must carry HOST
-  --ca FILE   Connect with TLS, trusting the CA certificate in FILE (PEM)
-  --token-file FILE
-              Open with a hello line that carries the token on FILE's
-              first line, for a server with a token (or the
-              MIDISOCK_TOKEN environment variable, if set)
-  --name NAME
-              Open with a hello line that gives the server this name
+${LINK_HELP}
   -h, --help  Print this help
 
 Exit status: 0 when the connection ends (the server closed it, or it was
@@ -249,15 +253,7 @@ Options:
               message cut short or unfinished, a data byte with no status
               byte, a stray F7 or an undefined byte (F4 F5 F9 FD) is an
               error that names the byte
-  --tls       Connect with TLS, trusting the system's certificate
-              authorities; the server's certificate must carry HOST
-  --ca FILE   Connect with TLS, trusting the CA certificate in FILE (PEM)
-  --token-file FILE
-              Open with a hello line that carries the token on FILE's
-              first line, for a server with a token (or the
-              MIDISOCK_TOKEN environment variable, if set)
-  --name NAME
-              Open with a hello line that gives the server this name
+${LINK_HELP}
   -h, --help  Print this help
 
 Exit status: 0 when everything was sent; 1 if the connection is refused or
