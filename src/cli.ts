@@ -355,87 +355,65 @@ class Printer {
   }
 
   event(event: string, port: string, droppedBytes?: number): Promise<void> {
-    if (this.#quiet) return Promise.resolve();
-    if (this.#json) {
-      const fields: Record<string, unknown> = { event, port };
-      if (droppedBytes !== undefined) fields.droppedBytes = droppedBytes;
-      return this.#out.write(JSON.stringify(fields));
-    }
     const extra = droppedBytes === undefined ? "" : ` dropped=${droppedBytes}`;
-    return this.#out.write(`# ${event} ${port}${extra}`);
+    return this.#event(
+      droppedBytes === undefined
+        ? { event, port }
+        : { event, port, droppedBytes },
+      `# ${event} ${port}${extra}`,
+    );
   }
 
   /** Bytes from a port that made no message, with the counts. */
   drop(event: DropEvent): Promise<void> {
-    if (this.#quiet) return Promise.resolve();
     const { skippedBytes, discardedMessages, oversizedSysex } = event;
-    if (this.#json) {
-      return this.#out.write(JSON.stringify({
-        event: "drop",
-        port: event.port.name,
-        skippedBytes,
-        discardedMessages,
-        oversizedSysex,
-      }));
-    }
-    return this.#out.write(
-      `# drop ${event.port.name} skipped=${skippedBytes} discarded=${discardedMessages} oversized=${oversizedSysex}`,
+    const port = event.port.name;
+    return this.#event(
+      { event: "drop", port, skippedBytes, discardedMessages, oversizedSysex },
+      `# drop ${port} skipped=${skippedBytes} discarded=${discardedMessages} oversized=${oversizedSysex}`,
     );
   }
 
   /** A client that said hello, and so has a name. */
   hello(port: SocketPort): Promise<void> {
-    if (this.#quiet) return Promise.resolve();
     const address = addressName(port.remoteAddr) ?? port.name;
-
-    if (this.#json) {
-      return this.#out.write(
-        JSON.stringify({ event: "hello", address, port: port.name }),
-      );
-    }
-    return this.#out.write(`# hello ${address} ${port.name}`);
+    return this.#event(
+      { event: "hello", address, port: port.name },
+      `# hello ${address} ${port.name}`,
+    );
   }
 
   /** A client turned away. */
   reject(event: RejectEvent): Promise<void> {
-    if (this.#quiet) return Promise.resolve();
-    if (this.#json) {
-      return this.#out.write(JSON.stringify({
-        event: "reject",
-        address: event.address,
-        reason: event.reason,
-      }));
-    }
-    return this.#out.write(`# reject ${event.address} ${event.reason}`);
+    const { address, reason } = event;
+    return this.#event(
+      { event: "reject", address, reason },
+      `# reject ${address} ${reason}`,
+    );
   }
 
   /** A client's message that was not delivered. */
   filtered(event: FilterEvent): Promise<void> {
-    if (this.#quiet) return Promise.resolve();
     const { port, message, reason } = event;
-    if (this.#json) {
-      return this.#out.write(JSON.stringify({
-        event: "filtered",
-        port: port.name,
-        type: message.type,
-        reason,
-      }));
-    }
-    return this.#out.write(
+    return this.#event(
+      { event: "filtered", port: port.name, type: message.type, reason },
       `# filtered ${port.name} ${message.type} ${reason}`,
     );
   }
 
   /** A connection that failed before it was accepted. */
   acceptError(error: unknown): Promise<void> {
-    if (this.#quiet) return Promise.resolve();
     const text = oneLine(error);
-    if (this.#json) {
-      return this.#out.write(
-        JSON.stringify({ event: "accepterror", error: text }),
-      );
-    }
-    return this.#out.write(`# accepterror ${text}`);
+    return this.#event(
+      { event: "accepterror", error: text },
+      `# accepterror ${text}`,
+    );
+  }
+
+  // An event line: JSON with --json, the # line otherwise, none with --quiet.
+  #event(json: Record<string, unknown>, text: string): Promise<void> {
+    if (this.#quiet) return Promise.resolve();
+    return this.#out.write(this.#json ? JSON.stringify(json) : text);
   }
 }
 
