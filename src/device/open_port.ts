@@ -1,0 +1,245 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import { Buffer } from "node:buffer";
+import { type Binding, loadBinding, rtmidi } from "./_binding.ts";
+import { matchPort } from "./_match.ts";
+import {
+  DevicePort,
+  type DevicePortOptions,
+  type MidiDevice,
+} from "./device_port.ts";
+
+/** Options for {@linkcode openInput} and {@linkcode openOutput}. */
+export interface OpenPortOptions
+  extends Omit<DevicePortOptions, "maxMessageBytes"> {
+  /**
+   * Create a virtual port named `name`, for other programs to connect to,
+   * instead of opening one that exists (as mido's `virtual=True`). ALSA,
+   * JACK and CoreMIDI have virtual ports; Windows has none, and asking for
+   * one there is a `Deno.errors.NotSupported`.
+   *
+   * @default {false}
+   */
+  virtual?: boolean;
+}
+
+/**
+ * The names of the MIDI inputs of this machine: the ports that
+ * {@linkcode openInput} can open (keyboards, and other programs' outputs).
+ *
+ * Needs `--allow-ffi --allow-read --allow-env`.
+ *
+ * @returns The names, in the system's order.
+ * @throws {Error} If RtMidi cannot start (on Linux, ALSA without
+ * /dev/snd/seq); the message says what to do.
+ *
+ * @example Listing the inputs
+ * ```ts ignore
+ * import { listInputs } from "@x/midisock/device";
+ *
+ * console.log(await listInputs()); // [ "Midi Through:Midi Through Port-0 14:0", ... ]
+ * ```
+ */
+export async function listInputs(): Promise<string[]> {
+  const binding = await loadBinding();
+  return rtmidi(
+    binding,
+    "list MIDI inputs",
+    () => binding.midi.Input.getPortNames(),
+  );
+}
+
+/**
+ * The names of the MIDI outputs of this machine: the ports that
+ * {@linkcode openOutput} can open (synths, and other programs' inputs).
+ *
+ * Needs `--allow-ffi --allow-read --allow-env`.
+ *
+ * @returns The names, in the system's order.
+ * @throws {Error} If RtMidi cannot start; the message says what to do.
+ *
+ * @example Listing the outputs
+ * ```ts ignore
+ * import { listOutputs } from "@x/midisock/device";
+ *
+ * console.log(await listOutputs()); // [ "FLUID Synth (1234):Synth input port (1234:0) 128:0", ... ]
+ * ```
+ */
+export async function listOutputs(): Promise<string[]> {
+  const binding = await loadBinding();
+  return rtmidi(
+    binding,
+    "list MIDI outputs",
+    () => binding.midi.Output.getPortNames(),
+  );
+}
+
+/** Checks the name, and that virtual ports exist here. */
+function checkOpen(
+  name: string,
+  kind: "input" | "output",
+  options: OpenPortOptions,
+): void {
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(
+      `Invalid MIDI ${kind} name: expected a non-empty string, got ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  if (options.virtual && Deno.build.os === "windows") {
+    throw new Deno.errors.NotSupported(
+      `Cannot create virtual MIDI ${kind} ${
+        JSON.stringify(name)
+      }: Windows has no virtual MIDI ports`,
+    );
+  }
+}
+
+/** The port's options, for the DevicePort: with the binding's limit. */
+function portOptions(
+  binding: Binding,
+  options: OpenPortOptions,
+): DevicePortOptions {
+  const { virtual: _, ...rest } = options;
+  return { ...rest, maxMessageBytes: binding.maxMessageBytes };
+}
+
+/**
+ * Opens a MIDI input of this machine, such as a keyboard, as a port that
+ * receives what it plays. The name is the port's whole name, or a piece
+ * of it, in any case, that no other input's name has. With `virtual`, it
+ * creates an input that other programs can play into.
+ *
+ * Every message comes in, sysex and real-time ones too, and goes through
+ * the same parser as the network's. Needs `--allow-ffi --allow-read
+ * --allow-env`.
+ *
+ * @param name The input's name, or a piece of it (or the virtual port's
+ * name).
+ * @param options Virtual or not, and the port's options.
+ * @returns The port, named with the input's whole name.
+ * @throws {RangeError} If no input matches the name, or more than one does;
+ * the message lists the inputs there are.
+ *
+ * @example Playing a keyboard into a server
+ * ```ts ignore
+ * import { openInput } from "@x/midisock/device";
+ * import { connect } from "@x/midisock";
+ *
+ * await using keys = await openInput("keystation");
+ * await using server = await connect("studio.local", 8080);
+ * for await (const msg of keys) await server.send(msg);
+ * ```
+ */
+export async function openInput(
+  name: string,
+  options: OpenPortOptions = {},
+): Promise<DevicePort> {
+  checkOpen(name, "input", options);
+  const binding = await loadBinding();
+  const what = `open MIDI input ${JSON.stringify(name)}`;
+  const input = rtmidi(binding, what, () => new binding.midi.Input());
+  let portName = name;
+  try {
+    rtmidi(binding, what, () => {
+      if (options.virtual) {
+        input.openVirtualPort(name);
+        return;
+      }
+      const names = [];
+      for (let i = 0; i < input.getPortCount(); i++) {
+        names.push(input.getPortName(i));
+      }
+      const index = matchPort(names, name, "input");
+      portName = names[index];
+      input.openPort(index);
+    });
+    // Sysex, timing and active sensing: let everything in.
+    input.ignoreTypes(false, false, false);
+  } catch (error) {
+    input.destroy();
+    throw error;
+  }
+  const device: MidiDevice = {
+    name: portName,
+    listen(receive) {
+      input.on("messageBuffer", (_delta, bytes) => receive(bytes));
+    },
+    close() {
+      input.closePort();
+      input.destroy();
+    },
+  };
+  return new DevicePort(device, portOptions(binding, options));
+}
+
+/**
+ * Opens a MIDI output of this machine, such as a synth, as a port that
+ * plays what is sent to it. The name is the port's whole name, or a piece
+ * of it, in any case, that no other output's name has. With `virtual`, it
+ * creates an output that other programs can listen to.
+ *
+ * Closing the port first ends the notes that it left sounding (see
+ * {@linkcode DevicePort.release}). Needs `--allow-ffi --allow-read
+ * --allow-env`.
+ *
+ * @param name The output's name, or a piece of it (or the virtual port's
+ * name).
+ * @param options Virtual or not, and the port's options.
+ * @returns The port, named with the output's whole name.
+ * @throws {RangeError} If no output matches the name, or more than one
+ * does; the message lists the outputs there are.
+ *
+ * @example Playing a server on a synth
+ * ```ts ignore
+ * import { openOutput, releaseOnDisconnect } from "@x/midisock/device";
+ * import { connect } from "@x/midisock";
+ *
+ * await using synth = await openOutput("fluid");
+ * await using server = await connect("studio.local", 8080);
+ * using _release = releaseOnDisconnect(server, synth);
+ * for await (const msg of server) await synth.send(msg);
+ * ```
+ */
+export async function openOutput(
+  name: string,
+  options: OpenPortOptions = {},
+): Promise<DevicePort> {
+  checkOpen(name, "output", options);
+  const binding = await loadBinding();
+  const what = `open MIDI output ${JSON.stringify(name)}`;
+  const output = rtmidi(binding, what, () => new binding.midi.Output());
+  let portName = name;
+  try {
+    rtmidi(binding, what, () => {
+      if (options.virtual) {
+        output.openVirtualPort(name);
+        return;
+      }
+      const names = [];
+      for (let i = 0; i < output.getPortCount(); i++) {
+        names.push(output.getPortName(i));
+      }
+      const index = matchPort(names, name, "output");
+      portName = names[index];
+      output.openPort(index);
+    });
+  } catch (error) {
+    output.destroy();
+    throw error;
+  }
+  const device: MidiDevice = {
+    name: portName,
+    // The package takes a Buffer (a Uint8Array is not one): a view, no copy.
+    send: (bytes) =>
+      output.sendMessage(
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      ),
+    close() {
+      output.closePort();
+      output.destroy();
+    },
+  };
+  return new DevicePort(device, portOptions(binding, options));
+}
