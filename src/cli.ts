@@ -50,6 +50,7 @@ import type { FilterEvent } from "./filter_event.ts";
 import type { RejectEvent } from "./reject_event.ts";
 import { PortServer } from "./port_server.ts";
 import { addressName, type SocketPort } from "./socket_port.ts";
+import type { DevicePort } from "./device/device_port.ts";
 import { FIELD_TO_TEXT, FIELDS, TYPES } from "./_specs.ts";
 import { formatMessage, parseMessage } from "./text.ts";
 
@@ -91,6 +92,8 @@ Usage:
   ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet] [OPTION...]
   ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
   ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
+  ${PROGRAM} ports [--json]
+  ${PROGRAM} connect HOST:PORT [--in NAME]... [--out NAME]... [--virtual NAME]...
   ${PROGRAM} COMMAND --help
   ${PROGRAM} --help | --version
 
@@ -98,9 +101,15 @@ Commands:
   serve    Run a server and print what each client sends
   monitor  Connect to a server and print what it sends
   send     Connect to a server and send messages
+  ports    List this machine's MIDI inputs and outputs
+  connect  Play local MIDI inputs into a server, and a server on local
+           MIDI outputs (serve --out plays a server's bus on outputs)
 
 An address is HOST:PORT, [IPV6]:PORT or :PORT; the host defaults to
-localhost. A message is in mido's text format, such as
+localhost. A MIDI port NAME is its whole name, or a piece of it, in any
+case, that no other port's name has (see ${PROGRAM} ports). The commands
+and options that use MIDI ports need --allow-ffi --allow-read --allow-env.
+A message is in mido's text format, such as
 "note_on channel=0 note=60 velocity=100"; missing fields take mido's
 defaults.
 
@@ -113,7 +122,7 @@ Exit status:
 
 const SERVE_HELP =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
-         [--max-sysex BYTES] [--allow CIDR]... [--max-clients N] [--no-sysex]
+         [--out NAME]... [--virtual NAME]... [--max-sysex BYTES] [--allow CIDR]... [--max-clients N] [--no-sysex]
          [--tls-cert FILE --tls-key FILE] [--token-file FILE]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
@@ -153,6 +162,9 @@ Events are lines that start with #:
   # accepterror ERROR        a connection failed before it was accepted
                              (such as a port scanner's reset); the server
                              goes on
+  # outputerror NAME TYPE ERROR
+                             a message could not be played on the MIDI
+                             output NAME (such as a sysex too long for it)
 
 Ctrl-C (SIGINT) or SIGTERM stops the server: it closes every client
 (sending what is already queued for it first), prints what they had sent
@@ -162,6 +174,13 @@ program at once.
 Options:
   --relay            Send each client's messages on to every other client
                      (never back to the sender): a shared MIDI bus
+  --out NAME         Play every message that clients send on the MIDI
+                     output NAME, such as a synth (mido-serve); give it
+                     once for each output. When the server stops, each
+                     output gets a note_off for each note it holds (and
+                     sustain off), so nothing is left sounding
+  --virtual NAME     Create a virtual MIDI output NAME that plays the same,
+                     for other programs to listen to (not on Windows)
   --max-sysex BYTES  The largest sysex a client may send, in data bytes
                      (default 1048576); a longer one is dropped and
                      printed as a # drop line
@@ -196,12 +215,14 @@ Options:
                      "oversizedSysex":..}; {"event":"reject","address":..,
                      "reason":..}; {"event":"filtered","port":NAME,
                      "type":TYPE,"reason":..}; {"event":"accepterror",
-                     "error":TEXT}
+                     "error":TEXT}; {"event":"outputerror","port":NAME,
+                     "type":TYPE,"error":TEXT}
   -q, --quiet        Print no messages and no events
   -h, --help         Print this help
 
-Exit status: 0 when stopped; 1 if it cannot listen (the address is in use);
-2 for a usage error.`;
+Exit status: 0 when stopped; 1 if it cannot listen (the address is in use)
+or cannot open a MIDI output (the error lists the outputs there are); 2 for
+a usage error.`;
 
 /** The help of the options that monitor and send share. */
 const LINK_HELP =
@@ -259,6 +280,65 @@ ${LINK_HELP}
 Exit status: 0 when everything was sent; 1 if the connection is refused or
 fails, or for a bad line on stdin (the lines before it are sent); 2 for a
 usage error, such as a bad MESSAGE argument (then nothing is sent).`;
+
+const PORTS_HELP = `Usage: ${PROGRAM} ports [--json]
+
+Lists the MIDI inputs (keyboards, and other programs' outputs) and outputs
+(synths, and other programs' inputs) of this machine, as mido-ports does:
+
+  Inputs:
+    Keystation 49:Keystation 49 MIDI 1 20:0
+  Outputs:
+    FLUID Synth (1234):Synth input port (1234:0) 128:0
+
+Give a name, or a piece of it that no other port's name has, to
+serve --out and to connect --in and --out. It needs --allow-ffi
+--allow-read --allow-env. On Linux, the ports are ALSA's, or JACK's when
+MIDISOCK_RTMIDI names a JACK build of RtMidi (see the README).
+
+Options:
+  --json      Print one JSON line instead: {"inputs":[..],"outputs":[..]}
+  -h, --help  Print this help
+
+Exit status: 0; 1 if MIDI cannot be used (RtMidi cannot start: the error
+says why); 2 for a usage error.`;
+
+const CONNECT_HELP =
+  `Usage: ${PROGRAM} connect HOST:PORT [--in NAME]... [--out NAME]...
+       [--virtual NAME]... [--tls] [--ca FILE] [--token-file FILE]
+       [--name NAME]
+
+Connects to a socket-port server and plays local MIDI inputs into it, as
+mido-connect does, and, with --out, plays what the server sends on local
+MIDI outputs too. A NAME is a port's whole name, or a piece of it, in any
+case, that no other port's name has (see ${PROGRAM} ports). Give at least
+one of --in, --out and --virtual. It needs --allow-ffi --allow-read
+--allow-env as well as --allow-net.
+
+It prints "# connect NAME" once connected and "# disconnect NAME" when the
+connection ends: when the server closes it, or on Ctrl-C (SIGINT) or
+SIGTERM; a second signal ends the program at once. When the server goes
+away, each output gets a note_off for each note it holds (and sustain
+off) at once, so nothing is left sounding. Bytes that make no message are
+printed as "# drop NAME skipped=BYTES discarded=N oversized=N", for the
+server and for each input; a message that an input received while the
+connection could not take it is dropped and printed as
+"# overflow NAME dropped=TOTAL"; a message that could not be played on an
+output is "# outputerror NAME TYPE ERROR".
+
+Options:
+  --in NAME       Play the MIDI input NAME (a keyboard) into the server;
+                  give it once for each input
+  --out NAME      Play what the server sends on the MIDI output NAME (a
+                  synth); give it once for each output
+  --virtual NAME  Create a virtual MIDI input NAME that other programs can
+                  play into the server (not on Windows)
+${LINK_HELP}
+  -h, --help      Print this help
+
+Exit status: 0 when the connection ends (the server closed it) or on
+Ctrl-C (SIGINT) or SIGTERM; 1 if it cannot connect or cannot open a MIDI
+port (the error lists the ports there are); 2 for a usage error.`;
 
 /** An error in the command line: exit status 2. */
 class UsageError extends Error {}
@@ -365,7 +445,7 @@ class Printer {
   }
 
   /** Bytes from a port that made no message, with the counts. */
-  drop(event: DropEvent): Promise<void> {
+  drop(event: DropEvent<{ readonly name: string }>): Promise<void> {
     const { skippedBytes, discardedMessages, oversizedSysex } = event;
     const port = event.port.name;
     return this.#event(
@@ -398,6 +478,23 @@ class Printer {
     return this.#event(
       { event: "filtered", port: port.name, type: message.type, reason },
       `# filtered ${port.name} ${message.type} ${reason}`,
+    );
+  }
+
+  /** A message that a MIDI output could not play. */
+  outputError(port: string, type: string, error: unknown): Promise<void> {
+    const text = oneLine(error);
+    return this.#event(
+      { event: "outputerror", port, type, error: text },
+      `# outputerror ${port} ${type} ${text}`,
+    );
+  }
+
+  /** Messages that a MIDI input dropped: the total so far. */
+  overflow(port: string, dropped: number): Promise<void> {
+    return this.#event(
+      { event: "overflow", port, dropped },
+      `# overflow ${port} dropped=${dropped}`,
     );
   }
 
@@ -658,6 +755,8 @@ async function serve(
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "token-file": { type: "string" },
+      out: { type: "string", multiple: true },
+      virtual: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -688,6 +787,9 @@ async function serve(
   };
   const token = await readToken(values["token-file"]);
   const printer = new Printer(out, !!values.json, !!values.quiet);
+  // The MIDI outputs first: a name that matches none fails before the
+  // server listens.
+  const outputs = await openDevices("output", values.out, values.virtual);
   // Each option is the library's: --relay is PortServer's relay, and so on.
   let server: PortServer;
   try {
@@ -701,6 +803,7 @@ async function serve(
       token,
     });
   } catch (error) {
+    await closeAll(outputs);
     if (error instanceof SyntaxError) throw usage(error, "serve");
     throw error;
   }
@@ -752,9 +855,13 @@ async function serve(
         `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may`,
       );
     }
+    if (outputs.length > 0) {
+      await err.write(`${PROGRAM}: playing the bus on ${names(outputs)}`);
+    }
     // Ends when the server is closed and everything it had is printed.
     for await (const { port: client, message } of messages) {
       await printer.message(client.name, message);
+      if (outputs.length > 0) await play(outputs, message, printer);
       const n = (printed.get(client) ?? 0) + 1;
       printed.set(client, n);
       if (n >= client.stats.messages) leaving.get(client)?.();
@@ -763,6 +870,7 @@ async function serve(
     removeStop();
     await server.close();
     for (const line of [...leaving.values()]) line();
+    await closeAll(outputs); // each releases the notes it holds
   }
   return stdoutStatus(out);
 }
@@ -1079,7 +1187,7 @@ async function run(
   }
   if (first === undefined) {
     throw new UsageError(
-      `Missing command: serve, monitor or send (see ${PROGRAM} --help)`,
+      `Missing command: serve, monitor, send, ports or connect (see ${PROGRAM} --help)`,
     );
   }
   const rest = args.slice(end + 1);
@@ -1090,13 +1198,207 @@ async function run(
       return await monitor(rest, options, out);
     case "send":
       return await send(rest, options, out);
+    case "ports":
+      return await ports(rest, out);
+    case "connect":
+      return await connectDevices(rest, options, out, err);
     default:
       throw new UsageError(
         `Unknown command ${
           JSON.stringify(first.value)
-        }: expected serve, monitor or send (see ${PROGRAM} --help)`,
+        }: expected serve, monitor, send, ports or connect (see ${PROGRAM} --help)`,
       );
   }
+}
+
+// Local MIDI devices: `ports`, `connect`, and serve's --out and --virtual.
+// The device module (and with it RtMidi, and the need for --allow-ffi) is
+// loaded only when one of them is used.
+
+/** The device module, loaded on first use. */
+function deviceModule(): Promise<typeof import("./device/mod.ts")> {
+  return import("./device/mod.ts");
+}
+
+/** The names of ports, quoted, for a line on stderr. */
+function names(ports: readonly DevicePort[]): string {
+  return ports.map((port) => JSON.stringify(port.name)).join(", ");
+}
+
+/**
+ * Opens the MIDI ports that the options name (each NAME, then each virtual
+ * NAME), or none. If one fails, those opened are closed.
+ */
+async function openDevices(
+  kind: "input" | "output",
+  named: string[] | undefined,
+  virtual: string[] | undefined,
+): Promise<DevicePort[]> {
+  const wanted = [
+    ...(named ?? []).map((name) => ({ name, virtual: false })),
+    ...(virtual ?? []).map((name) => ({ name, virtual: true })),
+  ];
+  if (wanted.length === 0) return [];
+  const device = await deviceModule();
+  const open = kind === "input" ? device.openInput : device.openOutput;
+  const ports: DevicePort[] = [];
+  try {
+    for (const { name, virtual } of wanted) {
+      ports.push(await open(name, { virtual }));
+    }
+  } catch (error) {
+    await closeAll(ports);
+    throw error;
+  }
+  return ports;
+}
+
+/** Closes ports (an output releases the notes it holds first). */
+async function closeAll(ports: readonly DevicePort[]): Promise<void> {
+  for (const port of ports) await port.close();
+}
+
+/** Plays a message on each output; one that fails is printed, not fatal. */
+async function play(
+  outputs: readonly DevicePort[],
+  msg: Message,
+  printer: Printer,
+): Promise<void> {
+  for (const output of outputs) {
+    try {
+      await output.send(msg);
+    } catch (error) {
+      await printer.outputError(output.name, msg.type, error);
+    }
+  }
+}
+
+async function ports(args: string[], out: Lines): Promise<number> {
+  const { values, positionals } = parseCommand("ports", args, {
+    options: {
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(PORTS_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `ports takes no arguments, got ${
+        positionals.map((p) => JSON.stringify(p)).join(" ")
+      } (see ${PROGRAM} ports --help)`,
+    );
+  }
+  const device = await deviceModule();
+  const inputs = await device.listInputs();
+  const outputs = await device.listOutputs();
+  if (values.json) {
+    await out.write(JSON.stringify({ inputs, outputs }));
+  } else {
+    const list = (ports: string[]) =>
+      ports.length === 0 ? ["  (none)"] : ports.map((name) => `  ${name}`);
+    for (
+      const line of ["Inputs:", ...list(inputs), "Outputs:", ...list(outputs)]
+    ) {
+      await out.write(line);
+    }
+  }
+  return stdoutStatus(out);
+}
+
+async function connectDevices(
+  args: string[],
+  options: MainOptions,
+  out: Lines,
+  err: Lines,
+): Promise<number> {
+  const { values, positionals } = parseCommand("connect", args, {
+    options: {
+      in: { type: "string", multiple: true },
+      out: { type: "string", multiple: true },
+      virtual: { type: "string", multiple: true },
+      ...TLS_CLIENT_OPTIONS,
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(CONNECT_HELP);
+    return 0;
+  }
+  const { host, port } = address(onePositional("connect", positionals), true);
+  if (!values.in && !values.out && !values.virtual) {
+    throw new UsageError(
+      `connect needs a MIDI port: --in NAME, --out NAME or --virtual NAME (see ${PROGRAM} connect --help)`,
+    );
+  }
+  const link = {
+    tls: await clientTls(values),
+    hello: await clientHello(values),
+  };
+  const printer = new Printer(out, false);
+  const device = await deviceModule();
+  const inputs = await openDevices("input", values.in, values.virtual);
+  let outputs: DevicePort[] = [];
+  let server: SocketPort;
+  try {
+    outputs = await openDevices("output", values.out, undefined);
+    server = await connect(host, port, link);
+  } catch (error) {
+    await closeAll(inputs);
+    await closeAll(outputs);
+    throw error;
+  }
+  const removeStop = onStop(() => server.close(), options.signal);
+  out.onError = () => server.close();
+  server.addEventListener("drop", (event) => printer.drop(event));
+  for (const input of inputs) {
+    input.addEventListener("drop", (event) => printer.drop(event));
+    input.addEventListener("overflow", () => {
+      printer.overflow(input.name, input.stats.overflowedMessages);
+    });
+  }
+  // An output lets go of its notes as soon as the server goes away.
+  const releases = outputs.map((output) =>
+    device.releaseOnDisconnect(server, output)
+  );
+  // Each input plays into the server until it, or the server, closes. A
+  // failure ends the connection, and is the command's error.
+  let failure: unknown;
+  const feeding = inputs.map(async (input) => {
+    try {
+      for await (const msg of input) await server.send(msg);
+    } catch (error) {
+      if (!server.closed) failure ??= error;
+      await server.close();
+    }
+  });
+  try {
+    await printer.event("connect", server.name);
+    if (inputs.length > 0) {
+      await err.write(
+        `${PROGRAM}: playing ${names(inputs)} into ${server.name}`,
+      );
+    }
+    if (outputs.length > 0) {
+      await err.write(
+        `${PROGRAM}: playing ${server.name} on ${names(outputs)}`,
+      );
+    }
+    // Ends when the connection does.
+    for await (const msg of server) await play(outputs, msg, printer);
+    await printer.event("disconnect", server.name);
+  } finally {
+    removeStop();
+    await server.close();
+    await closeAll(inputs);
+    await Promise.all(feeding);
+    for (const release of releases) release[Symbol.dispose]();
+    await closeAll(outputs);
+  }
+  if (failure !== undefined) throw failure;
+  return stdoutStatus(out);
 }
 
 /**

@@ -24,7 +24,7 @@ if [ -z "$version" ]; then
   echo "build:jack: cannot find npm:@julusian/midi@VERSION in deno.json" >&2
   exit 1
 fi
-stamp="{\"package\":\"@julusian/midi\",\"version\":\"${version}\",\"api\":\"jack\"}"
+stamp="{\"package\":\"@julusian/midi\",\"version\":\"${version}\",\"api\":\"jack\",\"defines\":\"__UNIX_JACK__ HAVE_SEMAPHORE\"}"
 if [ -z "$force" ] && [ -f "$out/build/Release/midi.node" ] &&
   [ "$(cat "$out/midisock-build.json" 2>/dev/null)" = "$stamp" ]; then
   echo "build:jack: $out has @julusian/midi@${version} with JACK already"
@@ -54,7 +54,10 @@ echo "build:jack: @julusian/midi@${version} with JACK, into $out"
 (cd "$work" && npm pack --silent "@julusian/midi@${version}" >/dev/null)
 tar xzf "$work"/julusian-midi-"${version}".tgz -C "$work"
 pkg="$work/package"
-sed -i 's/__LINUX_ALSA__/__UNIX_JACK__/; s/-lasound/-ljack/' "$pkg/binding.gyp"
+# HAVE_SEMAPHORE makes RtMidi's closePort() wait (one JACK cycle, at most
+# a second) for what was sent to leave its ring buffer, so that the last
+# messages before a close (an output's note_offs) are not lost.
+sed -i "s/'__LINUX_ALSA__'/'__UNIX_JACK__', 'HAVE_SEMAPHORE'/; s/-lasound/-ljack/" "$pkg/binding.gyp"
 grep -q "__UNIX_JACK__" "$pkg/binding.gyp" && grep -q -- "-ljack" "$pkg/binding.gyp" || {
   echo "build:jack: binding.gyp has no __LINUX_ALSA__ / -lasound to switch" >&2
   exit 1
