@@ -107,15 +107,15 @@ export interface DevicePortEventMap {
  * import assert from "node:assert/strict";
  *
  * const played: number[][] = [];
- * let play!: (bytes: Uint8Array) => void;
+ * const keys: { play?: (bytes: Uint8Array) => void } = {};
  * const device: MidiDevice = {
  *   name: "loopback",
- *   listen: (receive) => (play = receive),
+ *   listen: (receive) => (keys.play = receive),
  *   send: (bytes) => played.push([...bytes]),
  *   close() {},
  * };
  * await using port = new DevicePort(device);
- * play(new Uint8Array([0x90, 60, 100, 64, 100])); // running status
+ * keys.play!(new Uint8Array([0x90, 60, 100, 64, 100])); // running status
  * assert.deepEqual(await port.receive(), message("note_on", { note: 60, velocity: 100 }));
  * assert.deepEqual(await port.receive(), message("note_on", { note: 64, velocity: 100 }));
  * await port.send(message("note_on", { note: 67, velocity: 90 }));

@@ -22,7 +22,7 @@
  *   that feeds it goes away.
  *
  * @example A virtual output, listed and opened from the other side
- * ```ts
+ * ```ts ignore
  * import { listInputs, openInput, openOutput } from "@x/midisock/device";
  * import { message } from "@x/midisock";
  * import assert from "node:assert/strict";

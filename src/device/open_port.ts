@@ -33,11 +33,14 @@ export interface OpenPortOptions
  * @throws {Error} If RtMidi cannot start (on Linux, ALSA without
  * /dev/snd/seq); the message says what to do.
  *
- * @example Listing the inputs
+ * @example A virtual output of this program is an input for the others
  * ```ts ignore
- * import { listInputs } from "@x/midisock/device";
+ * import { listInputs, openOutput } from "@x/midisock/device";
+ * import assert from "node:assert/strict";
  *
- * console.log(await listInputs()); // [ "Midi Through:Midi Through Port-0 14:0", ... ]
+ * await using _bus = await openOutput("midisock-listed", { virtual: true });
+ * const inputs = await listInputs();
+ * assert.ok(inputs.some((name) => name.includes("midisock-listed")));
  * ```
  */
 export async function listInputs(): Promise<string[]> {
@@ -58,11 +61,14 @@ export async function listInputs(): Promise<string[]> {
  * @returns The names, in the system's order.
  * @throws {Error} If RtMidi cannot start; the message says what to do.
  *
- * @example Listing the outputs
+ * @example A virtual input of this program is an output for the others
  * ```ts ignore
- * import { listOutputs } from "@x/midisock/device";
+ * import { listOutputs, openInput } from "@x/midisock/device";
+ * import assert from "node:assert/strict";
  *
- * console.log(await listOutputs()); // [ "FLUID Synth (1234):Synth input port (1234:0) 128:0", ... ]
+ * await using _keys = await openInput("midisock-listed", { virtual: true });
+ * const outputs = await listOutputs();
+ * assert.ok(outputs.some((name) => name.includes("midisock-listed")));
  * ```
  */
 export async function listOutputs(): Promise<string[]> {
@@ -124,12 +130,19 @@ function portOptions(
  *
  * @example Playing a keyboard into a server
  * ```ts ignore
- * import { openInput } from "@x/midisock/device";
- * import { connect } from "@x/midisock";
+ * import { openInput, openOutput } from "@x/midisock/device";
+ * import { connect, message, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
  *
- * await using keys = await openInput("keystation");
- * await using server = await connect("studio.local", 8080);
- * for await (const msg of keys) await server.send(msg);
+ * // A virtual output stands in for a keyboard.
+ * await using keyboard = await openOutput("midisock-keys", { virtual: true });
+ * await using server = new PortServer("127.0.0.1", 0);
+ *
+ * await using keys = await openInput("midisock-keys");
+ * await using client = await connect("127.0.0.1", server.port);
+ * await keyboard.send(message("note_on", { note: 60, velocity: 100 }));
+ * await client.send(await keys.receive({ signal: AbortSignal.timeout(5000) }));
+ * assert.deepEqual(await server.receive(), message("note_on", { note: 60, velocity: 100 }));
  * ```
  */
 export async function openInput(
@@ -193,13 +206,23 @@ export async function openInput(
  *
  * @example Playing a server on a synth
  * ```ts ignore
- * import { openOutput, releaseOnDisconnect } from "@x/midisock/device";
- * import { connect } from "@x/midisock";
+ * import { openInput, openOutput, releaseOnDisconnect } from "@x/midisock/device";
+ * import { connect, message, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
  *
- * await using synth = await openOutput("fluid");
- * await using server = await connect("studio.local", 8080);
- * using _release = releaseOnDisconnect(server, synth);
- * for await (const msg of server) await synth.send(msg);
+ * // A virtual input stands in for a synth.
+ * await using synthInput = await openInput("midisock-synth", { virtual: true });
+ * await using server = new PortServer("127.0.0.1", 0);
+ *
+ * await using synth = await openOutput("midisock-synth");
+ * await using client = await connect("127.0.0.1", server.port);
+ * using _release = releaseOnDisconnect(client, synth); // no stuck notes
+ * await server.send(message("note_on", { note: 60, velocity: 100 }));
+ * await synth.send(await client.receive());
+ * assert.deepEqual(
+ *   await synthInput.receive({ signal: AbortSignal.timeout(5000) }),
+ *   message("note_on", { note: 60, velocity: 100 }),
+ * );
  * ```
  */
 export async function openOutput(
