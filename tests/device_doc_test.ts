@@ -1,9 +1,10 @@
 // Copyright 2026 the midisock authors. MIT license.
-// The examples in src/device/ that need a MIDI system (virtual ports) are
-// marked `ignore`, because `deno test --doc` runs with no JACK server of
-// its own. This test runs them all the same, each as a program, on a JACK
-// server that it starts (see tests/_jack.ts), so that every example of the
-// device module is run and checked.
+// The examples in src/device/ and in the README's "Local MIDI devices" that
+// need a MIDI system (virtual ports) are marked `ignore`, because
+// `deno test --doc` runs with no JACK server of its own. This test runs them
+// all the same, each as a program, on a JACK server that it starts (see
+// tests/_jack.ts), so that every example of the device module is run and
+// checked.
 
 import assert from "node:assert/strict";
 import { DENO } from "./_child.ts";
@@ -37,24 +38,41 @@ function resolved(code: string): string {
     .replaceAll('"@x/midisock"', JSON.stringify(new URL("mod.ts", ROOT).href));
 }
 
-const examples = [...Deno.readDirSync(DIR)]
-  .filter((entry) => entry.isFile && entry.name.endsWith(".ts"))
-  .map((entry) => entry.name)
-  .sort()
-  .flatMap((name) =>
-    ignoredExamples(new URL(name, DIR)).map((example) => ({
-      file: name,
-      ...example,
-    }))
-  );
+/** The `ts ignore` blocks of the README's section on devices. */
+function readmeExamples(): { title: string; code: string }[] {
+  const text = Deno.readTextFileSync(new URL("README.md", ROOT));
+  const start = text.indexOf("\n## Local MIDI devices\n");
+  assert.ok(start >= 0, "the README has no section Local MIDI devices");
+  const end = text.indexOf("\n## ", start + 1);
+  const section = text.slice(start, end);
+  return [...section.matchAll(/```ts ignore\n([\s\S]*?)```/g)].map((
+    match,
+    i,
+  ) => ({ title: `Local MIDI devices, example ${i + 1}`, code: match[1] }));
+}
 
-Deno.test("src/device/ has its examples that need a MIDI system marked ignore, and only those", () => {
+const examples = [
+  ...[...Deno.readDirSync(DIR)]
+    .filter((entry) => entry.isFile && entry.name.endsWith(".ts"))
+    .map((entry) => entry.name)
+    .sort()
+    .flatMap((name) =>
+      ignoredExamples(new URL(name, DIR)).map((example) => ({
+        file: name,
+        ...example,
+      }))
+    ),
+  ...readmeExamples().map((example) => ({ file: "README.md", ...example })),
+];
+
+Deno.test("src/device/ and the README have their device examples that need a MIDI system marked ignore, and only those", () => {
   assert.deepEqual(examples.map(({ file, title }) => `${file}: ${title}`), [
     "mod.ts: A virtual output, listed and opened from the other side",
     "open_port.ts: A virtual output of this program is an input for the others",
     "open_port.ts: A virtual input of this program is an output for the others",
     "open_port.ts: Playing a keyboard into a server",
     "open_port.ts: Playing a server on a synth",
+    "README.md: Local MIDI devices, example 1",
   ]);
 });
 
