@@ -151,6 +151,19 @@ export async function waitForPort(port: string): Promise<string> {
   throw new Error(`No JACK port ${port}; jack_lsp lists ${listed.join(", ")}`);
 }
 
+/** Waits until a client's port is listed; stops the client if it never is. */
+async function whenListed<T extends AsyncDisposable & { port: string }>(
+  client: T,
+): Promise<T> {
+  try {
+    await waitForPort(client.port);
+  } catch (error) {
+    await client[Symbol.asyncDispose]();
+    throw error;
+  }
+  return client;
+}
+
 /** Connects two JACK ports, by jack_connect. */
 export async function jackConnect(from: string, to: string): Promise<void> {
   await using connect = new Child("jack_connect", [from, to]);
@@ -178,17 +191,12 @@ export class MidiDump implements AsyncDisposable {
   /** Starts it, and waits for its port. */
   static async start(client: string): Promise<MidiDump> {
     // stdbuf: a line at a time, not a block at exit.
-    const dump = new MidiDump(
-      client,
-      new Child("stdbuf", ["-oL", "jack_midi_dump", client]),
+    return await whenListed(
+      new MidiDump(
+        client,
+        new Child("stdbuf", ["-oL", "jack_midi_dump", client]),
+      ),
     );
-    try {
-      await waitForPort(dump.port);
-    } catch (error) {
-      await dump[Symbol.asyncDispose]();
-      throw error;
-    }
-    return dump;
   }
 
   /** The events so far, each as its bytes. */
@@ -240,26 +248,21 @@ export class MidiSeq implements AsyncDisposable {
 
   /** Starts it, and waits for its port. */
   static async start(client: string): Promise<MidiSeq> {
-    const seq = new MidiSeq(
-      client,
-      new Child("jack_midiseq", [
+    return await whenListed(
+      new MidiSeq(
         client,
-        "24000",
-        "0",
-        "60",
-        "8000",
-        "12000",
-        "63",
-        "8000",
-      ]),
+        new Child("jack_midiseq", [
+          client,
+          "24000",
+          "0",
+          "60",
+          "8000",
+          "12000",
+          "63",
+          "8000",
+        ]),
+      ),
     );
-    try {
-      await waitForPort(seq.port);
-    } catch (error) {
-      await seq[Symbol.asyncDispose]();
-      throw error;
-    }
-    return seq;
   }
 
   /** Stops it by its PID. */

@@ -102,7 +102,10 @@ Deno.test("midisock ports and connect: --help, and usage errors before any MIDI 
 Deno.test("midisock ports without --allow-ffi says which permission is missing", async () => {
   const result = await runMidisock(["ports"]); // --allow-net --allow-read --allow-env
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /^midisock: error: .*--allow-ffi/);
+  assert.match(
+    result.stderr,
+    /^midisock: error: Cannot load RtMidi: Requires ffi access to "[^"]+\.node", run again with the --allow-ffi flag; MIDI ports need --allow-ffi --allow-read --allow-env \(see the README, Local MIDI devices\)\n$/,
+  );
 });
 
 Deno.test({

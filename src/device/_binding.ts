@@ -41,10 +41,19 @@ let loading: Promise<Binding> | undefined;
 export function loadBinding(): Promise<Binding> {
   loading ??= load().catch((error) => {
     loading = undefined;
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new Error(`Cannot load RtMidi: ${message(error)}; ${PERMISSIONS}`, {
+        cause: error,
+      });
+    }
     throw error;
   });
   return loading;
 }
+
+/** What MIDI ports need, said after a permission error. */
+const PERMISSIONS =
+  "MIDI ports need --allow-ffi --allow-read --allow-env (see the README, Local MIDI devices)";
 
 async function load(): Promise<Binding> {
   const folder = Deno.env.get(RTMIDI_ENV);
@@ -96,7 +105,12 @@ export function rtmidi<T>(binding: Binding, what: string, call: () => T): T {
   } catch (error) {
     // Ours (a name that matches no port): as it is.
     if (error instanceof RangeError || error instanceof TypeError) throw error;
-    const text = error instanceof Error ? error.message : String(error);
+    const text = message(error);
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new Error(`Cannot ${what}: ${text}; ${PERMISSIONS}`, {
+        cause: error,
+      });
+    }
     if (/Failed to initialise RtMidi/i.test(text)) {
       throw new Error(
         `Cannot ${what}: RtMidi (${binding.source}) failed to start its MIDI API${
@@ -109,4 +123,8 @@ export function rtmidi<T>(binding: Binding, what: string, call: () => T): T {
     }
     throw new Error(`Cannot ${what}: ${text}`, { cause: error });
   }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -16,6 +16,21 @@ function available(kind: string, names: readonly string[]): string {
 }
 
 /**
+ * Checks a port's name, as given to open or create a port.
+ *
+ * @throws {TypeError} If it is not a string, or is empty.
+ */
+export function checkName(name: string, kind: "input" | "output"): void {
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(
+      `Invalid MIDI ${kind} name: expected a non-empty string, got ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+}
+
+/**
  * The index of the port that `query` names among `names`: the first with
  * exactly that name, or else the only one whose name holds `query`,
  * ignoring case.
@@ -33,13 +48,7 @@ export function matchPort(
   query: string,
   kind: "input" | "output",
 ): number {
-  if (typeof query !== "string" || query === "") {
-    throw new TypeError(
-      `Invalid MIDI ${kind} name: expected a non-empty string, got ${
-        JSON.stringify(query)
-      }`,
-    );
-  }
+  checkName(query, kind);
   const exact = names.indexOf(query);
   if (exact >= 0) return exact;
   const lower = query.toLowerCase();

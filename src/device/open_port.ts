@@ -2,7 +2,7 @@
 
 import { Buffer } from "node:buffer";
 import { type Binding, loadBinding, rtmidi } from "./_binding.ts";
-import { matchPort } from "./_match.ts";
+import { checkName, matchPort } from "./_match.ts";
 import {
   DevicePort,
   type DevicePortOptions,
@@ -80,35 +80,72 @@ export async function listOutputs(): Promise<string[]> {
   );
 }
 
-/** Checks the name, and that virtual ports exist here. */
-function checkOpen(
-  name: string,
+/** What RtMidi's Input and Output have alike, for opening one. */
+interface RtPort {
+  getPortCount(): number;
+  getPortName(port: number): string;
+  openPort(port: number): void;
+  openVirtualPort(name: string): void;
+  closePort(): void;
+  destroy(): void;
+}
+
+/** An RtMidi port that is open, with the name it was opened by. */
+interface Opened<T extends RtPort> {
+  rt: T;
+  name: string;
+  options: DevicePortOptions;
+}
+
+/**
+ * Opens an RtMidi Input or Output: by name (matched among the ports that
+ * it lists), or as a virtual port. On failure, lets go of it.
+ */
+async function openRt<T extends RtPort>(
   kind: "input" | "output",
+  name: string,
   options: OpenPortOptions,
-): void {
-  if (typeof name !== "string" || name === "") {
-    throw new TypeError(
-      `Invalid MIDI ${kind} name: expected a non-empty string, got ${
-        JSON.stringify(name)
-      }`,
-    );
-  }
-  if (options.virtual && Deno.build.os === "windows") {
+  make: (binding: Binding) => T,
+): Promise<Opened<T>> {
+  checkName(name, kind);
+  const { virtual, ...portOptions } = options;
+  if (virtual && Deno.build.os === "windows") {
     throw new Deno.errors.NotSupported(
       `Cannot create virtual MIDI ${kind} ${
         JSON.stringify(name)
       }: Windows has no virtual MIDI ports`,
     );
   }
+  const binding = await loadBinding();
+  const what = `open MIDI ${kind} ${JSON.stringify(name)}`;
+  const rt = rtmidi(binding, what, () => make(binding));
+  try {
+    const portName = rtmidi(binding, what, () => {
+      if (virtual) {
+        rt.openVirtualPort(name);
+        return name;
+      }
+      const names = [];
+      for (let i = 0; i < rt.getPortCount(); i++) names.push(rt.getPortName(i));
+      const index = matchPort(names, name, kind);
+      rt.openPort(index);
+      return names[index];
+    });
+    return {
+      rt,
+      name: portName,
+      options: { ...portOptions, maxMessageBytes: binding.maxMessageBytes },
+    };
+  } catch (error) {
+    rt.destroy();
+    throw error;
+  }
 }
 
-/** The port's options, for the DevicePort: with the binding's limit. */
-function portOptions(
-  binding: Binding,
-  options: OpenPortOptions,
-): DevicePortOptions {
-  const { virtual: _, ...rest } = options;
-  return { ...rest, maxMessageBytes: binding.maxMessageBytes };
+/** Closes an RtMidi port and lets go of it (and of its JACK client). */
+function closeRt(rt: RtPort): void {
+  rt.closePort();
+  rt.destroy();
 }
 
 /**
@@ -149,42 +186,23 @@ export async function openInput(
   name: string,
   options: OpenPortOptions = {},
 ): Promise<DevicePort> {
-  checkOpen(name, "input", options);
-  const binding = await loadBinding();
-  const what = `open MIDI input ${JSON.stringify(name)}`;
-  const input = rtmidi(binding, what, () => new binding.midi.Input());
-  let portName = name;
-  try {
-    rtmidi(binding, what, () => {
-      if (options.virtual) {
-        input.openVirtualPort(name);
-        return;
-      }
-      const names = [];
-      for (let i = 0; i < input.getPortCount(); i++) {
-        names.push(input.getPortName(i));
-      }
-      const index = matchPort(names, name, "input");
-      portName = names[index];
-      input.openPort(index);
-    });
-    // Sysex, timing and active sensing: let everything in.
-    input.ignoreTypes(false, false, false);
-  } catch (error) {
-    input.destroy();
-    throw error;
-  }
+  const opened = await openRt(
+    "input",
+    name,
+    options,
+    (binding) => new binding.midi.Input(),
+  );
+  const input = opened.rt;
+  // Sysex, timing and active sensing: let everything in.
+  input.ignoreTypes(false, false, false);
   const device: MidiDevice = {
-    name: portName,
+    name: opened.name,
     listen(receive) {
       input.on("messageBuffer", (_delta, bytes) => receive(bytes));
     },
-    close() {
-      input.closePort();
-      input.destroy();
-    },
+    close: () => closeRt(input),
   };
-  return new DevicePort(device, portOptions(binding, options));
+  return new DevicePort(device, opened.options);
 }
 
 /**
@@ -229,40 +247,21 @@ export async function openOutput(
   name: string,
   options: OpenPortOptions = {},
 ): Promise<DevicePort> {
-  checkOpen(name, "output", options);
-  const binding = await loadBinding();
-  const what = `open MIDI output ${JSON.stringify(name)}`;
-  const output = rtmidi(binding, what, () => new binding.midi.Output());
-  let portName = name;
-  try {
-    rtmidi(binding, what, () => {
-      if (options.virtual) {
-        output.openVirtualPort(name);
-        return;
-      }
-      const names = [];
-      for (let i = 0; i < output.getPortCount(); i++) {
-        names.push(output.getPortName(i));
-      }
-      const index = matchPort(names, name, "output");
-      portName = names[index];
-      output.openPort(index);
-    });
-  } catch (error) {
-    output.destroy();
-    throw error;
-  }
+  const opened = await openRt(
+    "output",
+    name,
+    options,
+    (binding) => new binding.midi.Output(),
+  );
+  const output = opened.rt;
   const device: MidiDevice = {
-    name: portName,
+    name: opened.name,
     // The package takes a Buffer (a Uint8Array is not one): a view, no copy.
     send: (bytes) =>
       output.sendMessage(
         Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
       ),
-    close() {
-      output.closePort();
-      output.destroy();
-    },
+    close: () => closeRt(output),
   };
-  return new DevicePort(device, portOptions(binding, options));
+  return new DevicePort(device, opened.options);
 }
