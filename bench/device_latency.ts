@@ -3,7 +3,7 @@
  * Latency from a MIDI device to a MIDI device through a server on loopback,
  * as a user deploys it: `midisock serve --relay`, `midisock connect --in
  * KEYS` and `midisock connect --out SYNTH`, each a process of its own, on a
- * JACK server (dummy driver, 48 kHz, 256 frames a period) that this script
+ * JACK server (dummy driver, real-time, 48 kHz, 256 frames a period) that this script
  * starts and stops. This process plays a virtual output ("keys"), which
  * stands in for a keyboard, and listens on a virtual input ("synth"). Next
  * to it, the same path with JACK alone: the keys connected straight to the

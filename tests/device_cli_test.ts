@@ -176,6 +176,24 @@ Deno.test({
       'midisock: error: No MIDI input matches "keys": there are no MIDI inputs\n',
     );
     assert.equal(server.ports.length, 0); // it never connected
+
+    // A refused connection, after the output opened: exit 1, and it says so.
+    const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const closed = free.addr.port;
+    free.close();
+    await using refused = midisockWithDevices([
+      "connect",
+      `127.0.0.1:${closed}`,
+      "--out",
+      "synth-1",
+    ]);
+    assert.deepEqual(await refused.result(), {
+      code: 1,
+      signal: null,
+      stdout: "",
+      stderr:
+        `midisock: error: Cannot connect to 127.0.0.1:${closed}: connection refused\n`,
+    });
   },
 });
 
