@@ -270,7 +270,11 @@ export class DevicePort extends MidiPort<DevicePortEventMap> {
    */
   release(): Promise<Message[]> {
     if (this.closed) return Promise.resolve([]);
-    return Promise.resolve(this.#releaseNow());
+    try {
+      return Promise.resolve(this.#releaseNow());
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   // Sends the release messages straight to the device (close() uses this,
