@@ -1215,9 +1215,14 @@ async function run(
 // The device module (and with it RtMidi, and the need for --allow-ffi) is
 // loaded only when one of them is used.
 
-/** The device module, loaded on first use. */
+/**
+ * The device module, loaded on first use. Its specifier is a variable, so
+ * that Deno does not take it (and npm @julusian/midi with it) into the
+ * program's graph: a user who never uses a MIDI port never downloads it.
+ */
+const DEVICE_MODULE = "./device/mod.ts";
 function deviceModule(): Promise<typeof import("./device/mod.ts")> {
-  return import("./device/mod.ts");
+  return import(DEVICE_MODULE);
 }
 
 /** The names of ports, quoted, for a line on stderr. */

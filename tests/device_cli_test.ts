@@ -241,6 +241,37 @@ Deno.test({
 
 Deno.test({
   name:
+    "midisock serve --out prints a message that its output cannot play, and plays on",
+  ignore: IGNORE_JACK,
+  fn: async () => {
+    await using _jack = await Jack.start();
+    await using synth = await MidiDump.start("synth");
+    const { serve, port } = await startServe(["--out", "synth"]);
+    await using _serve = serve;
+    await using client = await connect("127.0.0.1", port);
+    // JACK's RtMidi takes at most 16379 bytes a message.
+    await client.send(message("sysex", { data: new Uint8Array(20_000) }));
+    await client.send(message("note_on", { note: 60, velocity: 100 }));
+    await serve.waitForMatch("stdout", / note_on /);
+    assert.deepEqual(await synth.waitForEvents(1), [[0x90, 60, 100]]);
+    assert.ok(
+      serve.stdout.includes(
+        '# outputerror synth:input sysex Cannot send sysex of 20002 bytes to MIDI device port "synth:input": it takes at most 16379 bytes a message',
+      ),
+      serve.stdout.join("\n"),
+    );
+    serve.kill("SIGINT");
+    assert.equal((await serve.result()).code, 0);
+    // Closing released the note.
+    assert.deepEqual(await synth.waitForEvents(2), [
+      [0x90, 60, 100],
+      [0x80, 60, 64],
+    ]);
+  },
+});
+
+Deno.test({
+  name:
     "midisock serve --out ends the notes that its output holds when it stops",
   ignore: IGNORE_JACK,
   fn: async () => {

@@ -15,6 +15,7 @@ import {
   releaseOnDisconnect,
 } from "../src/device/mod.ts";
 import { matchPort } from "../src/device/_match.ts";
+import { DENO } from "./_child.ts";
 import { IGNORE_JACK, Jack, jackConnect, MidiDump, MidiSeq } from "./_jack.ts";
 
 const TIMEOUT = 10_000;
@@ -39,6 +40,51 @@ function memoryDevice(name = "memory") {
     },
   };
 }
+
+Deno.test("The core module does not import the device module, and the CLI downloads it only for a device", async () => {
+  const graph = async (path: string) => {
+    const { code, stdout } = await new Deno.Command(DENO, {
+      args: ["info", "--json", new URL(path, import.meta.url).pathname],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assert.equal(code, 0);
+    const info = JSON.parse(new TextDecoder().decode(stdout)) as {
+      modules: { specifier: string; dependencies?: { specifier: string }[] }[];
+    };
+    return info.modules.flatMap((m) => [
+      m.specifier,
+      ...(m.dependencies ?? []).map((d) => d.specifier),
+    ]);
+  };
+  const device = (s: string) =>
+    s.includes("/src/device/") || s.includes("@julusian/midi");
+  assert.deepEqual((await graph("../mod.ts")).filter(device), []);
+  // The CLI imports it by a specifier that Deno does not follow ahead of
+  // time: run without a device, in a cache of its own, it downloads nothing
+  // (and would say "Download ..." on stderr if it did; from a registry on
+  // loopback that answers nothing, so no test reaches the network).
+  const cache = await Deno.makeTempDir({ prefix: "midisock-deno-dir-" });
+  try {
+    const cli = new URL("../src/cli.ts", import.meta.url).pathname;
+    const { code, stderr } = await new Deno.Command(DENO, {
+      args: ["run", "--allow-net", "--allow-read", "--allow-env", cli, "-V"],
+      env: {
+        DENO_DIR: cache,
+        NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/",
+        NO_COLOR: "1",
+      },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0);
+    assert.equal(new TextDecoder().decode(stderr), "");
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+  // The device module's has both: the test can fail.
+  assert.ok((await graph("../src/device/mod.ts")).some(device));
+});
 
 Deno.test("matchPort takes the exact name first, then a unique piece of a name in any case", () => {
   const names = ["Synth A", "Synth AB", "Keys:port 1", "keys:Port 2"];

@@ -81,10 +81,11 @@ async function load(): Promise<Binding> {
       { cause: error },
     );
   }
-  const require = createRequire(
-    root.startsWith("/") ? root : `${Deno.cwd()}/${root}`,
-  );
-  const midi = require("./dist/midi.js") as MidiModule;
+  const base = root.startsWith("/") ? root : `${Deno.cwd()}/${root}`;
+  // A path made at run time: Deno's module graph must not take the folder's
+  // entry point for a file of this package.
+  const entry = `${base}dist/midi.js`;
+  const midi = createRequire(base)(entry) as MidiModule;
   midi.verifyLibraryLoaded();
   return {
     midi,
