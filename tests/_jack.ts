@@ -128,9 +128,26 @@ export class Jack implements AsyncDisposable {
     return jack;
   }
 
-  /** Stops jackd by its PID, and waits for it. */
+  /**
+   * Stops jackd by its PID, waits for it, and removes the semaphores that
+   * JACK leaves in /dev/shm for its clients (`jack_sem.UID_SERVER_CLIENT`)
+   * when one was not closed cleanly.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await stop(this.#jackd);
+    try {
+      for (const entry of Deno.readDirSync("/dev/shm")) {
+        if (
+          /^jack_sem\.\d+_(.*)$/.exec(entry.name)?.[1].startsWith(
+            `${this.name}_`,
+          )
+        ) {
+          Deno.removeSync(`/dev/shm/${entry.name}`);
+        }
+      }
+    } catch {
+      // No /dev/shm, or not ours to clean: nothing to do.
+    }
   }
 }
 
