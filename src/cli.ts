@@ -1364,21 +1364,6 @@ async function connectDevices(
       printer.overflow(input.name, input.stats.overflowedMessages);
     });
   }
-  // An output lets go of its notes as soon as the server goes away.
-  const releases = outputs.map((output) =>
-    device.releaseOnDisconnect(server, output)
-  );
-  // Each input plays into the server until it, or the server, closes. A
-  // failure ends the connection, and is the command's error.
-  let failure: unknown;
-  const feeding = inputs.map(async (input) => {
-    try {
-      for await (const msg of input) await server.send(msg);
-    } catch (error) {
-      if (!server.closed) failure ??= error;
-      await server.close();
-    }
-  });
   try {
     await printer.event("connect", server.name);
     if (inputs.length > 0) {
@@ -1391,18 +1376,21 @@ async function connectDevices(
         `${PROGRAM}: playing ${server.name} on ${names(outputs)}`,
       );
     }
-    // Ends when the connection does.
-    for await (const msg of server) await play(outputs, msg, printer);
+    // Until the connection ends; the outputs let go of their notes then.
+    await device.bridge(server, {
+      inputs,
+      outputs,
+      onOutputError: (error, output, msg) => {
+        printer.outputError(output.name, msg.type, error);
+      },
+    });
     await printer.event("disconnect", server.name);
   } finally {
     removeStop();
     await server.close();
     await closeAll(inputs);
-    await Promise.all(feeding);
-    for (const release of releases) release[Symbol.dispose]();
     await closeAll(outputs);
   }
-  if (failure !== undefined) throw failure;
   return stdoutStatus(out);
 }
 

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { connect, encode, type Message, message, PortServer } from "../mod.ts";
 import {
+  bridge,
   DevicePort,
   listInputs,
   listOutputs,
@@ -25,16 +26,35 @@ function memoryDevice(name = "memory") {
   const sent: number[][] = [];
   let receive: ((bytes: Uint8Array) => void) | undefined;
   let closed = 0;
+  let changed = Promise.withResolvers<void>();
   const device: MidiDevice = {
     name,
     listen: (r) => (receive = r),
-    send: (bytes) => sent.push([...bytes]),
+    send: (bytes) => {
+      sent.push([...bytes]);
+      changed.resolve();
+      changed = Promise.withResolvers<void>();
+    },
     close: () => closed++,
   };
   return {
     device,
     sent,
     play: (...bytes: number[]) => receive!(new Uint8Array(bytes)),
+    /** Waits (at most TIMEOUT) until `count` messages were sent. */
+    async waitForSent(count: number): Promise<void> {
+      const signal = AbortSignal.timeout(TIMEOUT);
+      const timedOut = new Promise<never>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason), {
+          once: true,
+        })
+      );
+      timedOut.catch(() => {});
+      // Each turn waits for one more send; the timeout bounds the turns.
+      while (sent.length < count) {
+        await Promise.race([changed.promise, timedOut]);
+      }
+    },
     get closed() {
       return closed;
     },
@@ -310,6 +330,71 @@ Deno.test("releaseOnDisconnect releases on a disconnect event, and no more once 
   port.dispatchEvent(new Event("disconnect"));
   await Promise.resolve();
   assert.equal(mem.sent.length, 3);
+});
+
+Deno.test("bridge plays inputs into a port and the port on outputs, until the signal stops it, and leaves them open", async () => {
+  const keys = memoryDevice("keys");
+  const synth = memoryDevice("synth");
+  await using keyboard = new DevicePort(keys.device);
+  await using output = new DevicePort(synth.device);
+  await using server = new PortServer("127.0.0.1", 0);
+  await using client = await connect("127.0.0.1", server.port);
+  const stop = new AbortController();
+  const bridged = bridge(client, {
+    inputs: [keyboard],
+    outputs: [output],
+    signal: stop.signal,
+  });
+  keys.play(0xb0, 7, 100, 0x90, 60, 100); // two messages in one call
+  assert.deepEqual(
+    await server.receive(),
+    message("control_change", { control: 7, value: 100 }),
+  );
+  assert.deepEqual(
+    await server.receive(),
+    message("note_on", { note: 60, velocity: 100 }),
+  );
+  await server.send(message("note_on", { note: 72, velocity: 1 }));
+  await server.send(message("stop"));
+  await synth.waitForSent(2);
+  stop.abort();
+  await bridged;
+  assert.deepEqual(synth.sent, [[0x90, 72, 1], [0xfc]]);
+  assert.equal(client.closed, false);
+  assert.equal(keyboard.closed, false);
+  assert.equal(output.stats.heldNotes, 1); // released when it closes
+});
+
+Deno.test("bridge hands an output's failure to onOutputError and goes on, or ends with it without one", async () => {
+  const synth = memoryDevice("synth");
+  await using output = new DevicePort(synth.device, { maxMessageBytes: 4 });
+  const server = new PortServer("127.0.0.1", 0);
+  try {
+    await using client = await connect("127.0.0.1", server.port);
+    const errors: string[] = [];
+    const bridged = bridge(client, {
+      outputs: [output],
+      onOutputError: (error, port, msg) =>
+        errors.push(`${port.name} ${msg.type} ${(error as Error).name}`),
+    });
+    await server.send(message("sysex", { data: new Uint8Array(10) }));
+    await server.send(message("start"));
+    await server.close();
+    await bridged;
+    assert.deepEqual(errors, ["synth sysex RangeError"]);
+    assert.deepEqual(synth.sent, [[0xfa]]);
+  } finally {
+    await server.close();
+  }
+  await using server2 = new PortServer("127.0.0.1", 0);
+  await using client2 = await connect("127.0.0.1", server2.port);
+  const bridged2 = bridge(client2, { outputs: [output] });
+  await server2.send(message("sysex", { data: new Uint8Array(10) }));
+  await assert.rejects(bridged2, {
+    name: "RangeError",
+    message:
+      'Cannot send sysex of 12 bytes to MIDI device port "synth": it takes at most 4 bytes a message',
+  });
 });
 
 // On JACK.

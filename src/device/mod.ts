@@ -18,8 +18,9 @@
  * - {@linkcode openInput} and {@linkcode openOutput} open one by name (the
  *   whole name, or a piece that no other port's name has), or create a
  *   virtual one; each is a {@linkcode DevicePort}.
- * - {@linkcode releaseOnDisconnect} ends an output's notes when the server
- *   that feeds it goes away.
+ * - {@linkcode bridge} plays inputs into a server and the server on
+ *   outputs (mido-connect, both ways), and {@linkcode releaseOnDisconnect}
+ *   ends an output's notes when the server that feeds it goes away.
  *
  * @example A virtual output, listed and opened from the other side
  * ```ts ignore
@@ -55,4 +56,5 @@ export {
   openOutput,
   type OpenPortOptions,
 } from "./open_port.ts";
+export { bridge, type BridgeOptions } from "./bridge.ts";
 export { releaseOnDisconnect } from "./release_on_disconnect.ts";
