@@ -105,4 +105,5 @@ export {
 } from "./src/backoff.ts";
 export { NoteTracker } from "./src/note_tracker.ts";
 export { RejectEvent } from "./src/reject_event.ts";
+export { ReleaseEvent } from "./src/release_event.ts";
 export { FilterEvent } from "./src/filter_event.ts";

@@ -48,6 +48,7 @@ import { MidiParser, type MidiParserOptions } from "./parser.ts";
 import type { DropEvent } from "./drop_event.ts";
 import type { FilterEvent } from "./filter_event.ts";
 import type { RejectEvent } from "./reject_event.ts";
+import type { ReleaseEvent } from "./release_event.ts";
 import { PortServer } from "./port_server.ts";
 import { addressName, type SocketPort } from "./socket_port.ts";
 import { FIELD_TO_TEXT, FIELDS, TYPES } from "./_specs.ts";
@@ -114,6 +115,7 @@ Exit status:
 const SERVE_HELP =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
          [--max-sysex BYTES] [--allow CIDR]... [--max-clients N] [--no-sysex]
+         [--snapshot] [--no-release]
          [--tls-cert FILE --tls-key FILE] [--token-file FILE]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
@@ -147,6 +149,11 @@ Events are lines that start with #:
                              was read: not on the --allow list, over
                              --max-clients, a failed TLS handshake, no
                              hello line with the token
+  # released N notes for NAME
+                             NAME left with N notes on (and with " and P
+                             pedals" if it left sustain pedals down); the
+                             server sent their note_offs (and CC 64 = 0)
+                             for it, printed before its # disconnect line
   # filtered NAME TYPE REASON
                              a client's message was not delivered: a sysex
                              with --no-sysex
@@ -173,6 +180,13 @@ Options:
                      the process's file descriptor limit, ulimit -n)
   --no-sysex         Deliver no sysex from clients (a sysex can overwrite
                      a synth's patches); each is a # filtered line
+  --snapshot         Send each client that joins (or rejoins) the bus's
+                     controller state first: bank, program, controllers
+                     and pitchwheel of each channel the bus has carried
+  --no-release       Do not release the notes of a client that leaves
+                     with notes on or the sustain pedal down (by default
+                     the server sends their note_offs and CC 64 = 0 as if
+                     the client had, printed as a # released line)
   --tls-cert FILE    Listen with TLS, with the certificate chain in FILE
   --tls-key FILE     and its private key (PEM). Clients connect with
                      monitor --tls or --ca FILE; a client whose handshake
@@ -193,7 +207,8 @@ Options:
                      "slowclient","port":NAME}, with "droppedBytes":BYTES
                      when bytes were dropped; {"event":"drop","port":NAME,
                      "skippedBytes":..,"discardedMessages":..,
-                     "oversizedSysex":..}; {"event":"reject","address":..,
+                     "oversizedSysex":..}; {"event":"release","port":NAME,
+                     "notes":N,"pedals":N}; {"event":"reject","address":..,
                      "reason":..}; {"event":"filtered","port":NAME,
                      "type":TYPE,"reason":..}; {"event":"accepterror",
                      "error":TEXT}
@@ -380,6 +395,17 @@ class Printer {
     return this.#event(
       { event: "hello", address, port: port.name },
       `# hello ${address} ${port.name}`,
+    );
+  }
+
+  /** Notes that the server released for a client that left them on. */
+  release(event: ReleaseEvent): Promise<void> {
+    const { notes, pedals } = event;
+    const port = event.port.name;
+    const also = pedals ? ` and ${pedals} pedal${pedals === 1 ? "" : "s"}` : "";
+    return this.#event(
+      { event: "release", port, notes, pedals },
+      `# released ${notes} note${notes === 1 ? "" : "s"}${also} for ${port}`,
     );
   }
 
@@ -655,6 +681,8 @@ async function serve(
       allow: { type: "string", multiple: true },
       "max-clients": { type: "string" },
       "no-sysex": { type: "boolean" },
+      snapshot: { type: "boolean" },
+      "no-release": { type: "boolean" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "token-file": { type: "string" },
@@ -697,6 +725,8 @@ async function serve(
       allow: values.allow,
       maxClients,
       acceptSysex: !values["no-sysex"],
+      releaseNotes: !values["no-release"],
+      snapshot: !!values.snapshot,
       tls,
       token,
     });
@@ -710,23 +740,38 @@ async function serve(
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
-  // A client's disconnect line comes after its last message: the messages
-  // printed so far for each client, and the disconnects that wait for the
-  // rest of theirs.
+  // A client's disconnect line comes after its last message, and after
+  // the messages that release its notes: the messages printed (or
+  // filtered) so far for each client, the releases, and the disconnects
+  // that wait for the rest of their messages.
   const printed = new Map<SocketPort, number>();
+  const releases = new Map<SocketPort, ReleaseEvent>();
   const leaving = new Map<SocketPort, () => void>();
+  const expected = (client: SocketPort) =>
+    client.stats.messages + (releases.get(client)?.messages.length ?? 0);
+  const count = (client: SocketPort) => {
+    const n = (printed.get(client) ?? 0) + 1;
+    printed.set(client, n);
+    if (n >= expected(client)) leaving.get(client)?.();
+  };
   server.addEventListener("connect", (event) => {
     printed.set(event.port, 0);
     printer.event("connect", event.port.name);
+  });
+  server.addEventListener("release", (event) => {
+    releases.set(event.port, event);
   });
   server.addEventListener("disconnect", (event) => {
     const client = event.port;
     const line = () => {
       printed.delete(client);
       leaving.delete(client);
+      const release = releases.get(client);
+      releases.delete(client);
+      if (release) printer.release(release);
       printer.event("disconnect", client.name, event.droppedBytes || undefined);
     };
-    if ((printed.get(client) ?? 0) >= client.stats.messages) line();
+    if ((printed.get(client) ?? 0) >= expected(client)) line();
     else leaving.set(client, line);
   });
   server.addEventListener("slowclient", (event) => {
@@ -738,7 +783,10 @@ async function serve(
   });
   server.addEventListener("reject", (event) => printer.reject(event));
   server.addEventListener("hello", (event) => printer.hello(event.port));
-  server.addEventListener("filtered", (event) => printer.filtered(event));
+  server.addEventListener("filtered", (event) => {
+    printer.filtered(event);
+    count(event.port); // it will not be printed
+  });
 
   try {
     await err.write(
@@ -755,9 +803,7 @@ async function serve(
     // Ends when the server is closed and everything it had is printed.
     for await (const { port: client, message } of messages) {
       await printer.message(client.name, message);
-      const n = (printed.get(client) ?? 0) + 1;
-      printed.set(client, n);
-      if (n >= client.stats.messages) leaving.get(client)?.();
+      count(client);
     }
   } finally {
     removeStop();
@@ -1161,13 +1207,15 @@ async function run(
  * const client = await connect("127.0.0.1", await listening.promise);
  * const name = `127.0.0.1:${client.localAddr.port}`;
  * await client.send(message("note_on", { note: 60, velocity: 100 }));
- * await client.close();
+ * await client.close(); // with the note still on
  * await disconnected.promise;
  * stop.abort();
  * assert.equal(await serving, 0);
  * assert.deepEqual(lines, [
  *   `# connect ${name}`,
  *   `${name} note_on channel=0 note=60 velocity=100 time=0`,
+ *   `${name} note_off channel=0 note=60 velocity=64 time=0`,
+ *   `# released 1 note for ${name}`,
  *   `# disconnect ${name}`,
  * ]);
  * ```

@@ -112,10 +112,15 @@ Deno.test("midisock send reads messages and hex bytes (whole messages, several a
     `${a} program_change channel=9 program=5 time=0`,
     `${a} note_on channel=0 note=62 velocity=64 time=0`,
     `${a} stop time=0`,
+    // It left note 62 on: the server released it, as if a had.
+    `${a} note_off channel=0 note=62 velocity=64 time=0`,
+    `# released 1 note for ${a}`,
     `# disconnect ${a}`,
     `# connect ${b}`,
     `${b} note_on channel=0 note=60 velocity=100 time=0`,
     `${b} clock time=0`,
+    `${b} note_off channel=0 note=60 velocity=64 time=0`,
+    `# released 1 note for ${b}`,
     `# disconnect ${b}`,
     `# connect ${c}`,
     `${c} note_off channel=0 note=60 velocity=64 time=0`,
@@ -240,8 +245,13 @@ Deno.test("midisock serve --relay sends each client's messages to every other cl
     await player.receive({ signal: AbortSignal.timeout(HANG_GUARD_MS) }),
     message("control_change", { control: 64, value: 127 }),
   );
-  await text.waitForCount(1, (line) => line.includes(" control_"), "cc");
-  await json.waitForCount(1, (line) => line.includes('"control_'), "cc");
+  // It left with the pedal down: the server lets it up for it.
+  assert.deepEqual(
+    await player.receive({ signal: AbortSignal.timeout(HANG_GUARD_MS) }),
+    message("control_change", { control: 64, value: 0 }),
+  );
+  await text.waitForCount(2, (line) => line.includes(" control_"), "cc");
+  await json.waitForCount(2, (line) => line.includes('"control_'), "cc");
   await player.close();
   assert.deepEqual([...player.iterPending()], []);
 
@@ -256,6 +266,7 @@ Deno.test("midisock serve --relay sends each client's messages to every other cl
       `${server} note_on channel=0 note=60 velocity=100 time=0`,
       `${server} note_off channel=0 note=60 velocity=64 time=0`,
       `${server} control_change channel=0 control=64 value=127 time=0`,
+      `${server} control_change channel=0 control=64 value=0 time=0`,
       `# disconnect ${server}`,
       "",
     ].join("\n"),
@@ -269,6 +280,7 @@ Deno.test("midisock serve --relay sends each client's messages to every other cl
       `{"sender":"${server}","type":"note_on","time":0,"channel":0,"note":60,"velocity":100}`,
       `{"sender":"${server}","type":"note_off","time":0,"channel":0,"note":60,"velocity":64}`,
       `{"sender":"${server}","type":"control_change","time":0,"channel":0,"control":64,"value":127}`,
+      `{"sender":"${server}","type":"control_change","time":0,"channel":0,"control":64,"value":0}`,
       `{"event":"disconnect","port":"${server}"}`,
       "",
     ].join("\n"),
@@ -281,11 +293,14 @@ Deno.test("midisock serve --relay sends each client's messages to every other cl
     `${playerName} note_on channel=0 note=60 velocity=100 time=0`,
     `${playerName} note_off channel=0 note=60 velocity=64 time=0`,
   ]);
-  assert.match(
-    messages[2],
-    /^127\.0\.0\.1:\d+ control_change channel=0 control=64 value=127 time=0$/,
+  const sender = messages[2].split(" ")[0];
+  assert.deepEqual(messages.slice(2), [
+    `${sender} control_change channel=0 control=64 value=127 time=0`,
+    `${sender} control_change channel=0 control=64 value=0 time=0`,
+  ]);
+  assert.ok(
+    serve.stdout.includes(`# released 0 notes and 1 pedal for ${sender}`),
   );
-  assert.equal(messages.length, 3);
 });
 
 const PYTHON_CLIENT = `
@@ -456,6 +471,8 @@ Deno.test("midisock send stops at a bad line on stdin, or a hex line that is not
     `# connect ${a}`,
     `${a} note_on channel=0 note=60 velocity=64 time=0`,
     `${a} control_change channel=0 control=7 value=1 time=0`,
+    `${a} note_off channel=0 note=60 velocity=64 time=0`,
+    `# released 1 note for ${a}`,
     `# disconnect ${a}`,
     `# connect ${b}`,
     `${b} clock time=0`,
@@ -712,6 +729,8 @@ Deno.test("midisock serve prints a # drop line with the counts for an oversized 
     `# drop ${name} skipped=7 discarded=0 oversized=1`,
     `${name} note_on channel=0 note=60 velocity=100 time=0`,
     `# drop ${name} skipped=2 discarded=1 oversized=0`,
+    `${name} note_off channel=0 note=60 velocity=64 time=0`,
+    `# released 1 note for ${name}`,
     `# disconnect ${name}`,
   ]);
 });
