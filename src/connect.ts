@@ -1,6 +1,11 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { dial, dialName } from "./_dial.ts";
+import { PortClosedError } from "./errors.ts";
+import {
+  ReconnectingPort,
+  type ReconnectingPortOptions,
+} from "./reconnecting_port.ts";
 import {
   checkPortOptions,
   SocketPort,
@@ -21,7 +26,21 @@ export interface ConnectOptions extends SocketPortOptions {
    * @default {false}
    */
   tls?: boolean | { caCerts?: string[] };
+  /**
+   * Return a {@linkcode ReconnectingPort}, which outlives its connection:
+   * when the connection ends, it dials again with backoff (`true`, or the
+   * `backoff` and `maxAttempts` to use). The first connection is tried
+   * the same way, and connect() resolves once it is made. It turns on
+   * `activeSensing` (1000 ms) unless that option is given, so that a
+   * server that vanishes is noticed.
+   *
+   * @default {false}
+   */
+  reconnect?: boolean | ReconnectOptions;
 }
+
+/** How {@linkcode connect} reconnects: the backoff, and how many attempts. */
+export type ReconnectOptions = Omit<ReconnectingPortOptions, "name">;
 
 /**
  * Connects to a socket-port server (a {@linkcode PortServer}, or mido's
@@ -58,11 +77,21 @@ export interface ConnectOptions extends SocketPortOptions {
  * });
  * ```
  */
+export function connect(
+  host: string,
+  port: number,
+  options: ConnectOptions & { reconnect: true | ReconnectOptions },
+): Promise<ReconnectingPort>;
+export function connect(
+  host: string,
+  port: number,
+  options?: ConnectOptions,
+): Promise<SocketPort>;
 export async function connect(
   host: string,
   port: number,
   options: ConnectOptions = {},
-): Promise<SocketPort> {
+): Promise<SocketPort | ReconnectingPort> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(
       `Invalid port for ${
@@ -72,6 +101,22 @@ export async function connect(
   }
   checkPortOptions(options); // before anything is opened
   const name = options.name ?? dialName(host, port);
-  const conn = await dial(host, port, name, options.signal, options.tls);
-  return new SocketPort(conn, { ...options, name });
+  const { reconnect, signal, tls, ...rest } = options;
+  if (!reconnect) {
+    const conn = await dial(host, port, name, signal, tls);
+    return new SocketPort(conn, { ...rest, name });
+  }
+  const portOptions = { activeSensing: 1000, ...rest, name };
+  const reconnecting = new ReconnectingPort(async (stop) => {
+    const conn = await dial(host, port, name, stop, tls);
+    return new SocketPort(conn, portOptions);
+  }, { ...(reconnect === true ? {} : reconnect), name });
+  try {
+    await reconnecting.ready(signal);
+  } catch (error) {
+    await reconnecting.close();
+    // Why the attempts ran out, rather than that the port is closed.
+    throw error instanceof PortClosedError && error.cause ? error.cause : error;
+  }
+  return reconnecting;
 }

@@ -82,9 +82,10 @@ export interface SocketPortOptions extends MidiParserOptions {
    * peer never answers, so it never receives a 0xFE from this port either.
    *
    * MIDI 1.0 allows 300 ms of silence on a cable; a network needs more
-   * slack. Between 10 and 3,600,000.
+   * slack. 0 (off), or between 10 and 3,600,000. {@linkcode connect} with
+   * `reconnect` turns it on, at 1000 ms.
    *
-   * @default {undefined} (off)
+   * @default {0}
    */
   activeSensing?: number;
   /**
@@ -146,9 +147,9 @@ export function checkPortOptions(options: SocketPortOptions): number {
     );
   }
   const sensing = options.activeSensing;
-  if (sensing !== undefined && !validSensing(sensing)) {
+  if (sensing !== undefined && sensing !== 0 && !validSensing(sensing)) {
     throw new RangeError(
-      `Invalid activeSensing option: expected a number of milliseconds in ${MIN_SENSING}..${MAX_SENSING}, got ${sensing}`,
+      `Invalid activeSensing option: expected 0 (off) or a number of milliseconds in ${MIN_SENSING}..${MAX_SENSING}, got ${sensing}`,
     );
   }
   const partial = options.partialTimeout ?? 10_000;
