@@ -583,7 +583,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
         this.#budget?.hold(this, parser.partialBytes);
         this.#reportDrops();
-        if (parser.partialBytes > 0) this.#watchPartial();
+        if (parser.pendingBytes > 0) this.#watchPartial();
         const space = inbox.space();
         if (space) {
           this.#waitingForRoom = true;
@@ -808,7 +808,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     if (limit === 0 || this.#partialTimer !== undefined) return;
     const check = () => {
       this.#partialTimer = undefined;
-      const partial = this.#parser.partialBytes;
+      const partial = this.#parser.pendingBytes;
       if (partial === 0 || this.closed) return;
       const idle = performance.now() - this.#lastRead;
       if (this.#waitingForRoom || idle < limit) {
