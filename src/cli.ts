@@ -40,6 +40,7 @@ import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
 import { formatAddress, parseAddress } from "./address.ts";
 import { connect } from "./connect.ts";
+import { ReconnectingPort } from "./reconnecting_port.ts";
 import { dial, dialName, type DialTls } from "./_dial.ts";
 import { encodeHello } from "./_hello.ts";
 import { encode } from "./encode.ts";
@@ -90,7 +91,7 @@ const HELP =
 
 Usage:
   ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet] [OPTION...]
-  ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
+  ${PROGRAM} monitor HOST:PORT [--json] [--no-reconnect] [--tls] [--ca FILE]
   ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
   ${PROGRAM} COMMAND --help
   ${PROGRAM} --help | --version
@@ -231,25 +232,36 @@ const LINK_HELP =
               Open with a hello line that gives the server this name`;
 
 const MONITOR_HELP =
-  `Usage: ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
-       [--token-file FILE] [--name NAME]
+  `Usage: ${PROGRAM} monitor HOST:PORT [--json] [--no-reconnect] [--tls]
+       [--ca FILE] [--token-file FILE] [--name NAME]
 
 Connects to a socket-port server and prints each message that the server
 sends, one a line: the server's name, then the message in mido's text
-format. It prints "# connect NAME" once connected and "# disconnect NAME"
-when the server closes the connection, or when Ctrl-C (SIGINT) or SIGTERM
-closes it; a second signal ends the program at once. Bytes from the server
-that make no message are printed as "# drop NAME skipped=BYTES
-discarded=N oversized=N", as serve prints them.
+format. It prints "# connect NAME" once connected, and "# disconnect NAME"
+(with the error, if the connection failed) when the connection ends or
+when Ctrl-C (SIGINT) or SIGTERM closes it; a second signal ends the
+program at once. Bytes from the server that make no message are printed as
+"# drop NAME skipped=BYTES discarded=N oversized=N", as serve prints them.
+
+When the connection ends, monitor connects again (the server restarted, or
+the network failed), with a backoff from 100 ms doubling up to 5 s, and
+prints:
+  # reconnecting NAME attempt=N delay=MSms
+  # reconnected NAME attempts=N downtime=MSms
+Notes that the server had left on are released at once, printed as the
+note_off lines of the server. Active sensing (1 s) finds a server that
+vanished without closing the connection.
 
 Options:
   --json      Print JSON lines, as serve --json does
+  --no-reconnect
+              Exit when the connection ends, instead of connecting again
 ${LINK_HELP}
   -h, --help  Print this help
 
-Exit status: 0 when the connection ends (the server closed it, or it was
-reset) or on Ctrl-C (SIGINT) or SIGTERM; 1 if it cannot connect (the
-connection is refused); 2 for a usage error.`;
+Exit status: 0 on Ctrl-C (SIGINT) or SIGTERM, or with --no-reconnect when
+the connection ends (the server closed it, or it was reset); 1 if it
+cannot connect at first (the connection is refused); 2 for a usage error.`;
 
 const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE]
        [--token-file FILE] [--name NAME] [MESSAGE...]
@@ -407,6 +419,44 @@ class Printer {
       { event: "release", port, notes, pedals },
       `# released ${notes} note${notes === 1 ? "" : "s"}${also} for ${port}`,
     );
+  }
+
+  /**
+   * Prints a reconnecting port's # disconnect, # reconnecting and
+   * # reconnected lines, and its # disconnect line when it closes.
+   */
+  watch(port: ReconnectingPort): void {
+    const name = port.name;
+    let down = false;
+    const disconnect = (error?: Error) => {
+      down = true;
+      const why = error ? oneLine(error) : undefined;
+      this.#event(
+        why === undefined
+          ? { event: "disconnect", port: name }
+          : { event: "disconnect", port: name, error: why },
+        `# disconnect ${name}${why === undefined ? "" : ` ${why}`}`,
+      );
+    };
+    port.addEventListener("disconnect", (event) => disconnect(event.error));
+    port.addEventListener("reconnecting", ({ attempt, delay }) => {
+      const ms = Math.round(delay);
+      this.#event(
+        { event: "reconnecting", port: name, attempt, delay: ms },
+        `# reconnecting ${name} attempt=${attempt} delay=${ms}ms`,
+      );
+    });
+    port.addEventListener("reconnect", ({ attempt, downtime }) => {
+      down = false;
+      const ms = Math.round(downtime);
+      this.#event(
+        { event: "reconnected", port: name, attempts: attempt, downtime: ms },
+        `# reconnected ${name} attempts=${attempt} downtime=${ms}ms`,
+      );
+    });
+    port.addEventListener("close", () => {
+      if (!down) disconnect();
+    });
   }
 
   /** A client turned away. */
@@ -747,8 +797,12 @@ async function serve(
   const printed = new Map<SocketPort, number>();
   const releases = new Map<SocketPort, ReleaseEvent>();
   const leaving = new Map<SocketPort, () => void>();
-  const expected = (client: SocketPort) =>
-    client.stats.messages + (releases.get(client)?.messages.length ?? 0);
+  const expected = (client: SocketPort) => {
+    // Active sensing bytes are signs of life, never delivered.
+    const { messages, activeSensing } = client.stats;
+    return messages - activeSensing +
+      (releases.get(client)?.messages.length ?? 0);
+  };
   const count = (client: SocketPort) => {
     const n = (printed.get(client) ?? 0) + 1;
     printed.set(client, n);
@@ -909,6 +963,7 @@ async function monitor(
   const { values, positionals } = parseCommand("monitor", args, {
     options: {
       json: { type: "boolean" },
+      "no-reconnect": { type: "boolean" },
       ...TLS_CLIENT_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
@@ -919,17 +974,27 @@ async function monitor(
   }
   const { host, port } = address(onePositional("monitor", positionals), true);
   const printer = new Printer(out, !!values.json);
-  const server = await connect(host, port, {
+  const link = {
     tls: await clientTls(values),
     hello: await clientHello(values),
-  });
+  };
+  const server = values["no-reconnect"]
+    ? await connect(host, port, link)
+    : await connect(host, port, { ...link, reconnect: true });
   const removeStop = onStop(() => server.close(), options.signal);
   out.onError = () => server.close();
-  server.addEventListener("drop", (event) => printer.drop(event));
+  if (server instanceof ReconnectingPort) {
+    server.addEventListener("drop", (event) => printer.drop(event));
+    printer.watch(server);
+  } else {
+    server.addEventListener("drop", (event) => printer.drop(event));
+  }
   try {
     await printer.event("connect", server.name);
     for await (const msg of server) await printer.message(server.name, msg);
-    await printer.event("disconnect", server.name);
+    if (!(server instanceof ReconnectingPort)) {
+      await printer.event("disconnect", server.name);
+    }
   } finally {
     removeStop();
     await server.close();

@@ -30,7 +30,8 @@ export interface ConnectOptions extends SocketPortOptions {
    * Return a {@linkcode ReconnectingPort}, which outlives its connection:
    * when the connection ends, it dials again with backoff (`true`, or the
    * `backoff` and `maxAttempts` to use). The first connection is tried
-   * the same way, and connect() resolves once it is made. It turns on
+   * once, as without `reconnect`: connect() fails at once if the server
+   * is not there, with the same error. It turns on
    * `activeSensing` (1000 ms) unless that option is given, so that a
    * server that vanishes is noticed.
    *

@@ -23,9 +23,9 @@ export interface ReconnectingPortOptions {
    */
   backoff?: Backoff;
   /**
-   * How many attempts in a row may fail before the port gives up and
-   * closes, with an error that says how many failed and why the last did.
-   * The first connection counts too.
+   * How many attempts to connect again may fail in a row before the port
+   * gives up and closes, with an error that says how many failed and why
+   * the last did.
    *
    * @default {Infinity}
    */
@@ -354,16 +354,17 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
     }
   }
 
-  // Dials until a connection is made: the first time at once, then after
-  // each backoff. Returns it and the attempts it took, or nothing if the
-  // port closed or gave up.
+  // Dials until a connection is made, after each backoff; the first
+  // connection is tried once, at once. Returns it and the attempts it
+  // took, or nothing if the port closed or gave up.
   async #connect(
     first: boolean,
   ): Promise<[SocketPort | undefined, number]> {
     const signal = this.#stop.signal;
     let error: Error | undefined;
-    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      if (!first || attempt > 1) {
+    const attempts = first ? 1 : this.#maxAttempts;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (!first) {
         const delay = Math.max(0, this.#backoff(attempt));
         this.dispatchEvent(
           new ReconnectEvent("reconnecting", { attempt, delay, error }),
@@ -383,6 +384,10 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
         if (signal.aborted) return [undefined, attempt];
         error = cause instanceof Error ? cause : new Error(String(cause));
       }
+    }
+    if (first) {
+      this._lost(error);
+      return [undefined, 1];
     }
     const n = this.#maxAttempts;
     this._lost(

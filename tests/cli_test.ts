@@ -220,8 +220,13 @@ Deno.test("midisock serve --json prints every type so that mido's Message.from_d
 Deno.test("midisock serve --relay sends each client's messages to every other client, never back to the sender", async () => {
   const { serve, port, address } = await startServe("--relay");
   await using _serve = serve;
-  await using text = midisock(["monitor", address]);
-  await using json = midisock(["monitor", "--json", address]);
+  await using text = midisock(["monitor", "--no-reconnect", address]);
+  await using json = midisock([
+    "monitor",
+    "--no-reconnect",
+    "--json",
+    address,
+  ]);
   // Once serve prints a client's connect, the client is on the bus.
   await serve.waitForCount(2, isConnect, "connect");
 
@@ -361,10 +366,10 @@ Deno.test("midisock serve prints a stream that Python mido encoded exactly as mi
   ]);
 });
 
-Deno.test("midisock serve on SIGINT closes every client and exits 0, and monitor sees the end and exits 0", async () => {
+Deno.test("midisock serve on SIGINT closes every client and exits 0, and monitor --no-reconnect sees the end and exits 0", async () => {
   const { serve, port, address } = await startServe();
   await using _serve = serve;
-  await using monitor = midisock(["monitor", address]);
+  await using monitor = midisock(["monitor", "--no-reconnect", address]);
   await serve.waitForCount(1, isConnect, "connect");
   await monitor.waitForCount(1, isConnect, "connect");
 
@@ -385,7 +390,7 @@ Deno.test("midisock serve on SIGINT closes every client and exits 0, and monitor
 Deno.test("midisock serve on SIGTERM closes every client, prints their disconnect lines and exits 0, as on SIGINT", async () => {
   const { serve, port, address } = await startServe();
   await using _serve = serve;
-  await using monitor = midisock(["monitor", address]);
+  await using monitor = midisock(["monitor", "--no-reconnect", address]);
   await serve.waitForCount(1, isConnect, "connect");
   await monitor.waitForCount(1, isConnect, "connect");
 
@@ -425,6 +430,63 @@ Deno.test("midisock monitor on SIGTERM closes its connection, prints the disconn
   assert.equal(served.code, 0);
   const name = connectName(serve.stdout[0]);
   assert.equal(served.stdout, `# connect ${name}\n# disconnect ${name}\n`);
+});
+
+Deno.test("midisock monitor reconnects by default: across a server restart it prints # disconnect, # reconnecting and # reconnected lines, releases the notes it heard, and goes on", async () => {
+  const first = await startServe("--relay");
+  const { port, address } = first;
+  await using monitor = midisock(["monitor", address]);
+  await first.serve.waitForCount(1, isConnect, "connect");
+  await monitor.waitForCount(1, isConnect, "connect");
+  const sent = await runMidisock([
+    "send",
+    address,
+    "note_on note=60 velocity=100",
+    "note_off note=60",
+    "note_on channel=1 note=67 velocity=90",
+  ]);
+  assert.equal(sent.code, 0);
+  const server = `127.0.0.1:${port}`;
+  // The sender left note 67 on: the server released it for the bus.
+  await monitor.waitForCount(4, (line) => line.includes(" note_"), "notes");
+
+  // The server restarts on the same port.
+  first.serve.kill("SIGTERM");
+  assert.equal((await first.serve.result()).code, 0);
+  await first.serve[Symbol.asyncDispose]();
+  await monitor.waitForCount(1, (l) => l.startsWith("# reconnecting"), "retry");
+  await using second = midisock(["serve", "--relay", address]);
+  await monitor.waitForCount(1, (l) => l.startsWith("# reconnected"), "back");
+  await second.waitForCount(1, isConnect, "connect");
+  const again = await runMidisock(["send", address, "stop"]);
+  assert.equal(again.code, 0);
+  await monitor.waitForCount(
+    1,
+    (line) => line.endsWith(" stop time=0"),
+    "stop",
+  );
+  monitor.kill("SIGINT");
+  const { code, stdout } = await monitor.result();
+  assert.equal(code, 0);
+  const lines = stdout.trimEnd().split("\n").map((line) =>
+    line.replace(/attempt=\d+ delay=\d+ms$/, "attempt=N delay=Dms")
+      .replace(/attempts=\d+ downtime=\d+ms$/, "attempts=N downtime=Tms")
+  );
+  const retries = lines.filter((l) => l.startsWith("# reconnecting")).length;
+  assert.deepEqual(lines, [
+    `# connect ${server}`,
+    `${server} note_on channel=0 note=60 velocity=100 time=0`,
+    `${server} note_off channel=0 note=60 velocity=64 time=0`,
+    `${server} note_on channel=1 note=67 velocity=90 time=0`,
+    `${server} note_off channel=1 note=67 velocity=64 time=0`,
+    `# disconnect ${server}`,
+    ...Array(retries).fill(`# reconnecting ${server} attempt=N delay=Dms`),
+    `# reconnected ${server} attempts=N downtime=Tms`,
+    `${server} stop time=0`,
+    `# disconnect ${server}`,
+  ]);
+  second.kill("SIGINT");
+  assert.equal((await second.result()).code, 0);
 });
 
 Deno.test("midisock send stops at a bad line on stdin, or a hex line that is not whole messages, after sending the lines before it", async () => {
