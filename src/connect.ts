@@ -83,6 +83,23 @@ export function connect(
   port: number,
   options: ConnectOptions & { reconnect: true | ReconnectOptions },
 ): Promise<ReconnectingPort>;
+/**
+ * Connects to a socket-port server, and returns a port for that one
+ * connection (without `reconnect`).
+ *
+ * @param host A DNS name, an IPv4 or IPv6 address, or `""` for this machine.
+ * @param port The server's TCP port.
+ * @param options Port options, and a signal to give up.
+ * @returns The connected port, named `host:port`.
+ *
+ * @example Connecting
+ * ```ts
+ * import { connect, PortServer } from "@x/midisock";
+ *
+ * await using server = new PortServer("127.0.0.1", 0);
+ * await using port = await connect("127.0.0.1", server.port);
+ * ```
+ */
 export function connect(
   host: string,
   port: number,

@@ -280,8 +280,19 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
     return waiter.promise;
   }
 
+  /**
+   * Starts nothing: the port reads from the moment it connects.
+   *
+   * @param _reading Whether the use reads the port.
+   */
   protected _start(_reading: boolean): void {}
 
+  /**
+   * Sends on the connection, or drops and counts while there is none.
+   *
+   * @param msg The message.
+   * @returns A promise while the connection's queue is full.
+   */
   protected _put(msg: Message): Promise<void> | undefined {
     const port = this.connection;
     if (port === undefined) {
@@ -300,6 +311,11 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
     });
   }
 
+  /**
+   * Stops reconnecting, and closes the connection.
+   *
+   * @returns When it is all closed.
+   */
   protected async _shutdown(): Promise<void> {
     this.#stop.abort();
     await this.#current?.close();
