@@ -182,7 +182,9 @@ Deno.test("A peer that stalls without closing is found by active sensing, cut of
   assert.deepEqual(released, [off(0, 60)]);
   await within(gone, "the disconnect");
   assert.match(String(peer.error), /Active sensing timed out: nothing from/);
-  assert.ok(found >= 300, `found after ${found} ms, before 300 ms`);
+  // Dead after 300 ms of silence, and the last sign of life came at most
+  // two ticks (150 ms) before the stall.
+  assert.ok(found >= 150, `found ${found} ms after the stall`);
   // The player finds the server silent too.
   await waitFor(() => player.closed, "the player to give up");
   assert.match(String(player.error), /Active sensing timed out/);
