@@ -264,12 +264,19 @@ the connection ends (the server closed it, or it was reset); 1 if it
 cannot connect at first (the connection is refused); 2 for a usage error.`;
 
 const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE]
-       [--token-file FILE] [--name NAME] [MESSAGE...]
+       [--token-file FILE] [--name NAME] [--no-reconnect] [MESSAGE...]
 
 Connects to a socket-port server and sends each MESSAGE, in mido's text
 format, such as "note_on note=60 velocity=100". With no MESSAGE it reads
 messages from stdin, one a line, and skips blank lines and lines that start
 with #. It exits once every byte is written and the connection is closed.
+
+Reading messages from stdin, it stays connected, and so it reconnects when
+the connection ends, as monitor does, printing # disconnect, # reconnecting
+and # reconnected lines on stderr. A message read while it is disconnected
+is dropped (the last value of each controller that changed is sent on
+reconnecting); if any was, it says how many at the end and exits 1. With
+--hex, or messages given as arguments, it does not reconnect.
 
 Options:
   --hex       Take raw bytes in hex instead, such as "90 3c 64" or "903c64",
@@ -280,6 +287,9 @@ Options:
               message cut short or unfinished, a data byte with no status
               byte, a stray F7 or an undefined byte (F4 F5 F9 FD) is an
               error that names the byte
+  --no-reconnect
+              Exit 1 when the connection ends while reading stdin,
+              instead of connecting again
 ${LINK_HELP}
   -h, --help  Print this help
 
@@ -423,9 +433,10 @@ class Printer {
 
   /**
    * Prints a reconnecting port's # disconnect, # reconnecting and
-   * # reconnected lines, and its # disconnect line when it closes.
+   * # reconnected lines, and (with `closing`) its # disconnect line when it
+   * closes.
    */
-  watch(port: ReconnectingPort): void {
+  watch(port: ReconnectingPort, closing = true): void {
     const name = port.name;
     let down = false;
     const disconnect = (error?: Error) => {
@@ -455,7 +466,7 @@ class Printer {
       );
     });
     port.addEventListener("close", () => {
-      if (!down) disconnect();
+      if (closing && !down) disconnect();
     });
   }
 
@@ -1003,7 +1014,7 @@ async function monitor(
 }
 
 /** Reads and discards what a server sends, so that it never piles up. */
-async function discard(port: SocketPort): Promise<void> {
+async function discard(port: SocketPort | ReconnectingPort): Promise<void> {
   for await (const _ of port) {
     // Nothing: send only sends.
   }
@@ -1013,10 +1024,12 @@ async function send(
   args: string[],
   options: MainOptions,
   out: Lines,
+  err: Lines,
 ): Promise<number> {
   const { values, positionals } = parseCommand("send", args, {
     options: {
       hex: { type: "boolean" },
+      "no-reconnect": { type: "boolean" },
       ...TLS_CLIENT_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
@@ -1049,7 +1062,14 @@ async function send(
   };
   return hex
     ? await sendBytes(host, port, items as Uint8Array[], stdin, link)
-    : await sendMessages(host, port, items as Message[], stdin, link);
+    : await sendMessages(host, port, items as Message[], stdin, {
+      ...link,
+      // Reading stdin, it stays connected: it reconnects, and says so on
+      // stderr.
+      reconnect: stdin !== undefined && !values["no-reconnect"]
+        ? new Printer(err, false)
+        : undefined,
+    });
 }
 
 async function sendMessages(
@@ -1057,9 +1077,15 @@ async function sendMessages(
   port: number,
   messages: Message[],
   stdin: ReadableStream<Uint8Array> | undefined,
-  link: Link,
+  link: Link & { reconnect?: Printer },
 ): Promise<number> {
-  const server = await connect(host, port, link);
+  const { reconnect: printer, ...options } = link;
+  const server = printer
+    ? await connect(host, port, { ...options, reconnect: true })
+    : await connect(host, port, options);
+  if (printer && server instanceof ReconnectingPort) {
+    printer.watch(server, false);
+  }
   const discarding = discard(server);
   let failure: unknown;
   try {
@@ -1081,10 +1107,20 @@ async function sendMessages(
   }
   await server.close(); // writes what is queued first
   await discarding;
-  const dropped = server.stats.droppedBytes;
-  if (failure === undefined && dropped > 0) {
+  if (failure === undefined && server instanceof ReconnectingPort) {
+    const { dropped } = server.stats;
+    if (dropped > 0) {
+      failure = new Error(
+        `Cannot send ${dropped} message${
+          dropped === 1 ? "" : "s"
+        } to ${server.name}: they came while it was disconnected, and were dropped`,
+      );
+    }
+  }
+  const { droppedBytes } = server.stats;
+  if (failure === undefined && droppedBytes > 0) {
     failure = new Error(
-      `Cannot send to ${server.name}: ${dropped} bytes were not written before the connection closed`,
+      `Cannot send to ${server.name}: ${droppedBytes} bytes were not written before the connection closed`,
     );
   }
   if (failure !== undefined) throw failure;
@@ -1200,7 +1236,7 @@ async function run(
     case "monitor":
       return await monitor(rest, options, out);
     case "send":
-      return await send(rest, options, out);
+      return await send(rest, options, out, err);
     default:
       throw new UsageError(
         `Unknown command ${

@@ -46,6 +46,11 @@ export interface ReconnectingPortStats {
    * was disconnected, sent once it was connected again.
    */
   restored: number;
+  /**
+   * Bytes of sent messages that a connection still held when it ended, and
+   * so never wrote.
+   */
+  droppedBytes: number;
   /** Messages received, over every connection. */
   received: number;
   /** How many times the port connected again. */
@@ -139,6 +144,7 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
     sent: 0,
     dropped: 0,
     restored: 0,
+    droppedBytes: 0,
     received: 0,
     reconnects: 0,
     releasedNotes: 0,
@@ -318,7 +324,7 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
    */
   protected async _shutdown(): Promise<void> {
     this.#stop.abort();
-    await this.#current?.close();
+    await this.#current?.close(); // #live counts what it dropped
     this._inbox.end(); // wakes the pump if it waits for room
     await this.#life;
     for (const waiter of this.#waiters.splice(0)) {
@@ -360,6 +366,7 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
       for (const waiter of this.#waiters.splice(0)) waiter.resolve();
       await this.#pump(port);
       await port.close();
+      this.#stats.droppedBytes += port.stats.droppedBytes;
       this.#current = undefined;
       if (this.#stop.signal.aborted) return;
       down = performance.now();

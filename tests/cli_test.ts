@@ -5,10 +5,11 @@
 
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { connect, encode, formatMessage, message } from "../mod.ts";
+import { connect, encode, formatMessage, message, PortServer } from "../mod.ts";
+import { main } from "../src/cli.ts";
 import { Child, HANG_GUARD_MS, midisock, runMidisock } from "./_child.ts";
 import { askMido, PYTHON, toHex } from "./_mido.ts";
-import { HAS_IPV6_LOOPBACK } from "./_net.ts";
+import { HAS_IPV6_LOOPBACK, waitFor } from "./_net.ts";
 
 const SENDER = /^127\.0\.0\.1:\d+$/;
 
@@ -749,7 +750,7 @@ Deno.test("midisock --help, COMMAND --help and --version", async () => {
   for (
     const usage of [
       "  midisock serve [HOST:PORT] [--relay] [--json] [--quiet] [OPTION...]",
-      "  midisock monitor HOST:PORT [--json] [--tls] [--ca FILE]",
+      "  midisock monitor HOST:PORT [--json] [--no-reconnect] [--tls] [--ca FILE]",
       "  midisock send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]",
       "  0  success; serve and monitor also exit 0 on Ctrl-C (SIGINT) or SIGTERM",
     ]
@@ -976,4 +977,57 @@ Deno.test("midisock serve without a token prints a # hello line, and the client'
   const name = connectName(connectLine);
   assert.equal(helloLine, `# hello ${name} keys`);
   assert.deepEqual(rest, ["keys start time=0", "# disconnect keys"]);
+});
+
+Deno.test("midisock send reading stdin reconnects across a server restart, says so on stderr, and counts what it dropped (exit 1)", async () => {
+  let server = new PortServer("127.0.0.1", 0);
+  const port = server.port;
+  const stdin = new TransformStream<Uint8Array, Uint8Array>();
+  const lines = stdin.writable.getWriter();
+  const write = (text: string) =>
+    lines.write(new TextEncoder().encode(text + "\n"));
+  const errors: string[] = [];
+  const decoder = new TextDecoder();
+  const sending = main(["send", `127.0.0.1:${port}`], {
+    stdin: stdin.readable,
+    stdout: new WritableStream(),
+    stderr: new WritableStream({
+      write: (chunk) => {
+        errors.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+      },
+    }),
+  });
+  await write("note_on note=60");
+  assert.deepEqual(await server.receive(), message("note_on", { note: 60 }));
+  await server.close(); // the note is released for the bus by the server
+  await waitFor(
+    () => errors.some((line) => line.startsWith("# reconnecting")),
+    "a # reconnecting line",
+  );
+  await write("note_on note=62"); // dropped
+  await write("control_change control=7 value=50"); // dropped, then restored
+  server = new PortServer("127.0.0.1", port);
+  await waitFor(
+    () => errors.some((line) => line.startsWith("# reconnected")),
+    "a # reconnected line",
+  );
+  await write("note_on note=64");
+  await lines.close();
+  assert.equal(await sending, 1);
+  assert.deepEqual(
+    await server.receive(),
+    message("control_change", {
+      control: 7,
+      value: 50,
+    }),
+  );
+  assert.deepEqual(await server.receive(), message("note_on", { note: 64 }));
+  const name = `127.0.0.1:${port}`;
+  assert.equal(errors[0], `# disconnect ${name}`);
+  assert.match(errors.at(-2)!, /^# reconnected /);
+  assert.equal(
+    errors.at(-1),
+    `midisock: error: Cannot send 2 messages to ${name}: they came while it was disconnected, and were dropped`,
+  );
+  await server.close();
 });

@@ -142,6 +142,7 @@ Deno.test("A server restart under a piping client: the pipes go on, and every me
     sent: 200,
     dropped: 50,
     restored: 1,
+    droppedBytes: 0,
     received: 11,
     reconnects: 1,
     releasedNotes: 10,
