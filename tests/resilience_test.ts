@@ -224,6 +224,7 @@ Deno.test("A reconnecting port survives 100 cuts through the proxy and leaks not
   await using proxy = await FaultProxy.start(server.port);
   await using client = await connect("127.0.0.1", proxy.port, {
     reconnect: { backoff: () => 1 },
+    hello: { name: "keys" },
   });
   const times: number[] = [];
   for (let i = 0; i < 100; i++) {
@@ -236,6 +237,8 @@ Deno.test("A reconnecting port survives 100 cuts through the proxy and leaks not
   await client.send(on(0, 1));
   assert.deepEqual(await receiveN(server, 1), [on(0, 1)]);
   assert.equal(client.stats.reconnects, 100);
+  // Each connection opened with the hello line: the server knows its name.
+  assert.deepEqual(server.ports.map((p) => p.name), ["keys"]);
   assert.equal(server.stats.accepted, 101);
   assert.equal(times.length, 100);
 });
