@@ -15,7 +15,7 @@ import {
   type SocketPort,
 } from "../mod.ts";
 import { FaultProxy, PyPeer } from "./_py_child.ts";
-import { receiveN, waitFor, within } from "./_net.ts";
+import { bigSysex, receiveN, waitFor, within } from "./_net.ts";
 
 const cc = (channel: number, control: number, value: number) =>
   message("control_change", { channel, control, value });
@@ -334,4 +334,38 @@ Deno.test("With releaseNotes: false, a client that leaves with notes on leaves t
   await server.send(message("stop"));
   assert.deepEqual(await receiveN(listener, 2), [on(0, 60), message("stop")]);
   assert.equal(server.stats.releasedNotes, 0);
+});
+
+Deno.test("A player cut off as a slow client has its notes released to the others", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    maxQueuedBytes: 64 * 1024,
+  });
+  await using listener = await connect("127.0.0.1", server.port);
+  // The player plays one note and never reads.
+  const player = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.port,
+  });
+  await player.write(new Uint8Array([0x90, 60, 100]));
+  assert.deepEqual(await receiveN(listener, 1), [on(0, 60)]);
+  const release = next<ReleaseEvent>(server, "release");
+  const heard: Message[] = [];
+  for (let i = 0; i < 4096 && server.stats.slowClients === 0; i++) {
+    await server.send(bigSysex(16 * 1024, i));
+    // Paced by the listener, as a live source would be.
+    const [msg] = await receiveN(listener, 1);
+    if (msg.type !== "sysex") heard.push(msg);
+  }
+  assert.equal(server.stats.slowClients, 1, "the player was cut off");
+  assert.deepEqual((await within(release, "the release")).messages, [
+    off(0, 60),
+  ]);
+  await server.send(message("stop"));
+  while (heard.at(-1)?.type !== "stop") {
+    const [msg] = await receiveN(listener, 1);
+    if (msg.type !== "sysex") heard.push(msg);
+  }
+  assert.deepEqual(heard, [off(0, 60), message("stop")]);
+  player.close();
 });
