@@ -26,6 +26,7 @@ import {
   waitForPort,
 } from "./_jack.ts";
 import { PYTHON } from "./_mido.ts";
+import { openOutput } from "../src/device/mod.ts";
 
 const PEER = new URL("./fixtures/py_net_peer.py", import.meta.url).pathname;
 const TIMEOUT = 10_000;
@@ -272,6 +273,32 @@ Deno.test({
 
 Deno.test({
   name:
+    "midisock serve --out plays the note_offs that the server gives for a client that leaves with notes held",
+  ignore: IGNORE_JACK,
+  fn: async () => {
+    await using _jack = await Jack.start();
+    await using synth = await MidiDump.start("synth");
+    const { serve, port } = await startServe(["--out", "synth", "--quiet"]);
+    await using _serve = serve;
+    const client = await connect("127.0.0.1", port);
+    await client.send(message("note_on", { note: 60, velocity: 90 }));
+    await client.send(message("control_change", { control: 64, value: 127 }));
+    await synth.waitForEvents(2);
+    await client.close(); // serve runs on
+    assert.deepEqual(await synth.waitForEvents(4), [
+      [0x90, 60, 90],
+      [0xb0, 64, 127],
+      [0x80, 60, 64],
+      [0xb0, 64, 0],
+    ]);
+    serve.kill("SIGINT");
+    assert.equal((await serve.result()).code, 0);
+    assert.equal(synth.events.length, 4); // nothing left to release
+  },
+});
+
+Deno.test({
+  name:
     "midisock serve --out ends the notes that its output holds when it stops",
   ignore: IGNORE_JACK,
   fn: async () => {
@@ -381,9 +408,23 @@ Deno.test({
   },
 });
 
+/** Plays notes into a server: 60 and 67 (channel 2) held, and the pedal. */
+async function holdNotes(server: PortServer): Promise<void> {
+  await server.send(message("note_on", { note: 60, velocity: 100 }));
+  await server.send(message("note_on", { note: 64, velocity: 100 }));
+  await server.send(
+    message("note_on", { channel: 2, note: 67, velocity: 100 }),
+  );
+  await server.send(message("note_off", { note: 64 }));
+  await server.send(message("control_change", { control: 64, value: 127 }));
+}
+
+/** What releases the notes of holdNotes(). */
+const RELEASED = [[0x80, 60, 64], [0x82, 67, 64], [0xb0, 64, 0]];
+
 Deno.test({
   name:
-    "midisock connect --out: a server that dies while notes are held leaves the output their note_offs",
+    "midisock connect --out --no-reconnect: a server that dies while notes are held leaves the output their note_offs, and connect exits 0",
   ignore: IGNORE_JACK,
   fn: async () => {
     await using _jack = await Jack.start();
@@ -395,30 +436,105 @@ Deno.test({
         `127.0.0.1:${server.port}`,
         "--out",
         "synth",
+        "--no-reconnect",
       ]);
       await link.waitForMatch(
         "stderr",
         /^midisock: playing .* on "synth:input"$/,
       );
-      await server.send(message("note_on", { note: 60, velocity: 100 }));
-      await server.send(message("note_on", { note: 64, velocity: 100 }));
-      await server.send(
-        message("note_on", { channel: 2, note: 67, velocity: 100 }),
-      );
-      await server.send(message("note_off", { note: 64 }));
-      await server.send(message("control_change", { control: 64, value: 127 }));
+      await holdNotes(server);
       await synth.waitForEvents(5);
       await server.close();
       const { code, stdout } = await link.result();
       assert.equal(code, 0);
       assert.match(stdout, /^# connect (\S+)\n# disconnect \1\n$/);
-      assert.deepEqual((await synth.waitForEvents(8)).slice(5), [
-        [0x80, 60, 64],
-        [0x82, 67, 64],
-        [0xb0, 64, 0],
-      ]);
+      assert.deepEqual((await synth.waitForEvents(8)).slice(5), RELEASED);
     } finally {
       await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "midisock connect --in --out: a server that dies leaves the output its note_offs at once, and connect plays both ways again once it is back",
+  ignore: IGNORE_JACK,
+  fn: async () => {
+    await using _jack = await Jack.start();
+    await using synth = await MidiDump.start("synth");
+    const first = new PortServer("127.0.0.1", 0);
+    const port = first.port;
+    let second: PortServer | undefined;
+    try {
+      await using link = midisockWithDevices([
+        "connect",
+        `127.0.0.1:${port}`,
+        "--out",
+        "synth",
+        "--virtual",
+        "midisock-keys",
+      ]);
+      await link.waitForMatch(
+        "stderr",
+        /^midisock: playing .* on "synth:input"$/,
+      );
+      await holdNotes(first);
+      await synth.waitForEvents(5);
+      await first.close();
+      // At once: before the server is back.
+      assert.deepEqual((await synth.waitForEvents(8)).slice(5), RELEASED);
+      await link.waitForMatch(
+        "stdout",
+        /^# reconnecting 127\.0\.0\.1:\d+ attempt=1 /,
+      );
+      // A key played while the server is away is dropped, and counted.
+      await using keys = await openOutput("midisock-keys");
+      await keys.send(message("note_on", { note: 1, velocity: 1 }));
+
+      second = new PortServer("127.0.0.1", port);
+      await link.waitForMatch(
+        "stdout",
+        /^# reconnected 127\.0\.0\.1:\d+ attempts=\d+ /,
+      );
+      await link.waitForMatch(
+        "stdout",
+        /^# dropped 127\.0\.0\.1:\d+ messages=1$/,
+      );
+      await second.send(message("note_on", { note: 72, velocity: 50 }));
+      assert.deepEqual((await synth.waitForEvents(9)).slice(8), [[
+        0x90,
+        72,
+        50,
+      ]]);
+      await keys.send(message("note_on", { note: 2, velocity: 2 }));
+      assert.deepEqual(
+        await second.receive({ signal: AbortSignal.timeout(TIMEOUT) }),
+        message("note_on", { note: 2, velocity: 2 }),
+      );
+      await keys.send(message("note_off", { note: 2, velocity: 2 }));
+      await second.receive({ signal: AbortSignal.timeout(TIMEOUT) });
+      link.kill("SIGINT");
+      const { code, stdout } = await link.result();
+      assert.equal(code, 0);
+      const events = stdout.split("\n").filter((line) => line.startsWith("#"))
+        .map((line) => line.split(" ")[1]);
+      assert.deepEqual(events, [
+        "connect",
+        "disconnect",
+        ...events.slice(2, -3).map(() => "reconnecting"),
+        "reconnected",
+        "dropped",
+        "disconnect",
+      ]);
+      // Closing released note 72; nothing else was held.
+      assert.deepEqual((await synth.waitForEvents(10)).slice(9), [[
+        0x80,
+        72,
+        64,
+      ]]);
+    } finally {
+      await first.close();
+      await second?.close();
     }
   },
 });

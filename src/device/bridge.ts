@@ -18,7 +18,7 @@ export interface BridgeOptions {
   /**
    * Outputs that play what the port receives, such as synths
    * ({@linkcode openOutput}). Each lets go of its notes as soon as the port
-   * loses its peer (see {@linkcode releaseOnDisconnect}).
+   * loses its server (see {@linkcode releaseOnDisconnect}).
    *
    * @default {[]}
    */
@@ -38,8 +38,10 @@ export interface BridgeOptions {
  * connection to a server), and what `port` receives on each output, until
  * `port` closes (its server went away, or it was closed) or the signal
  * aborts. When `port` loses its server, the outputs get the note_offs for
- * the notes they hold at once. It closes neither the port nor the devices:
- * they are yours.
+ * the notes they hold at once: when it closes, or, for a port that
+ * reconnects, from the port itself, which releases what the server left on
+ * for its readers. It closes neither the port nor the devices: they are
+ * yours.
  *
  * @param port The port to bridge, such as what {@linkcode connect} returns.
  * @param options The inputs and outputs, what to do with a message that an

@@ -3,17 +3,22 @@
 import type { DevicePort } from "./device_port.ts";
 
 /**
- * Ends the notes that `output` holds as soon as `port` loses its peer: when
- * `port` fires `disconnect` (a reconnecting port that lost its connection)
- * or `close` (a port whose server went away, or that was closed). The
- * output then gets a note_off for each note it holds and control_change 64
- * value 0 for each pedal left down (see {@linkcode DevicePort.release}),
- * at once, not when a connection comes back.
+ * Ends the notes that `output` holds as soon as `port` closes: its server
+ * went away, or it was closed. The output then gets a note_off for each
+ * note it holds and control_change 64 value 0 for each pedal left down
+ * (see {@linkcode DevicePort.release}).
  *
  * Use it for an output that plays what a server sends: if the server goes
  * away between a note_on and its note_off, the note would sound forever.
- * Messages that arrived before the loss and are played after it are held
+ * Messages that arrived before the close and are played after it are held
  * again, and released when the output closes.
+ *
+ * A port that reconnects (`connect(host, port, { reconnect: true })`) does
+ * not close when its server goes away: it releases what the server left on
+ * for its readers itself, at once, as note_offs in the stream it gives, so
+ * an output that plays that stream gets them without this function (and
+ * this function would send them twice). Here it covers such a port's
+ * close.
  *
  * @param port The port whose peer feeds the output, such as the one that
  * {@linkcode connect} returns.
@@ -51,11 +56,9 @@ export function releaseOnDisconnect(
     // A closed output has nothing to release; it released on close.
     output.release().catch(() => {});
   };
-  port.addEventListener("disconnect", release);
   port.addEventListener("close", release);
   return {
     [Symbol.dispose]() {
-      port.removeEventListener("disconnect", release);
       port.removeEventListener("close", release);
     },
   };
