@@ -214,7 +214,9 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
    * browser opens it.
    */
   get url(): string {
-    const host = this.#host === "" ? "localhost" : unbracket(this.#host);
+    // Every interface: the page is at localhost, for this machine.
+    const bare = unbracket(this.#host);
+    const host = ["", "0.0.0.0", "::"].includes(bare) ? "localhost" : bare;
     return `${this.#https ? "https" : "http"}://${
       formatAddress(host, this.port)
     }/`;
