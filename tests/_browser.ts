@@ -4,7 +4,7 @@
 // downloads a browser of its own: it launches that executable, headless,
 // with a fresh profile in /tmp that is removed afterwards.
 
-import type { BrowserContext, Page } from "npm:playwright-core@1.65.1";
+import type { BrowserContext, Page } from "playwright-core";
 
 // playwright-core bundles the npm package is-wsl, which at import time asks
 // whether /proc/sys/fs/binfmt_misc/WSLInterop exists; Deno lets a program
@@ -14,7 +14,7 @@ import type { BrowserContext, Page } from "npm:playwright-core@1.65.1";
 // test task needs no --allow-all: only --allow-sys=homedir,osRelease and
 // --allow-run=/usr/bin/chromium beyond what the other tests have.
 Deno.env.set("__IS_WSL_TEST__", "1");
-const { chromium } = await import("npm:playwright-core@1.65.1");
+const { chromium } = await import("playwright-core");
 
 /** The browser the tests run: Debian's `chromium` package. */
 export const CHROMIUM = "/usr/bin/chromium";
