@@ -15,9 +15,10 @@ export interface WebSocketTransportOptions {
   /**
    * The most bytes of received frames that may wait unread. A WebSocket
    * cannot tell its peer to pause, so a frame that arrives while more than
-   * this waits closes the socket (code 1008) and errors the readable:
-   * the port sees a failed connection, not a silent loss. One frame of any
-   * size is always taken while nothing waits.
+   * this waits closes the socket (code 1008) and errors the readable,
+   * which drops what it held: the port sees a failed connection, as after
+   * a reset, not a silent loss. One frame of any size is always taken while
+   * nothing waits.
    *
    * @default {1048576}
    */

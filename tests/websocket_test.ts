@@ -14,13 +14,8 @@ import {
   WebSocketTransport,
 } from "../mod.ts";
 import { DENO } from "./_child.ts";
-import {
-  memoryPair,
-  randomMessages,
-  receiveN,
-  waitFor,
-  within,
-} from "./_net.ts";
+import { openSocket, upgradeStatus } from "./_ws.ts";
+import { memoryPair, randomMessages, receiveN, waitFor } from "./_net.ts";
 
 /** An HTTP server whose WebSockets come out as transports. */
 function wsServer(
@@ -56,29 +51,6 @@ function wsServer(
       await http.shutdown();
     },
   };
-}
-
-/** A client WebSocket, open, and its close event (listened for from the start). */
-async function openSocket(
-  url: string,
-): Promise<{ ws: WebSocket; end: Promise<CloseEvent> }> {
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  const end = within(
-    new Promise<CloseEvent>((resolve) =>
-      ws.addEventListener("close", resolve, { once: true })
-    ),
-    `the WebSocket to ${url} to close`,
-  );
-  end.catch(() => {});
-  await within(
-    new Promise((resolve, reject) => {
-      ws.onopen = resolve;
-      ws.onerror = () => reject(new Error(`Cannot open ${url}`));
-    }),
-    `a WebSocket to ${url}`,
-  );
-  return { ws, end };
 }
 
 Deno.test("WebSocketTransport carries every message type both ways, byte for byte", async () => {
@@ -179,29 +151,6 @@ Deno.test("WebGateway serves the page, its script, and nothing else", async () =
   assert.equal(web.stats.requests, 5);
   assert.equal(web.url, `http://127.0.0.1:${web.port}/`);
 });
-
-/** A WebSocket upgrade request with an Origin, by hand: its status line. */
-async function upgradeStatus(port: number, origin: string): Promise<string> {
-  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  await conn.write(
-    new TextEncoder().encode(
-      [
-        "GET /ws HTTP/1.1",
-        `Host: 127.0.0.1:${port}`,
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        "Sec-WebSocket-Version: 13",
-        `Origin: ${origin}`,
-        "",
-        "",
-      ].join("\r\n"),
-    ),
-  );
-  const buf = new Uint8Array(1024);
-  const n = await within(conn.read(buf), "the gateway's answer");
-  return new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0];
-}
 
 Deno.test("WebGateway refuses a WebSocket from a foreign Origin, and lets in its own and the ones in origins", async () => {
   await using server = new PortServer("127.0.0.1", 0, { relay: true });
