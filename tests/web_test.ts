@@ -194,3 +194,20 @@ Deno.test("A WebSocket from a page of another origin is refused, unless origins 
   assert.equal(await open(new URL("/ws", allowing.url).href), "open");
   assert.equal(allowing.stats.rejected, 0);
 });
+
+Deno.test("When Web MIDI is denied, the page says so plainly, and its keyboard still plays", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  assert.equal(await page.locator("#midi-in").isDisabled(), true);
+  await page.locator("#midi-enable").click();
+  // Headless Chromium refuses Web MIDI (there is no one to ask).
+  await page.locator("#midi-status").filter({
+    hasText:
+      /^Web MIDI was denied: [^.]+\. The keyboard and the log still work\.$/,
+  }).waitFor();
+  assert.equal(await page.locator("#midi-in").isDisabled(), true);
+  await page.locator('[data-note="64"]').click();
+  await waitForLog(page, "note_off channel=0 note=64 velocity=64 time=0");
+});

@@ -428,9 +428,10 @@ midiEnableEl.addEventListener("click", async () => {
   try {
     midi = await navigator.requestMIDIAccess({ sysex: false });
   } catch (error) {
-    midiStatusEl.textContent = `Web MIDI was denied: ${
-      (error as Error).message || (error as Error).name
-    }. The keyboard and the log still work.`;
+    const why = ((error as Error).message || (error as Error).name)
+      .replace(/\.+$/, "");
+    midiStatusEl.textContent =
+      `Web MIDI was denied: ${why}. The keyboard and the log still work.`;
     return;
   }
   midi.addEventListener("statechange", fillPorts);
