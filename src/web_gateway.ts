@@ -1,6 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { hostsFor, unbracket } from "./_hosts.ts";
+import { renamed } from "./_listen.ts";
 import { PAGE_HTML, PAGE_JS } from "./_web_assets.ts";
 import { formatAddress } from "./address.ts";
 import { RejectEvent } from "./reject_event.ts";
@@ -174,17 +175,7 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
           ...(tls ? { cert: tls.cert, key: tls.key } : {}),
         }, handler);
       } catch (error) {
-        if (!(error instanceof Error)) throw error;
-        const Ctor = error.constructor as new (
-          message: string,
-          options: ErrorOptions,
-        ) => Error;
-        throw new Ctor(
-          `Cannot serve the web page on ${
-            formatAddress(host, at)
-          }: ${error.message}`,
-          { cause: error },
-        );
+        throw renamed(error, host, at);
       }
     };
     const hosts = hostname === "" ? ["::"] : hostsFor(hostname);

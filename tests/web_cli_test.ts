@@ -5,10 +5,19 @@
 
 import assert from "node:assert/strict";
 import { connect, message, SocketPort, WebSocketTransport } from "../mod.ts";
-import { midisock, runMidisock } from "./_child.ts";
+import { type Child, midisock, runMidisock } from "./_child.ts";
 import { withCerts } from "./_tls.ts";
 import { upgradeStatus } from "./_ws.ts";
 import { within } from "./_net.ts";
+
+/** Waits for serve's "web page at" line: the page's URL and its port. */
+async function webPage(serve: Child, scheme = "http") {
+  const [, url, port] = await serve.waitForMatch(
+    "stderr",
+    new RegExp(`^midisock: web page at (${scheme}://127\\.0\\.0\\.1:(\\d+)/)$`),
+  );
+  return { url, port: Number(port) };
+}
 
 Deno.test("midisock serve --web serves the page, and a WebSocket client is one more client of the bus", async () => {
   await using serve = midisock([
@@ -22,10 +31,7 @@ Deno.test("midisock serve --web serves the page, and a WebSocket client is one m
     "stderr",
     /^midisock: listening on 127\.0\.0\.1:(\d+)$/,
   );
-  const [, url, webPort] = await serve.waitForMatch(
-    "stderr",
-    /^midisock: web page at (http:\/\/127\.0\.0\.1:(\d+)\/)$/,
-  );
+  const { url, port: webPort } = await webPage(serve);
   const page = await fetch(url);
   assert.match(await page.text(), /<title>midisock<\/title>/);
   const ws = new WebSocket(new URL("/ws", url));
@@ -43,7 +49,7 @@ Deno.test("midisock serve --web serves the page, and a WebSocket client is one m
   await tcp.send(message("stop"));
   assert.deepEqual(await browser.receive(), message("stop"));
   assert.equal(
-    await upgradeStatus(Number(webPort), "https://evil.example"),
+    await upgradeStatus(webPort, "https://evil.example"),
     "HTTP/1.1 403 Forbidden",
   );
   await serve.waitForCount(1, (l) => l.startsWith("# reject"), "a reject");
@@ -71,43 +77,38 @@ Deno.test("midisock serve --web-origin lets another site's page in, and needs --
     "https://studio.example",
     "127.0.0.1:0",
   ]);
-  const [, webPort] = await serve.waitForMatch(
-    "stderr",
-    /^midisock: web page at http:\/\/127\.0\.0\.1:(\d+)\/$/,
-  );
+  const { port: webPort } = await webPage(serve);
   assert.equal(
-    await upgradeStatus(Number(webPort), "https://studio.example"),
+    await upgradeStatus(webPort, "https://studio.example"),
     "HTTP/1.1 101 Switching Protocols",
   );
   serve.kill("SIGTERM");
   assert.equal((await serve.result()).code, 0);
 
-  const alone = await runMidisock([
-    "serve",
-    "--web-origin",
-    "https://a.example",
-  ]);
-  assert.equal(alone.code, 2);
-  assert.equal(
-    alone.stderr,
-    "midisock: error: --web-origin needs --web (see midisock serve --help)\n",
-  );
-  const bad = await runMidisock([
-    "serve",
-    "--web",
-    "0",
-    "--web-origin",
-    "a.example",
-    "127.0.0.1:0",
-  ]);
-  assert.equal(bad.code, 2);
-  assert.equal(
-    bad.stderr,
-    'midisock: error: Invalid origin "a.example": expected scheme://host[:port], such as "https://studio.example" (see midisock serve --help)\n',
-  );
-  const badPort = await runMidisock(["serve", "--web", "x:y", "127.0.0.1:0"]);
-  assert.equal(badPort.code, 2);
-  assert.match(badPort.stderr, /^midisock: error: Invalid --web address: /);
+  // Usage errors: exit 2, and one line that names what is wrong.
+  for (
+    const [args, stderr] of [
+      [
+        ["--web-origin", "https://a.example"],
+        "--web-origin needs --web (see midisock serve --help)",
+      ],
+      [
+        ["--web", "0", "--web-origin", "a.example", "127.0.0.1:0"],
+        'Invalid origin "a.example": expected scheme://host[:port], such as "https://studio.example" (see midisock serve --help)',
+      ],
+      [
+        ["--web", "x:y", "127.0.0.1:0"],
+        'Invalid --web address: Invalid address "x:y": port "y" is not an integer',
+      ],
+    ]
+  ) {
+    assert.deepEqual(await runMidisock(["serve", ...args]), {
+      code: 2,
+      signal: null,
+      stdout: "",
+      stderr: `midisock: error: ${stderr}\n`,
+    });
+  }
 });
 
 Deno.test("midisock serve --web with --tls-cert and --tls-key serves the page over HTTPS", async () => {
@@ -122,14 +123,11 @@ Deno.test("midisock serve --web with --tls-cert and --tls-key serves the page ov
       "0",
       "127.0.0.1:0",
     ]);
-    const [, webPort] = await serve.waitForMatch(
-      "stderr",
-      /^midisock: web page at https:\/\/127\.0\.0\.1:(\d+)\/$/,
-    );
+    const { port: webPort } = await webPage(serve, "https");
     // A GET over TLS, trusting the test CA.
     using conn = await Deno.connectTls({
       hostname: "localhost",
-      port: Number(webPort),
+      port: webPort,
       caCerts: [ca],
     });
     await conn.write(

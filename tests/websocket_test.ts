@@ -183,7 +183,7 @@ Deno.test("WebGateway refuses a WebSocket from a foreign Origin, and lets in its
   await waitFor(() => web.stats.sockets === 2, "two sockets opened");
 });
 
-Deno.test("WebGateway rejects a bad origin or port by name", async () => {
+Deno.test("WebGateway rejects a bad origin or port by name, and a port in use names host:port", async () => {
   await using server = new PortServer("127.0.0.1", 0);
   assert.throws(
     () => new WebGateway(server, { origins: ["studio.example"] }),
@@ -200,6 +200,13 @@ Deno.test("WebGateway rejects a bad origin or port by name", async () => {
     new RangeError(
       "Invalid port for the web gateway: expected an integer in 0..65535, got 70000",
     ),
+  );
+  await using taken = new WebGateway(server, { hostname: "127.0.0.1" });
+  assert.throws(
+    () => new WebGateway(server, { hostname: "127.0.0.1", port: taken.port }),
+    (error: Error) =>
+      error instanceof Deno.errors.AddrInUse &&
+      error.message.startsWith(`Cannot listen on 127.0.0.1:${taken.port}: `),
   );
 });
 
