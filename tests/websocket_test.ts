@@ -14,7 +14,7 @@ import {
   WebSocketTransport,
 } from "../mod.ts";
 import { DENO } from "./_child.ts";
-import { openSocket, upgradeStatus } from "./_ws.ts";
+import { openSocket, rawUpgrade, upgradeStatus } from "./_ws.ts";
 import { memoryPair, randomMessages, receiveN, waitFor } from "./_net.ts";
 
 /** An HTTP server whose WebSockets come out as transports. */
@@ -328,4 +328,35 @@ Deno.test("The page's script in src/_web_assets.ts is what web/ and src/ build n
     new TextDecoder().decode(stderr);
   assert.equal(code, 0, text);
   assert.match(text, /src\/_web_assets.ts is up to date/);
+});
+
+Deno.test("A WebSocket client that reads nothing is cut off as a slow client, as a TCP client is, and the others carry on", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    maxQueuedBytes: 64 * 1024,
+    slowClientTimeout: 200,
+  });
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const slow: string[] = [];
+  server.addEventListener("slowclient", (e) => slow.push(e.port.name));
+  // A WebSocket that is opened by hand and then never read: the server's
+  // socket buffer fills, its writes wait (bufferedAmount), and its queue
+  // grows as a TCP client's does.
+  using _stuck = await rawUpgrade(web.port);
+  await using tcp = await connect("127.0.0.1", server.port);
+  await waitFor(() => server.ports.length === 2, "two clients");
+  const data = new Uint8Array(16 * 1024);
+  for (let i = 0; server.hub.stats.slowClients === 0 && i < 2000; i++) {
+    await server.send(message("sysex", { data }));
+    await tcp.receive(); // the TCP client reads everything
+  }
+  // The event comes once the client is closed: after the write in flight,
+  // which its socket never takes, gives up at closeTimeout.
+  await waitFor(() => slow.length === 1, "the slowclient event");
+  assert.equal(slow.length, 1);
+  assert.match(slow[0], /^127\.0\.0\.1:\d+$/);
+  assert.equal(server.stats.slowClients, 1);
+  await waitFor(() => server.ports.length === 1, "the slow client gone");
+  await server.send(message("stop"));
+  assert.deepEqual(await tcp.receive(), message("stop"));
 });
