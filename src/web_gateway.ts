@@ -179,7 +179,16 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
       }
     };
     const hosts = hostname === "" ? ["::"] : hostsFor(hostname);
-    const first = serve(hosts[0], port);
+    let first: Deno.HttpServer<Deno.NetAddr>;
+    try {
+      first = serve(hosts[0], port);
+    } catch (error) {
+      // Every interface, on a system without IPv6: IPv4's.
+      if (hostname !== "" || error instanceof Deno.errors.AddrInUse) {
+        throw error;
+      }
+      first = serve("0.0.0.0", port);
+    }
     this.#servers.push(first);
     for (const other of hosts.slice(1)) {
       try {
