@@ -83,7 +83,18 @@ export {
   type SocketPortOptions,
   type SocketPortStats,
 } from "./src/socket_port.ts";
-export { connect, type ConnectOptions } from "./src/connect.ts";
+export {
+  connect,
+  type ConnectOptions,
+  type ReconnectOptions,
+} from "./src/connect.ts";
+export {
+  ReconnectingPort,
+  type ReconnectingPortEventMap,
+  type ReconnectingPortOptions,
+  type ReconnectingPortStats,
+} from "./src/reconnecting_port.ts";
+export { ReconnectEvent } from "./src/reconnect_event.ts";
 export {
   PortServer,
   type PortServerEventMap,
@@ -109,6 +120,7 @@ export {
 } from "./src/backoff.ts";
 export { NoteTracker } from "./src/note_tracker.ts";
 export { RejectEvent } from "./src/reject_event.ts";
+export { ReleaseEvent } from "./src/release_event.ts";
 export { FilterEvent } from "./src/filter_event.ts";
 export {
   WebGateway,

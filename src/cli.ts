@@ -40,6 +40,7 @@ import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
 import { formatAddress, parseAddress } from "./address.ts";
 import { connect } from "./connect.ts";
+import { ReconnectingPort } from "./reconnecting_port.ts";
 import { dial, dialName, type DialTls } from "./_dial.ts";
 import { encodeHello } from "./_hello.ts";
 import { encode } from "./encode.ts";
@@ -48,6 +49,7 @@ import { MidiParser, type MidiParserOptions } from "./parser.ts";
 import type { DropEvent } from "./drop_event.ts";
 import type { FilterEvent } from "./filter_event.ts";
 import type { RejectEvent } from "./reject_event.ts";
+import type { ReleaseEvent } from "./release_event.ts";
 import { PortServer } from "./port_server.ts";
 import { WebGateway } from "./web_gateway.ts";
 import { addressName, type SocketPort } from "./socket_port.ts";
@@ -90,7 +92,7 @@ const HELP =
 
 Usage:
   ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet] [OPTION...]
-  ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
+  ${PROGRAM} monitor HOST:PORT [--json] [--no-reconnect] [--tls] [--ca FILE]
   ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
   ${PROGRAM} COMMAND --help
   ${PROGRAM} --help | --version
@@ -115,6 +117,7 @@ Exit status:
 const SERVE_HELP =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
          [--max-sysex BYTES] [--allow CIDR]... [--max-clients N] [--no-sysex]
+         [--snapshot] [--no-release]
          [--tls-cert FILE --tls-key FILE] [--token-file FILE]
          [--web [HOST:]PORT [--web-origin ORIGIN]...]
 
@@ -149,6 +152,11 @@ Events are lines that start with #:
                              was read: not on the --allow list, over
                              --max-clients, a failed TLS handshake, no
                              hello line with the token
+  # released N notes for NAME
+                             NAME left with N notes on (and with " and P
+                             pedals" if it left sustain pedals down); the
+                             server sent their note_offs (and CC 64 = 0)
+                             for it, printed before its # disconnect line
   # filtered NAME TYPE REASON
                              a client's message was not delivered: a sysex
                              with --no-sysex
@@ -175,6 +183,13 @@ Options:
                      the process's file descriptor limit, ulimit -n)
   --no-sysex         Deliver no sysex from clients (a sysex can overwrite
                      a synth's patches); each is a # filtered line
+  --snapshot         Send each client that joins (or rejoins) the bus's
+                     controller state first: bank, program, controllers
+                     and pitchwheel of each channel the bus has carried
+  --no-release       Do not release the notes of a client that leaves
+                     with notes on or the sustain pedal down (by default
+                     the server sends their note_offs and CC 64 = 0 as if
+                     the client had, printed as a # released line)
   --tls-cert FILE    Listen with TLS, with the certificate chain in FILE
   --tls-key FILE     and its private key (PEM). Clients connect with
                      monitor --tls or --ca FILE; a client whose handshake
@@ -195,7 +210,8 @@ Options:
                      "slowclient","port":NAME}, with "droppedBytes":BYTES
                      when bytes were dropped; {"event":"drop","port":NAME,
                      "skippedBytes":..,"discardedMessages":..,
-                     "oversizedSysex":..}; {"event":"reject","address":..,
+                     "oversizedSysex":..}; {"event":"release","port":NAME,
+                     "notes":N,"pedals":N}; {"event":"reject","address":..,
                      "reason":..}; {"event":"filtered","port":NAME,
                      "type":TYPE,"reason":..}; {"event":"accepterror",
                      "error":TEXT}
@@ -229,33 +245,51 @@ const LINK_HELP =
               Open with a hello line that gives the server this name`;
 
 const MONITOR_HELP =
-  `Usage: ${PROGRAM} monitor HOST:PORT [--json] [--tls] [--ca FILE]
-       [--token-file FILE] [--name NAME]
+  `Usage: ${PROGRAM} monitor HOST:PORT [--json] [--no-reconnect] [--tls]
+       [--ca FILE] [--token-file FILE] [--name NAME]
 
 Connects to a socket-port server and prints each message that the server
 sends, one a line: the server's name, then the message in mido's text
-format. It prints "# connect NAME" once connected and "# disconnect NAME"
-when the server closes the connection, or when Ctrl-C (SIGINT) or SIGTERM
-closes it; a second signal ends the program at once. Bytes from the server
-that make no message are printed as "# drop NAME skipped=BYTES
-discarded=N oversized=N", as serve prints them.
+format. It prints "# connect NAME" once connected, and "# disconnect NAME"
+(with the error, if the connection failed) when the connection ends or
+when Ctrl-C (SIGINT) or SIGTERM closes it; a second signal ends the
+program at once. Bytes from the server that make no message are printed as
+"# drop NAME skipped=BYTES discarded=N oversized=N", as serve prints them.
+
+When the connection ends, monitor connects again (the server restarted, or
+the network failed), with a backoff from 100 ms doubling up to 5 s, and
+prints:
+  # reconnecting NAME attempt=N delay=MSms
+  # reconnected NAME attempts=N downtime=MSms
+Notes that the server had left on are released at once, printed as the
+note_off lines of the server. Active sensing (1 s) finds a server that
+vanished without closing the connection.
 
 Options:
   --json      Print JSON lines, as serve --json does
+  --no-reconnect
+              Exit when the connection ends, instead of connecting again
 ${LINK_HELP}
   -h, --help  Print this help
 
-Exit status: 0 when the connection ends (the server closed it, or it was
-reset) or on Ctrl-C (SIGINT) or SIGTERM; 1 if it cannot connect (the
-connection is refused); 2 for a usage error.`;
+Exit status: 0 on Ctrl-C (SIGINT) or SIGTERM, or with --no-reconnect when
+the connection ends (the server closed it, or it was reset); 1 if it
+cannot connect at first (the connection is refused); 2 for a usage error.`;
 
 const SEND_HELP = `Usage: ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE]
-       [--token-file FILE] [--name NAME] [MESSAGE...]
+       [--token-file FILE] [--name NAME] [--no-reconnect] [MESSAGE...]
 
 Connects to a socket-port server and sends each MESSAGE, in mido's text
 format, such as "note_on note=60 velocity=100". With no MESSAGE it reads
 messages from stdin, one a line, and skips blank lines and lines that start
 with #. It exits once every byte is written and the connection is closed.
+
+Reading messages from stdin, it stays connected, and so it reconnects when
+the connection ends, as monitor does, printing # disconnect, # reconnecting
+and # reconnected lines on stderr. A message read while it is disconnected
+is dropped (the last value of each controller that changed is sent on
+reconnecting); if any was, it says how many at the end and exits 1. With
+--hex, or messages given as arguments, it does not reconnect.
 
 Options:
   --hex       Take raw bytes in hex instead, such as "90 3c 64" or "903c64",
@@ -266,6 +300,9 @@ Options:
               message cut short or unfinished, a data byte with no status
               byte, a stray F7 or an undefined byte (F4 F5 F9 FD) is an
               error that names the byte
+  --no-reconnect
+              Exit 1 when the connection ends while reading stdin,
+              instead of connecting again
 ${LINK_HELP}
   -h, --help  Print this help
 
@@ -394,6 +431,56 @@ class Printer {
       { event: "hello", address, port: port.name },
       `# hello ${address} ${port.name}`,
     );
+  }
+
+  /** Notes that the server released for a client that left them on. */
+  release(event: ReleaseEvent): Promise<void> {
+    const { notes, pedals } = event;
+    const port = event.port.name;
+    const also = pedals ? ` and ${pedals} pedal${pedals === 1 ? "" : "s"}` : "";
+    return this.#event(
+      { event: "release", port, notes, pedals },
+      `# released ${notes} note${notes === 1 ? "" : "s"}${also} for ${port}`,
+    );
+  }
+
+  /**
+   * Prints a reconnecting port's # disconnect, # reconnecting and
+   * # reconnected lines, and (with `closing`) its # disconnect line when it
+   * closes.
+   */
+  watch(port: ReconnectingPort, closing = true): void {
+    const name = port.name;
+    let down = false;
+    const disconnect = (error?: Error) => {
+      down = true;
+      const why = error ? oneLine(error) : undefined;
+      this.#event(
+        why === undefined
+          ? { event: "disconnect", port: name }
+          : { event: "disconnect", port: name, error: why },
+        `# disconnect ${name}${why === undefined ? "" : ` ${why}`}`,
+      );
+    };
+    port.addEventListener("disconnect", (event) => disconnect(event.error));
+    port.addEventListener("reconnecting", ({ attempt, delay }) => {
+      const ms = Math.round(delay);
+      this.#event(
+        { event: "reconnecting", port: name, attempt, delay: ms },
+        `# reconnecting ${name} attempt=${attempt} delay=${ms}ms`,
+      );
+    });
+    port.addEventListener("reconnect", ({ attempt, downtime }) => {
+      down = false;
+      const ms = Math.round(downtime);
+      this.#event(
+        { event: "reconnected", port: name, attempts: attempt, downtime: ms },
+        `# reconnected ${name} attempts=${attempt} downtime=${ms}ms`,
+      );
+    });
+    port.addEventListener("close", () => {
+      if (closing && !down) disconnect();
+    });
   }
 
   /** A client turned away. */
@@ -668,6 +755,8 @@ async function serve(
       allow: { type: "string", multiple: true },
       "max-clients": { type: "string" },
       "no-sysex": { type: "boolean" },
+      snapshot: { type: "boolean" },
+      "no-release": { type: "boolean" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "token-file": { type: "string" },
@@ -713,6 +802,8 @@ async function serve(
       allow: values.allow,
       maxClients,
       acceptSysex: !values["no-sysex"],
+      releaseNotes: !values["no-release"],
+      snapshot: !!values.snapshot,
       tls,
       token,
     });
@@ -738,23 +829,42 @@ async function serve(
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
-  // A client's disconnect line comes after its last message: the messages
-  // printed so far for each client, and the disconnects that wait for the
-  // rest of theirs.
+  // A client's disconnect line comes after its last message, and after
+  // the messages that release its notes: the messages printed (or
+  // filtered) so far for each client, the releases, and the disconnects
+  // that wait for the rest of their messages.
   const printed = new Map<SocketPort, number>();
+  const releases = new Map<SocketPort, ReleaseEvent>();
   const leaving = new Map<SocketPort, () => void>();
+  const expected = (client: SocketPort) => {
+    // Active sensing bytes are signs of life, never delivered.
+    const { messages, activeSensing } = client.stats;
+    return messages - activeSensing +
+      (releases.get(client)?.messages.length ?? 0);
+  };
+  const count = (client: SocketPort) => {
+    const n = (printed.get(client) ?? 0) + 1;
+    printed.set(client, n);
+    if (n >= expected(client)) leaving.get(client)?.();
+  };
   server.addEventListener("connect", (event) => {
     printed.set(event.port, 0);
     printer.event("connect", event.port.name);
+  });
+  server.addEventListener("release", (event) => {
+    releases.set(event.port, event);
   });
   server.addEventListener("disconnect", (event) => {
     const client = event.port;
     const line = () => {
       printed.delete(client);
       leaving.delete(client);
+      const release = releases.get(client);
+      releases.delete(client);
+      if (release) printer.release(release);
       printer.event("disconnect", client.name, event.droppedBytes || undefined);
     };
-    if ((printed.get(client) ?? 0) >= client.stats.messages) line();
+    if ((printed.get(client) ?? 0) >= expected(client)) line();
     else leaving.set(client, line);
   });
   server.addEventListener("slowclient", (event) => {
@@ -766,7 +876,10 @@ async function serve(
   });
   server.addEventListener("reject", (event) => printer.reject(event));
   server.addEventListener("hello", (event) => printer.hello(event.port));
-  server.addEventListener("filtered", (event) => printer.filtered(event));
+  server.addEventListener("filtered", (event) => {
+    printer.filtered(event);
+    count(event.port); // it will not be printed
+  });
 
   try {
     await err.write(
@@ -786,9 +899,7 @@ async function serve(
     // Ends when the server is closed and everything it had is printed.
     for await (const { port: client, message } of messages) {
       await printer.message(client.name, message);
-      const n = (printed.get(client) ?? 0) + 1;
-      printed.set(client, n);
-      if (n >= client.stats.messages) leaving.get(client)?.();
+      count(client);
     }
   } finally {
     removeStop();
@@ -922,6 +1033,7 @@ async function monitor(
   const { values, positionals } = parseCommand("monitor", args, {
     options: {
       json: { type: "boolean" },
+      "no-reconnect": { type: "boolean" },
       ...TLS_CLIENT_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
@@ -932,17 +1044,27 @@ async function monitor(
   }
   const { host, port } = address(onePositional("monitor", positionals), true);
   const printer = new Printer(out, !!values.json);
-  const server = await connect(host, port, {
+  const link = {
     tls: await clientTls(values),
     hello: await clientHello(values),
-  });
+  };
+  const server = values["no-reconnect"]
+    ? await connect(host, port, link)
+    : await connect(host, port, { ...link, reconnect: true });
   const removeStop = onStop(() => server.close(), options.signal);
   out.onError = () => server.close();
-  server.addEventListener("drop", (event) => printer.drop(event));
+  if (server instanceof ReconnectingPort) {
+    server.addEventListener("drop", (event) => printer.drop(event));
+    printer.watch(server);
+  } else {
+    server.addEventListener("drop", (event) => printer.drop(event));
+  }
   try {
     await printer.event("connect", server.name);
     for await (const msg of server) await printer.message(server.name, msg);
-    await printer.event("disconnect", server.name);
+    if (!(server instanceof ReconnectingPort)) {
+      await printer.event("disconnect", server.name);
+    }
   } finally {
     removeStop();
     await server.close();
@@ -951,7 +1073,7 @@ async function monitor(
 }
 
 /** Reads and discards what a server sends, so that it never piles up. */
-async function discard(port: SocketPort): Promise<void> {
+async function discard(port: SocketPort | ReconnectingPort): Promise<void> {
   for await (const _ of port) {
     // Nothing: send only sends.
   }
@@ -961,10 +1083,12 @@ async function send(
   args: string[],
   options: MainOptions,
   out: Lines,
+  err: Lines,
 ): Promise<number> {
   const { values, positionals } = parseCommand("send", args, {
     options: {
       hex: { type: "boolean" },
+      "no-reconnect": { type: "boolean" },
       ...TLS_CLIENT_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
@@ -997,7 +1121,14 @@ async function send(
   };
   return hex
     ? await sendBytes(host, port, items as Uint8Array[], stdin, link)
-    : await sendMessages(host, port, items as Message[], stdin, link);
+    : await sendMessages(host, port, items as Message[], stdin, {
+      ...link,
+      // Reading stdin, it stays connected: it reconnects, and says so on
+      // stderr.
+      reconnect: stdin !== undefined && !values["no-reconnect"]
+        ? new Printer(err, false)
+        : undefined,
+    });
 }
 
 async function sendMessages(
@@ -1005,9 +1136,15 @@ async function sendMessages(
   port: number,
   messages: Message[],
   stdin: ReadableStream<Uint8Array> | undefined,
-  link: Link,
+  link: Link & { reconnect?: Printer },
 ): Promise<number> {
-  const server = await connect(host, port, link);
+  const { reconnect: printer, ...options } = link;
+  const server = printer
+    ? await connect(host, port, { ...options, reconnect: true })
+    : await connect(host, port, options);
+  if (printer && server instanceof ReconnectingPort) {
+    printer.watch(server, false);
+  }
   const discarding = discard(server);
   let failure: unknown;
   try {
@@ -1029,10 +1166,20 @@ async function sendMessages(
   }
   await server.close(); // writes what is queued first
   await discarding;
-  const dropped = server.stats.droppedBytes;
-  if (failure === undefined && dropped > 0) {
+  if (failure === undefined && server instanceof ReconnectingPort) {
+    const { dropped } = server.stats;
+    if (dropped > 0) {
+      failure = new Error(
+        `Cannot send ${dropped} message${
+          dropped === 1 ? "" : "s"
+        } to ${server.name}: they came while it was disconnected, and were dropped`,
+      );
+    }
+  }
+  const { droppedBytes } = server.stats;
+  if (failure === undefined && droppedBytes > 0) {
     failure = new Error(
-      `Cannot send to ${server.name}: ${dropped} bytes were not written before the connection closed`,
+      `Cannot send to ${server.name}: ${droppedBytes} bytes were not written before the connection closed`,
     );
   }
   if (failure !== undefined) throw failure;
@@ -1148,7 +1295,7 @@ async function run(
     case "monitor":
       return await monitor(rest, options, out);
     case "send":
-      return await send(rest, options, out);
+      return await send(rest, options, out, err);
     default:
       throw new UsageError(
         `Unknown command ${
@@ -1220,13 +1367,15 @@ async function run(
  * const client = await connect("127.0.0.1", await listening.promise);
  * const name = `127.0.0.1:${client.localAddr.port}`;
  * await client.send(message("note_on", { note: 60, velocity: 100 }));
- * await client.close();
+ * await client.close(); // with the note still on
  * await disconnected.promise;
  * stop.abort();
  * assert.equal(await serving, 0);
  * assert.deepEqual(lines, [
  *   `# connect ${name}`,
  *   `${name} note_on channel=0 note=60 velocity=100 time=0`,
+ *   `${name} note_off channel=0 note=60 velocity=64 time=0`,
+ *   `# released 1 note for ${name}`,
  *   `# disconnect ${name}`,
  * ]);
  * ```

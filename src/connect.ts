@@ -1,6 +1,11 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { dial, dialName } from "./_dial.ts";
+import { PortClosedError } from "./errors.ts";
+import {
+  ReconnectingPort,
+  type ReconnectingPortOptions,
+} from "./reconnecting_port.ts";
 import {
   checkPortOptions,
   SocketPort,
@@ -21,7 +26,22 @@ export interface ConnectOptions extends SocketPortOptions {
    * @default {false}
    */
   tls?: boolean | { caCerts?: string[] };
+  /**
+   * Return a {@linkcode ReconnectingPort}, which outlives its connection:
+   * when the connection ends, it dials again with backoff (`true`, or the
+   * `backoff` and `maxAttempts` to use). The first connection is tried
+   * once, as without `reconnect`: connect() fails at once if the server
+   * is not there, with the same error. It turns on
+   * `activeSensing` (1000 ms) unless that option is given, so that a
+   * server that vanishes is noticed.
+   *
+   * @default {false}
+   */
+  reconnect?: boolean | ReconnectOptions;
 }
+
+/** How {@linkcode connect} reconnects: the backoff, and how many attempts. */
+export type ReconnectOptions = Omit<ReconnectingPortOptions, "name">;
 
 /**
  * Connects to a socket-port server (a {@linkcode PortServer}, or mido's
@@ -58,11 +78,38 @@ export interface ConnectOptions extends SocketPortOptions {
  * });
  * ```
  */
+export function connect(
+  host: string,
+  port: number,
+  options: ConnectOptions & { reconnect: true | ReconnectOptions },
+): Promise<ReconnectingPort>;
+/**
+ * Connects to a socket-port server, and returns a port for that one
+ * connection (without `reconnect`).
+ *
+ * @param host A DNS name, an IPv4 or IPv6 address, or `""` for this machine.
+ * @param port The server's TCP port.
+ * @param options Port options, and a signal to give up.
+ * @returns The connected port, named `host:port`.
+ *
+ * @example Connecting
+ * ```ts
+ * import { connect, PortServer } from "@x/midisock";
+ *
+ * await using server = new PortServer("127.0.0.1", 0);
+ * await using port = await connect("127.0.0.1", server.port);
+ * ```
+ */
+export function connect(
+  host: string,
+  port: number,
+  options?: ConnectOptions,
+): Promise<SocketPort>;
 export async function connect(
   host: string,
   port: number,
   options: ConnectOptions = {},
-): Promise<SocketPort> {
+): Promise<SocketPort | ReconnectingPort> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(
       `Invalid port for ${
@@ -72,6 +119,22 @@ export async function connect(
   }
   checkPortOptions(options); // before anything is opened
   const name = options.name ?? dialName(host, port);
-  const conn = await dial(host, port, name, options.signal, options.tls);
-  return new SocketPort(conn, { ...options, name });
+  const { reconnect, signal, tls, ...rest } = options;
+  if (!reconnect) {
+    const conn = await dial(host, port, name, signal, tls);
+    return new SocketPort(conn, { ...rest, name });
+  }
+  const portOptions = { activeSensing: 1000, ...rest, name };
+  const reconnecting = new ReconnectingPort(async (stop) => {
+    const conn = await dial(host, port, name, stop, tls);
+    return new SocketPort(conn, portOptions);
+  }, { ...(reconnect === true ? {} : reconnect), name });
+  try {
+    await reconnecting.ready(signal);
+  } catch (error) {
+    await reconnecting.close();
+    // Why the attempts ran out, rather than that the port is closed.
+    throw error instanceof PortClosedError && error.cause ? error.cause : error;
+  }
+  return reconnecting;
 }

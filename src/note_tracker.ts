@@ -51,7 +51,8 @@ class Channel {
  * controllers, pitchwheel), and can give it as a snapshot for a late joiner.
  *
  * A note_on with velocity 0 is a note_off. control_change 120 (All Sounds
- * Off) and 123 (All Notes Off) end a channel's notes, 121 (Reset All
+ * Off), 123 (All Notes Off) and 124 to 127 (the mode messages, which MIDI
+ * 1.0 says also turn notes off) end a channel's notes, 121 (Reset All
  * Controllers) its pedal, pitchwheel and the controllers that MIDI's RP-015
  * resets, and a system reset (0xFF) all of it.
  *
@@ -232,7 +233,7 @@ export class NoteTracker {
   #control(channel: number, control: number, value: number): void {
     if (control === 64) {
       this.#channel(channel).pedal = value >= 64;
-    } else if (control === 120 || control === 123) {
+    } else if (control === 120 || control >= 123) {
       this.#endNotes(channel);
     } else if (control === 121) {
       const ch = this.#channels[channel];

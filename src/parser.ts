@@ -299,6 +299,28 @@ export class MidiParser {
   }
 
   /**
+   * How many bytes of a message that has begun and not ended the parser has
+   * taken: 0 between messages. A peer that leaves it above 0 and sends
+   * nothing more has left a message half sent.
+   *
+   * @example Half a note_on, then the rest
+   * ```ts
+   * import { MidiParser } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * const parser = new MidiParser();
+   * parser.feed(new Uint8Array([0x90, 0x3c]));
+   * assert.equal(parser.pendingBytes, 2);
+   * parser.feed(new Uint8Array([0x40]));
+   * assert.equal(parser.pendingBytes, 0);
+   * ```
+   */
+  get pendingBytes(): number {
+    if (this.#state === SYSEX) return this.#sysexLength + 1;
+    return this.#state === CHANNEL ? this.#partial : 0;
+  }
+
+  /**
    * Parses the next chunk of the stream.
    *
    * @param chunk Bytes, in any split.

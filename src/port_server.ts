@@ -11,6 +11,8 @@ import { BufferBudget } from "./buffer_budget.ts";
 import { DropEvent } from "./drop_event.ts";
 import { FilterEvent } from "./filter_event.ts";
 import { RejectEvent } from "./reject_event.ts";
+import { ReleaseEvent } from "./release_event.ts";
+import { NoteTracker } from "./note_tracker.ts";
 import { encode } from "./encode.ts";
 import { PortClosedError } from "./errors.ts";
 import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
@@ -122,6 +124,41 @@ export interface PortServerOptions
    * @default {2000}
    */
   helloTimeout?: number;
+  /**
+   * When a client leaves for any reason (it closed, failed, was reset, was
+   * cut off as a slow client, left a message half sent, or went silent
+   * under active sensing), emit the messages that release what it left
+   * sounding, as if it had sent them: a note_off for each note it left on,
+   * and control_change 64 value 0 for each channel where it left the
+   * sustain pedal down (see {@linkcode NoteTracker}). They reach the
+   * server's readers, tagged with that client in {@linkcode PortServer.withPorts},
+   * and the relay, and a `release` event counts them. No CC 123 is sent,
+   * which would silence the other players too. Nothing is released when
+   * the server itself closes, and a client refused at its hello line never
+   * had a message delivered, so it has nothing to release.
+   *
+   * @default {true}
+   */
+  releaseNotes?: boolean;
+  /**
+   * Bring late joiners in sync: a client that joins the bus (or rejoins,
+   * after a reconnect) first receives the controller state of each
+   * channel that the server has broadcast or relayed so far (bank select,
+   * program, controllers and pitchwheel, from {@linkcode NoteTracker.snapshot}),
+   * but no notes. It applies to the clients that the server adopts, not to
+   * those that {@linkcode PortServer.accept} hands out.
+   *
+   * @default {false}
+   */
+  snapshot?: boolean;
+  /**
+   * How long, in ms, a client may leave a message half sent before it is
+   * cut off (see {@linkcode SocketPortOptions.partialTimeout}). 0 turns the
+   * rule off.
+   *
+   * @default {10000}
+   */
+  partialTimeout?: number;
 }
 
 /** A message and the client it came from (mido's `yield_ports`). */
@@ -152,6 +189,8 @@ export interface PortServerStats {
   received: number;
   /** Messages relayed to the other clients (with `relay: true`). */
   relayed: number;
+  /** Notes released for clients that left them on (`releaseNotes`). */
+  releasedNotes: number;
   /** Bytes from clients that made no message. */
   skippedBytes: number;
   /** Messages from clients cut short, and so discarded. */
@@ -188,6 +227,11 @@ export interface PortServerEventMap {
   hello: PortEvent;
   /** A message from a client was not delivered (acceptSysex, filter). */
   filtered: FilterEvent;
+  /**
+   * A client left with notes on or a pedal down, and the server released
+   * them for it (`releaseNotes`).
+   */
+  release: ReleaseEvent;
 }
 
 // Bytes of received messages held for the reader, summed over clients.
@@ -270,6 +314,9 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #accepted = 0;
   #acceptErrors = 0;
   #relayed = 0;
+  #releaseNotes: boolean;
+  #busState: NoteTracker | undefined; // with snapshot
+  #released = 0;
   // Counters of the clients that have left, so that totals outlive them.
   #gone: Record<Counted, number> = {
     skippedBytes: 0,
@@ -321,8 +368,13 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       token,
       helloTimeout,
       maxBufferedBytes,
+      releaseNotes,
+      snapshot,
+      partialTimeout,
       ...rest
     } = options;
+    this.#releaseNotes = releaseNotes ?? true;
+    if (snapshot) this.#busState = new NoteTracker();
     this.#budget = new BufferBudget(maxBufferedBytes ?? 64 * 1024 * 1024);
     if (token !== undefined && (typeof token !== "string" || token === "")) {
       throw new TypeError(
@@ -360,6 +412,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       maxSysexBytes: rest.maxSysexBytes,
       noDelay: rest.noDelay,
       closeTimeout: rest.closeTimeout,
+      partialTimeout,
       readHello: true,
       budget: this.#budget,
     };
@@ -442,6 +495,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       bufferDiscards: this.#budget.discards,
       received: this.#received,
       relayed: this.#relayed,
+      releasedNotes: this.#released,
       skippedBytes: total.skippedBytes,
       discardedMessages: total.discardedMessages,
       oversizedSysex: total.oversizedSysex,
@@ -591,7 +645,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   protected _put(msg: Message): Promise<void> | undefined {
     const bytes = encode(msg); // a bad message throws here, before anything
     if (this.#settling === undefined) {
-      if (this.#settled) return this.#hub.sendBytes(bytes);
+      if (this.#settled) return this.#broadcast(msg, bytes);
       this.#settled = true;
       // Then the TLS handshakes of the clients taken in so far.
       this.#settling = Promise.all(this.#acceptors.map((a) => a.settle()))
@@ -600,7 +654,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     }
     // Sends made while the server settles go out after it, in order, and
     // so does any send made before the last of them has gone.
-    const sent = this.#settling.then(() => this.#hub.sendBytes(bytes));
+    const sent = this.#settling.then(() => this.#broadcast(msg, bytes));
     const tail = sent.then(() => {}, () => {});
     this.#settling = tail;
     tail.then(() => {
@@ -954,7 +1008,23 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     for (const port of this.#waiting.splice(0)) this.#adopt(port);
   }
 
+  // Sends a message to the clients of the bus (all but `from`), and keeps
+  // the bus's controller state, for snapshots.
+  #broadcast(
+    msg: Message,
+    bytes: Uint8Array,
+    from?: { from: SocketPort },
+  ): Promise<void> | undefined {
+    this.#busState?.track(msg);
+    return this.#hub.sendBytes(bytes, from);
+  }
+
   #adopt(port: SocketPort): void {
+    // A late joiner hears the bus's controller state before anything else.
+    const snapshot = this.#busState?.snapshot();
+    if (snapshot?.length && !port.closed) {
+      port.enqueue(concat(snapshot.map((msg) => encode(msg))));
+    }
     this.#ports.add(port);
     this.#hub.add(port);
     this.dispatchEvent(new PortEvent("connect", port));
@@ -966,9 +1036,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   // Takes a client's messages as they arrive, as many at a time as it has:
   // relays each (with relay), then hands it to the server's readers.
   async #pump(port: SocketPort): Promise<void> {
-    const inbox = this._inbox;
-    const hub = this.#hub;
     const from = { from: port };
+    const held = this.#releaseNotes ? new NoteTracker() : undefined;
     try {
       while (true) {
         let msg = port.poll();
@@ -986,23 +1055,14 @@ export class PortServer extends MidiPort<PortServerEventMap> {
           this.dispatchEvent(new FilterEvent(port, msg, refused));
           continue;
         }
-        if (this.#relay) {
-          this.#relayed++;
-          const waiting = hub.sendBytes(encode(msg), from);
-          if (waiting) await waiting;
-        }
-        if (this.#reading || !this.#relay) {
-          inbox.push(msg, port);
-          // Once the server closes, its inbox has ended and always has
-          // room: what the client's port still holds is drained into it.
-          const space = inbox.space();
-          if (space) await space;
-        }
+        held?.track(msg);
+        await this.#deliver(msg, port, from);
       }
     } finally {
       await port.close();
       this.#ports.delete(port);
       this.#hub.delete(port);
+      if (held && !this.closed) await this.#release(port, held, from);
       const s = port.stats;
       const gone = this.#gone;
       gone.skippedBytes += s.skippedBytes;
@@ -1014,6 +1074,53 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       );
     }
   }
+
+  // Hands a client's message to the relay and to the server's readers.
+  async #deliver(
+    msg: Message,
+    port: SocketPort,
+    from: { from: SocketPort },
+  ): Promise<void> {
+    if (this.#relay) {
+      this.#relayed++;
+      const waiting = this.#broadcast(msg, encode(msg), from);
+      if (waiting) await waiting;
+    }
+    if (this.#reading || !this.#relay) {
+      const inbox = this._inbox;
+      inbox.push(msg, port);
+      // Once the server closes, its inbox has ended and always has
+      // room: what the client's port still holds is drained into it.
+      const space = inbox.space();
+      if (space) await space;
+    }
+  }
+
+  // Emits what a client that left had left sounding, as if it sent it.
+  async #release(
+    port: SocketPort,
+    held: NoteTracker,
+    from: { from: SocketPort },
+  ): Promise<void> {
+    const messages = held.release();
+    if (messages.length === 0) return;
+    for (const msg of messages) await this.#deliver(msg, port, from);
+    const event = new ReleaseEvent(port, messages);
+    this.#released += event.notes;
+    this.dispatchEvent(event);
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }
 
 // Closes a connection or a transport, with a reason for the peer where the

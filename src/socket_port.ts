@@ -68,6 +68,35 @@ export interface SocketPortOptions extends MidiParserOptions {
    * gives its clients one (`maxBufferedBytes`).
    */
   budget?: BufferBudget;
+  /**
+   * Active sensing, MIDI 1.0's check that a link is alive, made to work
+   * over a network: the longest silence, in ms, after which the peer counts
+   * as dead and the port closes with an error that says so. It finds a peer
+   * that vanished without closing its connection (a pulled cable, a power
+   * cut, a stalled proxy), which TCP alone would not notice for hours.
+   *
+   * The port asks for it in its hello line (`sensing=MS`). A midisock
+   * server answers with active sensing (0xFE), and from then on each end
+   * sends 0xFE whenever it has sent nothing for a quarter of the time, and
+   * takes the 0xFE it receives as a sign of life, not as a message. A mido
+   * peer never answers, so it never receives a 0xFE from this port either.
+   *
+   * MIDI 1.0 allows 300 ms of silence on a cable; a network needs more
+   * slack. 0 (off), or between 10 and 3,600,000. {@linkcode connect} with
+   * `reconnect` turns it on, at 1000 ms.
+   *
+   * @default {0}
+   */
+  activeSensing?: number;
+  /**
+   * How long, in ms, the peer may leave a message half sent before the
+   * port gives up on it and closes (the slowloris pattern: a few bytes,
+   * then nothing, to hold a connection and its buffer forever). 0 turns
+   * the rule off.
+   *
+   * @default {10000}
+   */
+  partialTimeout?: number;
 }
 
 /** Counters of a {@linkcode SocketPort}. */
@@ -80,6 +109,8 @@ export interface SocketPortStats extends MidiParserStats {
   queuedBytes: number;
   /** Bytes that were never written because the port closed first. */
   droppedBytes: number;
+  /** Active sensing bytes (0xFE) taken as signs of life on this link. */
+  activeSensing: number;
 }
 
 /** The events of a {@linkcode SocketPort}. */
@@ -115,8 +146,29 @@ export function checkPortOptions(options: SocketPortOptions): number {
       `Invalid closeTimeout option: expected a number of milliseconds >= 0, got ${closeTimeout}`,
     );
   }
+  const sensing = options.activeSensing;
+  if (sensing !== undefined && sensing !== 0 && !validSensing(sensing)) {
+    throw new RangeError(
+      `Invalid activeSensing option: expected 0 (off) or a number of milliseconds in ${MIN_SENSING}..${MAX_SENSING}, got ${sensing}`,
+    );
+  }
+  const partial = options.partialTimeout ?? 10_000;
+  if (typeof partial !== "number" || !(partial >= 0)) {
+    throw new RangeError(
+      `Invalid partialTimeout option: expected a number of milliseconds >= 0, got ${partial}`,
+    );
+  }
   return closeTimeout;
 }
+
+const MIN_SENSING = 10;
+const MAX_SENSING = 3_600_000;
+
+function validSensing(ms: unknown): ms is number {
+  return typeof ms === "number" && ms >= MIN_SENSING && ms <= MAX_SENSING;
+}
+
+const ACTIVE_SENSING = new Uint8Array([0xfe]);
 
 function isConn(x: Transport | Deno.Conn): x is Deno.Conn {
   return typeof (x as Deno.Conn).closeWrite === "function" &&
@@ -172,6 +224,14 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #sent = 0;
   #cut = false;
   #closeReason: string | undefined;
+  #wantSensing: number; // the silence a client asked for, if any
+  #sensing = 0; // the silence allowed, once active sensing is on
+  #sensingTimer: ReturnType<typeof setInterval> | undefined;
+  #sensed = 0; // 0xFE bytes taken as signs of life
+  #lastRead = performance.now();
+  #waitingForRoom = false; // not reading: the reader is behind
+  #partialTimeout: number;
+  #partialTimer: ReturnType<typeof setTimeout> | undefined;
   #reported: MidiParserStats = {
     messages: 0,
     skippedBytes: 0,
@@ -220,8 +280,15 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       (error) => this._lost(error),
     );
     this.#source = sourceOf(this.#transport);
+    this.#wantSensing = options.activeSensing ?? 0;
+    this.#partialTimeout = options.partialTimeout ?? 10_000;
     // The hello line goes first, before any MIDI byte.
-    if (options.hello) this.#outbox.enqueue(encodeHello(options.hello));
+    if (options.hello || this.#wantSensing) {
+      this.#outbox.enqueue(encodeHello({
+        ...options.hello,
+        sensing: this.#wantSensing ? String(this.#wantSensing) : undefined,
+      }));
+    }
     if (options.readHello) this.#helloReader = new HelloReader();
     this.#budget = options.budget;
     this.#pump = this.#read();
@@ -278,7 +345,50 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       writtenBytes: outbox.writtenBytes,
       queuedBytes: outbox.queuedBytes,
       droppedBytes: outbox.droppedBytes,
+      activeSensing: this.#sensed,
     };
+  }
+
+  /**
+   * The silence, in ms, after which the peer counts as dead, once active
+   * sensing is on for this link (see {@linkcode SocketPortOptions.activeSensing}),
+   * else 0.
+   *
+   * @example A server's client that asked for active sensing
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port, {
+   *   activeSensing: 1000,
+   * });
+   * const peer = await server.accept();
+   * await new Promise((resolve) => peer.addEventListener("hello", resolve));
+   * assert.equal(peer.sensing, 1000);
+   * ```
+   */
+  get sensing(): number {
+    return this.#sensing;
+  }
+
+  /**
+   * Why the port closed, if it failed: the connection broke, the peer went
+   * silent under active sensing, or left a message half sent. Undefined
+   * while it is open, or if it closed cleanly.
+   *
+   * @example A port whose peer closed cleanly
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.error, undefined);
+   * ```
+   */
+  get error(): Error | undefined {
+    return this._error;
   }
 
   /**
@@ -434,6 +544,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * @returns When it is all closed.
    */
   protected async _shutdown(): Promise<void> {
+    clearInterval(this.#sensingTimer);
+    clearTimeout(this.#partialTimer);
     const outbox = this.#outbox;
     const deadline = AbortSignal.timeout(this.#closeTimeout);
     if (this._error || this.#cut) {
@@ -463,16 +575,26 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       while (true) {
         let chunk: Uint8Array | null | undefined = await source.read();
         if (chunk === null) break;
+        this.#lastRead = performance.now();
         if (this.#helloReader) {
           chunk = this.#readHello(chunk);
           if (chunk === undefined) continue; // more of a hello line to come
         }
-        const messages = parser.feed(chunk); // done with the chunk here
+        let messages = parser.feed(chunk); // done with the chunk here
+        if (this.#sensing || this.#wantSensing) {
+          messages = this.#sense(messages);
+        }
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
         this.#budget?.hold(this, parser.partialBytes);
         this.#reportDrops();
+        if (parser.pendingBytes > 0) this.#watchPartial();
         const space = inbox.space();
-        if (space) await space;
+        if (space) {
+          this.#waitingForRoom = true;
+          await space;
+          this.#waitingForRoom = false;
+          this.#lastRead = performance.now(); // the peer was not to blame
+        }
       }
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
@@ -540,6 +662,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         const { token, ...fields } = result.fields;
         this.#token = token;
         if (fields.name) this.#name = fields.name;
+        // A client that asks for active sensing gets it, from now on.
+        const sensing = Number(fields.sensing);
+        if (validSensing(sensing)) this.#startSensing(sensing);
         this.#settleHello(Object.freeze(fields));
         return result.rest;
       }
@@ -634,6 +759,74 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    */
   get helloError(): string | undefined {
     return this.#helloError;
+  }
+
+  // Takes the 0xFE bytes of a link under active sensing out of the
+  // messages: they are signs of life, not MIDI for the reader. A client
+  // that asked for active sensing turns it on at the first one, which
+  // tells it that the server speaks it.
+  #sense(messages: Message[]): Message[] {
+    let kept: Message[] | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      if (messages[i].type !== "active_sensing") {
+        kept?.push(messages[i]);
+        continue;
+      }
+      kept ??= messages.slice(0, i);
+      this.#sensed++;
+      if (!this.#sensing) this.#startSensing(this.#wantSensing);
+    }
+    return kept ?? messages;
+  }
+
+  // Active sensing on this link: a 0xFE whenever the port has sent
+  // nothing for a quarter of the allowed silence, and the port is lost
+  // when the peer sends nothing for all of it (while the port reads).
+  #startSensing(silence: number): void {
+    if (this.#sensing || this.closed) return;
+    this.#sensing = silence;
+    const outbox = this.#outbox;
+    outbox.enqueue(ACTIVE_SENSING); // at once: it tells the peer
+    let out = -1;
+    this.#sensingTimer = setInterval(() => {
+      const now = performance.now();
+      if (!this.#waitingForRoom && now - this.#lastRead > silence) {
+        clearInterval(this.#sensingTimer);
+        this._lost(
+          new Error(
+            `Active sensing timed out: nothing from ${this.#name} for ${silence} ms`,
+          ),
+        );
+        return;
+      }
+      const sent = outbox.writtenBytes + outbox.queuedBytes;
+      if (sent === out && !outbox.closed) outbox.enqueue(ACTIVE_SENSING);
+      out = outbox.writtenBytes + outbox.queuedBytes;
+    }, silence / 4);
+  }
+
+  // A message left half sent: the port is lost if no byte comes for
+  // partialTimeout ms while it is still unfinished.
+  #watchPartial(): void {
+    const limit = this.#partialTimeout;
+    if (limit === 0 || this.#partialTimer !== undefined) return;
+    const check = () => {
+      this.#partialTimer = undefined;
+      const partial = this.#parser.pendingBytes;
+      if (partial === 0 || this.closed) return;
+      const idle = performance.now() - this.#lastRead;
+      if (this.#waitingForRoom || idle < limit) {
+        const wait = this.#waitingForRoom ? limit : limit - idle;
+        this.#partialTimer = setTimeout(check, wait);
+        return;
+      }
+      this._lost(
+        new Error(
+          `${this.#name} left a message half sent (${partial} bytes) for ${limit} ms`,
+        ),
+      );
+    };
+    this.#partialTimer = setTimeout(check, limit);
   }
 
   // Fires a drop event if the parser dropped anything since the last one.

@@ -5,10 +5,11 @@
 
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { connect, encode, formatMessage, message } from "../mod.ts";
+import { connect, encode, formatMessage, message, PortServer } from "../mod.ts";
+import { main } from "../src/cli.ts";
 import { Child, HANG_GUARD_MS, midisock, runMidisock } from "./_child.ts";
 import { askMido, PYTHON, toHex } from "./_mido.ts";
-import { HAS_IPV6_LOOPBACK } from "./_net.ts";
+import { HAS_IPV6_LOOPBACK, waitFor } from "./_net.ts";
 
 const SENDER = /^127\.0\.0\.1:\d+$/;
 
@@ -112,10 +113,15 @@ Deno.test("midisock send reads messages and hex bytes (whole messages, several a
     `${a} program_change channel=9 program=5 time=0`,
     `${a} note_on channel=0 note=62 velocity=64 time=0`,
     `${a} stop time=0`,
+    // It left note 62 on: the server released it, as if a had.
+    `${a} note_off channel=0 note=62 velocity=64 time=0`,
+    `# released 1 note for ${a}`,
     `# disconnect ${a}`,
     `# connect ${b}`,
     `${b} note_on channel=0 note=60 velocity=100 time=0`,
     `${b} clock time=0`,
+    `${b} note_off channel=0 note=60 velocity=64 time=0`,
+    `# released 1 note for ${b}`,
     `# disconnect ${b}`,
     `# connect ${c}`,
     `${c} note_off channel=0 note=60 velocity=64 time=0`,
@@ -215,8 +221,13 @@ Deno.test("midisock serve --json prints every type so that mido's Message.from_d
 Deno.test("midisock serve --relay sends each client's messages to every other client, never back to the sender", async () => {
   const { serve, port, address } = await startServe("--relay");
   await using _serve = serve;
-  await using text = midisock(["monitor", address]);
-  await using json = midisock(["monitor", "--json", address]);
+  await using text = midisock(["monitor", "--no-reconnect", address]);
+  await using json = midisock([
+    "monitor",
+    "--no-reconnect",
+    "--json",
+    address,
+  ]);
   // Once serve prints a client's connect, the client is on the bus.
   await serve.waitForCount(2, isConnect, "connect");
 
@@ -240,8 +251,13 @@ Deno.test("midisock serve --relay sends each client's messages to every other cl
     await player.receive({ signal: AbortSignal.timeout(HANG_GUARD_MS) }),
     message("control_change", { control: 64, value: 127 }),
   );
-  await text.waitForCount(1, (line) => line.includes(" control_"), "cc");
-  await json.waitForCount(1, (line) => line.includes('"control_'), "cc");
+  // It left with the pedal down: the server lets it up for it.
+  assert.deepEqual(
+    await player.receive({ signal: AbortSignal.timeout(HANG_GUARD_MS) }),
+    message("control_change", { control: 64, value: 0 }),
+  );
+  await text.waitForCount(2, (line) => line.includes(" control_"), "cc");
+  await json.waitForCount(2, (line) => line.includes('"control_'), "cc");
   await player.close();
   assert.deepEqual([...player.iterPending()], []);
 
@@ -256,6 +272,7 @@ Deno.test("midisock serve --relay sends each client's messages to every other cl
       `${server} note_on channel=0 note=60 velocity=100 time=0`,
       `${server} note_off channel=0 note=60 velocity=64 time=0`,
       `${server} control_change channel=0 control=64 value=127 time=0`,
+      `${server} control_change channel=0 control=64 value=0 time=0`,
       `# disconnect ${server}`,
       "",
     ].join("\n"),
@@ -269,6 +286,7 @@ Deno.test("midisock serve --relay sends each client's messages to every other cl
       `{"sender":"${server}","type":"note_on","time":0,"channel":0,"note":60,"velocity":100}`,
       `{"sender":"${server}","type":"note_off","time":0,"channel":0,"note":60,"velocity":64}`,
       `{"sender":"${server}","type":"control_change","time":0,"channel":0,"control":64,"value":127}`,
+      `{"sender":"${server}","type":"control_change","time":0,"channel":0,"control":64,"value":0}`,
       `{"event":"disconnect","port":"${server}"}`,
       "",
     ].join("\n"),
@@ -281,11 +299,14 @@ Deno.test("midisock serve --relay sends each client's messages to every other cl
     `${playerName} note_on channel=0 note=60 velocity=100 time=0`,
     `${playerName} note_off channel=0 note=60 velocity=64 time=0`,
   ]);
-  assert.match(
-    messages[2],
-    /^127\.0\.0\.1:\d+ control_change channel=0 control=64 value=127 time=0$/,
+  const sender = messages[2].split(" ")[0];
+  assert.deepEqual(messages.slice(2), [
+    `${sender} control_change channel=0 control=64 value=127 time=0`,
+    `${sender} control_change channel=0 control=64 value=0 time=0`,
+  ]);
+  assert.ok(
+    serve.stdout.includes(`# released 0 notes and 1 pedal for ${sender}`),
   );
-  assert.equal(messages.length, 3);
 });
 
 const PYTHON_CLIENT = `
@@ -346,10 +367,10 @@ Deno.test("midisock serve prints a stream that Python mido encoded exactly as mi
   ]);
 });
 
-Deno.test("midisock serve on SIGINT closes every client and exits 0, and monitor sees the end and exits 0", async () => {
+Deno.test("midisock serve on SIGINT closes every client and exits 0, and monitor --no-reconnect sees the end and exits 0", async () => {
   const { serve, port, address } = await startServe();
   await using _serve = serve;
-  await using monitor = midisock(["monitor", address]);
+  await using monitor = midisock(["monitor", "--no-reconnect", address]);
   await serve.waitForCount(1, isConnect, "connect");
   await monitor.waitForCount(1, isConnect, "connect");
 
@@ -370,7 +391,7 @@ Deno.test("midisock serve on SIGINT closes every client and exits 0, and monitor
 Deno.test("midisock serve on SIGTERM closes every client, prints their disconnect lines and exits 0, as on SIGINT", async () => {
   const { serve, port, address } = await startServe();
   await using _serve = serve;
-  await using monitor = midisock(["monitor", address]);
+  await using monitor = midisock(["monitor", "--no-reconnect", address]);
   await serve.waitForCount(1, isConnect, "connect");
   await monitor.waitForCount(1, isConnect, "connect");
 
@@ -410,6 +431,63 @@ Deno.test("midisock monitor on SIGTERM closes its connection, prints the disconn
   assert.equal(served.code, 0);
   const name = connectName(serve.stdout[0]);
   assert.equal(served.stdout, `# connect ${name}\n# disconnect ${name}\n`);
+});
+
+Deno.test("midisock monitor reconnects by default: across a server restart it prints # disconnect, # reconnecting and # reconnected lines, releases the notes it heard, and goes on", async () => {
+  const first = await startServe("--relay");
+  const { port, address } = first;
+  await using monitor = midisock(["monitor", address]);
+  await first.serve.waitForCount(1, isConnect, "connect");
+  await monitor.waitForCount(1, isConnect, "connect");
+  const sent = await runMidisock([
+    "send",
+    address,
+    "note_on note=60 velocity=100",
+    "note_off note=60",
+    "note_on channel=1 note=67 velocity=90",
+  ]);
+  assert.equal(sent.code, 0);
+  const server = `127.0.0.1:${port}`;
+  // The sender left note 67 on: the server released it for the bus.
+  await monitor.waitForCount(4, (line) => line.includes(" note_"), "notes");
+
+  // The server restarts on the same port.
+  first.serve.kill("SIGTERM");
+  assert.equal((await first.serve.result()).code, 0);
+  await first.serve[Symbol.asyncDispose]();
+  await monitor.waitForCount(1, (l) => l.startsWith("# reconnecting"), "retry");
+  await using second = midisock(["serve", "--relay", address]);
+  await monitor.waitForCount(1, (l) => l.startsWith("# reconnected"), "back");
+  await second.waitForCount(1, isConnect, "connect");
+  const again = await runMidisock(["send", address, "stop"]);
+  assert.equal(again.code, 0);
+  await monitor.waitForCount(
+    1,
+    (line) => line.endsWith(" stop time=0"),
+    "stop",
+  );
+  monitor.kill("SIGINT");
+  const { code, stdout } = await monitor.result();
+  assert.equal(code, 0);
+  const lines = stdout.trimEnd().split("\n").map((line) =>
+    line.replace(/attempt=\d+ delay=\d+ms$/, "attempt=N delay=Dms")
+      .replace(/attempts=\d+ downtime=\d+ms$/, "attempts=N downtime=Tms")
+  );
+  const retries = lines.filter((l) => l.startsWith("# reconnecting")).length;
+  assert.deepEqual(lines, [
+    `# connect ${server}`,
+    `${server} note_on channel=0 note=60 velocity=100 time=0`,
+    `${server} note_off channel=0 note=60 velocity=64 time=0`,
+    `${server} note_on channel=1 note=67 velocity=90 time=0`,
+    `${server} note_off channel=1 note=67 velocity=64 time=0`,
+    `# disconnect ${server}`,
+    ...Array(retries).fill(`# reconnecting ${server} attempt=N delay=Dms`),
+    `# reconnected ${server} attempts=N downtime=Tms`,
+    `${server} stop time=0`,
+    `# disconnect ${server}`,
+  ]);
+  second.kill("SIGINT");
+  assert.equal((await second.result()).code, 0);
 });
 
 Deno.test("midisock send stops at a bad line on stdin, or a hex line that is not whole messages, after sending the lines before it", async () => {
@@ -456,6 +534,8 @@ Deno.test("midisock send stops at a bad line on stdin, or a hex line that is not
     `# connect ${a}`,
     `${a} note_on channel=0 note=60 velocity=64 time=0`,
     `${a} control_change channel=0 control=7 value=1 time=0`,
+    `${a} note_off channel=0 note=60 velocity=64 time=0`,
+    `# released 1 note for ${a}`,
     `# disconnect ${a}`,
     `# connect ${b}`,
     `${b} clock time=0`,
@@ -670,7 +750,7 @@ Deno.test("midisock --help, COMMAND --help and --version", async () => {
   for (
     const usage of [
       "  midisock serve [HOST:PORT] [--relay] [--json] [--quiet] [OPTION...]",
-      "  midisock monitor HOST:PORT [--json] [--tls] [--ca FILE]",
+      "  midisock monitor HOST:PORT [--json] [--no-reconnect] [--tls] [--ca FILE]",
       "  midisock send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]",
       "  0  success; serve and monitor also exit 0 on Ctrl-C (SIGINT) or SIGTERM",
     ]
@@ -712,6 +792,8 @@ Deno.test("midisock serve prints a # drop line with the counts for an oversized 
     `# drop ${name} skipped=7 discarded=0 oversized=1`,
     `${name} note_on channel=0 note=60 velocity=100 time=0`,
     `# drop ${name} skipped=2 discarded=1 oversized=0`,
+    `${name} note_off channel=0 note=60 velocity=64 time=0`,
+    `# released 1 note for ${name}`,
     `# disconnect ${name}`,
   ]);
 });
@@ -895,4 +977,57 @@ Deno.test("midisock serve without a token prints a # hello line, and the client'
   const name = connectName(connectLine);
   assert.equal(helloLine, `# hello ${name} keys`);
   assert.deepEqual(rest, ["keys start time=0", "# disconnect keys"]);
+});
+
+Deno.test("midisock send reading stdin reconnects across a server restart, says so on stderr, and counts what it dropped (exit 1)", async () => {
+  let server = new PortServer("127.0.0.1", 0);
+  const port = server.port;
+  const stdin = new TransformStream<Uint8Array, Uint8Array>();
+  const lines = stdin.writable.getWriter();
+  const write = (text: string) =>
+    lines.write(new TextEncoder().encode(text + "\n"));
+  const errors: string[] = [];
+  const decoder = new TextDecoder();
+  const sending = main(["send", `127.0.0.1:${port}`], {
+    stdin: stdin.readable,
+    stdout: new WritableStream(),
+    stderr: new WritableStream({
+      write: (chunk) => {
+        errors.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+      },
+    }),
+  });
+  await write("note_on note=60");
+  assert.deepEqual(await server.receive(), message("note_on", { note: 60 }));
+  await server.close(); // the note is released for the bus by the server
+  await waitFor(
+    () => errors.some((line) => line.startsWith("# reconnecting")),
+    "a # reconnecting line",
+  );
+  await write("note_on note=62"); // dropped
+  await write("control_change control=7 value=50"); // dropped, then restored
+  server = new PortServer("127.0.0.1", port);
+  await waitFor(
+    () => errors.some((line) => line.startsWith("# reconnected")),
+    "a # reconnected line",
+  );
+  await write("note_on note=64");
+  await lines.close();
+  assert.equal(await sending, 1);
+  assert.deepEqual(
+    await server.receive(),
+    message("control_change", {
+      control: 7,
+      value: 50,
+    }),
+  );
+  assert.deepEqual(await server.receive(), message("note_on", { note: 64 }));
+  const name = `127.0.0.1:${port}`;
+  assert.equal(errors[0], `# disconnect ${name}`);
+  assert.match(errors.at(-2)!, /^# reconnected /);
+  assert.equal(
+    errors.at(-1),
+    `midisock: error: Cannot send 2 messages to ${name}: they came while it was disconnected, and were dropped`,
+  );
+  await server.close();
 });

@@ -5,122 +5,15 @@
 
 import assert from "node:assert/strict";
 import { connect, formatMessage, PortServer } from "../mod.ts";
+import { PyPeer } from "./_py_child.ts";
 import {
   DEADLINE_MS,
   PANIC,
-  PYTHON,
   randomMessages,
   receiveN,
   RESET,
   waitFor,
-  within,
 } from "./_net.ts";
-
-const PEER = new URL("./fixtures/py_net_peer.py", import.meta.url).pathname;
-
-/** Splits text into lines (without the newlines). */
-class LineStream extends TransformStream<string, string> {
-  constructor() {
-    let rest = "";
-    super({
-      transform(chunk, controller) {
-        const parts = (rest + chunk).split("\n");
-        rest = parts.pop()!;
-        for (const line of parts) controller.enqueue(line);
-      },
-      flush(controller) {
-        if (rest !== "") controller.enqueue(rest);
-      },
-    });
-  }
-}
-
-/**
- * The Python peer as a child process. Its stdout is read line by line, its
- * stderr collected; dispose kills it if it is still running, and always
- * waits for it and drains its pipes, so the sanitizers stay quiet.
- */
-class PyPeer implements AsyncDisposable {
-  readonly #child: Deno.ChildProcess;
-  readonly #lines: ReadableStreamDefaultReader<string>;
-  readonly #stderr: Promise<string>;
-  readonly #args: string[];
-  #status: Deno.CommandStatus | undefined;
-
-  constructor(args: string[]) {
-    this.#args = args;
-    this.#child = new Deno.Command(PYTHON, {
-      args: [PEER, ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      // A hang guard: the peer has its own alarm, well before this.
-      signal: AbortSignal.timeout(60_000),
-    }).spawn();
-    this.#lines = this.#child.stdout
-      .pipeThrough(new TextDecoderStream())
-      .pipeThrough(new LineStream())
-      .getReader();
-    this.#stderr = new Response(this.#child.stderr).text();
-  }
-
-  /** The next line that the peer prints. */
-  async line(): Promise<string> {
-    const { done, value } = await within(
-      this.#lines.read(),
-      `a line from py_net_peer.py ${this.#args.join(" ")}`,
-    );
-    if (done) {
-      await this.#wait();
-      throw new Error(
-        `py_net_peer.py ${this.#args.join(" ")} ended early: ${await this
-          .#stderr}`,
-      );
-    }
-    return value;
-  }
-
-  /** Every line until the peer exits, which must be with status 0. */
-  async rest(): Promise<string[]> {
-    const lines: string[] = [];
-    while (true) {
-      const { done, value } = await within(
-        this.#lines.read(),
-        `the output of py_net_peer.py ${this.#args.join(" ")}`,
-      );
-      if (done) break;
-      lines.push(value);
-    }
-    const status = await this.#wait();
-    assert.equal(
-      status.code,
-      0,
-      `py_net_peer.py ${
-        this.#args.join(" ")
-      } exited with ${status.code}: ${await this
-        .#stderr}`,
-    );
-    return lines;
-  }
-
-  async #wait(): Promise<Deno.CommandStatus> {
-    this.#status ??= await this.#child.status;
-    return this.#status;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#status === undefined) {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // It has just exited.
-      }
-    }
-    await this.#lines.cancel().catch(() => {});
-    await this.#stderr;
-    await this.#wait();
-  }
-}
 
 Deno.test("Our PortServer receives exactly the messages that a mido client sends (every type, seeded)", async () => {
   await using server = new PortServer("127.0.0.1", 0);

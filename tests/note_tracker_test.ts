@@ -129,3 +129,16 @@ Deno.test("exponentialBackoff waits exactly minInterval, then multiplier times m
     },
   );
 });
+
+Deno.test("NoteTracker forgets a channel's notes at each mode message (CC 124 to 127), which MIDI 1.0 says turns notes off", () => {
+  const tracker = new NoteTracker();
+  for (const control of [124, 125, 126, 127]) {
+    tracker.track(message("note_on", { channel: 3, note: 60 }));
+    tracker.track(message("note_on", { channel: 4, note: 61 }));
+    tracker.track(message("control_change", { channel: 3, control }));
+    assert.equal(tracker.heldNotes, 1, `after CC ${control}`);
+    assert.deepEqual(tracker.release(), [
+      message("note_off", { channel: 4, note: 61 }),
+    ]);
+  }
+});
