@@ -211,3 +211,41 @@ Deno.test("When Web MIDI is denied, the page says so plainly, and its keyboard s
   await page.locator('[data-note="64"]').click();
   await waitForLog(page, "note_off channel=0 note=64 velocity=64 time=0");
 });
+
+Deno.test("A page that goes away with a key held has its note released by the server, for the others on the bus", async () => {
+  await using b = bus();
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  await page.keyboard.down("d"); // E4, held
+  assert.deepEqual(
+    await tcp.receive(),
+    message("note_on", { note: 64, velocity: 100 }),
+  );
+  await page.close(); // the tab goes, the key still down
+  assert.deepEqual(await tcp.receive(), message("note_off", { note: 64 }));
+  // The server sent it, not the page: the page sent one message.
+  assert.equal(b.server.stats.releasedNotes, 1);
+  assert.equal(b.server.stats.received, 1);
+  assert.equal(tcp.poll(), undefined);
+});
+
+Deno.test("A page that joins a bus with snapshot hears the bus's controller state first", async () => {
+  await using b = bus({ snapshot: true });
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await waitFor(() => b.server.ports.length === 1, "the client");
+  await tcp.send(message("program_change", { channel: 1, program: 12 }));
+  await tcp.send(message("control_change", { control: 7, value: 90 }));
+  await waitFor(() => b.server.stats.relayed === 2, "two relayed");
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await waitForLog(page, "program_change channel=1 program=12 time=0");
+  const lines = await page.locator("#log > *").allTextContents();
+  assert.ok(
+    lines.includes("bus control_change channel=0 control=7 value=90 time=0"),
+    lines.join("\n"),
+  );
+});
