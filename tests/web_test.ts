@@ -249,3 +249,33 @@ Deno.test("A page that joins a bus with snapshot hears the bus's controller stat
     lines.join("\n"),
   );
 });
+
+Deno.test("The page's octave shift, velocity and channel set what a key plays", async () => {
+  await using b = bus();
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  assert.equal(await page.locator("[data-note]").count(), 25);
+  await page.locator("#octave-up").click();
+  assert.equal(await page.locator("#octave").textContent(), "C5");
+  assert.equal(await page.locator('[data-note="96"]').count(), 1);
+  await page.locator("#velocity").fill("80");
+  await page.locator("#channel").selectOption({ value: "9" });
+  await page.locator('[data-note="84"]').click();
+  assert.deepEqual(
+    await tcp.receive(),
+    message("note_on", {
+      channel: 9,
+      note: 84,
+      velocity: 80,
+    }),
+  );
+  assert.deepEqual(
+    await tcp.receive(),
+    message("note_off", { channel: 9, note: 84 }),
+  );
+  await page.keyboard.press("z"); // an octave down, from the computer keys
+  assert.equal(await page.locator("#octave").textContent(), "C4");
+});
