@@ -8,7 +8,11 @@ import { whenAborted } from "./_abort.ts";
 import { hostsFor, unbracket } from "./_hosts.ts";
 import { formatAddress } from "./address.ts";
 
-function renamed(error: unknown, host: string, port: number): unknown {
+/**
+ * The error of a failed listen, its message naming `host:port` (of the same
+ * class, with the original as its cause).
+ */
+export function renamed(error: unknown, host: string, port: number): unknown {
   if (!(error instanceof Error)) return error;
   const Ctor = error.constructor as new (
     message: string,

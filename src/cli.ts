@@ -51,6 +51,7 @@ import type { FilterEvent } from "./filter_event.ts";
 import type { RejectEvent } from "./reject_event.ts";
 import type { ReleaseEvent } from "./release_event.ts";
 import { PortServer } from "./port_server.ts";
+import { WebGateway } from "./web_gateway.ts";
 import { addressName, type SocketPort } from "./socket_port.ts";
 import type { DevicePort } from "./device/device_port.ts";
 import { FIELD_TO_TEXT, FIELDS, TYPES } from "./_specs.ts";
@@ -128,6 +129,7 @@ const SERVE_HELP =
          [--allow CIDR]... [--max-clients N] [--no-sysex]
          [--snapshot] [--no-release]
          [--tls-cert FILE --tls-key FILE] [--token-file FILE]
+         [--web [HOST:]PORT [--web-origin ORIGIN]...]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -234,6 +236,17 @@ Options:
                      "type":TYPE,"reason":..}; {"event":"accepterror",
                      "error":TEXT}; {"event":"outputerror","port":NAME,
                      "type":TYPE,"error":TEXT}
+  --web [HOST:]PORT  Also serve the browser page at http://HOST:PORT/ and
+                     its WebSocket at /ws (the host defaults to the
+                     server's): a browser that opens it is one more client,
+                     with the same --allow, --max-clients, token and relay.
+                     With --tls-cert and --tls-key, the page and the socket
+                     are HTTPS and WSS. Its address goes to stderr, as
+                     "${PROGRAM}: web page at http://localhost:8081/"
+  --web-origin ORIGIN
+                     Let pages from ORIGIN (such as https://studio.example)
+                     open the WebSocket too; give it once for each. A page
+                     from any other site is refused, a # reject line
   -q, --quiet        Print no messages and no events
   -h, --help         Print this help
 
@@ -862,6 +875,8 @@ async function serve(
       "token-file": { type: "string" },
       out: { type: "string", multiple: true },
       virtual: { type: "string", multiple: true },
+      web: { type: "string" },
+      "web-origin": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -891,6 +906,7 @@ async function serve(
     key: await readText("--tls-key", keyFile!),
   };
   const token = await readToken(values["token-file"]);
+  const web = webAddress(values.web, values["web-origin"], host);
   const printer = new Printer(out, !!values.json, !!values.quiet);
   // The MIDI outputs first: a name that matches none fails before the
   // server listens.
@@ -914,9 +930,21 @@ async function serve(
     if (error instanceof SyntaxError) throw usage(error, "serve");
     throw error;
   }
+  // The browser gateway, beside the TCP port: its WebSockets are clients.
+  let gateway: WebGateway | undefined;
+  if (web) {
+    try {
+      gateway = new WebGateway(server, { ...web, tls });
+    } catch (error) {
+      await server.close();
+      if (error instanceof SyntaxError) throw usage(error, "serve");
+      throw error;
+    }
+    gateway.addEventListener("reject", (event) => printer.reject(event));
+  }
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
-  const stop = () => server.close();
+  const stop = () => Promise.all([server.close(), gateway?.close()]);
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
@@ -978,6 +1006,9 @@ async function serve(
         server.addrs.map((a) => formatAddress(a.hostname, a.port)).join(", ")
       }`,
     );
+    if (gateway) {
+      await err.write(`${PROGRAM}: web page at ${gateway.url}`);
+    }
     const open = !values.allow && token === undefined;
     if (open && server.addrs.some((a) => !isLoopback(a.hostname))) {
       await err.write(
@@ -995,11 +1026,39 @@ async function serve(
     }
   } finally {
     removeStop();
-    await server.close();
+    await Promise.all([server.close(), gateway?.close()]);
     for (const line of [...leaving.values()]) line();
     await closeAll(outputs); // each releases the notes it holds
   }
   return stdoutStatus(out);
+}
+
+/**
+ * Where serve's --web listens: `[HOST:]PORT`, the host by default the
+ * server's; and the other origins its WebSocket lets in (--web-origin).
+ */
+function webAddress(
+  text: string | undefined,
+  origins: string[] | undefined,
+  serverHost: string,
+): { hostname: string; port: number; origins?: string[] } | undefined {
+  if (text === undefined) {
+    if (origins !== undefined) {
+      throw new UsageError(
+        `--web-origin needs --web (see ${PROGRAM} serve --help)`,
+      );
+    }
+    return undefined;
+  }
+  let parsed;
+  try {
+    parsed = parseAddress(/^\d+$/.test(text) ? `:${text}` : text, {
+      defaultHost: serverHost,
+    });
+  } catch (error) {
+    throw new UsageError(`Invalid --web address: ${oneLine(error)}`);
+  }
+  return { hostname: parsed.host, port: parsed.port, origins };
 }
 
 /** The options that connect with TLS: monitor's and send's. */

@@ -223,6 +223,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #pump: Promise<void>;
   #sent = 0;
   #cut = false;
+  #closeReason: string | undefined;
   #wantSensing: number; // the silence a client asked for, if any
   #sensing = 0; // the silence allowed, once active sensing is on
   #sensingTimer: ReturnType<typeof setInterval> | undefined;
@@ -483,6 +484,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * closes the connection. The broadcast hub does this to a client that
    * falls too far behind.
    *
+   * @param reason Why, for the peer, where the transport can carry it (a
+   * WebSocket's close frame).
    * @returns When the port is closed.
    *
    * @example Aborting
@@ -496,8 +499,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * assert.equal(client.closed, true);
    * ```
    */
-  abort(): Promise<void> {
+  abort(reason?: string): Promise<void> {
     this.#cut = true;
+    this.#closeReason ??= reason;
     this.#outbox.cut();
     return this.close();
   }
@@ -550,7 +554,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     } else {
       await outbox.close(deadline);
     }
-    this.#transport.close();
+    this.#transport.close(this.#closeReason);
     // The port holds its transport's streams: let them go too, so that a
     // read or write in flight ends whatever the transport's close() does.
     this.#source.cancel();
