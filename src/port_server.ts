@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { rejectOnAbort, whenAborted } from "./_abort.ts";
+import { rejectOnAbort, timeoutSignal, whenAborted } from "./_abort.ts";
 import { unbracket } from "./_hosts.ts";
 import { encodeHello } from "./_hello.ts";
 import { Acceptor, listenAll, type NetConn } from "./_listen.ts";
@@ -849,7 +849,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     tls: boolean,
     made: () => void,
   ): Promise<void> {
-    const deadline = AbortSignal.timeout(this.#helloTimeout);
+    using timeout = timeoutSignal(this.#helloTimeout);
+    const deadline = timeout.signal;
     const address = addressName(conn.remoteAddr) ?? "a client";
     const failed = (reason: string) => {
       closeQuietly(conn, reason);

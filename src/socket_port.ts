@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { whenAborted } from "./_abort.ts";
+import { timeoutSignal, whenAborted } from "./_abort.ts";
 import { type ByteSource, sinkOf, sourceOf } from "./_byte_io.ts";
 import {
   encodeHello,
@@ -547,12 +547,15 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     clearInterval(this.#sensingTimer);
     clearTimeout(this.#partialTimer);
     const outbox = this.#outbox;
-    const deadline = AbortSignal.timeout(this.#closeTimeout);
-    if (this._error || this.#cut) {
-      outbox.cut();
-      await Promise.race([outbox.settled(), whenAborted(deadline)]);
-    } else {
-      await outbox.close(deadline);
+    {
+      using timeout = timeoutSignal(this.#closeTimeout);
+      const deadline = timeout.signal;
+      if (this._error || this.#cut) {
+        outbox.cut();
+        await Promise.race([outbox.settled(), whenAborted(deadline)]);
+      } else {
+        await outbox.close(deadline);
+      }
     }
     this.#transport.close(this.#closeReason);
     // The port holds its transport's streams: let them go too, so that a
