@@ -89,6 +89,7 @@ export {
   type ReconnectOptions,
 } from "./src/connect.ts";
 export {
+  type DialHint,
   ReconnectingPort,
   type ReconnectingPortEventMap,
   type ReconnectingPortOptions,

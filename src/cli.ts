@@ -464,6 +464,8 @@ class Printer {
   #out: Lines;
   #json: boolean;
   #quiet: boolean;
+  #printed = 0; // messages printed so far
+  #held: { at: number; line: () => void }[] = [];
 
   constructor(out: Lines, json: boolean, quiet = false) {
     this.#out = out;
@@ -472,6 +474,11 @@ class Printer {
   }
 
   message(sender: string, msg: Message): Promise<void> {
+    this.#printed++;
+    // Event lines held back until the messages before them are printed.
+    while (this.#held.length && this.#held[0].at < this.#printed) {
+      this.#held.shift()!.line();
+    }
     if (this.#quiet) return Promise.resolve();
     if (!this.#json) {
       return this.#out.write(`${sender} ${formatMessage(msg)}`);
@@ -535,15 +542,25 @@ class Printer {
   /**
    * Prints a reconnecting port's # disconnect, # reconnecting and
    * # reconnected lines, and (with `closing`) its # disconnect line when it
-   * closes.
+   * closes. With `ordered` (when this printer prints the port's messages),
+   * each line comes after the messages that the port had received (and
+   * released) before it, as serve's lines do.
    */
-  watch(port: ReconnectingPort, closing = true): void {
+  watch(port: ReconnectingPort, closing = true, ordered = false): void {
     const name = port.name;
     let down = false;
+    const event = (json: Record<string, unknown>, text: string) => {
+      const { received, releasedNotes, releasedPedals } = port.stats;
+      const at = received + releasedNotes + releasedPedals;
+      const line = () => this.#event(json, text);
+      if (ordered && (at > this.#printed || this.#held.length)) {
+        this.#held.push({ at, line });
+      } else line();
+    };
     const disconnect = (error?: Error) => {
       down = true;
       const why = error ? oneLine(error) : undefined;
-      this.#event(
+      event(
         why === undefined
           ? { event: "disconnect", port: name }
           : { event: "disconnect", port: name, error: why },
@@ -553,7 +570,7 @@ class Printer {
     port.addEventListener("disconnect", (event) => disconnect(event.error));
     port.addEventListener("reconnecting", ({ attempt, delay }) => {
       const ms = Math.round(delay);
-      this.#event(
+      event(
         { event: "reconnecting", port: name, attempt, delay: ms },
         `# reconnecting ${name} attempt=${attempt} delay=${ms}ms`,
       );
@@ -561,7 +578,7 @@ class Printer {
     port.addEventListener("reconnect", ({ attempt, downtime }) => {
       down = false;
       const ms = Math.round(downtime);
-      this.#event(
+      event(
         { event: "reconnected", port: name, attempts: attempt, downtime: ms },
         `# reconnected ${name} attempts=${attempt} downtime=${ms}ms`,
       );
@@ -569,6 +586,11 @@ class Printer {
     port.addEventListener("close", () => {
       if (closing && !down) disconnect();
     });
+  }
+
+  /** Prints the event lines still held back (see watch()). */
+  flush(): void {
+    for (const { line } of this.#held.splice(0)) line();
   }
 
   /** A client turned away. */
@@ -1179,13 +1201,14 @@ async function monitor(
   out.onError = () => server.close();
   if (server instanceof ReconnectingPort) {
     server.addEventListener("drop", (event) => printer.drop(event));
-    printer.watch(server);
+    printer.watch(server, true, true);
   } else {
     server.addEventListener("drop", (event) => printer.drop(event));
   }
   try {
     await printer.event("connect", server.name);
     for await (const msg of server) await printer.message(server.name, msg);
+    printer.flush();
     if (!(server instanceof ReconnectingPort)) {
       await printer.event("disconnect", server.name);
     }

@@ -125,9 +125,12 @@ export async function connect(
     return new SocketPort(conn, { ...rest, name });
   }
   const portOptions = { activeSensing: 1000, ...rest, name };
-  const reconnecting = new ReconnectingPort(async (stop) => {
+  const reconnecting = new ReconnectingPort(async (stop, hint) => {
     const conn = await dial(host, port, name, stop, tls);
-    return new SocketPort(conn, portOptions);
+    return new SocketPort(conn, {
+      ...portOptions,
+      expectSensing: hint.sensing > 0 && portOptions.activeSensing > 0,
+    });
   }, { ...(reconnect === true ? {} : reconnect), name });
   try {
     await reconnecting.ready(signal);

@@ -135,7 +135,9 @@ export interface PortServerOptions
    * and the relay, and a `release` event counts them. No CC 123 is sent,
    * which would silence the other players too. Nothing is released when
    * the server itself closes, and a client refused at its hello line never
-   * had a message delivered, so it has nothing to release.
+   * had a message delivered, so it has nothing to release. It applies to
+   * the clients that the server adopts, not to those that
+   * {@linkcode PortServer.accept} hands out: their messages are yours.
    *
    * @default {true}
    */

@@ -60,7 +60,24 @@ export interface ReconnectingPortStats {
    * with them on.
    */
   releasedNotes: number;
+  /**
+   * Sustain pedals that the port let up (CC 64 = 0) for its readers when a
+   * connection ended with them down.
+   */
+  releasedPedals: number;
 }
+
+/** What a {@linkcode ReconnectingPort} tells its dial function. */
+export interface DialHint {
+  /**
+   * The active sensing (ms) that the last server answered, or 0: a port
+   * dialled with it can expect the next server to answer too.
+   */
+  sensing: number;
+}
+
+// A connection that lasts this long, or hears a byte, was made for good.
+const STABLE_MS = 1000;
 
 /** The events of a {@linkcode ReconnectingPort}. */
 export interface ReconnectingPortEventMap {
@@ -131,7 +148,8 @@ const INBOX_BYTES = 64 * 1024;
  */
 export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
   #name: string;
-  #dial: (signal: AbortSignal) => Promise<SocketPort>;
+  #dial: (signal: AbortSignal, hint: DialHint) => Promise<SocketPort>;
+  #sensing = 0; // the active sensing that the last server answered
   #backoff: Backoff;
   #maxAttempts: number;
   #current: SocketPort | undefined;
@@ -148,17 +166,19 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
     received: 0,
     reconnects: 0,
     releasedNotes: 0,
+    releasedPedals: 0,
   };
 
   /**
    * Makes the port, and starts connecting at once.
    *
    * @param dial Opens one connection, as a SocketPort; it should give up
-   * when the signal aborts.
+   * when the signal aborts. The hint says whether the server answered
+   * active sensing before (see {@linkcode SocketPortOptions.expectSensing}).
    * @param options The name, and how to retry.
    */
   constructor(
-    dial: (signal: AbortSignal) => Promise<SocketPort>,
+    dial: (signal: AbortSignal, hint: DialHint) => Promise<SocketPort>,
     options: ReconnectingPortOptions,
   ) {
     super("port", INBOX_BYTES);
@@ -345,9 +365,12 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
   async #live(): Promise<void> {
     let down = performance.now();
     let first = true;
+    let failed = 0; // attempts that failed in a row
+    let error: Error | undefined; // why the last one did
     while (!this.#stop.signal.aborted) {
-      const [port, attempts] = await this.#connect(first);
+      const [port, attempts] = await this.#connect(first, failed, error);
       if (port === undefined) return;
+      const opened = performance.now();
       this.#current = port;
       port.addEventListener("drop", (event) => {
         this.dispatchEvent(new DropEvent(port, event));
@@ -370,6 +393,18 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
       this.#current = undefined;
       if (this.#stop.signal.aborted) return;
       down = performance.now();
+      if (port.sensing) this.#sensing = port.sensing;
+      // A connection that the server ends at once, before a byte of it
+      // (a wrong token, a full server), is one more failed attempt: the
+      // backoff keeps growing, and maxAttempts counts it.
+      if (port.stats.messages === 0 && down - opened < STABLE_MS) {
+        failed = attempts;
+        error = port.error ??
+          new Error(`${this.#name} closed the connection at once`);
+      } else {
+        failed = 0;
+        error = undefined;
+      }
       this.#release();
       this.dispatchEvent(
         new ReconnectEvent("disconnect", { error: port.error }),
@@ -378,15 +413,17 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
   }
 
   // Dials until a connection is made, after each backoff; the first
-  // connection is tried once, at once. Returns it and the attempts it
-  // took, or nothing if the port closed or gave up.
+  // connection is tried once, at once. `failed` attempts have failed in a
+  // row already, the last with `error`. Returns the connection and the
+  // attempts it took, or nothing if the port closed or gave up.
   async #connect(
     first: boolean,
+    failed: number,
+    error: Error | undefined,
   ): Promise<[SocketPort | undefined, number]> {
     const signal = this.#stop.signal;
-    let error: Error | undefined;
     const attempts = first ? 1 : this.#maxAttempts;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    for (let attempt = failed + 1; attempt <= attempts; attempt++) {
       if (!first) {
         const delay = Math.max(0, this.#backoff(attempt));
         this.dispatchEvent(
@@ -397,7 +434,7 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
       }
       if (signal.aborted) return [undefined, attempt];
       try {
-        const port = await this.#dial(signal);
+        const port = await this.#dial(signal, { sensing: this.#sensing });
         if (!signal.aborted) return [port, attempt];
         await port.close(); // made as the port closed
         return [undefined, attempt];
@@ -449,6 +486,7 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
     const inbox = this._inbox;
     for (const msg of this.#heard.release()) {
       if (msg.type === "note_off") this.#stats.releasedNotes++;
+      else this.#stats.releasedPedals++;
       inbox.push(msg);
     }
   }

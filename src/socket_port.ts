@@ -35,7 +35,11 @@ export interface SocketPortOptions extends MidiParserOptions {
   /**
    * How long {@linkcode SocketPort.close} waits for queued messages to be
    * written, in milliseconds, before it drops them (and counts them in
-   * `stats.droppedBytes`).
+   * `stats.droppedBytes`). Once they are written and the peer has seen the
+   * end of the stream, close() reads and drops what the peer still sends
+   * until the peer ends too, within the same time: closing a socket with
+   * unread bytes would reset the connection, and a reset can destroy what
+   * the peer has not read yet.
    *
    * @default {2000}
    */
@@ -82,12 +86,21 @@ export interface SocketPortOptions extends MidiParserOptions {
    * peer never answers, so it never receives a 0xFE from this port either.
    *
    * MIDI 1.0 allows 300 ms of silence on a cable; a network needs more
-   * slack. 0 (off), or between 10 and 3,600,000. {@linkcode connect} with
+   * slack. 0 (off), or between 100 and 3,600,000. {@linkcode connect} with
    * `reconnect` turns it on, at 1000 ms.
    *
    * @default {0}
    */
   activeSensing?: number;
+  /**
+   * With `activeSensing`: expect it from the start, rather than from the
+   * peer's first 0xFE, so that a peer that never answers at all (a hung
+   * server, a stalled link) is noticed too. A {@linkcode ReconnectingPort}
+   * made by {@linkcode connect} sets it once a server has answered.
+   *
+   * @default {false}
+   */
+  expectSensing?: boolean;
   /**
    * How long, in ms, the peer may leave a message half sent before the
    * port gives up on it and closes (the slowloris pattern: a few bytes,
@@ -161,7 +174,7 @@ export function checkPortOptions(options: SocketPortOptions): number {
   return closeTimeout;
 }
 
-const MIN_SENSING = 10;
+const MIN_SENSING = 100;
 const MAX_SENSING = 3_600_000;
 
 function validSensing(ms: unknown): ms is number {
@@ -169,6 +182,16 @@ function validSensing(ms: unknown): ms is number {
 }
 
 const ACTIVE_SENSING = new Uint8Array([0xfe]);
+
+// Messages that may come in the middle of another: not progress on it.
+const REAL_TIME = new Set<string>([
+  "clock",
+  "start",
+  "continue",
+  "stop",
+  "active_sensing",
+  "reset",
+]);
 
 function isConn(x: Transport | Deno.Conn): x is Deno.Conn {
   return typeof (x as Deno.Conn).closeWrite === "function" &&
@@ -225,6 +248,11 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #cut = false;
   #closeReason: string | undefined;
   #wantSensing: number; // the silence a client asked for, if any
+  #askedSensing = 0; // the silence a peer asked for in its hello line
+  #reading = false; // the owner reads the port
+  #draining = false; // closing: bytes from the peer are read and dropped
+  #pendingSize = 0; // the parser's pendingBytes after the last chunk
+  #pendingSince = performance.now(); // when a message last grew or ended
   #sensing = 0; // the silence allowed, once active sensing is on
   #sensingTimer: ReturnType<typeof setInterval> | undefined;
   #sensed = 0; // 0xFE bytes taken as signs of life
@@ -290,6 +318,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       }));
     }
     if (options.readHello) this.#helloReader = new HelloReader();
+    if (this.#wantSensing && options.expectSensing) {
+      this.#startSensing(this.#wantSensing, false);
+    }
     this.#budget = options.budget;
     this.#pump = this.#read();
   }
@@ -364,7 +395,11 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    *   activeSensing: 1000,
    * });
    * const peer = await server.accept();
-   * await new Promise((resolve) => peer.addEventListener("hello", resolve));
+   * if (peer.hello === undefined) {
+   *   await new Promise((resolve) => peer.addEventListener("hello", resolve));
+   * }
+   * assert.equal(peer.sensing, 0); // not until the server reads it
+   * peer.poll();
    * assert.equal(peer.sensing, 1000);
    * ```
    */
@@ -507,11 +542,18 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   }
 
   /**
-   * Starts nothing: a SocketPort reads from the moment it is made.
+   * A SocketPort reads from the moment it is made. When its owner starts
+   * reading it, it answers a peer that asked for active sensing: so a
+   * server answers a client only once it has taken it in (after its token
+   * is checked), not while it waits.
    *
-   * @param _reading Whether the use reads the port.
+   * @param reading Whether the use reads the port.
    */
-  protected _start(_reading: boolean): void {}
+  protected _start(reading: boolean): void {
+    if (!reading || this.#reading) return;
+    this.#reading = true;
+    if (this.#askedSensing) this.#startSensing(this.#askedSensing, true);
+  }
 
   /**
    * Checks and queues a message.
@@ -555,6 +597,12 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         await Promise.race([outbox.settled(), whenAborted(deadline)]);
       } else {
         await outbox.close(deadline);
+        // Our end is sent: read and drop what the peer still sends until it
+        // ends too. Closing with unread bytes would reset the connection,
+        // and a reset can destroy what the peer has not read yet.
+        this.#draining = true;
+        this._inbox.end(); // wakes the reading if it waits for room
+        await Promise.race([this.#pump, whenAborted(deadline)]);
       }
     }
     this.#transport.close(this.#closeReason);
@@ -578,7 +626,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       while (true) {
         let chunk: Uint8Array | null | undefined = await source.read();
         if (chunk === null) break;
-        this.#lastRead = performance.now();
+        if (this.#draining) continue;
+        const now = this.#lastRead = performance.now();
         if (this.#helloReader) {
           chunk = this.#readHello(chunk);
           if (chunk === undefined) continue; // more of a hello line to come
@@ -590,13 +639,22 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
         this.#budget?.hold(this, parser.partialBytes);
         this.#reportDrops();
-        if (parser.pendingBytes > 0) this.#watchPartial();
+        const pending = parser.pendingBytes;
+        if (
+          pending !== this.#pendingSize ||
+          (pending > 0 && messages.some((m) => !REAL_TIME.has(m.type)))
+        ) {
+          this.#pendingSize = pending;
+          this.#pendingSince = now;
+        }
+        if (pending > 0) this.#watchPartial();
         const space = inbox.space();
         if (space) {
           this.#waitingForRoom = true;
           await space;
           this.#waitingForRoom = false;
-          this.#lastRead = performance.now(); // the peer was not to blame
+          // The peer was not to blame for the wait.
+          this.#lastRead = this.#pendingSince = performance.now();
         }
       }
     } catch (error) {
@@ -667,7 +725,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         if (fields.name) this.#name = fields.name;
         // A client that asks for active sensing gets it, from now on.
         const sensing = Number(fields.sensing);
-        if (validSensing(sensing)) this.#startSensing(sensing);
+        if (validSensing(sensing)) {
+          this.#askedSensing = sensing;
+          if (this.#reading) this.#startSensing(sensing, true);
+        }
         this.#settleHello(Object.freeze(fields));
         return result.rest;
       }
@@ -777,19 +838,20 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       }
       kept ??= messages.slice(0, i);
       this.#sensed++;
-      if (!this.#sensing) this.#startSensing(this.#wantSensing);
+      if (!this.#sensing) this.#startSensing(this.#wantSensing, false);
     }
     return kept ?? messages;
   }
 
   // Active sensing on this link: a 0xFE whenever the port has sent
   // nothing for a quarter of the allowed silence, and the port is lost
-  // when the peer sends nothing for all of it (while the port reads).
-  #startSensing(silence: number): void {
-    if (this.#sensing || this.closed) return;
+  // when the peer sends nothing for all of it (while the port reads). A
+  // server announces it at once, which tells the client it speaks it.
+  #startSensing(silence: number, announce: boolean): void {
+    if (this.#sensing || this.#outbox.closed) return;
     this.#sensing = silence;
     const outbox = this.#outbox;
-    outbox.enqueue(ACTIVE_SENSING); // at once: it tells the peer
+    if (announce) outbox.enqueue(ACTIVE_SENSING);
     let out = -1;
     this.#sensingTimer = setInterval(() => {
       const now = performance.now();
@@ -817,7 +879,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       this.#partialTimer = undefined;
       const partial = this.#parser.pendingBytes;
       if (partial === 0 || this.closed) return;
-      const idle = performance.now() - this.#lastRead;
+      // Real-time bytes trickled in do not count: only a message that
+      // grows or ends does.
+      const idle = performance.now() - this.#pendingSince;
       if (this.#waitingForRoom || idle < limit) {
         const wait = this.#waitingForRoom ? limit : limit - idle;
         this.#partialTimer = setTimeout(check, wait);

@@ -146,6 +146,7 @@ Deno.test("A server restart under a piping client: the pipes go on, and every me
     received: 11,
     reconnects: 1,
     releasedNotes: 10,
+    releasedPedals: 0,
   });
   assert.equal(events[0], "disconnect");
   assert.equal(events.at(-1), "reconnect");
@@ -368,4 +369,101 @@ Deno.test("A player cut off as a slow client has its notes released to the other
   }
   assert.deepEqual(heard, [off(0, 60), message("stop")]);
   player.close();
+});
+
+Deno.test("A reconnecting port closed while it waits to dial again stops at once and leaves no timer behind", async () => {
+  const server = new PortServer("127.0.0.1", 0);
+  const client = await connect("127.0.0.1", server.port, {
+    reconnect: { backoff: () => 60_000 },
+  });
+  const waiting = next(client, "reconnecting");
+  await server.close();
+  await within(waiting, "the reconnecting event");
+  const t0 = performance.now();
+  await client.close();
+  assert.ok(
+    performance.now() - t0 < 1000,
+    "close() did not wait out the backoff",
+  );
+  await assert.rejects(client.ready(), { name: "PortClosedError" });
+});
+
+Deno.test("A reconnecting port that a server refuses at once (a wrong token) counts each refusal as a failed attempt, and gives up", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { token: "right" });
+  const rejects: string[] = [];
+  server.addEventListener("reject", (e) => rejects.push(e.reason));
+  const client = await connect("127.0.0.1", server.port, {
+    hello: { token: "wrong" },
+    reconnect: { maxAttempts: 3, backoff: () => 10 },
+  });
+  const close = next<ErrorEvent>(client, "close");
+  const event = await within(close, "the port to give up");
+  assert.match(
+    event.error.message,
+    /^Gave up connecting to 127\.0\.0\.1:\d+ after 3 failed attempts in a row; the last: /,
+  );
+  assert.equal(client.stats.reconnects, 2); // 3 refusals: the first, and 2
+  assert.deepEqual(rejects, ["wrong token", "wrong token", "wrong token"]);
+});
+
+Deno.test("A reconnecting port notices a server that answered active sensing before and now says nothing at all", async () => {
+  const server = new PortServer("127.0.0.1", 0);
+  const port = server.port;
+  server.poll(); // read clients: the server answers active sensing
+  const client = await connect("127.0.0.1", port, {
+    activeSensing: 200,
+    reconnect: { backoff: () => 10 },
+  });
+  await waitFor(() => client.connection!.sensing === 200, "active sensing");
+  // The server is replaced by one that takes connections and hangs.
+  const errors: string[] = [];
+  client.addEventListener("disconnect", (e) => errors.push(String(e.error)));
+  await server.close();
+  const hung = Deno.listen({ hostname: "127.0.0.1", port });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of hung) held.push(conn);
+  })();
+  await waitFor(() => errors.length >= 3, "3 disconnects");
+  assert.match(errors[1], /Active sensing timed out: nothing from/);
+  assert.match(errors[2], /Active sensing timed out: nothing from/);
+  await client.close();
+  hung.close();
+  await accepting;
+  for (const conn of held) conn.close();
+});
+
+Deno.test("Real-time bytes trickled into a half-sent message do not keep it alive past partialTimeout", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { partialTimeout: 200 });
+  server.poll(); // adopt clients
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const gone = next<Event & { port: SocketPort }>(server, "disconnect");
+  await raw.write(new Uint8Array([0x90, 0x3c]));
+  let cut = false;
+  gone.then(() => cut = true);
+  for (let i = 0; i < 40 && !cut; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await raw.write(new Uint8Array([0xf8])).catch(() => {});
+  }
+  const { port } = await within(gone, "the cut-off");
+  assert.match(String(port.error), /left a message half sent \(2 bytes\)/);
+  raw.close();
+});
+
+Deno.test("A client that asked for active sensing reads every message of a server that closes, to the last one", async () => {
+  for (let run = 0; run < 3; run++) {
+    const server = new PortServer("127.0.0.1", 0);
+    server.poll(); // the server reads its clients, and answers with 0xFE
+    const client = await connect("127.0.0.1", server.port, {
+      reconnect: { backoff: () => 1000 },
+    });
+    await waitFor(() => client.connection?.sensing === 1000, "sensing");
+    const sent = Array.from({ length: 201 }, (_, i) => cc(1, 7, i % 128));
+    for (const msg of sent) await server.send(msg);
+    const down = next(client, "disconnect");
+    await server.close();
+    await within(down, "the disconnect");
+    assert.deepEqual(await receiveN(client, 201), sent, `run ${run}`);
+    await client.close();
+  }
 });

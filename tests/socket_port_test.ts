@@ -285,10 +285,9 @@ Deno.test("A port whose peer left says closed only once every message has been p
   const got: Message[] = [];
   let polls = 0;
   await waitFor(() => {
-    if (peer.closed) return true;
     got.push(...peer.iterPending());
     polls++;
-    return false;
+    return peer.closed;
   }, `the peer to say closed (got ${got.length})`);
   assert.ok(polls > 0);
   assert.equal(got.length, sent.length);
