@@ -17,7 +17,8 @@ import type { Message } from "./message.ts";
  *
  * @example Printing the hubs that leave
  * ```ts
- * import { HubEvent, message } from "@x/midisock/nats";
+ * import { message } from "@x/midisock";
+ * import { HubEvent } from "@x/midisock/nats";
  * import assert from "node:assert/strict";
  *
  * const event = new HubEvent("hubleave", "studio-b", {

@@ -198,19 +198,43 @@ class Origin {
  * hub goes on serving its own clients, and the bridge dials again with
  * backoff (`disconnect`, `reconnecting` and `reconnect` events).
  *
- * @example Two hubs, one bus (this needs a NATS server)
- * ```ts ignore
+ * @example Two hubs, one bus, on a throwaway nats-server
+ * ```ts
  * import { connect, message, PortServer } from "@x/midisock";
  * import { joinNats } from "@x/midisock/nats";
+ * import assert from "node:assert/strict";
  *
- * await using a = new PortServer("127.0.0.1", 0, { relay: true });
- * await using b = new PortServer("127.0.0.1", 0, { relay: true });
- * await using bridgeA = await joinNats(a, { servers: "nats://127.0.0.1:4222", bus: "jam" });
- * await using bridgeB = await joinNats(b, { servers: "nats://127.0.0.1:4222", bus: "jam" });
- * await using keys = await connect("127.0.0.1", a.port);
- * await using synth = await connect("127.0.0.1", b.port);
- * await keys.send(message("note_on", { note: 60 }));
- * console.log(await synth.receive()); // note_on, from a client of the other hub
+ * const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 }); // a free port
+ * const port = probe.addr.port;
+ * probe.close();
+ * const nats = new Deno.Command("nats-server", {
+ *   args: ["-a", "127.0.0.1", "-p", `${port}`],
+ *   stderr: "null",
+ * }).spawn();
+ * for (let i = 0; i < 100; i++) {
+ *   try {
+ *     (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+ *     break;
+ *   } catch {
+ *     await new Promise((r) => setTimeout(r, 50)); // not listening yet
+ *   }
+ * }
+ * try {
+ *   const servers = `nats://127.0.0.1:${port}`;
+ *   await using a = new PortServer("127.0.0.1", 0, { relay: true });
+ *   await using b = new PortServer("127.0.0.1", 0, { relay: true });
+ *   await using _bridgeA = await joinNats(a, { servers, bus: "jam" });
+ *   await using _bridgeB = await joinNats(b, { servers, bus: "jam" });
+ *   await using keys = await connect("127.0.0.1", a.port);
+ *   await using synth = await connect("127.0.0.1", b.port);
+ *   while (a.ports.length < 2) await new Promise((r) => setTimeout(r, 1));
+ *   await keys.send(message("note_on", { note: 60 }));
+ *   // From a client of one hub to a client of the other.
+ *   assert.deepEqual(await synth.receive(), message("note_on", { note: 60 }));
+ * } finally {
+ *   nats.kill();
+ *   await nats.status;
+ * }
  * ```
  */
 export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {

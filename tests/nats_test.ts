@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { connect, message, PortServer } from "../mod.ts";
-import { HubEvent, joinNats, type NatsBridge } from "../nats.ts";
+import { type HubEvent, joinNats, type NatsBridge } from "../nats.ts";
 import { connectNats, natsHeaders } from "../src/_nats.ts";
 import { midisock } from "./_child.ts";
 import { NatsServer } from "./_nats_server.ts";
