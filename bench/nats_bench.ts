@@ -32,7 +32,7 @@ function flag(name: string, fallback: number): number {
 }
 const RUNS = flag("runs", 2000);
 const CLIENTS = flag("clients", 300);
-const MESSAGES = flag("messages", 2000);
+const MESSAGES = flag("messages", 10000);
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -166,14 +166,14 @@ async function latency(url: string, a: Hub, b: Hub): Promise<void> {
   const otherHub = await connect("127.0.0.1", b.port);
   await waitClients(a, 2);
   await waitClients(b, 1);
-  const drain = async (port: SocketPort) => {
+  const drain = (port: SocketPort) => {
     while (port.poll() !== undefined);
   };
   const across = await oneWay(sender, otherHub);
-  await drain(sameHub);
+  drain(sameHub);
   // The same-hub client also hears the messages: read it from now on only.
   const within = await oneWay(sender, sameHub);
-  await drain(otherHub);
+  drain(otherHub);
   await sender.close();
   await sameHub.close();
   await otherHub.close();
@@ -211,7 +211,20 @@ async function rawClients(port: number, n: number) {
 }
 
 /** Fan-out from one sender on hubs[0] to every other client of `hubs`. */
-async function fanout(hubs: Hub[], perHub: number): Promise<number> {
+async function fanout(
+  url: string,
+  hubs: Hub[],
+  perHub: number,
+): Promise<number> {
+  // How the bridge batches: the NATS messages of MIDI bytes on the bus.
+  const nc = await connectNats({ servers: url });
+  let batches = 0;
+  nc.subscribe("midisock.bench.*", {
+    callback: (_, msg) => {
+      if (msg.data.length > 0) batches++;
+    },
+  });
+  await nc.flush();
   const receivers: Deno.TcpConn[] = [];
   for (const hub of hubs) receivers.push(...await rawClients(hub.port, perHub));
   const sender = await Deno.connect({
@@ -244,6 +257,8 @@ async function fanout(hubs: Hub[], perHub: number): Promise<number> {
   const rate = (receivers.length * MESSAGES) / seconds;
   const mem = await Promise.all(hubs.map((hub) => hub.ask("mem")));
   for (const conn of [...receivers, sender]) conn.close();
+  await nc.flush();
+  await nc.close();
   console.log(
     `fan-out: ${hubs.length} hub${
       hubs.length > 1 ? "s" : ""
@@ -251,6 +266,13 @@ async function fanout(hubs: Hub[], perHub: number): Promise<number> {
       (rate / 1e6).toFixed(2)
     } M messages delivered/s in all (${seconds.toFixed(2)} s)`,
   );
+  if (hubs.length > 1) {
+    console.log(
+      `  the sender's hub published ${batches} NATS messages: ${
+        (MESSAGES / batches).toFixed(1)
+      } MIDI messages each, on average`,
+    );
+  }
   for (const [i, m] of mem.entries()) {
     console.log(
       `  hub ${i}: ${m.clients} clients, RSS ${
@@ -267,10 +289,10 @@ try {
     ["a", "b", "c"].map((id) => new Hub(nats.url, id).start()),
   );
   await latency(nats.url, hubs[0], hubs[1]);
-  await fanout(hubs, CLIENTS);
+  await fanout(nats.url, hubs, CLIENTS);
   await Promise.all(hubs.map((hub) => hub.stop()));
   const one = await new Hub(nats.url, "alone").start();
-  await fanout([one], 3 * CLIENTS);
+  await fanout(nats.url, [one], 3 * CLIENTS);
   await one.stop();
 } finally {
   await nats.stop();

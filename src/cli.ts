@@ -147,8 +147,8 @@ NATS options:
                      FILE (else in MIDISOCK_NATS_PASS)
   --nats-creds FILE  A NATS credentials file (JWT and NKey seed)
   --nats-ca FILE     Dial NATS with TLS, trusting the CAs in FILE (PEM)
-  --nats-cert FILE   A client certificate for NATS (PEM), with
-  --nats-key FILE    its key`;
+                     as well (a tls:// URL, or a server that requires
+                     TLS, dials with TLS and the system's CAs alone)`;
 
 const SERVE_HELP =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
@@ -799,8 +799,6 @@ async function serve(
       "nats-pass-file": { type: "string" },
       "nats-creds": { type: "string" },
       "nats-ca": { type: "string" },
-      "nats-cert": { type: "string" },
-      "nats-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -985,8 +983,6 @@ async function natsOptions(values: {
   "nats-pass-file"?: string;
   "nats-creds"?: string;
   "nats-ca"?: string;
-  "nats-cert"?: string;
-  "nats-key"?: string;
 }): Promise<NatsBridgeOptions | undefined> {
   if (values.nats === undefined) {
     const given = Object.entries(values).find(([k, v]) =>
@@ -1014,20 +1010,9 @@ async function natsOptions(values: {
     values["nats-pass-file"],
     "MIDISOCK_NATS_PASS",
   );
-  if (
-    (values["nats-cert"] === undefined) !== (values["nats-key"] === undefined)
-  ) {
-    throw new UsageError(
-      `--nats-cert and --nats-key go together (see ${PROGRAM} serve --help)`,
-    );
-  }
-  const pem = (option: string, file?: string) =>
-    file === undefined ? undefined : readText(option, file);
-  const [ca, cert, key] = await Promise.all([
-    pem("--nats-ca", values["nats-ca"]),
-    pem("--nats-cert", values["nats-cert"]),
-    pem("--nats-key", values["nats-key"]),
-  ]);
+  const ca = values["nats-ca"] === undefined
+    ? undefined
+    : await readText("--nats-ca", values["nats-ca"]);
   return {
     servers: values.nats,
     bus: values.bus,
@@ -1040,7 +1025,7 @@ async function natsOptions(values: {
     user,
     pass,
     credsFile: values["nats-creds"],
-    tls: ca ?? cert ? { ca, cert, key } : undefined,
+    tls: ca === undefined ? undefined : { ca },
   };
 }
 

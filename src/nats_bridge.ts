@@ -7,6 +7,7 @@ import {
   natsHeaders,
   type NatsMsg,
 } from "./_nats.ts";
+import { setImmediate } from "node:timers";
 import { type Backoff, exponentialBackoff } from "./backoff.ts";
 import { encode } from "./encode.ts";
 import { HubEvent } from "./hub_event.ts";
@@ -30,23 +31,18 @@ const BYE_HEADER = "Midisock-Bye";
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * TLS for the link to NATS, passed on to the NATS client as it is. Files
- * are read by the client (this needs `--allow-read`); PEM text can be given
- * instead. Giving this object at all means: TLS only.
+ * TLS for the link to NATS. The bridge dials with TLS when the server
+ * requires it, or when this object is given (then the server must offer
+ * TLS). The server's certificate is checked against the system's
+ * certificate authorities, and these. Client certificates are not
+ * supported (Deno's STARTTLS has none): a hub proves who it is with a
+ * token, a user and password, or a credentials file.
  */
 export interface NatsTlsOptions {
-  /** PEM text of the certificate authorities to trust, instead of the system's. */
+  /** PEM text of more certificate authorities to trust. */
   ca?: string;
-  /** A file with `ca`. */
+  /** A PEM file of more certificate authorities to trust (needs `--allow-read`). */
   caFile?: string;
-  /** PEM text of a client certificate, for a server that asks for one. */
-  cert?: string;
-  /** A file with `cert`. */
-  certFile?: string;
-  /** PEM text of the client certificate's key. */
-  key?: string;
-  /** A file with `key`. */
-  keyFile?: string;
 }
 
 /** Options for {@linkcode joinNats}. */
@@ -299,7 +295,14 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         writable: new WritableStream({
           write: (bytes) => bridge.#publish(bytes),
         }),
-        write: (bytes) => Promise.resolve(bridge.#publish(bytes)),
+        // Published at once, but the write ends a macrotask later (not a
+        // timer: setTimeout(0) waits a millisecond or more): what the
+        // hub relays meanwhile (the rest of a client's read, other clients)
+        // is queued, and goes out as the next batch, one NATS message.
+        write: (bytes) => {
+          bridge.#publish(bytes);
+          return new Promise((resolve) => setImmediate(resolve));
+        },
         closeWrite: () => Promise.resolve(),
         close: () => {
           bridge.close().catch(() => {});
