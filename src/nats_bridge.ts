@@ -128,6 +128,12 @@ export interface NatsBridgeStats {
   gaps: number;
   /** Notes of other hubs released here (hubs gone, gaps, link lost). */
   releasedNotes: number;
+  /**
+   * NATS messages on the bus's subjects that were not taken: without the
+   * headers, or whose `Midisock-Hub` header is not their subject's last
+   * token (a hub speaking for another).
+   */
+  ignored: number;
   /** Other hubs heard now. */
   hubs: number;
 }
@@ -262,6 +268,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     droppedBytes: 0,
     gaps: 0,
     releasedNotes: 0,
+    ignored: 0,
   };
 
   /** Use {@linkcode joinNats}, which dials NATS first. */
@@ -439,7 +446,13 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     if (this.#closing) return;
     const h = msg.headers;
     const hub = h?.get(HUB_HEADER);
-    if (!h || !hub || hub === this.hub) return; // not ours to take
+    if (hub === this.hub) return; // this hub's own (noEcho keeps them away)
+    // A hub speaks for itself only: its id is its subject's last token (so
+    // NATS permissions on subjects decide who may be which hub).
+    if (!h || !hub || msg.subject !== `midisock.${this.bus}.${hub}`) {
+      this.#stats.ignored++;
+      return;
+    }
     const seq = Number(h.get(SEQ_HEADER));
     let origin = this.#origins.get(hub);
     if (!origin) {

@@ -357,6 +357,13 @@ Deno.test("Each hub's bytes are parsed as one stream, and a gap in them releases
     };
     publish(1, [0x90, 60]);
     publish(2, [100, 0x91]); // the next message is cut by the gap
+    // Another hub's id on this hub's subject: not taken.
+    const spoof = natsHeaders();
+    spoof.set("Midisock-Hub", "someone-else");
+    spoof.set("Midisock-Seq", "1");
+    nc.publish("midisock.test.by-hand", new Uint8Array([0xfa]), {
+      headers: spoof,
+    });
     publish(4, [0xf8]);
     await nc.flush();
     assert.deepEqual(await receiveN(listener, 3), [
@@ -369,6 +376,10 @@ Deno.test("Each hub's bytes are parsed as one stream, and a gap in them releases
   }
   assert.deepEqual(gaps.map((e) => [e.hub, e.notes]), [["by-hand", 1]]);
   assert.equal(hubs.bridges[0].stats.gaps, 1);
+  assert.equal(hubs.bridges[0].stats.ignored, 1);
+  assert.deepEqual(hubs.bridges[0].hubs, ["by-hand"]);
+  await delay(50);
+  assert.equal(listener.poll(), undefined);
 });
 
 Deno.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
@@ -521,5 +532,49 @@ Deno.test("midisock serve --nats needs --bus, and --bus needs --nats", async () 
     const result = await child.result();
     assert.equal(result.code, 2, result.stderr);
     assert.ok(result.stderr.includes(error), result.stderr);
+  }
+});
+
+Deno.test("midisock serve reads the NATS token from --nats-token-file, and says when NATS refuses it", async () => {
+  await using nats = await NatsServer.start(["--auth", "t0ken"]);
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "midisock-nats-" });
+  try {
+    const file = `${dir}/token`;
+    await Deno.writeTextFile(file, "t0ken\n");
+    await using good = midisock([
+      "serve",
+      "127.0.0.1:0",
+      "--nats",
+      nats.url,
+      "--bus",
+      "b",
+      "--hub",
+      "h",
+      "--nats-token-file",
+      file,
+    ]);
+    await good.waitForMatch("stdout", /^# nats connected bus=b hub=h$/);
+    good.kill("SIGTERM");
+    assert.equal((await good.result()).code, 0);
+
+    await Deno.writeTextFile(file, "wrong\n");
+    await using bad = midisock([
+      "serve",
+      "127.0.0.1:0",
+      "--nats",
+      nats.url,
+      "--bus",
+      "b",
+      "--nats-token-file",
+      file,
+    ]);
+    const result = await bad.result();
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(`Cannot connect to NATS at ${nats.url}: .*[Aa]uthorization`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
