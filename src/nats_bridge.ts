@@ -9,7 +9,7 @@ import {
 } from "./_nats.ts";
 import { setImmediate } from "node:timers";
 import { type Backoff, exponentialBackoff } from "./backoff.ts";
-import { encode } from "./encode.ts";
+import { encodedLength, encodeInto } from "./_encode_into.ts";
 import { HubEvent } from "./hub_event.ts";
 import type { Message } from "./message.ts";
 import { NoteTracker } from "./note_tracker.ts";
@@ -479,15 +479,11 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   // Sends messages into the hub, as the bridge's client.
   #inject(messages: readonly Message[]): void {
     if (messages.length === 0) return;
-    const chunks = messages.map((m) => encode(m));
     let length = 0;
-    for (const c of chunks) length += c.length;
+    for (const m of messages) length += encodedLength(m);
     const bytes = new Uint8Array(length);
     let offset = 0;
-    for (const c of chunks) {
-      bytes.set(c, offset);
-      offset += c.length;
-    }
+    for (const m of messages) offset = encodeInto(m, bytes, offset);
     try {
       this.#input.enqueue(bytes);
     } catch {

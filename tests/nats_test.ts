@@ -72,6 +72,19 @@ function clients(server: PortServer, n: number): Promise<void> {
   );
 }
 
+/** `midisock serve 127.0.0.1:0 --nats URL --bus BUS ARGS...` as a child. */
+function serveOnNats(url: string, bus: string, args: string[] = []) {
+  return midisock([
+    "serve",
+    "127.0.0.1:0",
+    "--nats",
+    url,
+    "--bus",
+    bus,
+    ...args,
+  ]);
+}
+
 /** A Python mido peer that receives `n` messages from a hub. */
 async function receiver(server: PortServer, n: number): Promise<PyPeer> {
   const peer = new PyPeer([
@@ -169,16 +182,7 @@ Deno.test("A hub killed with SIGKILL is released on the others, which go on serv
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 2);
   const [b, c] = hubs.servers;
-  await using hubA = midisock([
-    "serve",
-    "127.0.0.1:0",
-    "--nats",
-    nats.url,
-    "--bus",
-    "test",
-    "--hub",
-    "doomed",
-  ]);
+  await using hubA = serveOnNats(nats.url, "test", ["--hub", "doomed"]);
   const port = Number(
     (await hubA.waitForMatch("stderr", /listening on 127\.0\.0\.1:(\d+)/))[1],
   );
@@ -458,17 +462,7 @@ Deno.test("joinNats names what is wrong with its options", async () => {
 
 Deno.test("midisock serve --nats bridges two CLI hubs and prints the bus's events", async () => {
   await using nats = await NatsServer.start();
-  const serve = (hub: string) =>
-    midisock([
-      "serve",
-      "127.0.0.1:0",
-      "--nats",
-      nats.url,
-      "--bus",
-      "cli",
-      "--hub",
-      hub,
-    ]);
+  const serve = (hub: string) => serveOnNats(nats.url, "cli", ["--hub", hub]);
   await using a = serve("a");
   await using b = serve("b");
   const portOf = async (child: typeof a) =>
@@ -541,33 +535,14 @@ Deno.test("midisock serve reads the NATS token from --nats-token-file, and says 
   try {
     const file = `${dir}/token`;
     await Deno.writeTextFile(file, "t0ken\n");
-    await using good = midisock([
-      "serve",
-      "127.0.0.1:0",
-      "--nats",
-      nats.url,
-      "--bus",
-      "b",
-      "--hub",
-      "h",
-      "--nats-token-file",
-      file,
-    ]);
+    const args = ["--hub", "h", "--nats-token-file", file];
+    await using good = serveOnNats(nats.url, "b", args);
     await good.waitForMatch("stdout", /^# nats connected bus=b hub=h$/);
     good.kill("SIGTERM");
     assert.equal((await good.result()).code, 0);
 
     await Deno.writeTextFile(file, "wrong\n");
-    await using bad = midisock([
-      "serve",
-      "127.0.0.1:0",
-      "--nats",
-      nats.url,
-      "--bus",
-      "b",
-      "--nats-token-file",
-      file,
-    ]);
+    await using bad = serveOnNats(nats.url, "b", args);
     const result = await bad.result();
     assert.equal(result.code, 1);
     assert.match(
