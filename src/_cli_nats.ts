@@ -73,5 +73,21 @@ export async function startBridge(
       );
     });
   }
+  bridge.addEventListener("close", () => {
+    // What the bridge carried, and what it could not.
+    const { published, received, droppedBytes, lost, ignored } = bridge.stats;
+    line(
+      {
+        event: "nats",
+        state: "closed",
+        published,
+        received,
+        droppedBytes,
+        lost,
+        ignored,
+      },
+      `# nats closed published=${published} received=${received} dropped=${droppedBytes} lost=${lost} ignored=${ignored}`,
+    );
+  });
   return bridge;
 }

@@ -126,6 +126,11 @@ export interface NatsBridgeStats {
   droppedBytes: number;
   /** Times that messages of another hub were found lost on the way. */
   gaps: number;
+  /**
+   * NATS messages of other hubs lost on the way, as their sequence
+   * numbers tell (a hub that restarted and counts from 1 again adds none).
+   */
+  lost: number;
   /** Notes of other hubs released here (hubs gone, gaps, link lost). */
   releasedNotes: number;
   /**
@@ -267,6 +272,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     receivedBytes: 0,
     droppedBytes: 0,
     gaps: 0,
+    lost: 0,
     releasedNotes: 0,
     ignored: 0,
   };
@@ -466,7 +472,10 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     // A heartbeat carries the number of the hub's last message: any other
     // number than the last one here means lost messages (or a restart).
     const expected = data.length === 0 ? origin.seq : (origin.seq ?? 0) + 1;
-    if (origin.seq !== undefined && seq !== expected) this.#gap(hub, origin);
+    if (origin.seq !== undefined && seq !== expected) {
+      this.#stats.lost += Math.max(0, seq - expected!);
+      this.#gap(hub, origin);
+    }
     origin.seq = seq;
     if (data.length === 0) return;
     this.#stats.received++;

@@ -380,6 +380,7 @@ Deno.test("Each hub's bytes are parsed as one stream, and a gap in them releases
   }
   assert.deepEqual(gaps.map((e) => [e.hub, e.notes]), [["by-hand", 1]]);
   assert.equal(hubs.bridges[0].stats.gaps, 1);
+  assert.equal(hubs.bridges[0].stats.lost, 1); // number 3
   assert.equal(hubs.bridges[0].stats.ignored, 1);
   assert.deepEqual(hubs.bridges[0].hubs, ["by-hand"]);
   await delay(50);
@@ -511,6 +512,10 @@ Deno.test("midisock serve --nats bridges two CLI hubs and prints the bus's event
   assert.equal(result.code, 0);
   assert.ok(result.stdout.includes("# nats connected bus=cli hub=b\n"));
   assert.ok(result.stdout.includes("# connect nats:cli\n"));
+  assert.match(
+    result.stdout,
+    /# nats closed published=0 received=1 dropped=0 lost=0 ignored=0\n/,
+  );
   assert.match(result.stdout, /# nats reconnecting attempt=1 delay=\d+ms\n/);
 });
 
