@@ -135,7 +135,8 @@ export interface NatsBridgeStats {
   releasedNotes: number;
   /**
    * NATS messages on the bus's subjects that were not taken: without the
-   * headers, or whose `Midisock-Hub` header is not their subject's last
+   * headers or a sequence number, with this hub's own id (two hubs with
+   * one id), or whose `Midisock-Hub` header is not their subject's last
    * token (a hub speaking for another).
    */
   ignored: number;
@@ -452,14 +453,18 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     if (this.#closing) return;
     const h = msg.headers;
     const hub = h?.get(HUB_HEADER);
-    if (hub === this.hub) return; // this hub's own (noEcho keeps them away)
+    const seq = Number(h?.get(SEQ_HEADER));
     // A hub speaks for itself only: its id is its subject's last token (so
-    // NATS permissions on subjects decide who may be which hub).
-    if (!h || !hub || msg.subject !== `midisock.${this.bus}.${hub}`) {
+    // NATS permissions on subjects decide who may be which hub). This hub's
+    // own id is another's mistake (noEcho keeps its own messages away).
+    if (
+      !h || !hub || hub === this.hub ||
+      msg.subject !== `midisock.${this.bus}.${hub}` ||
+      !Number.isSafeInteger(seq) || seq < 0
+    ) {
       this.#stats.ignored++;
       return;
     }
-    const seq = Number(h.get(SEQ_HEADER));
     let origin = this.#origins.get(hub);
     if (!origin) {
       origin = new Origin();
@@ -582,7 +587,8 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         await this.#listen(nc);
       } catch (e) {
         error = e instanceof Error ? e : new Error(String(e));
-        continue; // it went down again at once; its watch has seen it
+        await nc.close().catch(() => {});
+        continue; // it went down again at once
       }
       this.#connected = true;
       this.dispatchEvent(
@@ -747,6 +753,7 @@ export async function joinNats(
         reconnect: false, // the bridge dials again itself, with backoff
         pingInterval: 2000, // a dead link is found within a few seconds
         maxPingOut: 2,
+        timeout: 5000, // for a connection and its first PONG
         token: options.token,
         user: options.user,
         pass: options.pass,
