@@ -12,6 +12,20 @@ import { NatsServer } from "./_nats_server.ts";
 import { delay, receiveN, waitFor, wire, within } from "./_net.ts";
 import { PyPeer } from "./_py_child.ts";
 import { makeCerts } from "./_tls.ts";
+// Test only: to make an operator, an account and a user for a creds file.
+import {
+  encodeAccount,
+  encodeOperator,
+  encodeUser,
+  fmtCreds,
+  // deno-lint-ignore no-import-prefix -- a test-only dependency, pinned here
+} from "npm:@nats-io/jwt@0.0.11";
+import {
+  createAccount,
+  createOperator,
+  createUser,
+  // deno-lint-ignore no-import-prefix -- nats-core's own nkeys, pinned here
+} from "npm:@nats-io/nkeys@2.0.3";
 
 /** Hubs in this process, each bridged to the same bus. */
 class Hubs implements AsyncDisposable {
@@ -431,6 +445,50 @@ Deno.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
     await bridge.close();
   } finally {
     await Deno.remove(certs.dir, { recursive: true });
+  }
+});
+
+Deno.test("joinNats logs in with a NATS credentials file (a user JWT and its seed)", async () => {
+  const dir = await Deno.makeTempDir({
+    dir: "/tmp",
+    prefix: "midisock-creds-",
+  });
+  try {
+    // An operator, an account with no limits, and a user of it, as nsc makes.
+    const operator = createOperator();
+    const account = createAccount();
+    const user = createUser();
+    const limits = { conn: -1, subs: -1, data: -1, payload: -1 };
+    await Deno.writeTextFile(
+      `${dir}/operator.jwt`,
+      await encodeOperator("test", operator),
+    );
+    const accountJwt = await encodeAccount("bus", account, { limits }, {
+      signer: operator,
+    });
+    await Deno.writeTextFile(
+      `${dir}/server.conf`,
+      `operator: ${dir}/operator.jwt\nresolver: MEMORY\n` +
+        `resolver_preload: { ${account.getPublicKey()}: ${accountJwt} }\n`,
+    );
+    const userJwt = await encodeUser("hub", user, account);
+    await Deno.writeFile(`${dir}/hub.creds`, fmtCreds(userJwt, user));
+
+    await using nats = await NatsServer.start(["-c", `${dir}/server.conf`]);
+    await using server = new PortServer("127.0.0.1", 0, { relay: true });
+    const bridge = await joinNats(server, {
+      servers: nats.url,
+      bus: "b",
+      credsFile: `${dir}/hub.creds`,
+    });
+    assert.equal(bridge.connected, true);
+    await bridge.close();
+    await assert.rejects(
+      joinNats(server, { servers: nats.url, bus: "b" }),
+      /Authorization Violation/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
