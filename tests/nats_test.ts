@@ -443,6 +443,18 @@ Deno.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
     });
     assert.equal(bridge.connected, true);
     await bridge.close();
+    const byFile = await joinNats(server, {
+      servers: tls.url,
+      bus: "b",
+      tls: { caFile: certs.files.ca },
+    });
+    assert.equal(byFile.connected, true);
+    await byFile.close();
+    // Without the CA, the server's certificate is not trusted.
+    await assert.rejects(
+      joinNats(server, { servers: tls.url, bus: "b", tls: {} }),
+      /Cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: .*(certificate|UnknownIssuer)/i,
+    );
   } finally {
     await Deno.remove(certs.dir, { recursive: true });
   }
