@@ -227,7 +227,7 @@ Deno.test("A hub killed with SIGKILL is released on the others, which go on serv
   assert.deepEqual(await onC.rest(), expected);
   // The rule: no heartbeat for hubTimeout (3 s), seen at the next tick (1 s).
   const took = performance.now() - killed;
-  assert.ok(took < 3000 + 1000 + 2000, `released after ${took} ms`);
+  assert.ok(took < 3000 + 1000 + 3000, `released after ${took} ms`); // and slack
   assert.deepEqual(
     left.map((e) => [e.hub, e.reason, e.notes]),
     [["doomed", "timeout", 2], ["doomed", "timeout", 2]],
