@@ -355,6 +355,30 @@ Deno.test("A late joiner of one hub gets the controller state set on another hub
   assert.equal(hubs.bridges[1].stats.published, 0);
 });
 
+Deno.test("A batch over maxPayload goes out as several NATS messages, and arrives whole", async () => {
+  await using nats = await NatsServer.start();
+  await using a = new PortServer("127.0.0.1", 0, { relay: true });
+  await using b = new PortServer("127.0.0.1", 0, { relay: true });
+  const servers = nats.url;
+  await using bridgeA = await joinNats(a, { servers, bus: "t", maxPayload: 7 });
+  await using _b = await joinNats(b, { servers, bus: "t" });
+  await using keys = await connect("127.0.0.1", a.port);
+  await using synth = await connect("127.0.0.1", b.port);
+  await clients(a, 2);
+  await clients(b, 2);
+  const sysex = message("sysex", {
+    data: Uint8Array.from({ length: 100 }, (_, i) => i),
+  });
+  await keys.send(sysex);
+  await keys.send(message("note_on", { note: 1 }));
+  assert.deepEqual(await receiveN(synth, 2), [
+    sysex,
+    message("note_on", { note: 1 }),
+  ]);
+  assert.equal(bridgeA.stats.publishedBytes, 102 + 3);
+  assert.ok(bridgeA.stats.published >= Math.ceil(105 / 7));
+});
+
 Deno.test("Each hub's bytes are parsed as one stream, and a gap in them releases its notes", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 1);
@@ -627,4 +651,28 @@ Deno.test("midisock serve reads the NATS token from --nats-token-file, and says 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("midisock serve --json --nats prints the bridge's lines as JSON", async () => {
+  await using nats = await NatsServer.start();
+  await using child = serveOnNats(nats.url, "j", ["--hub", "h", "--json"]);
+  await child.waitForMatch("stdout", /"state":"connected"/);
+  child.kill("SIGTERM");
+  const result = await child.result();
+  assert.equal(result.code, 0);
+  const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines, [
+    { event: "connect", port: "nats:j" },
+    { event: "nats", state: "connected", bus: "j", hub: "h" },
+    { event: "disconnect", port: "nats:j" },
+    {
+      event: "nats",
+      state: "closed",
+      published: 0,
+      received: 0,
+      droppedBytes: 0,
+      lost: 0,
+      ignored: 0,
+    },
+  ]);
 });
