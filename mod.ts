@@ -72,6 +72,10 @@ export {
 export { TypedEventTarget } from "./src/typed_event_target.ts";
 export type { Transport } from "./src/transport.ts";
 export { TcpTransport, type TcpTransportOptions } from "./src/tcp_transport.ts";
+export {
+  WebSocketTransport,
+  type WebSocketTransportOptions,
+} from "./src/websocket_transport.ts";
 export { MidiPort, type ReceiveOptions } from "./src/midi_port.ts";
 export {
   SocketPort,
@@ -118,3 +122,9 @@ export { NoteTracker } from "./src/note_tracker.ts";
 export { RejectEvent } from "./src/reject_event.ts";
 export { ReleaseEvent } from "./src/release_event.ts";
 export { FilterEvent } from "./src/filter_event.ts";
+export {
+  WebGateway,
+  type WebGatewayEventMap,
+  type WebGatewayOptions,
+  type WebGatewayStats,
+} from "./src/web_gateway.ts";

@@ -30,3 +30,26 @@ export function whenAborted(signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", () => resolve(), { once: true })
   );
 }
+
+/**
+ * A signal that aborts with a TimeoutError after `ms` milliseconds, like
+ * AbortSignal.timeout(), but whose timer goes when it is disposed (`using`):
+ * Deno 2.9's AbortSignal.timeout() keeps the process alive until it fires,
+ * so a program that closes a port would wait out its closeTimeout to exit.
+ */
+export function timeoutSignal(
+  ms: number,
+): { signal: AbortSignal; [Symbol.dispose](): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new DOMException("Signal timed out.", "TimeoutError"),
+      ),
+    ms,
+  );
+  return {
+    signal: controller.signal,
+    [Symbol.dispose]: () => clearTimeout(timer),
+  };
+}

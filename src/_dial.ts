@@ -2,6 +2,7 @@
 // Private: opens a TCP connection, with errors that name the address. Used
 // by connect() and by the CLI's raw `send --hex`.
 
+import { timeoutSignal } from "./_abort.ts";
 import { hostsFor, unbracket } from "./_hosts.ts";
 
 /** How long connect() waits for a TLS handshake, in milliseconds. */
@@ -58,8 +59,10 @@ export async function dial(
     const caCerts = tls === true ? undefined : tls.caCerts;
     // A peer that does not speak TLS never answers the handshake: give up
     // at TLS_TIMEOUT, or when the caller's signal aborts.
-    const timeout = AbortSignal.timeout(TLS_TIMEOUT);
-    const deadline = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    using timeout = timeoutSignal(TLS_TIMEOUT);
+    const deadline = signal
+      ? AbortSignal.any([signal, timeout.signal])
+      : timeout.signal;
     let conn: Deno.TlsConn | undefined;
     try {
       conn = await Deno.connectTls({

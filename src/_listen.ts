@@ -4,11 +4,15 @@
 // never dies while its listener is open, and can tell when every connection
 // that the system had completed has been taken in (settle()).
 
-import { whenAborted } from "./_abort.ts";
+import { timeoutSignal, whenAborted } from "./_abort.ts";
 import { hostsFor, unbracket } from "./_hosts.ts";
 import { formatAddress } from "./address.ts";
 
-function renamed(error: unknown, host: string, port: number): unknown {
+/**
+ * The error of a failed listen, its message naming `host:port` (of the same
+ * class, with the original as its cause).
+ */
+export function renamed(error: unknown, host: string, port: number): unknown {
   if (!(error instanceof Error)) return error;
   const Ctor = error.constructor as new (
     message: string,
@@ -186,10 +190,9 @@ export class Acceptor {
     if (this.#probe) return this.#probe.done.promise;
     const probe: Probe = { held: [], done: Promise.withResolvers<void>() };
     this.#probe = probe;
-    const signal = AbortSignal.any([
-      AbortSignal.timeout(2000),
-      this.#stop.signal,
-    ]);
+    const timeout = timeoutSignal(2000);
+    probe.done.promise.finally(() => timeout[Symbol.dispose]());
+    const signal = AbortSignal.any([timeout.signal, this.#stop.signal]);
     Deno.connect({
       hostname: dialHost(this.addr),
       port: this.addr.port,
@@ -236,9 +239,8 @@ export class Acceptor {
         if (!isAboutOneConnection(e)) {
           // Descriptors and memory come back as connections close: try
           // again soon, not in a busy loop.
-          await whenAborted(
-            AbortSignal.any([AbortSignal.timeout(ACCEPT_PAUSE), stop]),
-          );
+          using pause = timeoutSignal(ACCEPT_PAUSE);
+          await whenAborted(AbortSignal.any([pause.signal, stop]));
         }
         continue;
       }

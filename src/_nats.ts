@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
-// The NATS client, in one place: its pinned version is here and only here
-// (see README "Dependencies" for why this one). The protocol is npm
+// The NATS client, in one place (pinned in deno.json's imports; see README
+// "Dependencies" for why this one). The protocol is npm
 // @nats-io/nats-core's; the transport under it is Deno's own sockets (below),
 // not Node's net module through Deno's compatibility layer.
 
@@ -10,23 +10,21 @@ import {
   INFO,
   NatsConnectionImpl,
   setTransportFactory,
-  // deno-lint-ignore no-import-prefix -- pinned here, its one place
-} from "npm:@nats-io/nats-core@3.4.0/internal";
+} from "@nats-io/nats-core/internal";
 import type {
   ConnectionOptions,
   NatsConnection,
   Server,
   ServerInfo,
   Transport,
-  // deno-lint-ignore no-import-prefix -- pinned here, its one place
-} from "npm:@nats-io/nats-core@3.4.0/internal";
+} from "@nats-io/nats-core/internal";
 
 export {
   credsAuthenticator,
   headers as natsHeaders,
   type Msg as NatsMsg,
   type NatsConnection,
-} from "npm:@nats-io/nats-core@3.4.0";
+} from "@nats-io/nats-core";
 
 /** The options of {@linkcode connectNats}: nats-core's, TLS narrowed. */
 export type NatsConnectOptions = Omit<ConnectionOptions, "tls"> & {

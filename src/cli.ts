@@ -52,7 +52,9 @@ import type { RejectEvent } from "./reject_event.ts";
 import type { ReleaseEvent } from "./release_event.ts";
 import { PortServer } from "./port_server.ts";
 import type { NatsBridge, NatsBridgeOptions } from "./nats_bridge.ts";
+import { WebGateway } from "./web_gateway.ts";
 import { addressName, type SocketPort } from "./socket_port.ts";
+import type { DevicePort } from "./device/device_port.ts";
 import { FIELD_TO_TEXT, FIELDS, TYPES } from "./_specs.ts";
 import { formatMessage, parseMessage } from "./text.ts";
 
@@ -94,6 +96,8 @@ Usage:
   ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet] [OPTION...]
   ${PROGRAM} monitor HOST:PORT [--json] [--no-reconnect] [--tls] [--ca FILE]
   ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
+  ${PROGRAM} ports [--json]
+  ${PROGRAM} connect HOST:PORT [--in NAME]... [--out NAME]... [--virtual NAME]...
   ${PROGRAM} COMMAND --help
   ${PROGRAM} --help | --version
 
@@ -101,9 +105,15 @@ Commands:
   serve    Run a server and print what each client sends
   monitor  Connect to a server and print what it sends
   send     Connect to a server and send messages
+  ports    List this machine's MIDI inputs and outputs
+  connect  Play local MIDI inputs into a server, and a server on local
+           MIDI outputs (serve --out plays a server's bus on outputs)
 
 An address is HOST:PORT, [IPV6]:PORT or :PORT; the host defaults to
-localhost. A message is in mido's text format, such as
+localhost. A MIDI port NAME is its whole name, or a piece of it, in any
+case, that no other port's name has (see ${PROGRAM} ports). The commands
+and options that use MIDI ports need --allow-ffi --allow-read --allow-env.
+A message is in mido's text format, such as
 "note_on channel=0 note=60 velocity=100"; missing fields take mido's
 defaults.
 
@@ -159,10 +169,12 @@ NATS options:
 
 const SERVE_HELP =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
-         [--max-sysex BYTES] [--allow CIDR]... [--max-clients N] [--no-sysex]
+         [--out NAME]... [--virtual NAME]... [--max-sysex BYTES]
+         [--allow CIDR]... [--max-clients N] [--no-sysex]
          [--snapshot] [--no-release]
          [--tls-cert FILE --tls-key FILE] [--token-file FILE]
          [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
+         [--web [HOST:]PORT [--web-origin ORIGIN]...]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -206,6 +218,9 @@ Events are lines that start with #:
   # accepterror ERROR        a connection failed before it was accepted
                              (such as a port scanner's reset); the server
                              goes on
+  # outputerror NAME TYPE ERROR
+                             a message could not be played on the MIDI
+                             output NAME (such as a sysex too long for it)
 
 Ctrl-C (SIGINT) or SIGTERM stops the server: it closes every client
 (sending what is already queued for it first), prints what they had sent
@@ -215,6 +230,13 @@ program at once.
 Options:
   --relay            Send each client's messages on to every other client
                      (never back to the sender): a shared MIDI bus
+  --out NAME         Play every message that clients send on the MIDI
+                     output NAME, such as a synth (mido-serve); give it
+                     once for each output. When the server stops, each
+                     output gets a note_off for each note it holds (and
+                     sustain off), so nothing is left sounding
+  --virtual NAME     Create a virtual MIDI output NAME that plays the same,
+                     for other programs to listen to (not on Windows)
   --max-sysex BYTES  The largest sysex a client may send, in data bytes
                      (default 1048576); a longer one is dropped and
                      printed as a # drop line
@@ -258,12 +280,25 @@ ${NATS_HELP}
                      "notes":N,"pedals":N}; {"event":"reject","address":..,
                      "reason":..}; {"event":"filtered","port":NAME,
                      "type":TYPE,"reason":..}; {"event":"accepterror",
-                     "error":TEXT}
+                     "error":TEXT}; {"event":"outputerror","port":NAME,
+                     "type":TYPE,"error":TEXT}
+  --web [HOST:]PORT  Also serve the browser page at http://HOST:PORT/ and
+                     its WebSocket at /ws (the host defaults to the
+                     server's): a browser that opens it is one more client,
+                     with the same --allow, --max-clients, token and relay.
+                     With --tls-cert and --tls-key, the page and the socket
+                     are HTTPS and WSS. Its address goes to stderr, as
+                     "${PROGRAM}: web page at http://localhost:8081/"
+  --web-origin ORIGIN
+                     Let pages from ORIGIN (such as https://studio.example)
+                     open the WebSocket too; give it once for each. A page
+                     from any other site is refused, a # reject line
   -q, --quiet        Print no messages and no events
   -h, --help         Print this help
 
-Exit status: 0 when stopped; 1 if it cannot listen (the address is in use);
-2 for a usage error.`;
+Exit status: 0 when stopped; 1 if it cannot listen (the address is in use)
+or cannot open a MIDI output (the error lists the outputs there are); 2 for
+a usage error.`;
 
 /** The help of the options that monitor and send share. */
 const LINK_HELP =
@@ -342,6 +377,72 @@ ${LINK_HELP}
 Exit status: 0 when everything was sent; 1 if the connection is refused or
 fails, or for a bad line on stdin (the lines before it are sent); 2 for a
 usage error, such as a bad MESSAGE argument (then nothing is sent).`;
+
+const PORTS_HELP = `Usage: ${PROGRAM} ports [--json]
+
+Lists the MIDI inputs (keyboards, and other programs' outputs) and outputs
+(synths, and other programs' inputs) of this machine, as mido-ports does:
+
+  Inputs:
+    Keystation 49:Keystation 49 MIDI 1 20:0
+  Outputs:
+    FLUID Synth (1234):Synth input port (1234:0) 128:0
+
+Give a name, or a piece of it that no other port's name has, to
+serve --out and to connect --in and --out. It needs --allow-ffi
+--allow-read --allow-env. On Linux, the ports are ALSA's, or JACK's when
+MIDISOCK_RTMIDI names a JACK build of RtMidi (see the README).
+
+Options:
+  --json      Print one JSON line instead: {"inputs":[..],"outputs":[..]}
+  -h, --help  Print this help
+
+Exit status: 0; 1 if MIDI cannot be used (RtMidi cannot start: the error
+says why); 2 for a usage error.`;
+
+const CONNECT_HELP =
+  `Usage: ${PROGRAM} connect HOST:PORT [--in NAME]... [--out NAME]...
+       [--virtual NAME]... [--no-reconnect] [--tls] [--ca FILE]
+       [--token-file FILE] [--name NAME]
+
+Connects to a socket-port server and plays local MIDI inputs into it, as
+mido-connect does, and, with --out, plays what the server sends on local
+MIDI outputs too. A NAME is a port's whole name, or a piece of it, in any
+case, that no other port's name has (see ${PROGRAM} ports). Give at least
+one of --in, --out and --virtual. It needs --allow-ffi --allow-read
+--allow-env as well as --allow-net.
+
+It prints "# connect NAME" once connected and "# disconnect NAME" when the
+connection ends, or when Ctrl-C (SIGINT) or SIGTERM closes it; a second
+signal ends the program at once. When the connection ends, connect
+connects again, as monitor does, and prints its # reconnecting and
+# reconnected lines; a message that an input plays while it is
+disconnected is dropped (not queued, so nothing comes late), and the count
+is printed as "# dropped NAME messages=N" once it is connected again, or
+at the end. When the server goes away, each output gets a note_off for
+each note it holds (and sustain off) at once, not when the connection
+comes back, so nothing is left sounding. Bytes that make no message are
+printed as "# drop NAME skipped=BYTES discarded=N oversized=N", for the
+server and for each input; a message that an input received while the
+connection could not take it is dropped and printed as
+"# overflow NAME dropped=TOTAL"; a message that could not be played on an
+output is "# outputerror NAME TYPE ERROR".
+
+Options:
+  --in NAME       Play the MIDI input NAME (a keyboard) into the server;
+                  give it once for each input
+  --out NAME      Play what the server sends on the MIDI output NAME (a
+                  synth); give it once for each output
+  --virtual NAME  Create a virtual MIDI input NAME that other programs can
+                  play into the server (not on Windows)
+  --no-reconnect  Exit when the connection ends, instead of connecting again
+${LINK_HELP}
+  -h, --help      Print this help
+
+Exit status: 0 on Ctrl-C (SIGINT) or SIGTERM, or with --no-reconnect when
+the connection ends (the server closed it); 1 if it cannot connect at
+first or cannot open a MIDI port (the error lists the ports there are); 2
+for a usage error.`;
 
 /** An error in the command line: exit status 2. */
 class UsageError extends Error {}
@@ -448,7 +549,7 @@ class Printer {
   }
 
   /** Bytes from a port that made no message, with the counts. */
-  drop(event: DropEvent): Promise<void> {
+  drop(event: DropEvent<{ readonly name: string }>): Promise<void> {
     const { skippedBytes, discardedMessages, oversizedSysex } = event;
     const port = event.port.name;
     return this.#event(
@@ -531,6 +632,31 @@ class Printer {
     return this.#event(
       { event: "filtered", port: port.name, type: message.type, reason },
       `# filtered ${port.name} ${message.type} ${reason}`,
+    );
+  }
+
+  /** A message that a MIDI output could not play. */
+  outputError(port: string, type: string, error: unknown): Promise<void> {
+    const text = oneLine(error);
+    return this.#event(
+      { event: "outputerror", port, type, error: text },
+      `# outputerror ${port} ${type} ${text}`,
+    );
+  }
+
+  /** Messages played into a port while it was disconnected. */
+  dropped(port: string, messages: number): Promise<void> {
+    return this.#event(
+      { event: "dropped", port, messages },
+      `# dropped ${port} messages=${messages}`,
+    );
+  }
+
+  /** Messages that a MIDI input dropped: the total so far. */
+  overflow(port: string, dropped: number): Promise<void> {
+    return this.#event(
+      { event: "overflow", port, dropped },
+      `# overflow ${port} dropped=${dropped}`,
     );
   }
 
@@ -806,6 +932,10 @@ async function serve(
       "nats-pass-file": { type: "string" },
       "nats-creds": { type: "string" },
       "nats-ca": { type: "string" },
+      out: { type: "string", multiple: true },
+      virtual: { type: "string", multiple: true },
+      web: { type: "string" },
+      "web-origin": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -836,7 +966,11 @@ async function serve(
   };
   const token = await readToken(values["token-file"]);
   const nats = await natsOptions(values);
+  const web = webAddress(values.web, values["web-origin"], host);
   const printer = new Printer(out, !!values.json, !!values.quiet);
+  // The MIDI outputs first: a name that matches none fails before the
+  // server listens.
+  const outputs = await openDevices("output", values.out, values.virtual);
   // Each option is the library's: --relay is PortServer's relay, and so on.
   let server: PortServer;
   try {
@@ -852,12 +986,25 @@ async function serve(
       token,
     });
   } catch (error) {
+    await closeAll(outputs);
     if (error instanceof SyntaxError) throw usage(error, "serve");
     throw error;
   }
+  // The browser gateway, beside the TCP port: its WebSockets are clients.
+  let gateway: WebGateway | undefined;
+  if (web) {
+    try {
+      gateway = new WebGateway(server, { ...web, tls });
+    } catch (error) {
+      await server.close();
+      if (error instanceof SyntaxError) throw usage(error, "serve");
+      throw error;
+    }
+    gateway.addEventListener("reject", (event) => printer.reject(event));
+  }
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
-  const stop = () => server.close();
+  const stop = () => Promise.all([server.close(), gateway?.close()]);
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
@@ -915,13 +1062,13 @@ async function serve(
 
   let bridge: NatsBridge | undefined;
   if (nats) {
-    // Loaded only now: the NATS client is not needed without --nats.
-    const { startBridge } = await import("./_cli_nats.ts");
+    const { startBridge } = await natsModule();
     try {
       bridge = await startBridge(server, nats, printer.line.bind(printer));
     } catch (error) {
       removeStop();
-      await server.close();
+      await stop();
+      await closeAll(outputs);
       if (error instanceof RangeError) throw usage(error, "serve");
       throw error;
     }
@@ -932,24 +1079,60 @@ async function serve(
         server.addrs.map((a) => formatAddress(a.hostname, a.port)).join(", ")
       }`,
     );
+    if (gateway) {
+      await err.write(`${PROGRAM}: web page at ${gateway.url}`);
+    }
     const open = !values.allow && token === undefined;
     if (open && server.addrs.some((a) => !isLoopback(a.hostname))) {
       await err.write(
         `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may`,
       );
     }
+    if (outputs.length > 0) {
+      await err.write(`${PROGRAM}: playing the bus on ${names(outputs)}`);
+    }
     // Ends when the server is closed and everything it had is printed.
     for await (const { port: client, message } of messages) {
       await printer.message(client.name, message);
+      if (outputs.length > 0) await play(outputs, message, printer);
       count(client);
     }
   } finally {
     removeStop();
     await bridge?.close();
-    await server.close();
+    await Promise.all([server.close(), gateway?.close()]);
     for (const line of [...leaving.values()]) line();
+    await closeAll(outputs); // each releases the notes it holds
   }
   return stdoutStatus(out);
+}
+
+/**
+ * Where serve's --web listens: `[HOST:]PORT`, the host by default the
+ * server's; and the other origins its WebSocket lets in (--web-origin).
+ */
+function webAddress(
+  text: string | undefined,
+  origins: string[] | undefined,
+  serverHost: string,
+): { hostname: string; port: number; origins?: string[] } | undefined {
+  if (text === undefined) {
+    if (origins !== undefined) {
+      throw new UsageError(
+        `--web-origin needs --web (see ${PROGRAM} serve --help)`,
+      );
+    }
+    return undefined;
+  }
+  let parsed;
+  try {
+    parsed = parseAddress(/^\d+$/.test(text) ? `:${text}` : text, {
+      defaultHost: serverHost,
+    });
+  } catch (error) {
+    throw new UsageError(`Invalid --web address: ${oneLine(error)}`);
+  }
+  return { hostname: parsed.host, port: parsed.port, origins };
 }
 
 /** The options that connect with TLS: monitor's and send's. */
@@ -1356,7 +1539,7 @@ async function run(
   }
   if (first === undefined) {
     throw new UsageError(
-      `Missing command: serve, monitor or send (see ${PROGRAM} --help)`,
+      `Missing command: serve, monitor, send, ports or connect (see ${PROGRAM} --help)`,
     );
   }
   const rest = args.slice(end + 1);
@@ -1367,13 +1550,232 @@ async function run(
       return await monitor(rest, options, out);
     case "send":
       return await send(rest, options, out, err);
+    case "ports":
+      return await ports(rest, out);
+    case "connect":
+      return await connectDevices(rest, options, out, err);
     default:
       throw new UsageError(
         `Unknown command ${
           JSON.stringify(first.value)
-        }: expected serve, monitor or send (see ${PROGRAM} --help)`,
+        }: expected serve, monitor, send, ports or connect (see ${PROGRAM} --help)`,
       );
   }
+}
+
+// Local MIDI devices: `ports`, `connect`, and serve's --out and --virtual.
+// The device module (and with it RtMidi, and the need for --allow-ffi) is
+// loaded only when one of them is used.
+
+/**
+ * serve's NATS bridge, loaded only with --nats, by a variable specifier as
+ * the device module is: a user who never gives --nats never downloads npm
+ * @nats-io/nats-core.
+ */
+const NATS_MODULE = "./_cli_nats.ts";
+function natsModule(): Promise<typeof import("./_cli_nats.ts")> {
+  return import(NATS_MODULE);
+}
+
+/**
+ * The device module, loaded on first use. Its specifier is a variable, so
+ * that Deno does not take it (and npm @julusian/midi with it) into the
+ * program's graph: a user who never uses a MIDI port never downloads it.
+ */
+const DEVICE_MODULE = "./device/mod.ts";
+function deviceModule(): Promise<typeof import("./device/mod.ts")> {
+  return import(DEVICE_MODULE);
+}
+
+/** The names of ports, quoted, for a line on stderr. */
+function names(ports: readonly DevicePort[]): string {
+  return ports.map((port) => JSON.stringify(port.name)).join(", ");
+}
+
+/**
+ * Opens the MIDI ports that the options name (each NAME, then each virtual
+ * NAME), or none. If one fails, those opened are closed.
+ */
+async function openDevices(
+  kind: "input" | "output",
+  named: string[] | undefined,
+  virtual: string[] | undefined,
+): Promise<DevicePort[]> {
+  const wanted = [
+    ...(named ?? []).map((name) => ({ name, virtual: false })),
+    ...(virtual ?? []).map((name) => ({ name, virtual: true })),
+  ];
+  if (wanted.length === 0) return [];
+  const device = await deviceModule();
+  const open = kind === "input" ? device.openInput : device.openOutput;
+  const ports: DevicePort[] = [];
+  try {
+    for (const { name, virtual } of wanted) {
+      ports.push(await open(name, { virtual }));
+    }
+  } catch (error) {
+    await closeAll(ports);
+    throw error;
+  }
+  return ports;
+}
+
+/** Closes ports (an output releases the notes it holds first). */
+async function closeAll(ports: readonly DevicePort[]): Promise<void> {
+  for (const port of ports) await port.close();
+}
+
+/** Plays a message on each output; one that fails is printed, not fatal. */
+async function play(
+  outputs: readonly DevicePort[],
+  msg: Message,
+  printer: Printer,
+): Promise<void> {
+  for (const output of outputs) {
+    try {
+      await output.send(msg);
+    } catch (error) {
+      await printer.outputError(output.name, msg.type, error);
+    }
+  }
+}
+
+async function ports(args: string[], out: Lines): Promise<number> {
+  const { values, positionals } = parseCommand("ports", args, {
+    options: {
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(PORTS_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `ports takes no arguments, got ${
+        positionals.map((p) => JSON.stringify(p)).join(" ")
+      } (see ${PROGRAM} ports --help)`,
+    );
+  }
+  const device = await deviceModule();
+  const inputs = await device.listInputs();
+  const outputs = await device.listOutputs();
+  if (values.json) {
+    await out.write(JSON.stringify({ inputs, outputs }));
+  } else {
+    const list = (ports: string[]) =>
+      ports.length === 0 ? ["  (none)"] : ports.map((name) => `  ${name}`);
+    for (
+      const line of ["Inputs:", ...list(inputs), "Outputs:", ...list(outputs)]
+    ) {
+      await out.write(line);
+    }
+  }
+  return stdoutStatus(out);
+}
+
+async function connectDevices(
+  args: string[],
+  options: MainOptions,
+  out: Lines,
+  err: Lines,
+): Promise<number> {
+  const { values, positionals } = parseCommand("connect", args, {
+    options: {
+      in: { type: "string", multiple: true },
+      out: { type: "string", multiple: true },
+      virtual: { type: "string", multiple: true },
+      "no-reconnect": { type: "boolean" },
+      ...TLS_CLIENT_OPTIONS,
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(CONNECT_HELP);
+    return 0;
+  }
+  const { host, port } = address(onePositional("connect", positionals), true);
+  if (!values.in && !values.out && !values.virtual) {
+    throw new UsageError(
+      `connect needs a MIDI port: --in NAME, --out NAME or --virtual NAME (see ${PROGRAM} connect --help)`,
+    );
+  }
+  const link = {
+    tls: await clientTls(values),
+    hello: await clientHello(values),
+  };
+  const printer = new Printer(out, false);
+  const device = await deviceModule();
+  const inputs = await openDevices("input", values.in, values.virtual);
+  let outputs: DevicePort[] = [];
+  let server: SocketPort | ReconnectingPort;
+  try {
+    outputs = await openDevices("output", values.out, undefined);
+    server = values["no-reconnect"]
+      ? await connect(host, port, link)
+      : await connect(host, port, { ...link, reconnect: true });
+  } catch (error) {
+    await closeAll(inputs);
+    await closeAll(outputs);
+    throw error;
+  }
+  const removeStop = onStop(() => server.close(), options.signal);
+  out.onError = () => server.close();
+  // Messages played while disconnected, printed once connected again.
+  let reported = 0;
+  const dropped = () => {
+    if (!(server instanceof ReconnectingPort)) return;
+    const n = server.stats.dropped - reported;
+    if (n === 0) return;
+    reported += n;
+    printer.dropped(server.name, n);
+  };
+  if (server instanceof ReconnectingPort) {
+    server.addEventListener("drop", (event) => printer.drop(event));
+    printer.watch(server);
+    server.addEventListener("reconnect", dropped);
+  } else {
+    server.addEventListener("drop", (event) => printer.drop(event));
+  }
+  for (const input of inputs) {
+    input.addEventListener("drop", (event) => printer.drop(event));
+    input.addEventListener("overflow", () => {
+      printer.overflow(input.name, input.stats.overflowedMessages);
+    });
+  }
+  try {
+    await printer.event("connect", server.name);
+    if (inputs.length > 0) {
+      await err.write(
+        `${PROGRAM}: playing ${names(inputs)} into ${server.name}`,
+      );
+    }
+    if (outputs.length > 0) {
+      await err.write(
+        `${PROGRAM}: playing ${server.name} on ${names(outputs)}`,
+      );
+    }
+    // Until the connection ends; the outputs let go of their notes then.
+    await device.bridge(server, {
+      inputs,
+      outputs,
+      onOutputError: (error, output, msg) => {
+        printer.outputError(output.name, msg.type, error);
+      },
+    });
+    // A reconnecting port prints its own # disconnect line.
+    if (!(server instanceof ReconnectingPort)) {
+      await printer.event("disconnect", server.name);
+    }
+  } finally {
+    removeStop();
+    await server.close();
+    dropped();
+    await closeAll(inputs);
+    await closeAll(outputs);
+  }
+  return stdoutStatus(out);
 }
 
 /**

@@ -5,9 +5,11 @@ import type { SocketPort } from "./socket_port.ts";
 /**
  * Bytes from a port that made no message: the `drop` event of a
  * {@linkcode SocketPort}, which a {@linkcode PortServer} passes on for its
- * clients. It fires once for each chunk of input that dropped anything, and
+ * clients (and of a MIDI device's input, in `@x/midisock/device`). It fires once for each chunk of input that dropped anything, and
  * once more if the port ends in the middle of a message. Its counts are the
  * increase of the port's parser counters (see {@linkcode MidiParserStats}).
+ *
+ * @typeParam P The kind of port: a {@linkcode SocketPort} unless said.
  *
  * @example Seeing an oversized sysex dropped
  * ```ts
@@ -25,9 +27,10 @@ import type { SocketPort } from "./socket_port.ts";
  * assert.equal(event.skippedBytes, 7);
  * ```
  */
-export class DropEvent extends Event {
+export class DropEvent<P extends { readonly name: string } = SocketPort>
+  extends Event {
   /** The port whose input it was. */
-  readonly port: SocketPort;
+  readonly port: P;
   /** Bytes that made no message. */
   readonly skippedBytes: number;
   /** Messages cut short by a status byte or by the end of the stream. */
@@ -42,7 +45,7 @@ export class DropEvent extends Event {
    * @param counts What was dropped.
    */
   constructor(
-    port: SocketPort,
+    port: P,
     counts: {
       skippedBytes: number;
       discardedMessages: number;

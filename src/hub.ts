@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { timeoutSignal } from "./_abort.ts";
 import { encode } from "./encode.ts";
 import type { Message } from "./message.ts";
 import { PortEvent } from "./port_event.ts";
@@ -353,7 +354,8 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
       const limit = full.everyone
         ? this.#timeout
         : Math.max(0, this.#timeout - blame);
-      const signal = this.#wait ? undefined : AbortSignal.timeout(limit);
+      using timeout = this.#wait ? undefined : timeoutSignal(limit);
+      const signal = timeout?.signal;
       try {
         await client.waitForRoom(below, signal);
       } catch (error) {

@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { rejectOnAbort, whenAborted } from "./_abort.ts";
+import { rejectOnAbort, timeoutSignal, whenAborted } from "./_abort.ts";
 import { unbracket } from "./_hosts.ts";
 import { encodeHello } from "./_hello.ts";
 import { Acceptor, listenAll, type NetConn } from "./_listen.ts";
@@ -307,7 +307,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #budget: BufferBudget;
   #helloTimeout: number;
   // Connections whose TLS handshake is under way, and its end.
-  #handshaking = new Map<NetConn, Promise<void>>();
+  #handshaking = new Map<NetConn | Transport, Promise<void>>();
   #unmade = 0; // connections being vetted that are no port yet
   #rejected = 0;
   #filtered = 0;
@@ -705,7 +705,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    * is: adopted (or handed to accept()), relayed, counted, and limited by
    * the same queues and by `maxClients`. It is not checked against `allow`
    * or `token`, and keeps the name it is given: the program that joins it
-   * vouches for it.
+   * vouches for it. {@linkcode PortServer.admit} checks it as a client of
+   * the listener is checked.
    *
    * @param transport The client's transport. The server owns it from now on.
    * @param options The client's name (by default, its address), and
@@ -760,20 +761,74 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     return port;
   }
 
-  #take(conn: NetConn): void {
+  /**
+   * Takes in a client that came by another way than the server's listener,
+   * as if it had come through it: a transport that is checked against
+   * `allow` (by its `remoteAddr`; one without an address is not on any
+   * list), `maxClients` and `token` (its hello line, within
+   * `helloTimeout`), and named by its hello line or its address. A client
+   * turned away is closed, with the reason where its transport can carry
+   * one, counted in `stats.rejected` and reported with a `reject` event, as
+   * any client is. The browser gateway ({@linkcode WebGateway}) takes its
+   * WebSockets in this way. Use {@linkcode PortServer.join} for a client
+   * that your program vouches for.
+   *
+   * @param transport The client's transport. The server owns it from now on.
+   * @throws {PortClosedError} If the server is closed.
+   *
+   * @example A client that must say the token
+   * ```ts
+   * import { message, PortServer, SocketPort, type Transport } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * const ab = new TransformStream<Uint8Array, Uint8Array>();
+   * const ba = new TransformStream<Uint8Array, Uint8Array>();
+   * const end = (readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): Transport => ({
+   *   readable,
+   *   writable,
+   *   close() {
+   *     readable.cancel().catch(() => {});
+   *     writable.abort().catch(() => {});
+   *   },
+   * });
+   *
+   * await using server = new PortServer("127.0.0.1", 0, { token: "s3cret" });
+   * server.admit(end(ab.readable, ba.writable));
+   * await using client = new SocketPort(end(ba.readable, ab.writable), {
+   *   hello: { name: "pipe", token: "s3cret" },
+   * });
+   * await client.send(message("start"));
+   * const { port, message: msg } = await server.receiveWithPort();
+   * assert.deepEqual([port.name, msg], ["pipe", message("start")]);
+   * ```
+   */
+  admit(transport: Transport): void {
+    if (this.closed) throw new PortClosedError(this.name, "admit");
+    this.#take(transport);
+  }
+
+  // Who may come in, the same for every client: from the listener, or
+  // admit()ted.
+  #take(conn: NetConn | Transport): void {
     const remote = conn.remoteAddr;
-    const reason = this.#allow && !this.#allow(remote.hostname)
+    const host = remote !== undefined && "hostname" in remote
+      ? remote.hostname
+      : undefined;
+    const reason = this.#allow && (host === undefined || !this.#allow(host))
       ? "not on the allow-list"
       : this.#live + this.#unmade >= this.#maxClients
       ? `over maxClients (${this.#maxClients})`
       : undefined;
     if (reason) {
-      closeQuietly(conn); // before a byte of it is read
-      this.#reject(addressName(remote) ?? remote.hostname, reason);
+      closeQuietly(conn, reason); // before a byte of it is read
+      this.#reject(addressName(remote) ?? host ?? "a client", reason);
       return;
     }
-    if (this.#tls || this.#token !== undefined) {
-      const done = this.#vet(conn).finally(() =>
+    // A TLS connection from the listener (not a WebSocket, whose TLS, if
+    // any, the HTTP server has done).
+    const tls = this.#tls && "handshake" in conn;
+    if (tls || this.#token !== undefined) {
+      const done = this.#vet(conn, tls).finally(() =>
         this.#handshaking.delete(conn)
       );
       this.#handshaking.set(conn, done);
@@ -785,7 +840,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   // A client of a TLS server, or of one with a token: it is taken in only
   // once its handshake is done and its hello line carries the token, both
   // within helloTimeout; until then nothing of it is read by anyone.
-  async #vet(conn: NetConn): Promise<void> {
+  async #vet(conn: NetConn | Transport, tls: boolean): Promise<void> {
     // Counted as a client from the start: as a connection until it is made
     // a port, then as a port.
     let unmade = true;
@@ -795,23 +850,25 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     };
     this.#unmade++;
     try {
-      await this.#vetConn(conn, made);
+      await this.#vetConn(conn, tls, made);
     } finally {
       made();
     }
   }
 
-  async #vetConn(conn: NetConn, made: () => void): Promise<void> {
-    const deadline = AbortSignal.timeout(this.#helloTimeout);
+  async #vetConn(
+    conn: NetConn | Transport,
+    tls: boolean,
+    made: () => void,
+  ): Promise<void> {
+    using timeout = timeoutSignal(this.#helloTimeout);
+    const deadline = timeout.signal;
     const address = addressName(conn.remoteAddr) ?? "a client";
     const failed = (reason: string) => {
-      closeQuietly(conn);
+      closeQuietly(conn, reason);
       if (!this.closed) this.#reject(address, reason);
     };
-    if (
-      this.#tls &&
-      !await this.#handshake(conn as Deno.TlsConn, deadline, failed)
-    ) {
+    if (tls && !await this.#handshake(conn as Deno.TlsConn, deadline, failed)) {
       return;
     }
     if (this.#token === undefined) {
@@ -829,7 +886,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     }
     const reason = await this.#checkHello(port, deadline);
     if (reason !== undefined || this.closed) {
-      await port.abort(); // nothing it sent was read, nor will be
+      // Nothing it sent was read, nor will be.
+      await port.abort(reason ?? "the server closed");
       if (reason !== undefined && !this.closed) this.#reject(address, reason);
       return;
     }
@@ -884,7 +942,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     }
   }
 
-  #make(conn: NetConn): void {
+  #make(conn: NetConn | Transport): void {
     let port: SocketPort;
     try {
       port = this.#port(conn, this.#clientOptions);
@@ -1080,9 +1138,11 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function closeQuietly(conn: Deno.Conn): void {
+// Closes a connection or a transport, with a reason for the peer where the
+// transport can carry one.
+function closeQuietly(conn: Deno.Conn | Transport, reason?: string): void {
   try {
-    conn.close();
+    (conn as Transport).close(reason);
   } catch {
     // Already closed.
   }

@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { whenAborted } from "./_abort.ts";
+import { timeoutSignal, whenAborted } from "./_abort.ts";
 import { type Backoff, exponentialBackoff } from "./backoff.ts";
 import { DropEvent } from "./drop_event.ts";
 import { encode } from "./encode.ts";
@@ -392,10 +392,8 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
         this.dispatchEvent(
           new ReconnectEvent("reconnecting", { attempt, delay, error }),
         );
-        await Promise.race([
-          new Promise((resolve) => setTimeout(resolve, delay)).then(() => {}),
-          whenAborted(signal),
-        ]);
+        using wait = timeoutSignal(delay);
+        await whenAborted(AbortSignal.any([wait.signal, signal]));
       }
       if (signal.aborted) return [undefined, attempt];
       try {

@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { whenAborted } from "./_abort.ts";
+import { timeoutSignal, whenAborted } from "./_abort.ts";
 import { type ByteSource, sinkOf, sourceOf } from "./_byte_io.ts";
 import {
   encodeHello,
@@ -223,6 +223,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #pump: Promise<void>;
   #sent = 0;
   #cut = false;
+  #closeReason: string | undefined;
   #wantSensing: number; // the silence a client asked for, if any
   #sensing = 0; // the silence allowed, once active sensing is on
   #sensingTimer: ReturnType<typeof setInterval> | undefined;
@@ -483,6 +484,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * closes the connection. The broadcast hub does this to a client that
    * falls too far behind.
    *
+   * @param reason Why, for the peer, where the transport can carry it (a
+   * WebSocket's close frame).
    * @returns When the port is closed.
    *
    * @example Aborting
@@ -496,8 +499,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * assert.equal(client.closed, true);
    * ```
    */
-  abort(): Promise<void> {
+  abort(reason?: string): Promise<void> {
     this.#cut = true;
+    this.#closeReason ??= reason;
     this.#outbox.cut();
     return this.close();
   }
@@ -543,14 +547,17 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     clearInterval(this.#sensingTimer);
     clearTimeout(this.#partialTimer);
     const outbox = this.#outbox;
-    const deadline = AbortSignal.timeout(this.#closeTimeout);
-    if (this._error || this.#cut) {
-      outbox.cut();
-      await Promise.race([outbox.settled(), whenAborted(deadline)]);
-    } else {
-      await outbox.close(deadline);
+    {
+      using timeout = timeoutSignal(this.#closeTimeout);
+      const deadline = timeout.signal;
+      if (this._error || this.#cut) {
+        outbox.cut();
+        await Promise.race([outbox.settled(), whenAborted(deadline)]);
+      } else {
+        await outbox.close(deadline);
+      }
     }
-    this.#transport.close();
+    this.#transport.close(this.#closeReason);
     // The port holds its transport's streams: let them go too, so that a
     // read or write in flight ends whatever the transport's close() does.
     this.#source.cancel();

@@ -17,7 +17,8 @@
  *   after what was written, so the peer sees end of stream, while the
  *   readable goes on. Aborting it drops what was not yet written.
  * - `close()` ends both ways at once, and ends a read or a write in flight.
- *   It may be called more than once.
+ *   It may be called more than once. A {@linkcode WebSocketTransport} is one
+ *   more transport, for browsers.
  *
  * @example A transport in memory: two ports wired to each other
  * ```ts
@@ -54,8 +55,14 @@ export interface Transport {
   readonly localAddr?: Deno.Addr;
   /** The address of the peer, if the transport has one. */
   readonly remoteAddr?: Deno.Addr;
-  /** Ends both ways at once. */
-  close(): void;
+  /**
+   * Ends both ways at once.
+   *
+   * @param reason Why, for the peer, where the transport can carry it (a
+   * WebSocket sends it in its close frame; TCP cannot, and ignores it). A
+   * PortServer gives the reason it turned a client away.
+   */
+  close(reason?: string): void;
   /**
    * Optional, for speed: reads the peer's next bytes into `buf`, as
    * `Deno.Conn.read()` does, and resolves to how many, or to null at the

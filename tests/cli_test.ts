@@ -651,11 +651,15 @@ Deno.test("midisock gives one error line and a non-zero status for bad input", a
       2,
       'message 1: "f0 01 f7 f7": byte 4 (f7) ends no sysex',
     ],
-    [[], 2, "Missing command: serve, monitor or send (see midisock --help)"],
+    [
+      [],
+      2,
+      "Missing command: serve, monitor, send, ports or connect (see midisock --help)",
+    ],
     [
       ["play"],
       2,
-      'Unknown command "play": expected serve, monitor or send (see midisock --help)',
+      'Unknown command "play": expected serve, monitor, send, ports or connect (see midisock --help)',
     ],
     [["--bogus"], 2, "Unknown option '--bogus' (see midisock --help)"],
     [

@@ -18,14 +18,8 @@ import {
   encodeOperator,
   encodeUser,
   fmtCreds,
-  // deno-lint-ignore no-import-prefix -- a test-only dependency, pinned here
-} from "npm:@nats-io/jwt@0.0.11";
-import {
-  createAccount,
-  createOperator,
-  createUser,
-  // deno-lint-ignore no-import-prefix -- nats-core's own nkeys, pinned here
-} from "npm:@nats-io/nkeys@2.0.3";
+} from "@nats-io/jwt";
+import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 
 /** Hubs in this process, each bridged to the same bus. */
 class Hubs implements AsyncDisposable {

@@ -1,0 +1,341 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import { hostsFor, unbracket } from "./_hosts.ts";
+import { renamed } from "./_listen.ts";
+import { PAGE_HTML, PAGE_JS } from "./_web_assets.ts";
+import { formatAddress } from "./address.ts";
+import { RejectEvent } from "./reject_event.ts";
+import type { PortServer } from "./port_server.ts";
+import { addressName } from "./socket_port.ts";
+import { TypedEventTarget } from "./typed_event_target.ts";
+import { WebSocketTransport } from "./websocket_transport.ts";
+
+/** Options for {@linkcode WebGateway}. */
+export interface WebGatewayOptions {
+  /**
+   * The host to listen on: a name, an IPv4 or IPv6 address, or `""` for
+   * every interface. `localhost` listens on 127.0.0.1, and on ::1 at the
+   * same port where the system has it.
+   *
+   * @default {"localhost"}
+   */
+  hostname?: string;
+  /**
+   * The TCP port, or 0 for a free one ({@linkcode WebGateway.port} tells
+   * which).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * Origins, besides the page's own, whose pages may open the WebSocket,
+   * such as `"https://studio.example"`. A browser sends its page's origin
+   * with every WebSocket; one from any other origin is refused (403),
+   * counted and reported, so that a page on another site cannot join the
+   * bus through a visitor's browser. A request with no `Origin` (not from a
+   * browser) is let through to the server's own checks (`allow`, `token`).
+   *
+   * @default {[]}
+   */
+  origins?: string[];
+  /**
+   * Serve HTTPS and WSS: a certificate chain and its private key, PEM text.
+   * Web MIDI needs a secure context (HTTPS, or `localhost`).
+   */
+  tls?: { cert: string; key: string };
+}
+
+/** Counters of a {@linkcode WebGateway}. */
+export interface WebGatewayStats {
+  /** HTTP requests answered (the page, its script, and WebSockets). */
+  requests: number;
+  /** WebSockets opened and handed to the server (which may refuse them). */
+  sockets: number;
+  /** WebSockets refused here: a foreign Origin, or a closed server. */
+  rejected: number;
+}
+
+/** The events of a {@linkcode WebGateway}. */
+export interface WebGatewayEventMap {
+  /** A WebSocket was refused before it reached the server. */
+  reject: RejectEvent;
+}
+
+const PAGE_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-cache",
+};
+
+/** An origin, as browsers send it: `scheme://host[:port]`. */
+function normalOrigin(origin: string): string {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw new SyntaxError(
+      `Invalid origin ${
+        JSON.stringify(origin)
+      }: expected scheme://host[:port], such as "https://studio.example"`,
+    );
+  }
+  if (url.origin === "null" || url.pathname !== "/" || url.search) {
+    throw new SyntaxError(
+      `Invalid origin ${
+        JSON.stringify(origin)
+      }: expected scheme://host[:port] with no path, such as "https://studio.example"`,
+    );
+  }
+  return url.origin;
+}
+
+/**
+ * The browser gateway: an HTTP server that gives the midisock page at `/`
+ * and a WebSocket at `/ws`, whose clients join a {@linkcode PortServer}'s
+ * bus. Binary frames carry plain MIDI bytes, and each WebSocket is one more
+ * client of the server ({@linkcode PortServer.admit}), so `allow`,
+ * `maxClients`, `token`, relay, the queues, the slow-client rule and the
+ * counters apply to it as to a TCP client. The page is built from this
+ * package's own codec (`web/page.ts`, bundled), and needs nothing from the
+ * network.
+ *
+ * It uses `Deno.serve` and `Deno.upgradeWebSocket`. A WebSocket whose
+ * `Origin` is neither the page's own nor in `origins` is refused (403).
+ * Closing the gateway closes its WebSockets (their clients leave the bus)
+ * and the HTTP server; closing the server closes the WebSockets, not the
+ * gateway.
+ *
+ * @example A bus that a browser can join
+ * ```ts
+ * import { message, PortServer, SocketPort, WebGateway, WebSocketTransport } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * await using bus = new PortServer("127.0.0.1", 0, { relay: true });
+ * await using web = new WebGateway(bus, { hostname: "127.0.0.1" });
+ * const page = await fetch(web.url);
+ * assert.match(await page.text(), /<title>midisock<\/title>/);
+ *
+ * // What the page does: a WebSocket at /ws, then plain MIDI bytes.
+ * const ws = new WebSocket(new URL("/ws", web.url));
+ * await using browser = new SocketPort(new WebSocketTransport(ws));
+ * while (bus.ports.length < 1) await new Promise((r) => setTimeout(r, 1));
+ * await bus.send(message("note_on", { note: 60 }));
+ * assert.deepEqual(await browser.receive(), message("note_on", { note: 60 }));
+ * ```
+ */
+export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
+  #server: PortServer;
+  #https: boolean;
+  #origins: Set<string>;
+  #servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+  #sockets = new Set<WebSocketTransport>();
+  #host: string;
+  #closing: Promise<void> | undefined;
+  #requests = 0;
+  #opened = 0;
+  #rejected = 0;
+
+  /**
+   * Starts serving.
+   *
+   * @param server The server whose bus the WebSockets join.
+   * @param options Where to listen, other origins to allow, and TLS.
+   * @throws {SyntaxError} For a bad origin, named.
+   * @throws {RangeError} For a port out of range.
+   * @throws {Deno.errors.AddrInUse} If the port is taken; the message
+   * names `host:port`.
+   */
+  constructor(server: PortServer, options: WebGatewayOptions = {}) {
+    super();
+    const { hostname = "localhost", port = 0, origins = [], tls } = options;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(
+        `Invalid port for the web gateway: expected an integer in 0..65535, got ${port}`,
+      );
+    }
+    if (!Array.isArray(origins)) {
+      throw new TypeError(
+        `Invalid origins option: expected an array of origins, got ${typeof origins}`,
+      );
+    }
+    this.#server = server;
+    this.#https = tls !== undefined;
+    this.#origins = new Set(origins.map(normalOrigin));
+    this.#host = hostname;
+    const handler = (request: Request, info: Deno.ServeHandlerInfo) =>
+      this.#handle(request, info);
+    const serve = (host: string, at: number) => {
+      try {
+        return Deno.serve({
+          hostname: host,
+          port: at,
+          onListen() {},
+          ...(tls ? { cert: tls.cert, key: tls.key } : {}),
+        }, handler);
+      } catch (error) {
+        throw renamed(error, host, at);
+      }
+    };
+    const hosts = hostname === "" ? ["::"] : hostsFor(hostname);
+    let first: Deno.HttpServer<Deno.NetAddr>;
+    try {
+      first = serve(hosts[0], port);
+    } catch (error) {
+      // Every interface, on a system without IPv6: IPv4's.
+      if (hostname !== "" || error instanceof Deno.errors.AddrInUse) {
+        throw error;
+      }
+      first = serve("0.0.0.0", port);
+    }
+    this.#servers.push(first);
+    for (const other of hosts.slice(1)) {
+      try {
+        this.#servers.push(serve(other, first.addr.port));
+      } catch {
+        // No IPv6 loopback here (or its port is taken): 127.0.0.1 serves.
+      }
+    }
+  }
+
+  /** The TCP port that the gateway listens on. */
+  get port(): number {
+    return this.#servers[0].addr.port;
+  }
+
+  /** The addresses that the gateway listens on. */
+  get addrs(): Deno.NetAddr[] {
+    return this.#servers.map((server) => server.addr);
+  }
+
+  /**
+   * The page's address, `http://host:port/` (or `https://`): where a
+   * browser opens it.
+   */
+  get url(): string {
+    // Every interface: the page is at localhost, for this machine.
+    const bare = unbracket(this.#host);
+    const host = ["", "0.0.0.0", "::"].includes(bare) ? "localhost" : bare;
+    return `${this.#https ? "https" : "http"}://${
+      formatAddress(host, this.port)
+    }/`;
+  }
+
+  /** Counters of requests, WebSockets, and WebSockets refused. */
+  get stats(): WebGatewayStats {
+    return {
+      requests: this.#requests,
+      sockets: this.#opened,
+      rejected: this.#rejected,
+    };
+  }
+
+  /** Whether the gateway is closed. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  #handle(request: Request, info: Deno.ServeHandlerInfo): Response {
+    this.#requests++;
+    const url = new URL(request.url);
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("Method not allowed\n", {
+        status: 405,
+        headers: { allow: "GET, HEAD" },
+      });
+    }
+    switch (url.pathname) {
+      case "/":
+      case "/index.html":
+        return new Response(PAGE_HTML, {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            ...PAGE_HEADERS,
+          },
+        });
+      case "/midisock.js":
+        return new Response(PAGE_JS, {
+          headers: {
+            "content-type": "text/javascript; charset=utf-8",
+            ...PAGE_HEADERS,
+          },
+        });
+      case "/ws":
+        return this.#upgrade(request, info, url);
+      default:
+        return new Response("Not found\n", { status: 404 });
+    }
+  }
+
+  #upgrade(
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+    url: URL,
+  ): Response {
+    const remoteAddr = info.remoteAddr as Deno.NetAddr;
+    const address = addressName(remoteAddr) ?? remoteAddr.hostname;
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a WebSocket upgrade\n", { status: 426 });
+    }
+    const origin = request.headers.get("origin");
+    const own = `${this.#https ? "https" : "http"}://${url.host}`;
+    if (origin !== null && origin !== own && !this.#origins.has(origin)) {
+      const reason = `origin ${origin} is not allowed`;
+      this.#reject(address, reason);
+      return new Response(`Forbidden: ${reason}\n`, { status: 403 });
+    }
+    if (this.closed || this.#server.closed) {
+      const reason = "the server is closed";
+      this.#reject(address, reason);
+      return new Response(`Service unavailable: ${reason}\n`, { status: 503 });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    const transport = new WebSocketTransport(socket, {
+      remoteAddr,
+      localAddr: this.#servers[0].addr,
+    });
+    this.#sockets.add(transport);
+    socket.addEventListener("close", () => this.#sockets.delete(transport));
+    // The server takes it in once it is open: a socket that is still
+    // opening cannot be closed with a reason.
+    socket.addEventListener("open", () => {
+      if (this.closed || this.#server.closed) {
+        transport.close("the server is closed");
+        return;
+      }
+      this.#opened++;
+      this.#server.admit(transport);
+    }, { once: true });
+    return response;
+  }
+
+  #reject(address: string, reason: string): void {
+    this.#rejected++;
+    this.dispatchEvent(new RejectEvent(address, reason));
+  }
+
+  /**
+   * Closes every WebSocket it opened (their clients leave the bus) and
+   * stops serving.
+   *
+   * @returns When the HTTP servers have finished.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const transport of this.#sockets) transport.close();
+      this.#sockets.clear();
+      await Promise.all(this.#servers.map((server) => server.shutdown()));
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Closes the gateway: `await using web = new WebGateway(...)`.
+   *
+   * @returns When it is closed.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,281 @@
+// Copyright 2026 the midisock authors. MIT license.
+// The browser page in a real browser: Debian's Chromium, driven by
+// playwright-core (tests/_browser.ts), against a PortServer with a
+// WebGateway on loopback. A Python mido peer (tests/fixtures/py_net_peer.py)
+// stands for a TCP client where the issue asks for mido.
+
+import assert from "node:assert/strict";
+import {
+  connect,
+  message,
+  PortServer,
+  type RejectEvent,
+  WebGateway,
+} from "../mod.ts";
+import { Browser, waitForLog, waitForStatus } from "./_browser.ts";
+import { Child } from "./_child.ts";
+import { PYTHON, waitFor } from "./_net.ts";
+
+const PEER = new URL("./fixtures/py_net_peer.py", import.meta.url).pathname;
+
+/** A bus with relay, and its gateway, on loopback. */
+function bus(
+  options: ConstructorParameters<typeof PortServer>[2] = {},
+  webPort = 0,
+  tcpPort = 0,
+) {
+  const server = new PortServer("127.0.0.1", tcpPort, {
+    relay: true,
+    ...options,
+  });
+  const web = new WebGateway(server, { hostname: "127.0.0.1", port: webPort });
+  return {
+    server,
+    web,
+    async [Symbol.asyncDispose]() {
+      await Promise.all([server.close(), web.close()]);
+    },
+  };
+}
+
+Deno.test("A key clicked in Chromium reaches a mido client on the TCP port as exactly its note_on and note_off", async () => {
+  await using b = bus();
+  await using peer = new Child(PYTHON, [
+    PEER,
+    "receive",
+    "127.0.0.1",
+    String(b.server.port),
+    "3",
+  ]);
+  await peer.waitForMatch("stdout", /^connected$/);
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await waitFor(() => b.server.ports.length === 2, "the page and mido");
+  await page.locator('[data-note="60"]').click();
+  // Both went through the bus before it closes, which ends mido's stream.
+  await waitFor(() => b.server.stats.relayed === 2, "two messages relayed");
+  await b.server.close();
+  const result = await peer.result();
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.stdout.trimEnd().split("\n"), [
+    "connected",
+    "note_on channel=0 note=60 velocity=100 time=0",
+    "note_off channel=0 note=60 velocity=64 time=0",
+  ]);
+});
+
+Deno.test("A message that a TCP client sends appears in the page's #log, and clock is hidden and counted", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await using tcp = await connect("127.0.0.1", b.server.port, {
+    hello: { name: "keys" },
+  });
+  await waitFor(() => b.server.ports.length === 2, "two clients");
+  await tcp.send(message("clock"));
+  await tcp.send(message("note_on", { channel: 2, note: 64, velocity: 90 }));
+  await tcp.send(message("sysex", { data: new Uint8Array([1, 2, 3]) }));
+  await waitForLog(page, "sysex data=(1,2,3) time=0");
+  assert.deepEqual(await page.locator("#log > *").allTextContents(), [
+    "bus note_on channel=2 note=64 velocity=90 time=0",
+    "bus sysex data=(1,2,3) time=0",
+  ]);
+  assert.match(
+    await page.locator("#log-counts").textContent() ?? "",
+    /^2 shown, 1 hidden by filters$/,
+  );
+});
+
+Deno.test("Two pages hear each other through the bus, from a click and from a computer key", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const left = await browser.page(b.web.url);
+  const right = await browser.page(b.web.url);
+  await waitForStatus(left, "connected");
+  await waitForStatus(right, "connected");
+  await waitFor(() => b.server.ports.length === 2, "two pages");
+  await left.locator('[data-note="62"]').click();
+  await waitForLog(right, "note_off channel=0 note=62 velocity=64 time=0");
+  // A (the lowest key, C4) on the right page, on channel 5.
+  await right.locator("#channel").selectOption({ value: "4" });
+  await right.bringToFront();
+  await right.keyboard.down("a");
+  await waitForLog(left, "note_on channel=4 note=60 velocity=100 time=0");
+  await right.keyboard.up("a");
+  await waitForLog(left, "note_off channel=4 note=60 velocity=64 time=0");
+  assert.deepEqual(await right.locator("#log > *").allTextContents(), [
+    "bus note_on channel=0 note=62 velocity=100 time=0",
+    "bus note_off channel=0 note=62 velocity=64 time=0",
+    "you note_on channel=4 note=60 velocity=100 time=0",
+    "you note_off channel=4 note=60 velocity=64 time=0",
+  ]);
+});
+
+Deno.test("When the server restarts, the page shows it is disconnected and then reconnects by itself", async () => {
+  const first = bus();
+  const { port: webPort } = first.web;
+  const tcpPort = first.server.port;
+  await using browser = await Browser.launch();
+  const page = await browser.page(first.web.url);
+  try {
+    await waitForStatus(page, "connected");
+  } finally {
+    await first[Symbol.asyncDispose]();
+  }
+  await waitForStatus(page, "disconnected");
+  await using again = bus({}, webPort, tcpPort);
+  await waitForStatus(page, "connected");
+  await waitFor(() => again.server.ports.length === 1, "the page back");
+  await using tcp = await connect("127.0.0.1", tcpPort);
+  await tcp.send(message("program_change", { program: 5 }));
+  await waitForLog(page, "program_change channel=0 program=5 time=0");
+});
+
+Deno.test("A page asks for the token, a wrong token is refused, and the right one lets it in", async () => {
+  await using b = bus({ token: "s3cret" });
+  const reasons: string[] = [];
+  b.server.addEventListener("reject", (e) => reasons.push(e.reason));
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "refused: no token in the hello line");
+  assert.equal(await page.locator("#token-form").isVisible(), true);
+  await page.locator("#token").fill("guess");
+  await page.locator("#token-submit").click();
+  await waitForStatus(page, "refused: wrong token");
+  assert.equal(await page.locator("#token-form").isVisible(), true);
+  assert.equal(
+    await page.locator("#token-error").textContent(),
+    "Refused: wrong token",
+  );
+  assert.equal(b.server.ports.length, 0);
+  await page.locator("#token").fill("s3cret");
+  await page.locator("#token-submit").click();
+  await waitForStatus(page, "connected");
+  await waitFor(() => b.server.ports.length === 1, "the page let in");
+  assert.match(b.server.ports[0].name, /^browser-[0-9a-f]+$/);
+  assert.deepEqual(reasons, ["no token in the hello line", "wrong token"]);
+  assert.equal(b.server.stats.rejected, 2);
+});
+
+Deno.test("A WebSocket from a page of another origin is refused, unless origins allows it", async () => {
+  await using b = bus();
+  const rejected: RejectEvent[] = [];
+  b.web.addEventListener("reject", (event) => rejected.push(event));
+  // A page of another origin: another port on the same host.
+  await using other = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response("<!doctype html><title>other</title>", {
+        headers: { "content-type": "text/html" },
+      }),
+  );
+  const otherOrigin = `http://127.0.0.1:${other.addr.port}`;
+  await using allowing = new WebGateway(b.server, {
+    hostname: "127.0.0.1",
+    origins: [otherOrigin],
+  });
+  await using browser = await Browser.launch();
+  const page = await browser.page(`${otherOrigin}/`);
+  const open = (url: string) =>
+    page.evaluate((url) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => {
+          resolve("open");
+          ws.close();
+        };
+        ws.onclose = (event) => resolve(`closed ${event.code}`);
+      }), url);
+  assert.equal(await open(new URL("/ws", b.web.url).href), "closed 1006");
+  assert.equal(b.web.stats.rejected, 1);
+  assert.equal(rejected[0].reason, `origin ${otherOrigin} is not allowed`);
+  assert.equal(await open(new URL("/ws", allowing.url).href), "open");
+  assert.equal(allowing.stats.rejected, 0);
+});
+
+Deno.test("When Web MIDI is denied, the page says so plainly, and its keyboard still plays", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  assert.equal(await page.locator("#midi-in").isDisabled(), true);
+  await page.locator("#midi-enable").click();
+  // Headless Chromium refuses Web MIDI (there is no one to ask).
+  await page.locator("#midi-status").filter({
+    hasText:
+      /^Web MIDI was denied: [^.]+\. The keyboard and the log still work\.$/,
+  }).waitFor();
+  assert.equal(await page.locator("#midi-in").isDisabled(), true);
+  await page.locator('[data-note="64"]').click();
+  await waitForLog(page, "note_off channel=0 note=64 velocity=64 time=0");
+});
+
+Deno.test("A page that goes away with a key held has its note released by the server, for the others on the bus", async () => {
+  await using b = bus();
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  await page.keyboard.down("d"); // E4, held
+  assert.deepEqual(
+    await tcp.receive(),
+    message("note_on", { note: 64, velocity: 100 }),
+  );
+  await page.close(); // the tab goes, the key still down
+  assert.deepEqual(await tcp.receive(), message("note_off", { note: 64 }));
+  // The server sent it, not the page: the page sent one message.
+  assert.equal(b.server.stats.releasedNotes, 1);
+  assert.equal(b.server.stats.received, 1);
+  assert.equal(tcp.poll(), undefined);
+});
+
+Deno.test("A page that joins a bus with snapshot hears the bus's controller state first", async () => {
+  await using b = bus({ snapshot: true });
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await waitFor(() => b.server.ports.length === 1, "the client");
+  await tcp.send(message("program_change", { channel: 1, program: 12 }));
+  await tcp.send(message("control_change", { control: 7, value: 90 }));
+  await waitFor(() => b.server.stats.relayed === 2, "two relayed");
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await waitForLog(page, "program_change channel=1 program=12 time=0");
+  const lines = await page.locator("#log > *").allTextContents();
+  assert.ok(
+    lines.includes("bus control_change channel=0 control=7 value=90 time=0"),
+    lines.join("\n"),
+  );
+});
+
+Deno.test("The page's octave shift, velocity and channel set what a key plays", async () => {
+  await using b = bus();
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  assert.equal(await page.locator("[data-note]").count(), 25);
+  await page.locator("#octave-up").click();
+  assert.equal(await page.locator("#octave").textContent(), "C5");
+  assert.equal(await page.locator('[data-note="96"]').count(), 1);
+  await page.locator("#velocity").fill("80");
+  await page.locator("#channel").selectOption({ value: "9" });
+  await page.locator('[data-note="84"]').click();
+  assert.deepEqual(
+    await tcp.receive(),
+    message("note_on", {
+      channel: 9,
+      note: 84,
+      velocity: 80,
+    }),
+  );
+  assert.deepEqual(
+    await tcp.receive(),
+    message("note_off", { channel: 9, note: 84 }),
+  );
+  await page.keyboard.press("z"); // an octave down, from the computer keys
+  assert.equal(await page.locator("#octave").textContent(), "C4");
+});

@@ -1,0 +1,362 @@
+// Copyright 2026 the midisock authors. MIT license.
+// WebSocketTransport and WebGateway without a browser: Deno's own WebSocket
+// client, fetch, and a raw TCP request where a test must send an Origin.
+
+import assert from "node:assert/strict";
+import {
+  connect,
+  message,
+  PortClosedError,
+  PortServer,
+  type RejectEvent,
+  SocketPort,
+  WebGateway,
+  WebSocketTransport,
+} from "../mod.ts";
+import { DENO } from "./_child.ts";
+import { openSocket, rawUpgrade, upgradeStatus } from "./_ws.ts";
+import { memoryPair, randomMessages, receiveN, waitFor } from "./_net.ts";
+
+/** An HTTP server whose WebSockets come out as transports. */
+function wsServer(
+  options: ConstructorParameters<typeof WebSocketTransport>[1] = {},
+) {
+  const sockets: WebSocketTransport[] = [];
+  const waiters: ((t: WebSocketTransport) => void)[] = [];
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req, info) => {
+      // The address first: the request is gone once it is upgraded.
+      const remoteAddr = info.remoteAddr;
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      const transport = new WebSocketTransport(socket, {
+        ...options,
+        remoteAddr,
+      });
+      const waiter = waiters.shift();
+      if (waiter) waiter(transport);
+      else sockets.push(transport);
+      return response;
+    },
+  );
+  return {
+    url: `ws://127.0.0.1:${http.addr.port}/`,
+    next(): Promise<WebSocketTransport> {
+      const ready = sockets.shift();
+      if (ready) return Promise.resolve(ready);
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+    async [Symbol.asyncDispose]() {
+      for (const t of sockets) t.close();
+      await http.shutdown();
+    },
+  };
+}
+
+Deno.test("WebSocketTransport carries every message type both ways, byte for byte", async () => {
+  await using http = wsServer();
+  const ws = new WebSocket(http.url);
+  await using client = new SocketPort(new WebSocketTransport(ws));
+  await using server = new SocketPort(await http.next());
+  const messages = randomMessages(7, 600);
+  for (const msg of messages) await client.send(msg);
+  assert.deepEqual(await receiveN(server, messages.length), messages);
+  for (const msg of messages) await server.send(msg);
+  assert.deepEqual(await receiveN(client, messages.length), messages);
+  assert.equal(server.stats.skippedBytes, 0);
+});
+
+Deno.test("WebSocketTransport reads a message split across frames, and a hello line in a text frame", async () => {
+  await using http = wsServer();
+  const { ws, end } = await openSocket(http.url);
+  const transport = await http.next();
+  await using port = new SocketPort(transport, { readHello: true });
+  ws.send("MIDISOCK/1 name=keys\n");
+  ws.send(new Uint8Array([0x90]));
+  ws.send(new Uint8Array([60, 100, 0x80]));
+  ws.send(new Uint8Array([60, 0]));
+  assert.deepEqual(await receiveN(port, 2), [
+    message("note_on", { note: 60, velocity: 100 }),
+    message("note_off", { note: 60, velocity: 0 }),
+  ]);
+  assert.equal(port.name, "keys");
+  await port.close();
+  assert.equal((await end).code, 1000);
+});
+
+Deno.test("WebSocketTransport.close(reason) gives the peer code 4000 and the reason, cut to 123 bytes", async () => {
+  await using http = wsServer();
+  const { end } = await openSocket(http.url);
+  const transport = await http.next();
+  transport.close(`wrong token ${"é".repeat(100)}`);
+  const event = await end;
+  assert.equal(event.code, 4000);
+  assert.ok(event.reason.startsWith("wrong token é"));
+  assert.ok(event.reason.endsWith("..."));
+  assert.ok(new TextEncoder().encode(event.reason).length <= 123);
+});
+
+Deno.test("WebSocketTransport closes a socket whose unread frames pass maxUnreadBytes, with 1008, and errors its readable", async () => {
+  await using http = wsServer({ maxUnreadBytes: 10 });
+  const { ws, end } = await openSocket(http.url);
+  const transport = await http.next();
+  for (let i = 0; i < 3; i++) ws.send(new Uint8Array(8));
+  const event = await end;
+  assert.equal(event.code, 1008);
+  assert.equal(event.reason, "more than 10 bytes received and not yet read");
+  // The port sees a failed connection; what it held goes with it.
+  await assert.rejects(
+    transport.readable.getReader().read(),
+    new Error("WebSocket closed: more than 10 bytes received and not yet read"),
+  );
+});
+
+Deno.test("WebSocketTransport rejects bad options by name", () => {
+  const ws = { binaryType: "", readyState: 0 } as unknown as WebSocket;
+  assert.throws(
+    () => new WebSocketTransport(ws, { maxUnreadBytes: -1 }),
+    new RangeError(
+      "Invalid maxUnreadBytes option: expected an integer >= 0, got -1",
+    ),
+  );
+  assert.throws(
+    () => new WebSocketTransport(ws, { maxBufferedAmount: 1.5 }),
+    /Invalid maxBufferedAmount option/,
+  );
+});
+
+Deno.test("WebGateway serves the page, its script, and nothing else", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const page = await fetch(web.url);
+  assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+  const html = await page.text();
+  assert.match(html, /<script type="module" src="\/midisock.js"><\/script>/);
+  assert.match(html, /id="status"/);
+  const script = await fetch(new URL("/midisock.js", web.url));
+  assert.equal(
+    script.headers.get("content-type"),
+    "text/javascript; charset=utf-8",
+  );
+  assert.match(await script.text(), /MIDISOCK\/1/);
+  const missing = await fetch(new URL("/nothing", web.url));
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
+  const post = await fetch(web.url, { method: "POST", body: "x" });
+  assert.equal(post.status, 405);
+  await post.body?.cancel();
+  const plain = await fetch(new URL("/ws", web.url));
+  assert.equal(plain.status, 426);
+  await plain.body?.cancel();
+  assert.equal(web.stats.requests, 5);
+  assert.equal(web.url, `http://127.0.0.1:${web.port}/`);
+});
+
+Deno.test("WebGateway refuses a WebSocket from a foreign Origin, and lets in its own and the ones in origins", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { relay: true });
+  await using web = new WebGateway(server, {
+    hostname: "127.0.0.1",
+    origins: ["https://studio.example"],
+  });
+  const rejected: RejectEvent[] = [];
+  web.addEventListener("reject", (event) => rejected.push(event));
+  assert.equal(
+    await upgradeStatus(web.port, "https://evil.example"),
+    "HTTP/1.1 403 Forbidden",
+  );
+  assert.equal(rejected.length, 1);
+  assert.equal(
+    rejected[0].reason,
+    "origin https://evil.example is not allowed",
+  );
+  assert.match(rejected[0].address, /^127\.0\.0\.1:\d+$/);
+  assert.equal(web.stats.rejected, 1);
+  assert.equal(
+    await upgradeStatus(web.port, "https://studio.example"),
+    "HTTP/1.1 101 Switching Protocols",
+  );
+  assert.equal(
+    await upgradeStatus(web.port, `http://127.0.0.1:${web.port}`),
+    "HTTP/1.1 101 Switching Protocols",
+  );
+  assert.equal(web.stats.rejected, 1);
+  await waitFor(() => web.stats.sockets === 2, "two sockets opened");
+});
+
+Deno.test("WebGateway rejects a bad origin or port by name, and a port in use names host:port", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  assert.throws(
+    () => new WebGateway(server, { origins: ["studio.example"] }),
+    new SyntaxError(
+      'Invalid origin "studio.example": expected scheme://host[:port], such as "https://studio.example"',
+    ),
+  );
+  assert.throws(
+    () => new WebGateway(server, { origins: ["https://a.example/page"] }),
+    /Invalid origin "https:\/\/a.example\/page": expected scheme:\/\/host\[:port\] with no path/,
+  );
+  assert.throws(
+    () => new WebGateway(server, { port: 70000 }),
+    new RangeError(
+      "Invalid port for the web gateway: expected an integer in 0..65535, got 70000",
+    ),
+  );
+  await using taken = new WebGateway(server, { hostname: "127.0.0.1" });
+  assert.throws(
+    () => new WebGateway(server, { hostname: "127.0.0.1", port: taken.port }),
+    (error: Error) =>
+      error instanceof Deno.errors.AddrInUse &&
+      error.message.startsWith(`Cannot listen on 127.0.0.1:${taken.port}: `),
+  );
+});
+
+Deno.test("A WebSocket client and a TCP client hear each other on a bus", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { relay: true });
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const ws = new WebSocket(new URL("/ws", web.url));
+  await using browser = new SocketPort(new WebSocketTransport(ws), {
+    hello: { name: "page" },
+  });
+  await using tcp = await connect("127.0.0.1", server.port);
+  // Without a token, a client is taken in first and named by its hello
+  // line when it comes.
+  await waitFor(
+    () =>
+      server.ports.length === 2 && server.ports.some((p) => p.name === "page"),
+    "two clients, the page named",
+  );
+  assert.deepEqual(
+    server.ports.map((p) => p.name).sort(),
+    [
+      `127.0.0.1:${tcp.localAddr.port}`,
+      "page",
+    ].sort(),
+  );
+  await browser.send(message("note_on", { note: 61 }));
+  assert.deepEqual(await tcp.receive(), message("note_on", { note: 61 }));
+  await tcp.send(message("control_change", { control: 7, value: 90 }));
+  assert.deepEqual(
+    await browser.receive(),
+    message("control_change", { control: 7, value: 90 }),
+  );
+  assert.equal(server.stats.relayed, 2);
+});
+
+Deno.test("A server's allow-list, maxClients and token apply to WebSocket clients, and the page learns why it was refused", async () => {
+  await using tcpBus = new PortServer("127.0.0.1", 0, { maxClients: 1 });
+  await using allowBus = new PortServer("127.0.0.1", 0, {
+    allow: ["10.0.0.0/8"],
+  });
+  await using tokenBus = new PortServer("127.0.0.1", 0, { token: "s3cret" });
+  const reasons: string[] = [];
+  for (const bus of [tcpBus, allowBus, tokenBus]) {
+    bus.addEventListener("reject", (event) => reasons.push(event.reason));
+  }
+  const refusal = async (bus: PortServer, hello?: string) => {
+    await using web = new WebGateway(bus, { hostname: "127.0.0.1" });
+    const { ws, end } = await openSocket(new URL("/ws", web.url).href);
+    if (hello && ws.readyState === WebSocket.OPEN) ws.send(hello);
+    const event = await end;
+    return `${event.code} ${event.reason}`;
+  };
+  await using _first = await connect("127.0.0.1", tcpBus.port);
+  await waitFor(() => tcpBus.accept({ block: false }) !== null, "a client");
+  assert.equal(await refusal(tcpBus), "4000 over maxClients (1)");
+  assert.equal(await refusal(allowBus), "4000 not on the allow-list");
+  assert.equal(
+    await refusal(tokenBus, "MIDISOCK/1 name=page token=guess\n"),
+    "4000 wrong token",
+  );
+  assert.equal(
+    await refusal(tokenBus, "MIDISOCK/1 name=page\n"),
+    "4000 no token in the hello line",
+  );
+  assert.deepEqual(reasons, [
+    "over maxClients (1)",
+    "not on the allow-list",
+    "wrong token",
+    "no token in the hello line",
+  ]);
+  // And the right token lets it in, named by its hello line.
+  await using web = new WebGateway(tokenBus, { hostname: "127.0.0.1" });
+  const ws = new WebSocket(new URL("/ws", web.url));
+  await using page = new SocketPort(new WebSocketTransport(ws), {
+    hello: { name: "page", token: "s3cret" },
+  });
+  await page.send(message("start"));
+  const { port, message: msg } = await tokenBus.receiveWithPort();
+  assert.deepEqual([port.name, msg], ["page", message("start")]);
+});
+
+Deno.test("Closing a WebGateway closes its WebSockets, whose clients leave the bus", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { relay: true });
+  const web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const { end } = await openSocket(new URL("/ws", web.url).href);
+  await waitFor(() => server.ports.length === 1, "the client");
+  await web.close();
+  // 1000 from the transport's close, or 1001 (going away) if the HTTP
+  // server's shutdown sends its close frame first.
+  assert.ok([1000, 1001].includes((await end).code));
+  await waitFor(() => server.ports.length === 0, "the client gone");
+  assert.equal(web.closed, true);
+});
+
+Deno.test("PortServer.admit() on a closed server throws PortClosedError", async () => {
+  const server = new PortServer("127.0.0.1", 0);
+  await server.close();
+  const [transport, other] = memoryPair();
+  assert.throws(() => server.admit(transport), PortClosedError);
+  transport.close();
+  other.close();
+});
+
+Deno.test("The page's script in src/_web_assets.ts is what web/ and src/ build now", async () => {
+  const build = new URL("../web/build.ts", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(DENO, {
+    args: [
+      "run",
+      "--allow-run",
+      "--allow-read",
+      "--allow-env",
+      build,
+      "--check",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout) +
+    new TextDecoder().decode(stderr);
+  assert.equal(code, 0, text);
+  assert.match(text, /src\/_web_assets.ts is up to date/);
+});
+
+Deno.test("A WebSocket client that reads nothing is cut off as a slow client, as a TCP client is, and the others carry on", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    maxQueuedBytes: 64 * 1024,
+    slowClientTimeout: 200,
+  });
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const slow: string[] = [];
+  server.addEventListener("slowclient", (e) => slow.push(e.port.name));
+  // A WebSocket that is opened by hand and then never read: the server's
+  // socket buffer fills, its writes wait (bufferedAmount), and its queue
+  // grows as a TCP client's does.
+  using _stuck = await rawUpgrade(web.port);
+  await using tcp = await connect("127.0.0.1", server.port);
+  await waitFor(() => server.ports.length === 2, "two clients");
+  const data = new Uint8Array(16 * 1024);
+  for (let i = 0; server.hub.stats.slowClients === 0 && i < 2000; i++) {
+    await server.send(message("sysex", { data }));
+    await tcp.receive(); // the TCP client reads everything
+  }
+  // The event comes once the client is closed: after the write in flight,
+  // which its socket never takes, gives up at closeTimeout.
+  await waitFor(() => slow.length === 1, "the slowclient event");
+  assert.equal(slow.length, 1);
+  assert.match(slow[0], /^127\.0\.0\.1:\d+$/);
+  assert.equal(server.stats.slowClients, 1);
+  await waitFor(() => server.ports.length === 1, "the slow client gone");
+  await server.send(message("stop"));
+  assert.deepEqual(await tcp.receive(), message("stop"));
+});

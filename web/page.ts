@@ -1,0 +1,455 @@
+// Copyright 2026 the midisock authors. MIT license.
+// The browser page that the web gateway serves. It is bundled, with the
+// parts of the codec that it uses (src/), into src/_web_assets.ts by
+// web/build.ts: the page speaks the bus's wire protocol with the same code
+// as the library, and needs nothing from the network but its own server.
+
+/// <reference lib="dom" />
+
+import { encodeHello } from "../src/_hello.ts";
+import { exponentialBackoff } from "../src/backoff.ts";
+import { encode } from "../src/encode.ts";
+import { type Message, message } from "../src/message.ts";
+import { NoteTracker } from "../src/note_tracker.ts";
+import { MidiParser } from "../src/parser.ts";
+import { formatMessage } from "../src/text.ts";
+
+/** Lines the log keeps; older ones go. */
+const LOG_LINES = 200;
+/** Keys on screen: two octaves and the C above. */
+const KEYS = 25;
+/** WebSocket close code of a client that the server refused. */
+const REFUSED = 4000;
+
+const $ = <T extends HTMLElement>(id: string) =>
+  document.getElementById(id) as T;
+
+const statusEl = $<HTMLSpanElement>("status");
+const whoEl = $<HTMLSpanElement>("who");
+const keyboardEl = $<HTMLDivElement>("keyboard");
+const octaveEl = $<HTMLSpanElement>("octave");
+const velocityEl = $<HTMLInputElement>("velocity");
+const velocityValueEl = $<HTMLOutputElement>("velocity-value");
+const channelEl = $<HTMLSelectElement>("channel");
+const logEl = $<HTMLDivElement>("log");
+const logCountsEl = $<HTMLSpanElement>("log-counts");
+const hideClockEl = $<HTMLInputElement>("hide-clock");
+const hideSensingEl = $<HTMLInputElement>("hide-sensing");
+const tokenFormEl = $<HTMLElement>("token-form");
+const tokenEntryEl = $<HTMLFormElement>("token-entry");
+const tokenEl = $<HTMLInputElement>("token");
+const tokenErrorEl = $<HTMLSpanElement>("token-error");
+const midiEnableEl = $<HTMLButtonElement>("midi-enable");
+const midiInEl = $<HTMLSelectElement>("midi-in");
+const midiOutEl = $<HTMLSelectElement>("midi-out");
+const midiStatusEl = $<HTMLParagraphElement>("midi-status");
+
+// ---- Who this page is on the bus -------------------------------------
+
+const name = sessionStorage.getItem("midisock.name") ??
+  `browser-${crypto.getRandomValues(new Uint16Array(1))[0].toString(16)}`;
+sessionStorage.setItem("midisock.name", name);
+whoEl.textContent = `as ${name}`;
+let token = sessionStorage.getItem("midisock.token") ?? undefined;
+
+// ---- The log ----------------------------------------------------------
+
+let shown = 0;
+let hidden = 0;
+
+function updateCounts(): void {
+  logCountsEl.textContent = `${shown} shown, ${hidden} hidden by filters` +
+    (shown > LOG_LINES ? `, last ${LOG_LINES} kept` : "");
+}
+
+/** Adds one line to the log: the sender, then mido's text of the message. */
+function log(msg: Message, from: string): void {
+  if (
+    (msg.type === "clock" && hideClockEl.checked) ||
+    (msg.type === "active_sensing" && hideSensingEl.checked)
+  ) {
+    hidden++;
+    updateCounts();
+    return;
+  }
+  shown++;
+  const line = document.createElement("div");
+  const who = document.createElement("span");
+  who.className = from === "you" ? "from you" : "from";
+  who.textContent = from;
+  line.append(who, " ", formatMessage(msg));
+  const atEnd = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 4;
+  logEl.append(line);
+  while (logEl.childElementCount > LOG_LINES) logEl.firstElementChild!.remove();
+  if (atEnd) logEl.scrollTop = logEl.scrollHeight;
+  updateCounts();
+}
+
+$<HTMLButtonElement>("clear-log").addEventListener("click", () => {
+  logEl.replaceChildren();
+  shown = 0;
+  hidden = 0;
+  updateCounts();
+});
+updateCounts();
+
+// ---- The connection ---------------------------------------------------
+
+let socket: WebSocket | undefined;
+let attempt = 0;
+let retry: ReturnType<typeof setTimeout> | undefined;
+const backoff = exponentialBackoff({
+  minInterval: 250,
+  maxInterval: 5000,
+  jitter: 0.2,
+});
+// What the bus has left sounding on this page's MIDI output: released if
+// the connection goes, so that no note sticks.
+const fromBus = new NoteTracker();
+
+function setStatus(text: string, kind: string): void {
+  statusEl.textContent = text;
+  statusEl.className = kind;
+}
+
+function wsURL(): string {
+  const url = new URL("/ws", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  return url.href;
+}
+
+function connect(): void {
+  retry = undefined;
+  setStatus(attempt === 0 ? "connecting" : "reconnecting", "connecting");
+  const ws = new WebSocket(wsURL());
+  ws.binaryType = "arraybuffer";
+  const parser = new MidiParser();
+  socket = ws;
+  ws.addEventListener("open", () => {
+    // The hello line is the first frame: the page's name, and the token.
+    ws.send(encodeHello({ name, token }));
+    attempt = 0;
+    setStatus("connected", "connected");
+  });
+  ws.addEventListener("message", (event) => {
+    if (!(event.data instanceof ArrayBuffer)) return;
+    for (const msg of parser.feed(new Uint8Array(event.data))) {
+      fromBus.track(msg);
+      showHeard(msg);
+      log(msg, "bus");
+      playOut(msg);
+    }
+  });
+  ws.addEventListener("close", (event) => {
+    if (socket !== ws) return;
+    socket = undefined;
+    releaseAll();
+    if (event.code === REFUSED) {
+      setStatus(`refused: ${event.reason}`, "refused");
+      if (/token/.test(event.reason)) {
+        askForToken(token === undefined ? "" : `Refused: ${event.reason}`);
+        return; // until a token is given
+      }
+    } else {
+      setStatus("disconnected", "disconnected");
+    }
+    attempt++;
+    const wait = backoff(attempt);
+    statusEl.title = `reconnecting in ${Math.round(wait)} ms`;
+    retry = setTimeout(connect, wait);
+  });
+}
+
+function askForToken(error: string): void {
+  tokenFormEl.hidden = false;
+  tokenErrorEl.textContent = error;
+  tokenEl.focus();
+}
+
+tokenEntryEl.addEventListener("submit", (event) => {
+  event.preventDefault();
+  token = tokenEl.value;
+  sessionStorage.setItem("midisock.token", token);
+  tokenFormEl.hidden = true;
+  tokenErrorEl.textContent = "";
+  if (retry !== undefined) clearTimeout(retry);
+  if (socket) socket.close();
+  else connect();
+});
+
+/** Sends a message to the bus (if connected), logs it, and plays it out. */
+function play(msg: Message): void {
+  if (socket?.readyState === WebSocket.OPEN) socket.send(encode(msg));
+  log(msg, "you");
+  playOut(msg);
+}
+
+// ---- The keyboard -----------------------------------------------------
+
+let base = 60; // the lowest key: C4
+const held = new Map<string, number>(); // pointer or key code -> note
+
+function noteName(note: number): string {
+  const names = [
+    "C",
+    "C#",
+    "D",
+    "D#",
+    "E",
+    "F",
+    "F#",
+    "G",
+    "G#",
+    "A",
+    "A#",
+    "B",
+  ];
+  return `${names[note % 12]}${Math.floor(note / 12) - 1}`;
+}
+
+function isBlack(note: number): boolean {
+  return [1, 3, 6, 8, 10].includes(note % 12);
+}
+
+function drawKeyboard(): void {
+  keyboardEl.replaceChildren();
+  const whites = [...Array(KEYS).keys()].filter((i) => !isBlack(base + i))
+    .length;
+  let white = 0;
+  for (let i = 0; i < KEYS; i++) {
+    const note = base + i;
+    if (note > 127) break;
+    const key = document.createElement("div");
+    key.dataset.note = String(note);
+    key.title = noteName(note);
+    key.setAttribute("role", "button");
+    key.setAttribute("aria-label", noteName(note));
+    if (isBlack(note)) {
+      key.className = "key black";
+      const width = 100 / whites;
+      key.style.left = `${white * width - width * 0.3}%`;
+      key.style.width = `${width * 0.6}%`;
+    } else {
+      key.className = "key";
+      key.textContent = note % 12 === 0 ? noteName(note) : "";
+      white++;
+    }
+    keyboardEl.append(key);
+  }
+  octaveEl.textContent = noteName(base);
+  for (const note of held.values()) keyOf(note)?.classList.add("down");
+}
+
+function keyOf(note: number): HTMLElement | null {
+  return keyboardEl.querySelector(`[data-note="${note}"]`);
+}
+
+function channel(): number {
+  return Number(channelEl.value);
+}
+
+function noteOn(source: string, note: number): void {
+  if (held.has(source) || note < 0 || note > 127) return;
+  held.set(source, note);
+  keyOf(note)?.classList.add("down");
+  play(message("note_on", {
+    channel: channel(),
+    note,
+    velocity: Number(velocityEl.value),
+  }));
+}
+
+function noteOff(source: string): void {
+  const note = held.get(source);
+  if (note === undefined) return;
+  held.delete(source);
+  if (![...held.values()].includes(note)) keyOf(note)?.classList.remove("down");
+  play(message("note_off", { channel: channel(), note }));
+}
+
+/** Lets go of every key that this page holds. */
+function releaseAll(): void {
+  for (const source of [...held.keys()]) noteOff(source);
+  for (const msg of fromBus.release()) playOut(msg);
+  for (const key of keyboardEl.querySelectorAll(".heard")) {
+    key.classList.remove("heard");
+  }
+}
+
+function showHeard(msg: Message): void {
+  if (msg.type !== "note_on" && msg.type !== "note_off") return;
+  const key = keyOf(msg.note);
+  if (!key) return;
+  key.classList.toggle("heard", msg.type === "note_on" && msg.velocity > 0);
+}
+
+function shiftOctave(by: number): void {
+  const next = base + 12 * by;
+  if (next < 0 || next + KEYS - 1 > 127 + 12) return;
+  base = next;
+  drawKeyboard();
+}
+
+keyboardEl.addEventListener("pointerdown", (event) => {
+  const key = (event.target as HTMLElement).closest<HTMLElement>("[data-note]");
+  if (!key) return;
+  event.preventDefault();
+  keyboardEl.setPointerCapture?.(event.pointerId);
+  noteOn(`pointer${event.pointerId}`, Number(key.dataset.note));
+});
+// A finger or a mouse that slides to another key plays that key.
+keyboardEl.addEventListener("pointermove", (event) => {
+  const source = `pointer${event.pointerId}`;
+  if (!held.has(source)) return;
+  const under = document.elementFromPoint(event.clientX, event.clientY)
+    ?.closest<HTMLElement>("[data-note]");
+  const note = under ? Number(under.dataset.note) : undefined;
+  if (note === held.get(source)) return;
+  noteOff(source);
+  if (note !== undefined) noteOn(source, note);
+});
+for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+  keyboardEl.addEventListener(
+    type,
+    (event) => noteOff(`pointer${(event as PointerEvent).pointerId}`),
+  );
+}
+
+// The usual row: A W S E D F T G Y H U J K O L P ; from the lowest C.
+const COMPUTER_KEYS = [
+  "KeyA",
+  "KeyW",
+  "KeyS",
+  "KeyE",
+  "KeyD",
+  "KeyF",
+  "KeyT",
+  "KeyG",
+  "KeyY",
+  "KeyH",
+  "KeyU",
+  "KeyJ",
+  "KeyK",
+  "KeyO",
+  "KeyL",
+  "KeyP",
+  "Semicolon",
+];
+
+function typing(event: KeyboardEvent): boolean {
+  const target = event.target as HTMLElement;
+  return event.ctrlKey || event.metaKey || event.altKey ||
+    target instanceof HTMLInputElement && target.type !== "range" &&
+      target.type !== "checkbox";
+}
+
+addEventListener("keydown", (event) => {
+  if (event.repeat || typing(event)) return;
+  if (event.code === "KeyZ") return shiftOctave(-1);
+  if (event.code === "KeyX") return shiftOctave(1);
+  const i = COMPUTER_KEYS.indexOf(event.code);
+  if (i < 0) return;
+  event.preventDefault();
+  noteOn(event.code, base + i);
+});
+addEventListener("keyup", (event) => noteOff(event.code));
+addEventListener("blur", () => {
+  for (const source of [...held.keys()]) noteOff(source);
+});
+
+$<HTMLButtonElement>("octave-down").addEventListener(
+  "click",
+  () => shiftOctave(-1),
+);
+$<HTMLButtonElement>("octave-up").addEventListener(
+  "click",
+  () => shiftOctave(1),
+);
+velocityEl.addEventListener("input", () => {
+  velocityValueEl.textContent = velocityEl.value;
+});
+for (let ch = 0; ch < 16; ch++) {
+  channelEl.add(new Option(String(ch + 1), String(ch)));
+}
+channelEl.addEventListener("change", () => {
+  for (const source of [...held.keys()]) noteOff(source);
+});
+
+// ---- Web MIDI ---------------------------------------------------------
+
+let midi: MIDIAccess | undefined;
+let input: MIDIInput | undefined;
+const fromInput = new MidiParser();
+
+function playOut(msg: Message): void {
+  const id = midiOutEl.value;
+  if (!midi || !id) return;
+  try {
+    midi.outputs.get(id)?.send(encode(msg));
+  } catch (error) {
+    midiStatusEl.textContent = `Cannot play on the output: ${
+      (error as Error).message
+    }`;
+  }
+}
+
+function fillPorts(): void {
+  if (!midi) return;
+  for (
+    const [select, ports] of [
+      [midiInEl, midi.inputs],
+      [midiOutEl, midi.outputs],
+    ] as const
+  ) {
+    const chosen = select.value;
+    select.replaceChildren(new Option("none", ""));
+    for (const port of ports.values()) {
+      select.add(new Option(port.name ?? port.id, port.id));
+    }
+    select.value = [...ports.keys()].includes(chosen) ? chosen : "";
+    select.disabled = false;
+  }
+  midiStatusEl.textContent = midi.inputs.size + midi.outputs.size === 0
+    ? "Web MIDI is on, but there are no MIDI devices."
+    : `Web MIDI is on: ${midi.inputs.size} inputs, ${midi.outputs.size} outputs.`;
+}
+
+midiEnableEl.addEventListener("click", async () => {
+  if (!("requestMIDIAccess" in navigator)) {
+    midiStatusEl.textContent =
+      "This browser has no Web MIDI. The keyboard and the log still work.";
+    return;
+  }
+  if (!isSecureContext) {
+    midiStatusEl.textContent =
+      "Web MIDI needs a secure page: open it over HTTPS, or on localhost.";
+    return;
+  }
+  try {
+    midi = await navigator.requestMIDIAccess({ sysex: false });
+  } catch (error) {
+    const why = ((error as Error).message || (error as Error).name)
+      .replace(/\.+$/, "");
+    midiStatusEl.textContent =
+      `Web MIDI was denied: ${why}. The keyboard and the log still work.`;
+    return;
+  }
+  midi.addEventListener("statechange", fillPorts);
+  fillPorts();
+});
+
+midiInEl.addEventListener("change", () => {
+  if (input) input.onmidimessage = null;
+  input = midi?.inputs.get(midiInEl.value);
+  if (!input) return;
+  input.onmidimessage = (event) => {
+    if (!event.data) return;
+    for (const msg of fromInput.feed(event.data)) play(msg);
+  };
+});
+midiOutEl.addEventListener("change", () => {
+  for (const msg of fromBus.snapshot()) playOut(msg);
+});
+
+drawKeyboard();
+connect();
