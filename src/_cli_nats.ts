@@ -75,7 +75,8 @@ export async function startBridge(
   }
   bridge.addEventListener("close", () => {
     // What the bridge carried, and what it could not.
-    const { published, received, droppedBytes, lost, ignored } = bridge.stats;
+    const { published, received, droppedBytes, lost, overflowed, ignored } =
+      bridge.stats;
     line(
       {
         event: "nats",
@@ -84,9 +85,10 @@ export async function startBridge(
         received,
         droppedBytes,
         lost,
+        overflowed,
         ignored,
       },
-      `# nats closed published=${published} received=${received} dropped=${droppedBytes} lost=${lost} ignored=${ignored}`,
+      `# nats closed published=${published} received=${received} dropped=${droppedBytes} lost=${lost} overflowed=${overflowed} ignored=${ignored}`,
     );
   });
   return bridge;

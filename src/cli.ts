@@ -144,13 +144,14 @@ link to NATS) the others release its notes. Lines:
                              notes were released here
   # hubgap ID released=N     messages of it were lost on the way; N of its
                              notes were released here
-  # nats closed published=N received=N dropped=BYTES lost=N ignored=N
-                             the bridge closed (the server stops, or cut the
+  # nats closed published=N received=N dropped=BYTES lost=N overflowed=N
+    ignored=N                the bridge closed (the server stops, or cut the
                              bridge off as a slow client): NATS messages it
                              published and received, MIDI bytes it could
                              not publish, other hubs' messages lost on the
-                             way, and messages not taken (a hub id that is
-                             not its subject's)
+                             way, MIDI messages dropped while this hub was
+                             1 MiB behind taking them in, and messages not
+                             taken (a hub id that is not its subject's)
 NATS options:
   --nats URL         A NATS server, nats://HOST:PORT (or tls://); give it
                      once for each server of a cluster

@@ -27,6 +27,12 @@ const SEQ_HEADER = "Midisock-Seq";
 /** The header of a hub's last message, as it closes. */
 const BYE_HEADER = "Midisock-Bye";
 
+/**
+ * The most bytes the bridge holds for its hub, from the other hubs, while
+ * the hub takes them in slower than they come (its readers are behind).
+ */
+const INPUT_BYTES = 1024 * 1024;
+
 /** Letters, digits, `-` and `_`: one token of a NATS subject. */
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -126,6 +132,12 @@ export interface NatsBridgeStats {
   droppedBytes: number;
   /** Times that messages of another hub were found lost on the way. */
   gaps: number;
+  /**
+   * MIDI messages of other hubs dropped here because this hub took them in
+   * slower than they came, and fell 1 MiB behind. Each
+   * drop releases that hub's notes, as a gap does (`hubgap`).
+   */
+  overflowed: number;
   /**
    * NATS messages of other hubs lost on the way, as their sequence
    * numbers tell (a hub that restarted and counts from 1 again adds none).
@@ -273,6 +285,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     receivedBytes: 0,
     droppedBytes: 0,
     gaps: 0,
+    overflowed: 0,
     lost: 0,
     releasedNotes: 0,
     ignored: 0,
@@ -303,7 +316,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         start: (controller) => {
           bridge.#input = controller;
         },
-      });
+      }, new ByteLengthQueuingStrategy({ highWaterMark: INPUT_BYTES }));
       const transport: Transport = {
         readable,
         writable: new WritableStream({
@@ -487,12 +500,19 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     this.#stats.receivedBytes += data.length;
     const messages = origin.parser.feed(data);
     for (const m of messages) origin.tracker.track(m);
-    this.#inject(messages);
+    if (!this.#inject(messages)) {
+      // The hub is behind by INPUT_BYTES: these are dropped, counted, and
+      // what their hub had on is released, as for a gap.
+      this.#stats.overflowed += messages.length;
+      this.#gap(hub, origin);
+    }
   }
 
-  // Sends messages into the hub, as the bridge's client.
-  #inject(messages: readonly Message[]): void {
-    if (messages.length === 0) return;
+  // Sends messages into the hub, as the bridge's client: unless the hub is
+  // INPUT_BYTES behind (then false), or `always` (releases).
+  #inject(messages: readonly Message[], always = false): boolean {
+    if (messages.length === 0) return true;
+    if (!always && (this.#input.desiredSize ?? 1) <= 0) return false;
     let length = 0;
     for (const m of messages) length += encodedLength(m);
     const bytes = new Uint8Array(length);
@@ -503,12 +523,13 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     } catch {
       // The hub let the bridge go: it is closing.
     }
+    return true;
   }
 
   #release(origin: Origin): Message[] {
     origin.parser.discardPartial();
     const messages = origin.tracker.release();
-    this.#inject(messages);
+    this.#inject(messages, true);
     for (const m of messages) {
       if (m.type === "note_off") this.#stats.releasedNotes++;
     }

@@ -419,6 +419,56 @@ Deno.test("Each hub's bytes are parsed as one stream, and a gap in them releases
   assert.equal(listener.poll(), undefined);
 });
 
+Deno.test("A hub that takes the bus in too slowly drops what is over 1 MiB behind, counts it, and releases its sender", async () => {
+  await using nats = await NatsServer.start();
+  await using hubs = await Hubs.start(nats.url, 1);
+  const [server] = hubs.servers;
+  const [bridge] = hubs.bridges;
+  const gaps: HubEvent[] = [];
+  bridge.addEventListener("hubgap", (event) => gaps.push(event));
+  // A reader that reads nothing yet: the server's inbox fills, then the
+  // bridge's client stops reading, then the bridge's 1 MiB fills.
+  const reader = server.withPorts();
+  const nc = await connectNats({ servers: nats.url });
+  const batches = 100;
+  const perBatch = 10_000; // 30 KB of polytouch a NATS message
+  try {
+    const batch = new Uint8Array(perBatch * 3);
+    for (let i = 0; i < perBatch; i++) batch.set([0xa0, i % 128, 1], i * 3);
+    for (let seq = 1; seq <= batches; seq++) {
+      const h = natsHeaders();
+      h.set("Midisock-Hub", "fast");
+      h.set("Midisock-Seq", String(seq));
+      nc.publish("midisock.test.fast", batch, { headers: h });
+    }
+    await nc.flush();
+  } finally {
+    await nc.close();
+  }
+  await waitFor(
+    () => bridge.stats.received === batches,
+    "every batch at the bridge",
+  );
+  const { overflowed } = bridge.stats;
+  assert.ok(overflowed > 0, "some were dropped");
+  assert.equal(overflowed % perBatch, 0, "whole batches");
+  assert.equal(gaps.length, overflowed / perBatch);
+  assert.ok(gaps.every((e) => e.hub === "fast" && e.reason === "gap"));
+  // The rest reach the hub's reader, in order, none twice.
+  const want = batches * perBatch - overflowed;
+  let got = 0;
+  await within(
+    (async () => {
+      for await (const { message: m } of reader) {
+        assert.equal(m.type, "polytouch");
+        if (++got === want) break;
+      }
+    })(),
+    `${want} messages at the hub's reader`,
+  );
+  assert.equal(server.stats.received, want);
+});
+
 Deno.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
   await using byToken = await NatsServer.start(["--auth", "s3cret"]);
   await using server = new PortServer("127.0.0.1", 0, { relay: true });
@@ -602,7 +652,7 @@ Deno.test("midisock serve --nats bridges two CLI hubs and prints the bus's event
   assert.ok(result.stdout.includes("# connect nats:cli\n"));
   assert.match(
     result.stdout,
-    /# nats closed published=0 received=1 dropped=0 lost=0 ignored=0\n/,
+    /# nats closed published=0 received=1 dropped=0 lost=0 overflowed=0 ignored=0\n/,
   );
   assert.match(result.stdout, /# nats reconnecting attempt=1 delay=\d+ms\n/);
 });
@@ -666,6 +716,7 @@ Deno.test("midisock serve --json --nats prints the bridge's lines as JSON", asyn
       received: 0,
       droppedBytes: 0,
       lost: 0,
+      overflowed: 0,
       ignored: 0,
     },
   ]);
