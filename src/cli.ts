@@ -51,6 +51,7 @@ import type { FilterEvent } from "./filter_event.ts";
 import type { RejectEvent } from "./reject_event.ts";
 import type { ReleaseEvent } from "./release_event.ts";
 import { PortServer } from "./port_server.ts";
+import type { NatsBridge, NatsBridgeOptions } from "./nats_bridge.ts";
 import { WebGateway } from "./web_gateway.ts";
 import { addressName, type SocketPort } from "./socket_port.ts";
 import type { DevicePort } from "./device/device_port.ts";
@@ -123,12 +124,57 @@ Exit status:
   2  usage error: an unknown command or option, a bad address, a bad message
      argument`;
 
+const NATS_HELP = `
+One bus across machines (--nats implies --relay): hubs that give the same
+--bus on the same NATS system are one bus. Each hub's clients hear every
+other hub's clients; when a hub goes away (it stops, crashes, or loses its
+link to NATS) the others release its notes. Lines:
+  # nats connected bus=NAME hub=ID
+  # nats disconnected [ERROR]  the link to NATS is lost; the hub goes on
+                             serving its own clients, and releases the
+                             other hubs' notes for them
+  # nats reconnecting attempt=N delay=MSms
+  # nats reconnected attempts=N downtime=MSms dropped=BYTES
+                             the bus is back; BYTES that this hub's clients
+                             sent meanwhile were lost
+  # hubjoin ID               another hub was heard
+  # hubleave ID REASON released=N
+                             it is gone (REASON: bye, timeout after 3 s
+                             without a heartbeat, disconnect); N of its
+                             notes were released here
+  # hubgap ID released=N     messages of it were lost on the way; N of its
+                             notes were released here
+  # nats closed published=N received=N dropped=BYTES lost=N overflowed=N
+    ignored=N                the bridge closed (the server stops, or cut the
+                             bridge off as a slow client): NATS messages it
+                             published and received, MIDI bytes it could
+                             not publish, other hubs' messages lost on the
+                             way, MIDI messages dropped while this hub was
+                             1 MiB behind taking them in, and messages not
+                             taken (a hub id that is not its subject's)
+NATS options:
+  --nats URL         A NATS server, nats://HOST:PORT (or tls://); give it
+                     once for each server of a cluster
+  --bus NAME         The bus (letters, digits, - and _)
+  --hub ID           This hub's id on the bus (default: a random one)
+  --nats-token-file FILE
+                     The NATS token, on FILE's first line (else the
+                     MIDISOCK_NATS_TOKEN environment variable, if set)
+  --nats-user NAME   A NATS user; the password is on the first line of
+  --nats-pass-file FILE
+                     FILE (else in MIDISOCK_NATS_PASS)
+  --nats-creds FILE  A NATS credentials file (JWT and NKey seed)
+  --nats-ca FILE     Dial NATS with TLS, trusting the CAs in FILE (PEM)
+                     as well (a tls:// URL, or a server that requires
+                     TLS, dials with TLS and the system's CAs alone)`;
+
 const SERVE_HELP =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
          [--out NAME]... [--virtual NAME]... [--max-sysex BYTES]
          [--allow CIDR]... [--max-clients N] [--no-sysex]
          [--snapshot] [--no-release]
          [--tls-cert FILE --tls-key FILE] [--token-file FILE]
+         [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
          [--web [HOST:]PORT [--web-origin ORIGIN]...]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
@@ -220,6 +266,7 @@ Options:
                      the MIDISOCK_TOKEN environment variable, if set. The
                      token is never taken from the command line, where ps
                      would show it
+${NATS_HELP}
   --json             Print JSON lines instead. A message is mido's
                      msg.dict() with the sender first, such as
                      {"sender":NAME,"type":"sysex","time":0,"data":[1,2]}
@@ -645,6 +692,11 @@ class Printer {
     );
   }
 
+  /** An event line of another module's (see _cli_nats.ts). */
+  line(json: Record<string, unknown>, text: string): Promise<void> {
+    return this.#event(json, text);
+  }
+
   // An event line: JSON with --json, the # line otherwise, none with --quiet.
   #event(json: Record<string, unknown>, text: string): Promise<void> {
     if (this.#quiet) return Promise.resolve();
@@ -895,6 +947,14 @@ async function serve(
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "token-file": { type: "string" },
+      nats: { type: "string", multiple: true },
+      bus: { type: "string" },
+      hub: { type: "string" },
+      "nats-token-file": { type: "string" },
+      "nats-user": { type: "string" },
+      "nats-pass-file": { type: "string" },
+      "nats-creds": { type: "string" },
+      "nats-ca": { type: "string" },
       out: { type: "string", multiple: true },
       virtual: { type: "string", multiple: true },
       web: { type: "string" },
@@ -928,6 +988,7 @@ async function serve(
     key: await readText("--tls-key", keyFile!),
   };
   const token = await readToken(values["token-file"]);
+  const nats = await natsOptions(values);
   const web = webAddress(values.web, values["web-origin"], host);
   const printer = new Printer(out, !!values.json, !!values.quiet);
   // The MIDI outputs first: a name that matches none fails before the
@@ -937,7 +998,7 @@ async function serve(
   let server: PortServer;
   try {
     server = new PortServer(host, port, {
-      relay: !!values.relay,
+      relay: !!values.relay || nats !== undefined,
       maxSysexBytes,
       allow: values.allow,
       maxClients,
@@ -1022,6 +1083,19 @@ async function serve(
     count(event.port); // it will not be printed
   });
 
+  let bridge: NatsBridge | undefined;
+  if (nats) {
+    const { startBridge } = await natsModule();
+    try {
+      bridge = await startBridge(server, nats, printer.line.bind(printer));
+    } catch (error) {
+      removeStop();
+      await stop();
+      await closeAll(outputs);
+      if (error instanceof RangeError) throw usage(error, "serve");
+      throw error;
+    }
+  }
   try {
     await err.write(
       `${PROGRAM}: listening on ${
@@ -1048,6 +1122,7 @@ async function serve(
     }
   } finally {
     removeStop();
+    await bridge?.close();
     await Promise.all([server.close(), gateway?.close()]);
     for (const line of [...leaving.values()]) line();
     await closeAll(outputs); // each releases the notes it holds
@@ -1109,6 +1184,62 @@ async function readToken(
     return token;
   }
   return Deno.env.get("MIDISOCK_TOKEN") || undefined;
+}
+
+/** The NATS options of serve, or undefined without --nats. */
+async function natsOptions(values: {
+  nats?: string[];
+  bus?: string;
+  hub?: string;
+  "nats-token-file"?: string;
+  "nats-user"?: string;
+  "nats-pass-file"?: string;
+  "nats-creds"?: string;
+  "nats-ca"?: string;
+}): Promise<NatsBridgeOptions | undefined> {
+  if (values.nats === undefined) {
+    const given = Object.entries(values).find(([k, v]) =>
+      (k === "bus" || k === "hub" || k.startsWith("nats-")) && v !== undefined
+    );
+    if (given) throw new UsageError(`--${given[0]} needs --nats URL`);
+    return undefined;
+  }
+  if (values.bus === undefined) {
+    throw new UsageError(
+      `--nats needs --bus NAME (see ${PROGRAM} serve --help)`,
+    );
+  }
+  const firstLine = async (option: string, file?: string, env?: string) => {
+    if (file === undefined) return env && Deno.env.get(env) || undefined;
+    const text = (await readText(option, file)).split(/\r?\n/)[0];
+    if (text === "") {
+      throw new Error(`Cannot use ${option} ${file}: its first line is empty`);
+    }
+    return text;
+  };
+  const user = values["nats-user"];
+  const pass = user === undefined ? undefined : await firstLine(
+    "--nats-pass-file",
+    values["nats-pass-file"],
+    "MIDISOCK_NATS_PASS",
+  );
+  const ca = values["nats-ca"] === undefined
+    ? undefined
+    : await readText("--nats-ca", values["nats-ca"]);
+  return {
+    servers: values.nats,
+    bus: values.bus,
+    hub: values.hub,
+    token: await firstLine(
+      "--nats-token-file",
+      values["nats-token-file"],
+      "MIDISOCK_NATS_TOKEN",
+    ),
+    user,
+    pass,
+    credsFile: values["nats-creds"],
+    tls: ca === undefined ? undefined : { ca },
+  };
 }
 
 /** The hello line for monitor and send: --name and the token, if any. */
@@ -1459,6 +1590,16 @@ async function run(
 // Local MIDI devices: `ports`, `connect`, and serve's --out and --virtual.
 // The device module (and with it RtMidi, and the need for --allow-ffi) is
 // loaded only when one of them is used.
+
+/**
+ * serve's NATS bridge, loaded only with --nats, by a variable specifier as
+ * the device module is: a user who never gives --nats never downloads npm
+ * @nats-io/nats-core.
+ */
+const NATS_MODULE = "./_cli_nats.ts";
+function natsModule(): Promise<typeof import("./_cli_nats.ts")> {
+  return import(NATS_MODULE);
+}
 
 /**
  * The device module, loaded on first use. Its specifier is a variable, so

@@ -318,6 +318,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #relayed = 0;
   #releaseNotes: boolean;
   #busState: NoteTracker | undefined; // with snapshot
+  #noSnapshot = new WeakSet<SocketPort>(); // joined with snapshot: false
   #released = 0;
   // Counters of the clients that have left, so that totals outlive them.
   #gone: Record<Counted, number> = {
@@ -470,6 +471,11 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   /** The clients that the server has adopted and that are still connected. */
   get ports(): SocketPort[] {
     return [...this.#ports];
+  }
+
+  /** Whether the server relays each client's messages to the others. */
+  get relay(): boolean {
+    return this.#relay;
   }
 
   /** The hub that broadcasts what the server sends (and relays). */
@@ -705,7 +711,9 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    * the listener is checked.
    *
    * @param transport The client's transport. The server owns it from now on.
-   * @param options The client's name (by default, its address).
+   * @param options The client's name (by default, its address), and
+   * `snapshot: false` to skip the late joiners' snapshot for it (a bridge to
+   * other hubs, which must not send the bus's state back out as its own).
    * @returns The client's port.
    * @throws {PortClosedError} If the server is closed.
    *
@@ -734,7 +742,10 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    * assert.deepEqual(await local.receive(), message("start"));
    * ```
    */
-  join(transport: Transport, options: { name?: string } = {}): SocketPort {
+  join(
+    transport: Transport,
+    options: { name?: string; snapshot?: boolean } = {},
+  ): SocketPort {
     if (this.closed) throw new PortClosedError(this.name, "join");
     if (this.#live + this.#unmade >= this.#maxClients) {
       transport.close();
@@ -747,6 +758,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       name: options.name,
       readHello: false, // the name it was given stays
     });
+    if (options.snapshot === false) this.#noSnapshot.add(port);
     this.#place(port);
     return port;
   }
@@ -1024,7 +1036,9 @@ export class PortServer extends MidiPort<PortServerEventMap> {
 
   #adopt(port: SocketPort): void {
     // A late joiner hears the bus's controller state before anything else.
-    const snapshot = this.#busState?.snapshot();
+    const snapshot = this.#noSnapshot.has(port)
+      ? undefined
+      : this.#busState?.snapshot();
     if (snapshot?.length && !port.closed) {
       port.enqueue(concat(snapshot.map((msg) => encode(msg))));
     }

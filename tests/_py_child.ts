@@ -130,8 +130,8 @@ export class PyChild implements AsyncDisposable {
 
 /** The mido peer on a plain socket (see fixtures/py_net_peer.py). */
 export class PyPeer extends PyChild {
-  constructor(args: string[]) {
-    super(PEER, args);
+  constructor(args: string[], options: { stdin?: boolean } = {}) {
+    super(PEER, args, options);
   }
 }
 

@@ -14,12 +14,13 @@ import {
   PortClosedError,
   type PortEvent,
   PortServer,
-  type SocketPort,
+  SocketPort,
 } from "../mod.ts";
 import {
   bigSysex,
   delay,
   HAS_IPV6_LOOPBACK,
+  memoryPair,
   PANIC,
   randomMessages,
   readToEnd,
@@ -726,4 +727,28 @@ Deno.test("The first send() reaches clients whose connections the server had not
   } finally {
     await Promise.all(clients.map((client) => client.close()));
   }
+});
+
+Deno.test("PortServer.join(transport, { snapshot: false }) skips the late joiners' snapshot for that client only", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    snapshot: true,
+  });
+  assert.equal(server.relay, true);
+  await using player = await connect("127.0.0.1", server.port);
+  await waitFor(() => server.ports.length === 1, "the player");
+  await player.send(message("program_change", { program: 5 }));
+  await waitFor(() => server.stats.relayed === 1, "the program change");
+  const [quiet, quietEnd] = memoryPair();
+  const [synced, syncedEnd] = memoryPair();
+  server.join(quiet, { name: "bridge", snapshot: false });
+  server.join(synced, { name: "late" });
+  await using bridge = new SocketPort(quietEnd);
+  await using late = new SocketPort(syncedEnd);
+  assert.deepEqual(await receiveN(late, 1), [
+    message("program_change", { program: 5 }),
+  ]);
+  await player.send(message("start"));
+  assert.deepEqual(await receiveN(bridge, 1), [message("start")]);
+  assert.deepEqual(await receiveN(late, 1), [message("start")]);
 });

@@ -1,0 +1,224 @@
+// Copyright 2026 the midisock authors. MIT license.
+// The NATS client, in one place (pinned in deno.json's imports; see README
+// "Dependencies" for why this one). The protocol is npm
+// @nats-io/nats-core's; the transport under it is Deno's own sockets (below),
+// not Node's net module through Deno's compatibility layer.
+
+import {
+  checkOptions,
+  extractProtocolMessage,
+  INFO,
+  NatsConnectionImpl,
+  setTransportFactory,
+} from "@nats-io/nats-core/internal";
+import type {
+  ConnectionOptions,
+  NatsConnection,
+  Server,
+  ServerInfo,
+  Transport,
+} from "@nats-io/nats-core/internal";
+
+export {
+  credsAuthenticator,
+  headers as natsHeaders,
+  type Msg as NatsMsg,
+  type NatsConnection,
+} from "@nats-io/nats-core";
+
+/** The options of {@linkcode connectNats}: nats-core's, TLS narrowed. */
+export type NatsConnectOptions = Omit<ConnectionOptions, "tls"> & {
+  /** TLS: trust these CAs (PEM text, or a file of them). */
+  tls?: { ca?: string; caFile?: string };
+};
+
+/** Dials NATS over Deno's sockets (TCP, and TLS where the server has it). */
+export function connectNats(
+  options: NatsConnectOptions,
+): Promise<NatsConnection> {
+  // nats-core keeps one factory for the process: set it for each dial.
+  setTransportFactory({
+    factory: () => new DenoTransport(),
+    defaultPort: 4222,
+  });
+  return NatsConnectionImpl.connect(options);
+}
+
+/** How much one read takes. */
+const READ_SIZE = 64 * 1024;
+
+/**
+ * nats-core's Transport over Deno.Conn: it reads the server's INFO line,
+ * upgrades to TLS when the server requires it or the client asks for it,
+ * then yields what it reads and writes what it is sent, in order.
+ */
+class DenoTransport implements Transport {
+  readonly lang = "midisock";
+  readonly version = "3.4.0";
+  closeError?: Error;
+  #conn: Deno.Conn | undefined;
+  #options: ConnectionOptions = {};
+  #first = new Uint8Array(0); // what was read with the INFO line
+  #done = false;
+  #encrypted = false;
+  #closed = Promise.withResolvers<void | Error>();
+  #queue: Uint8Array[] = [];
+  #writing = false;
+
+  get isClosed(): boolean {
+    return this.#done;
+  }
+
+  async connect(server: Server, options: ConnectionOptions): Promise<void> {
+    this.#options = options;
+    const { hostname, port } = server;
+    try {
+      this.#conn = await Deno.connect({ hostname, port });
+      const info = await this.#readInfo();
+      checkOptions(info, options);
+      if (info.tls_required || (options.tls && info.tls_available)) {
+        const tls = options.tls ?? {};
+        const caCerts = [
+          ...(tls.ca ? [tls.ca] : []),
+          ...(tls.caFile ? [await Deno.readTextFile(tls.caFile)] : []),
+        ];
+        if (tls.cert || tls.certFile || tls.key || tls.keyFile) {
+          throw new TypeError(
+            "Client certificates for NATS are not supported: authenticate with a token, a user and password, or a credentials file",
+          );
+        }
+        this.#conn = await Deno.startTls(this.#conn as Deno.TcpConn, {
+          hostname: server.tlsName || hostname,
+          caCerts: caCerts.length ? caCerts : undefined,
+        });
+        await (this.#conn as Deno.TlsConn).handshake(); // a bad certificate fails here
+        this.#encrypted = true;
+      }
+    } catch (error) {
+      try {
+        this.#conn?.close();
+      } catch {
+        // Already closed.
+      }
+      this.#done = true;
+      throw error;
+    }
+  }
+
+  // Reads until the server's first line, INFO {...}, is whole.
+  async #readInfo(): Promise<ServerInfo> {
+    let got = new Uint8Array(0);
+    while (true) {
+      const buf = new Uint8Array(READ_SIZE);
+      const n = await this.#conn!.read(buf);
+      if (n === null) {
+        throw new Error("NATS server closed before its INFO line");
+      }
+      const next = new Uint8Array(got.length + n);
+      next.set(got);
+      next.set(buf.subarray(0, n), got.length);
+      got = next;
+      const line = extractProtocolMessage(got);
+      if (line === "") {
+        if (got.length > READ_SIZE) throw new Error("NATS INFO line too long");
+        continue;
+      }
+      const match = INFO.exec(line);
+      if (!match) {
+        throw new Error(
+          `Not a NATS server: it said ${JSON.stringify(line.slice(0, 40))}`,
+        );
+      }
+      this.#first = got; // the client reads the INFO line again, from here
+      return JSON.parse(match[1]) as ServerInfo;
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    let reason: Error | undefined;
+    yield this.#first;
+    while (!this.#done) {
+      const buf = new Uint8Array(READ_SIZE); // the client may keep a frame
+      let n: number | null;
+      try {
+        n = await this.#conn!.read(buf);
+      } catch (error) {
+        if (!this.#done) {
+          reason = error instanceof Error ? error : new Error(String(error));
+        }
+        break;
+      }
+      if (n === null) break;
+      yield buf.subarray(0, n);
+    }
+    await this.#close(reason, true);
+  }
+
+  isEncrypted(): boolean {
+    return this.#encrypted;
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#done) return;
+    this.#queue.push(frame);
+    if (!this.#writing) this.#write();
+  }
+
+  // Writes what is queued, all of it together, until nothing is left.
+  async #write(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#done) {
+        const frames = this.#queue.splice(0);
+        let bytes = frames[0];
+        if (frames.length > 1) {
+          let length = 0;
+          for (const f of frames) length += f.length;
+          bytes = new Uint8Array(length);
+          let offset = 0;
+          for (const f of frames) {
+            bytes.set(f, offset);
+            offset += f.length;
+          }
+        }
+        for (let i = 0; i < bytes.length;) {
+          i += await this.#conn!.write(bytes.subarray(i));
+        }
+      }
+    } catch (error) {
+      // The read side sees the connection end, and reports it.
+      this.closeError ??= error instanceof Error ? error : undefined;
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  close(error?: Error): Promise<void> {
+    return this.#close(error, false);
+  }
+
+  disconnect(): void {
+    this.#close(undefined, true);
+  }
+
+  #close(error: Error | undefined, internal: boolean): Promise<void> {
+    if (this.#done) return Promise.resolve();
+    this.#done = true;
+    this.closeError = error;
+    try {
+      this.#conn?.close();
+    } catch {
+      // Already closed.
+    }
+    if (internal) this.#closed.resolve(error);
+    return Promise.resolve();
+  }
+
+  closed(): Promise<void | Error> {
+    return this.#closed.promise;
+  }
+
+  discard(): void {
+    // Nothing is throttled here.
+  }
+}
