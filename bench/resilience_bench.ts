@@ -6,7 +6,8 @@
 // - reconnect: a server restarts on its port; the time from its close() to
 //   a ReconnectingPort's `reconnect` event (default backoff: the first
 //   attempt waits 100 ms), beside the time a raw Deno.connect takes to
-//   reach the new listener.
+//   reach the new listener. Each run waits for the client to hear the new
+//   server before the next restart.
 // - release: a player leaves with a note on; the time from its close() to
 //   the note_off that another client receives, beside the time a message
 //   takes from one client to another through the same relay.
@@ -38,6 +39,11 @@ async function reconnect(): Promise<void> {
     server = new PortServer("127.0.0.1", port);
     await back;
     ours.push(performance.now() - t0);
+    // The connection is made for good once the client hears the server (a
+    // connection that ends before it hears a byte counts as a failed
+    // attempt, and the backoff would grow).
+    await server.send(message("clock"));
+    await client.receive();
     const t1 = performance.now();
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     raw.push(performance.now() - t1);
