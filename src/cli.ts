@@ -1115,6 +1115,17 @@ async function serve(
     );
     if (gateway) {
       await err.write(`${PROGRAM}: web page at ${gateway.url}`);
+      // On every interface, the gateway answers to this machine's
+      // addresses only where Deno lets it read them.
+      const everywhere = gateway.addrs.some((a) =>
+        a.hostname === "0.0.0.0" || a.hostname === "::"
+      );
+      const sys = { name: "sys", kind: "networkInterfaces" } as const;
+      if (everywhere && Deno.permissions.querySync(sys).state !== "granted") {
+        await err.write(
+          `${PROGRAM}: warning: the web page answers only to localhost, 127.0.0.1, [::1] and --web-host names; run with --allow-sys=networkInterfaces to let it answer to this machine's addresses`,
+        );
+      }
     }
     const open = !values.allow && token === undefined;
     if (open && server.addrs.some((a) => !isLoopback(a.hostname))) {

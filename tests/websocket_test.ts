@@ -271,6 +271,28 @@ Deno.test("WebGateway refuses a request for a Host that is not one of its names 
   );
 });
 
+Deno.test("WebGateway on every interface answers to the loopbacks, and refuses a name it does not know", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using web = new WebGateway(server, { hostname: "0.0.0.0" });
+  assert.equal(web.url, `http://localhost:${web.port}/`);
+  const get = async (host: string) => {
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port: web.port });
+    await conn.write(
+      new TextEncoder().encode(
+        `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    const answer = await new Response(conn.readable).text();
+    return answer.split("\r\n")[0];
+  };
+  assert.equal(await get(`127.0.0.1:${web.port}`), "HTTP/1.1 200 OK");
+  assert.equal(await get(`localhost:${web.port}`), "HTTP/1.1 200 OK");
+  assert.equal(await get("rebound.example"), "HTTP/1.1 403 Forbidden");
+  // "0.0.0.0" is where it listens, not a name it is found by.
+  assert.equal(await get(`0.0.0.0:${web.port}`), "HTTP/1.1 403 Forbidden");
+  assert.equal(web.stats.rejected, 2);
+});
+
 Deno.test("WebGateway answers a malformed WebSocket upgrade with 400, counted and reported", async () => {
   await using server = new PortServer("127.0.0.1", 0);
   await using web = new WebGateway(server, { hostname: "127.0.0.1" });
