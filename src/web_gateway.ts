@@ -123,8 +123,9 @@ function machineAddresses(): string[] {
     kind: "networkInterfaces",
   }).state;
   if (state !== "granted") return [];
+  // Not a link-local address with a zone (fe80::1%eth0): no URL has it.
   return Deno.networkInterfaces()
-    .filter((i) => !i.address.includes("%")) // link-local, with a zone
+    .filter((i) => !i.address.includes("%"))
     .map((i) => urlHostname(i.address));
 }
 
@@ -241,9 +242,14 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
     this.#server = server;
     this.#https = tls !== undefined;
     this.#origins = new Set(origins.map(normalOrigin));
-    this.#names = new Set(
-      ["localhost", "127.0.0.1", "::1", ...hosts].map(urlHostname),
-    );
+    // Its own names: the loopbacks, the ones given, the host it listens
+    // on, or this machine's addresses for every interface (and below, the
+    // addresses it listens on).
+    const everywhere = ["", "0.0.0.0", "::"].includes(unbracket(hostname));
+    this.#names = new Set([
+      ...["localhost", "127.0.0.1", "::1", ...hosts].map(urlHostname),
+      ...(everywhere ? machineAddresses() : [urlHostname(hostname)]),
+    ]);
     this.#host = hostname;
     const handler = (request: Request, info: Deno.ServeHandlerInfo) =>
       this.#handle(request, info);
@@ -258,19 +264,14 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
           ...(tls ? { cert: tls.cert, key: tls.key } : {}),
         }, handler),
       (http) => http.addr.port,
-      (http) => this.#unbound.push(http.shutdown()),
+      // A server given up (its port was taken in the other family): its
+      // shutdown is awaited by close().
+      (http) => this.#unbound.push(http.shutdown().catch(() => {})),
     );
-    // Its own names: the one it was given, and the addresses it listens
-    // on, or this machine's for every interface.
-    const everywhere = ["", "0.0.0.0", "::"].includes(unbracket(hostname));
-    if (!everywhere) this.#names.add(urlHostname(hostname));
     for (const { hostname: address } of this.addrs) {
       if (!["0.0.0.0", "::"].includes(address)) {
         this.#names.add(urlHostname(address));
       }
-    }
-    if (everywhere) {
-      for (const address of machineAddresses()) this.#names.add(address);
     }
   }
 
