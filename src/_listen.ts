@@ -48,59 +48,78 @@ function listenOn(
     : Deno.listen({ hostname, port, transport: "tcp" });
 }
 
-function listenOne(
-  hostname: string,
-  port: number,
-  tls: TlsCertificate | undefined,
-): NetListener {
-  if (hostname !== "") return listenOn(hostname, port, tls);
-  // Every interface: IPv6 and IPv4 on one socket where the system has IPv6.
-  try {
-    return listenOn("::", port, tls);
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) throw error;
-    return listenOn("0.0.0.0", port, tls);
-  }
-}
-
 /**
- * Listens on every address of `host` at one port: for `localhost`, on
- * 127.0.0.1 and on ::1 (where the system has IPv6). With port 0, the first
- * listener picks a free port and the others take the same one, trying
- * again with a new port (up to 8 times) if it is taken in another family.
- * A failure names `host:port` and keeps the error's class.
+ * Binds every address of `host` at one port, with `bind` (which opens one
+ * listener, or one HTTP server, and throws as `Deno.listen` does): for
+ * `localhost`, 127.0.0.1 and ::1 (where the system has IPv6); for `""`,
+ * every interface, IPv6 and IPv4 on one socket where the system has IPv6,
+ * else IPv4's. With port 0, the first picks a free port and the others take
+ * the same one, trying again with a new port (up to 8 times) if it is taken
+ * in another family. A port taken in any family fails (an address that the
+ * system does not have, such as ::1 without IPv6, is left out). A failure
+ * names `host:port` and keeps the error's class; what was bound by then is
+ * given to `unbind`.
  */
-export function listenAll(
+export function bindAll<T>(
   host: string,
   port: number,
-  tls?: TlsCertificate,
-): NetListener[] {
+  bind: (hostname: string, port: number) => T,
+  portOf: (bound: T) => number,
+  unbind: (bound: T) => void,
+): T[] {
+  const bindOne = (hostname: string, at: number): T => {
+    if (hostname !== "") return bind(hostname, at);
+    try {
+      return bind("::", at);
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) throw error;
+      return bind("0.0.0.0", at);
+    }
+  };
   const [first, ...rest] = hostsFor(host);
   for (let attempt = 0;; attempt++) {
-    let listeners: NetListener[];
+    let bound: T[];
     try {
-      listeners = [listenOne(first, port, tls)];
+      bound = [bindOne(first, port)];
     } catch (error) {
       throw renamed(error, unbracket(host), port);
     }
-    const chosen = listeners[0].addr.port;
+    const chosen = portOf(bound[0]);
     try {
       for (const other of rest) {
         try {
-          listeners.push(listenOne(other, chosen, tls));
+          bound.push(bindOne(other, chosen));
         } catch (error) {
           // No IPv6 (or no IPv4) loopback here: the other family will do,
           // unless the port is taken, which is the caller's to know.
           if (error instanceof Deno.errors.AddrInUse) throw error;
         }
       }
-      return listeners;
+      return bound;
     } catch (error) {
-      for (const listener of listeners) listener.close();
+      for (const one of bound) unbind(one);
       if (port === 0 && attempt < 8) continue;
       throw renamed(error, unbracket(host), chosen);
     }
   }
+}
+
+/**
+ * Listens on every address of `host` at one port ({@linkcode bindAll}), with
+ * TLS if given.
+ */
+export function listenAll(
+  host: string,
+  port: number,
+  tls?: TlsCertificate,
+): NetListener[] {
+  return bindAll(
+    host,
+    port,
+    (hostname, at) => listenOn(hostname, at, tls),
+    (listener) => listener.addr.port,
+    (listener) => listener.close(),
+  );
 }
 
 /** Whether an accept() error means the listener is closed. */

@@ -175,7 +175,7 @@ const SERVE_HELP =
          [--snapshot] [--no-release]
          [--tls-cert FILE --tls-key FILE] [--token-file FILE]
          [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
-         [--web [HOST:]PORT [--web-origin ORIGIN]...]
+         [--web [HOST:]PORT [--web-origin ORIGIN]... [--web-host NAME]...]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -294,6 +294,11 @@ ${NATS_HELP}
                      Let pages from ORIGIN (such as https://studio.example)
                      open the WebSocket too; give it once for each. A page
                      from any other site is refused, a # reject line
+  --web-host NAME    Answer to NAME too (such as studio.local), besides
+                     localhost, the loopbacks, the --web host and the
+                     addresses it listens on; give it once for each. A
+                     request for any other name is refused (DNS
+                     rebinding), a # reject line
   -q, --quiet        Print no messages and no events
   -h, --help         Print this help
 
@@ -959,6 +964,7 @@ async function serve(
       virtual: { type: "string", multiple: true },
       web: { type: "string" },
       "web-origin": { type: "string", multiple: true },
+      "web-host": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -989,7 +995,12 @@ async function serve(
   };
   const token = await readToken(values["token-file"]);
   const nats = await natsOptions(values);
-  const web = webAddress(values.web, values["web-origin"], host);
+  const web = webAddress(
+    values.web,
+    values["web-origin"],
+    values["web-host"],
+    host,
+  );
   const printer = new Printer(out, !!values.json, !!values.quiet);
   // The MIDI outputs first: a name that matches none fails before the
   // server listens.
@@ -1104,6 +1115,17 @@ async function serve(
     );
     if (gateway) {
       await err.write(`${PROGRAM}: web page at ${gateway.url}`);
+      // On every interface, the gateway answers to this machine's
+      // addresses only where Deno lets it read them.
+      const everywhere = gateway.addrs.some((a) =>
+        a.hostname === "0.0.0.0" || a.hostname === "::"
+      );
+      const sys = { name: "sys", kind: "networkInterfaces" } as const;
+      if (everywhere && Deno.permissions.querySync(sys).state !== "granted") {
+        await err.write(
+          `${PROGRAM}: warning: the web page answers only to localhost, 127.0.0.1, [::1] and --web-host names; run with --allow-sys=networkInterfaces to let it answer to this machine's addresses`,
+        );
+      }
     }
     const open = !values.allow && token === undefined;
     if (open && server.addrs.some((a) => !isLoopback(a.hostname))) {
@@ -1132,18 +1154,24 @@ async function serve(
 
 /**
  * Where serve's --web listens: `[HOST:]PORT`, the host by default the
- * server's; and the other origins its WebSocket lets in (--web-origin).
+ * server's; the other origins its WebSocket lets in (--web-origin); and
+ * the other names it answers to (--web-host).
  */
 function webAddress(
   text: string | undefined,
   origins: string[] | undefined,
+  hosts: string[] | undefined,
   serverHost: string,
-): { hostname: string; port: number; origins?: string[] } | undefined {
+):
+  | { hostname: string; port: number; origins?: string[]; hosts?: string[] }
+  | undefined {
   if (text === undefined) {
-    if (origins !== undefined) {
-      throw new UsageError(
-        `--web-origin needs --web (see ${PROGRAM} serve --help)`,
-      );
+    for (const [flag, given] of [["origin", origins], ["host", hosts]]) {
+      if (given !== undefined) {
+        throw new UsageError(
+          `--web-${flag} needs --web (see ${PROGRAM} serve --help)`,
+        );
+      }
     }
     return undefined;
   }
@@ -1155,7 +1183,7 @@ function webAddress(
   } catch (error) {
     throw new UsageError(`Invalid --web address: ${oneLine(error)}`);
   }
-  return { hostname: parsed.host, port: parsed.port, origins };
+  return { hostname: parsed.host, port: parsed.port, origins, hosts };
 }
 
 /** The options that connect with TLS: monitor's and send's. */

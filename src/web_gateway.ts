@@ -1,7 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { hostsFor, unbracket } from "./_hosts.ts";
-import { renamed } from "./_listen.ts";
+import { unbracket } from "./_hosts.ts";
+import { bindAll } from "./_listen.ts";
 import { PAGE_HTML, PAGE_JS } from "./_web_assets.ts";
 import { formatAddress } from "./address.ts";
 import { RejectEvent } from "./reject_event.ts";
@@ -39,6 +39,21 @@ export interface WebGatewayOptions {
    */
   origins?: string[];
   /**
+   * Other names that the gateway answers to, besides the ones it listens
+   * on, such as `"studio.local"` or a name in DNS that points at it. A
+   * request (for the page or the WebSocket) whose `Host` is none of the
+   * gateway's names is refused (403), counted and reported: a page on
+   * another site that makes its own name point at this machine (DNS
+   * rebinding) cannot reach the gateway through a visitor's browser. The
+   * gateway's own names are `localhost`, `127.0.0.1` and `[::1]`, the
+   * `hostname` it was given and the addresses it listens on; on every
+   * interface (`""`, `0.0.0.0`, `::`), also the machine's addresses where
+   * the program may read them (`--allow-sys=networkInterfaces`).
+   *
+   * @default {[]}
+   */
+  hosts?: string[];
+  /**
    * Serve HTTPS and WSS: a certificate chain and its private key, PEM text.
    * Web MIDI needs a secure context (HTTPS, or `localhost`).
    */
@@ -51,13 +66,27 @@ export interface WebGatewayStats {
   requests: number;
   /** WebSockets opened and handed to the server (which may refuse them). */
   sockets: number;
-  /** WebSockets refused here: a foreign Origin, or a closed server. */
+  /**
+   * Requests refused here: a `Host` that is not one of the gateway's names,
+   * a WebSocket from a foreign Origin, a malformed WebSocket upgrade, or one
+   * to a closed server.
+   */
   rejected: number;
+  /**
+   * WebSockets closed for sending too much: a frame bigger than the
+   * transport's `maxUnreadBytes` (code 1009), or more than that not yet read
+   * (code 1008).
+   */
+  overLimit: number;
 }
 
 /** The events of a {@linkcode WebGateway}. */
 export interface WebGatewayEventMap {
-  /** A WebSocket was refused before it reached the server. */
+  /**
+   * A request was refused before it reached the server (a foreign `Host` or
+   * `Origin`, a malformed upgrade, a closed server), or a WebSocket was
+   * closed for sending too much.
+   */
   reject: RejectEvent;
 }
 
@@ -68,6 +97,43 @@ const PAGE_HEADERS = {
   "referrer-policy": "no-referrer",
   "cache-control": "no-cache",
 };
+
+/** A host name as a URL has it: lower case, an IPv6 address in brackets. */
+function urlHostname(host: string): string {
+  const bare = unbracket(host);
+  try {
+    return new URL(`http://${bare.includes(":") ? `[${bare}]` : bare}/`)
+      .hostname;
+  } catch {
+    throw new SyntaxError(
+      `Invalid host ${
+        JSON.stringify(host)
+      }: expected a name or an address, such as "studio.local"`,
+    );
+  }
+}
+
+/**
+ * This machine's addresses, where the program may read them (else none:
+ * the loopbacks and the names given still serve).
+ */
+function machineAddresses(): string[] {
+  const state = Deno.permissions.querySync({
+    name: "sys",
+    kind: "networkInterfaces",
+  }).state;
+  if (state !== "granted") return [];
+  // Not a link-local address with a zone (fe80::1%eth0): no URL has it.
+  return Deno.networkInterfaces()
+    .filter((i) => !i.address.includes("%"))
+    .map((i) => urlHostname(i.address));
+}
+
+/** The name of a request's peer, `host:port`. */
+function peerName(info: Deno.ServeHandlerInfo): string {
+  const remoteAddr = info.remoteAddr as Deno.NetAddr;
+  return addressName(remoteAddr) ?? remoteAddr.hostname;
+}
 
 /** An origin, as browsers send it: `scheme://host[:port]`. */
 function normalOrigin(origin: string): string {
@@ -101,8 +167,9 @@ function normalOrigin(origin: string): string {
  * package's own codec (`web/page.ts`, bundled), and needs nothing from the
  * network.
  *
- * It uses `Deno.serve` and `Deno.upgradeWebSocket`. A WebSocket whose
- * `Origin` is neither the page's own nor in `origins` is refused (403).
+ * It uses `Deno.serve` and `Deno.upgradeWebSocket`. A request whose `Host`
+ * is not one of the gateway's names (see `hosts`) is refused (403), as is a
+ * WebSocket whose `Origin` is neither the page's own nor in `origins`.
  * Closing the gateway closes its WebSockets (their clients leave the bus)
  * and the HTTP server; closing the server closes the WebSockets, not the
  * gateway.
@@ -129,72 +196,81 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
   #server: PortServer;
   #https: boolean;
   #origins: Set<string>;
-  #servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+  #names: Set<string>;
+  #servers: Deno.HttpServer<Deno.NetAddr>[];
+  #unbound: Promise<void>[] = [];
   #sockets = new Set<WebSocketTransport>();
   #host: string;
   #closing: Promise<void> | undefined;
   #requests = 0;
   #opened = 0;
   #rejected = 0;
+  #overLimit = 0;
 
   /**
    * Starts serving.
    *
    * @param server The server whose bus the WebSockets join.
-   * @param options Where to listen, other origins to allow, and TLS.
-   * @throws {SyntaxError} For a bad origin, named.
+   * @param options Where to listen, other origins and names to allow, and
+   * TLS.
+   * @throws {SyntaxError} For a bad origin or host, named.
    * @throws {RangeError} For a port out of range.
    * @throws {Deno.errors.AddrInUse} If the port is taken; the message
    * names `host:port`.
    */
   constructor(server: PortServer, options: WebGatewayOptions = {}) {
     super();
-    const { hostname = "localhost", port = 0, origins = [], tls } = options;
+    const {
+      hostname = "localhost",
+      port = 0,
+      origins = [],
+      hosts = [],
+      tls,
+    } = options;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new RangeError(
         `Invalid port for the web gateway: expected an integer in 0..65535, got ${port}`,
       );
     }
-    if (!Array.isArray(origins)) {
-      throw new TypeError(
-        `Invalid origins option: expected an array of origins, got ${typeof origins}`,
-      );
+    for (const [field, value] of [["origins", origins], ["hosts", hosts]]) {
+      if (!Array.isArray(value)) {
+        throw new TypeError(
+          `Invalid ${field} option: expected an array of strings, got ${typeof value}`,
+        );
+      }
     }
     this.#server = server;
     this.#https = tls !== undefined;
     this.#origins = new Set(origins.map(normalOrigin));
+    // Its own names: the loopbacks, the ones given, the host it listens
+    // on, or this machine's addresses for every interface (and below, the
+    // addresses it listens on).
+    const everywhere = ["", "0.0.0.0", "::"].includes(unbracket(hostname));
+    this.#names = new Set([
+      ...["localhost", "127.0.0.1", "::1", ...hosts].map(urlHostname),
+      ...(everywhere ? machineAddresses() : [urlHostname(hostname)]),
+    ]);
     this.#host = hostname;
     const handler = (request: Request, info: Deno.ServeHandlerInfo) =>
       this.#handle(request, info);
-    const serve = (host: string, at: number) => {
-      try {
-        return Deno.serve({
+    this.#servers = bindAll(
+      hostname,
+      port,
+      (host, at) =>
+        Deno.serve({
           hostname: host,
           port: at,
           onListen() {},
           ...(tls ? { cert: tls.cert, key: tls.key } : {}),
-        }, handler);
-      } catch (error) {
-        throw renamed(error, host, at);
-      }
-    };
-    const hosts = hostname === "" ? ["::"] : hostsFor(hostname);
-    let first: Deno.HttpServer<Deno.NetAddr>;
-    try {
-      first = serve(hosts[0], port);
-    } catch (error) {
-      // Every interface, on a system without IPv6: IPv4's.
-      if (hostname !== "" || error instanceof Deno.errors.AddrInUse) {
-        throw error;
-      }
-      first = serve("0.0.0.0", port);
-    }
-    this.#servers.push(first);
-    for (const other of hosts.slice(1)) {
-      try {
-        this.#servers.push(serve(other, first.addr.port));
-      } catch {
-        // No IPv6 loopback here (or its port is taken): 127.0.0.1 serves.
+        }, handler),
+      (http) => http.addr.port,
+      // A server given up (its port was taken in the other family): its
+      // shutdown is awaited by close().
+      (http) => this.#unbound.push(http.shutdown().catch(() => {})),
+    );
+    for (const { hostname: address } of this.addrs) {
+      if (!["0.0.0.0", "::"].includes(address)) {
+        this.#names.add(urlHostname(address));
       }
     }
   }
@@ -222,12 +298,16 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
     }/`;
   }
 
-  /** Counters of requests, WebSockets, and WebSockets refused. */
+  /**
+   * Counters of requests, WebSockets, requests refused, and WebSockets
+   * closed for sending too much.
+   */
   get stats(): WebGatewayStats {
     return {
       requests: this.#requests,
       sockets: this.#opened,
       rejected: this.#rejected,
+      overLimit: this.#overLimit,
     };
   }
 
@@ -239,6 +319,13 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
   #handle(request: Request, info: Deno.ServeHandlerInfo): Response {
     this.#requests++;
     const url = new URL(request.url);
+    // The name the browser asked for (Deno takes the URL's host from the
+    // Host header): a page whose own name points here may not come in.
+    if (!this.#names.has(url.hostname)) {
+      const reason = `host ${url.hostname} is not allowed`;
+      this.#reject(peerName(info), reason);
+      return new Response(`Forbidden: ${reason}\n`, { status: 403 });
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("Method not allowed\n", {
         status: 405,
@@ -274,11 +361,13 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
     url: URL,
   ): Response {
     const remoteAddr = info.remoteAddr as Deno.NetAddr;
-    const address = addressName(remoteAddr) ?? remoteAddr.hostname;
+    const address = peerName(info);
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Expected a WebSocket upgrade\n", { status: 426 });
     }
     const origin = request.headers.get("origin");
+    // The page's own origin: where the browser found it, by one of the
+    // gateway's names (the Host was checked).
     const own = `${this.#https ? "https" : "http"}://${url.host}`;
     if (origin !== null && origin !== own && !this.#origins.has(origin)) {
       const reason = `origin ${origin} is not allowed`;
@@ -290,10 +379,25 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
       this.#reject(address, reason);
       return new Response(`Service unavailable: ${reason}\n`, { status: 503 });
     }
-    const { socket, response } = Deno.upgradeWebSocket(request);
+    let upgrade;
+    try {
+      upgrade = Deno.upgradeWebSocket(request);
+    } catch (error) {
+      // Such as an Upgrade header with no "Connection: Upgrade".
+      const reason = `bad WebSocket upgrade: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+      this.#reject(address, reason);
+      return new Response(`Bad request: ${reason}\n`, { status: 400 });
+    }
+    const { socket, response } = upgrade;
     const transport = new WebSocketTransport(socket, {
       remoteAddr,
       localAddr: this.#servers[0].addr,
+      onLimit: (reason) => {
+        this.#overLimit++;
+        this.dispatchEvent(new RejectEvent(address, reason));
+      },
     });
     this.#sockets.add(transport);
     socket.addEventListener("close", () => this.#sockets.delete(transport));
@@ -325,7 +429,10 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
     this.#closing ??= (async () => {
       for (const transport of this.#sockets) transport.close();
       this.#sockets.clear();
-      await Promise.all(this.#servers.map((server) => server.shutdown()));
+      await Promise.all([
+        ...this.#servers.map((server) => server.shutdown()),
+        ...this.#unbound,
+      ]);
     })();
     return this.#closing;
   }

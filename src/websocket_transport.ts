@@ -14,15 +14,23 @@ export interface WebSocketTransportOptions {
   localAddr?: Deno.Addr;
   /**
    * The most bytes of received frames that may wait unread. A WebSocket
-   * cannot tell its peer to pause, so a frame that arrives while more than
-   * this waits closes the socket (code 1008) and errors the readable,
-   * which drops what it held: the port sees a failed connection, as after
-   * a reset, not a silent loss. One frame of any size is always taken while
-   * nothing waits.
+   * cannot tell its peer to pause, so a frame that would make more than
+   * this wait closes the socket (code 1008), and a single frame bigger than
+   * this closes it too (code 1009, "message too big"), whether anyone
+   * reads or not (before a server has read a client's hello line, say).
+   * Either errors the readable, which drops what it held: the port sees a
+   * failed connection, as after a reset, not a silent loss; and `onLimit`
+   * hears why.
    *
    * @default {1048576}
    */
   maxUnreadBytes?: number;
+  /**
+   * Called once when the transport closes the socket for `maxUnreadBytes`,
+   * with the reason (also the close frame's), so that its owner can count
+   * it and report it: the browser gateway does.
+   */
+  onLimit?: (reason: string) => void;
   /**
    * A write waits while the socket holds more than this many bytes not yet
    * sent (its `bufferedAmount`), so that a port's queue, and the hub's
@@ -37,10 +45,12 @@ export interface WebSocketTransportOptions {
 // waits for it looks again every this many milliseconds.
 const DRAIN_POLL_MS = 5;
 
-// Close codes: 1000 normal; 1008 policy (too much unread); 4000 refused,
-// with the reason (the server's reject reason, such as "wrong token").
+// Close codes: 1000 normal; 1008 policy (too much unread); 1009 a frame too
+// big; 4000 refused, with the reason (the server's reject reason, such as
+// "wrong token").
 const NORMAL = 1000;
 const POLICY = 1008;
+const TOO_BIG = 1009;
 const REFUSED = 4000;
 
 /** A close reason cut to the 123 bytes of UTF-8 that a close frame holds. */
@@ -94,6 +104,7 @@ export class WebSocketTransport implements Transport {
   #closed = false;
   #maxUnread: number;
   #maxBuffered: number;
+  #onLimit: ((reason: string) => void) | undefined;
   #unread = 0;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #opened: Promise<void>;
@@ -118,6 +129,7 @@ export class WebSocketTransport implements Transport {
     this.localAddr = options.localAddr;
     this.#maxUnread = options.maxUnreadBytes ?? 1024 * 1024;
     this.#maxBuffered = options.maxBufferedAmount ?? 64 * 1024;
+    this.#onLimit = options.onLimit;
     for (
       const [field, value] of [
         ["maxUnreadBytes", this.#maxUnread],
@@ -177,15 +189,27 @@ export class WebSocketTransport implements Transport {
       ? new Uint8Array(data)
       : undefined;
     if (bytes === undefined || bytes.length === 0) return;
-    if (this.#unread > this.#maxUnread) {
-      const reason =
-        `more than ${this.#maxUnread} bytes received and not yet read`;
-      this.#end(new Error(`WebSocket closed: ${reason}`));
-      this.#shut(POLICY, reason);
-      return;
+    if (bytes.length > this.#maxUnread) {
+      this.#overLimit(
+        TOO_BIG,
+        `a frame of ${bytes.length} bytes, over maxUnreadBytes (${this.#maxUnread})`,
+      );
+    } else if (this.#unread + bytes.length > this.#maxUnread) {
+      this.#overLimit(
+        POLICY,
+        `more than ${this.#maxUnread} bytes received and not yet read`,
+      );
+    } else {
+      this.#unread += bytes.length;
+      this.#controller.enqueue(bytes);
     }
-    this.#unread += bytes.length;
-    this.#controller.enqueue(bytes);
+  }
+
+  // Closes the socket for maxUnreadBytes: nothing more of it is held.
+  #overLimit(code: number, reason: string): void {
+    this.#end(new Error(`WebSocket closed: ${reason}`));
+    this.#shut(code, reason);
+    this.#onLimit?.(reason);
   }
 
   // Ends the readable, once: closed, or errored with `error`.

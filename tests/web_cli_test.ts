@@ -53,8 +53,25 @@ Deno.test("midisock serve --web serves the page, and a WebSocket client is one m
     "HTTP/1.1 403 Forbidden",
   );
   await serve.waitForCount(1, (l) => l.startsWith("# reject"), "a reject");
+  // A page whose own name was made to point here (DNS rebinding).
+  assert.equal(
+    await upgradeStatus(webPort, `http://evil.example:${webPort}`, {
+      host: `evil.example:${webPort}`,
+    }),
+    "HTTP/1.1 403 Forbidden",
+  );
+  // A malformed upgrade: 400 and a # reject line, and no stack trace.
+  assert.equal(
+    await upgradeStatus(webPort, undefined, { noConnection: true }),
+    "HTTP/1.1 400 Bad Request",
+  );
+  await serve.waitForCount(3, (l) => l.startsWith("# reject"), "3 rejects");
   serve.kill("SIGTERM");
   assert.equal((await serve.result()).code, 0);
+  assert.deepEqual(serve.stderr, [
+    `midisock: listening on 127.0.0.1:${tcpPort}`,
+    `midisock: web page at ${url}`,
+  ]);
   assert.ok(
     serve.stdout.includes("page note_on channel=0 note=60 velocity=100 time=0"),
     serve.stdout.join("\n"),
@@ -66,6 +83,15 @@ Deno.test("midisock serve --web serves the page, and a WebSocket client is one m
     ),
     serve.stdout.join("\n"),
   );
+  const rejects = serve.stdout.filter((l) => l.startsWith("# reject"));
+  assert.match(
+    rejects[1],
+    /^# reject 127\.0\.0\.1:\d+ host evil\.example is not allowed$/,
+  );
+  assert.match(
+    rejects[2],
+    /^# reject 127\.0\.0\.1:\d+ bad WebSocket upgrade: .+$/,
+  );
 });
 
 Deno.test("midisock serve --web-origin lets another site's page in, and needs --web", async () => {
@@ -75,11 +101,19 @@ Deno.test("midisock serve --web-origin lets another site's page in, and needs --
     "127.0.0.1:0",
     "--web-origin",
     "https://studio.example",
+    "--web-host",
+    "studio.local",
     "127.0.0.1:0",
   ]);
   const { port: webPort } = await webPage(serve);
   assert.equal(
     await upgradeStatus(webPort, "https://studio.example"),
+    "HTTP/1.1 101 Switching Protocols",
+  );
+  // --web-host: a name that the gateway answers to, with its own origin.
+  const studio = `studio.local:${webPort}`;
+  assert.equal(
+    await upgradeStatus(webPort, `http://${studio}`, { host: studio }),
     "HTTP/1.1 101 Switching Protocols",
   );
   serve.kill("SIGTERM");
@@ -91,6 +125,14 @@ Deno.test("midisock serve --web-origin lets another site's page in, and needs --
       [
         ["--web-origin", "https://a.example"],
         "--web-origin needs --web (see midisock serve --help)",
+      ],
+      [
+        ["--web-host", "studio.local"],
+        "--web-host needs --web (see midisock serve --help)",
+      ],
+      [
+        ["--web", "0", "--web-host", "a b", "127.0.0.1:0"],
+        'Invalid host "a b": expected a name or an address, such as "studio.local" (see midisock serve --help)',
       ],
       [
         ["--web", "0", "--web-origin", "a.example", "127.0.0.1:0"],
@@ -111,10 +153,22 @@ Deno.test("midisock serve --web-origin lets another site's page in, and needs --
   }
 });
 
-Deno.test("midisock serve --web with --tls-cert and --tls-key serves the page over HTTPS", async () => {
+Deno.test("midisock serve --web on every interface warns when it cannot read this machine's addresses", async () => {
+  // The test's midisock runs without --allow-sys=networkInterfaces.
+  await using serve = midisock(["serve", "--web", "0.0.0.0:0", "127.0.0.1:0"]);
+  await serve.waitForMatch(
+    "stderr",
+    /^midisock: warning: the web page answers only to localhost, 127\.0\.0\.1, \[::1\] and --web-host names; run with --allow-sys=networkInterfaces to let it answer to this machine's addresses$/,
+  );
+  serve.kill("SIGTERM");
+  assert.equal((await serve.result()).code, 0);
+});
+
+Deno.test("midisock serve --web with --tls-cert and --tls-key serves the page over HTTPS, and a WSS client and a TLS client hear each other", async () => {
   await withCerts(async ({ files, ca }) => {
     await using serve = midisock([
       "serve",
+      "--relay",
       "--tls-cert",
       files.cert,
       "--tls-key",
@@ -123,25 +177,59 @@ Deno.test("midisock serve --web with --tls-cert and --tls-key serves the page ov
       "0",
       "127.0.0.1:0",
     ]);
+    const [, tcpPort] = await serve.waitForMatch(
+      "stderr",
+      /^midisock: listening on 127\.0\.0\.1:(\d+)$/,
+    );
     const { port: webPort } = await webPage(serve, "https");
     // A GET over TLS, trusting the test CA.
-    using conn = await Deno.connectTls({
-      hostname: "localhost",
-      port: webPort,
-      caCerts: [ca],
+    {
+      using conn = await Deno.connectTls({
+        hostname: "localhost",
+        port: webPort,
+        caCerts: [ca],
+      });
+      await conn.write(
+        new TextEncoder().encode(
+          "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        ),
+      );
+      const buf = new Uint8Array(256);
+      const n = await within(conn.read(buf), "the HTTPS answer");
+      assert.match(
+        new TextDecoder().decode(buf.subarray(0, n ?? 0)),
+        /^HTTP\/1\.1 200 OK\r\n/,
+      );
+    }
+    // A WebSocket over TLS (wss:), by an HTTP client that trusts the CA.
+    using client = Deno.createHttpClient({ caCerts: [ca] });
+    const ws = new WebSocket(`wss://localhost:${webPort}/ws`, { client });
+    await using page = new SocketPort(new WebSocketTransport(ws), {
+      hello: { name: "page" },
     });
-    await conn.write(
-      new TextEncoder().encode(
-        "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-      ),
+    await serve.waitForCount(1, (l) => l.startsWith("# connect"), "the page");
+    await using tcp = await connect("localhost", Number(tcpPort), {
+      tls: { caCerts: [ca] },
+    });
+    await serve.waitForCount(2, (l) => l.startsWith("# connect"), "two");
+    await page.send(message("note_on", { note: 61, velocity: 90 }));
+    assert.deepEqual(
+      await tcp.receive(),
+      message("note_on", { note: 61, velocity: 90 }),
     );
-    const buf = new Uint8Array(256);
-    const n = await within(conn.read(buf), "the HTTPS answer");
-    assert.match(
-      new TextDecoder().decode(buf.subarray(0, n ?? 0)),
-      /^HTTP\/1\.1 200 OK\r\n/,
+    await tcp.send(message("control_change", { control: 64, value: 127 }));
+    assert.deepEqual(
+      await page.receive(),
+      message("control_change", { control: 64, value: 127 }),
     );
+    assert.equal(page.stats.skippedBytes, 0);
     serve.kill("SIGTERM");
     assert.equal((await serve.result()).code, 0);
+    assert.ok(
+      serve.stdout.includes(
+        "page note_on channel=0 note=61 velocity=90 time=0",
+      ),
+      serve.stdout.join("\n"),
+    );
   });
 });

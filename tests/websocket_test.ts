@@ -15,7 +15,13 @@ import {
 } from "../mod.ts";
 import { DENO } from "./_child.ts";
 import { openSocket, rawUpgrade, upgradeStatus } from "./_ws.ts";
-import { memoryPair, randomMessages, receiveN, waitFor } from "./_net.ts";
+import {
+  HAS_IPV6_LOOPBACK,
+  memoryPair,
+  randomMessages,
+  receiveN,
+  waitFor,
+} from "./_net.ts";
 
 /** An HTTP server whose WebSockets come out as transports. */
 function wsServer(
@@ -96,11 +102,13 @@ Deno.test("WebSocketTransport.close(reason) gives the peer code 4000 and the rea
   assert.ok(new TextEncoder().encode(event.reason).length <= 123);
 });
 
-Deno.test("WebSocketTransport closes a socket whose unread frames pass maxUnreadBytes, with 1008, and errors its readable", async () => {
+Deno.test("WebSocketTransport closes a socket whose unread frames would pass maxUnreadBytes, with 1008, and errors its readable", async () => {
   await using http = wsServer({ maxUnreadBytes: 10 });
   const { ws, end } = await openSocket(http.url);
   const transport = await http.next();
-  for (let i = 0; i < 3; i++) ws.send(new Uint8Array(8));
+  // 8 bytes wait; 8 more would make 16.
+  ws.send(new Uint8Array(8));
+  ws.send(new Uint8Array(8));
   const event = await end;
   assert.equal(event.code, 1008);
   assert.equal(event.reason, "more than 10 bytes received and not yet read");
@@ -109,6 +117,29 @@ Deno.test("WebSocketTransport closes a socket whose unread frames pass maxUnread
     transport.readable.getReader().read(),
     new Error("WebSocket closed: more than 10 bytes received and not yet read"),
   );
+});
+
+Deno.test("WebSocketTransport closes a socket at once for one frame over maxUnreadBytes, with 1009, and says why to onLimit", async () => {
+  const limits: string[] = [];
+  await using http = wsServer({
+    maxUnreadBytes: 10,
+    onLimit: (reason) => limits.push(reason),
+  });
+  const { ws, end } = await openSocket(http.url);
+  const transport = await http.next();
+  // A reader waits, so nothing is unread: the one frame is too big alone.
+  const read = assert.rejects(
+    transport.readable.getReader().read(),
+    new Error(
+      "WebSocket closed: a frame of 11 bytes, over maxUnreadBytes (10)",
+    ),
+  );
+  ws.send(new Uint8Array(11));
+  const event = await end;
+  assert.equal(event.code, 1009);
+  assert.equal(event.reason, "a frame of 11 bytes, over maxUnreadBytes (10)");
+  await read;
+  assert.deepEqual(limits, ["a frame of 11 bytes, over maxUnreadBytes (10)"]);
 });
 
 Deno.test("WebSocketTransport rejects bad options by name", () => {
@@ -181,6 +212,144 @@ Deno.test("WebGateway refuses a WebSocket from a foreign Origin, and lets in its
   );
   assert.equal(web.stats.rejected, 1);
   await waitFor(() => web.stats.sockets === 2, "two sockets opened");
+});
+
+Deno.test("WebGateway refuses a request for a Host that is not one of its names (DNS rebinding), and takes its own and the ones in hosts", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { relay: true });
+  await using web = new WebGateway(server, {
+    hostname: "127.0.0.1",
+    hosts: ["Studio.local"],
+  });
+  const rejected: RejectEvent[] = [];
+  web.addEventListener("reject", (event) => rejected.push(event));
+  const p = web.port;
+  // A page at evil.example:P whose name now points at 127.0.0.1: its
+  // Origin is the same as its Host, so only the Host tells.
+  assert.equal(
+    await upgradeStatus(p, `http://evil.example:${p}`, {
+      host: `evil.example:${p}`,
+    }),
+    "HTTP/1.1 403 Forbidden",
+  );
+  // Nor may it read the page.
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: p });
+  await conn.write(
+    new TextEncoder().encode(
+      `GET / HTTP/1.1\r\nHost: evil.example:${p}\r\nConnection: close\r\n\r\n`,
+    ),
+  );
+  const answer = await new Response(conn.readable).text();
+  assert.match(answer, /^HTTP\/1\.1 403 Forbidden\r\n/);
+  assert.match(answer, /Forbidden: host evil\.example is not allowed\n$/);
+  assert.deepEqual(rejected.map((e) => e.reason), [
+    "host evil.example is not allowed",
+    "host evil.example is not allowed",
+  ]);
+  assert.match(rejected[0].address, /^127\.0\.0\.1:\d+$/);
+  assert.equal(web.stats.rejected, 2);
+  // Its own names, each with its own origin, and a name given in hosts.
+  for (const host of ["127.0.0.1", "localhost", "[::1]", "studio.local"]) {
+    assert.equal(
+      await upgradeStatus(p, `http://${host}:${p}`, { host: `${host}:${p}` }),
+      "HTTP/1.1 101 Switching Protocols",
+      host,
+    );
+  }
+  // A page of its own name at another port is another origin.
+  assert.equal(
+    await upgradeStatus(p, `http://localhost:${p + 1}`, {
+      host: `localhost:${p}`,
+    }),
+    "HTTP/1.1 403 Forbidden",
+  );
+  assert.equal(web.stats.rejected, 3);
+  assert.throws(
+    () => new WebGateway(server, { hosts: ["a b"] }),
+    new SyntaxError(
+      'Invalid host "a b": expected a name or an address, such as "studio.local"',
+    ),
+  );
+});
+
+Deno.test("WebGateway on every interface answers to the loopbacks, and refuses a name it does not know", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using web = new WebGateway(server, { hostname: "0.0.0.0" });
+  assert.equal(web.url, `http://localhost:${web.port}/`);
+  const get = async (host: string) => {
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port: web.port });
+    await conn.write(
+      new TextEncoder().encode(
+        `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    const answer = await new Response(conn.readable).text();
+    return answer.split("\r\n")[0];
+  };
+  assert.equal(await get(`127.0.0.1:${web.port}`), "HTTP/1.1 200 OK");
+  assert.equal(await get(`localhost:${web.port}`), "HTTP/1.1 200 OK");
+  assert.equal(await get("rebound.example"), "HTTP/1.1 403 Forbidden");
+  // "0.0.0.0" is where it listens, not a name it is found by.
+  assert.equal(await get(`0.0.0.0:${web.port}`), "HTTP/1.1 403 Forbidden");
+  assert.equal(web.stats.rejected, 2);
+});
+
+Deno.test("WebGateway answers a malformed WebSocket upgrade with 400, counted and reported", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const rejected: RejectEvent[] = [];
+  web.addEventListener("reject", (event) => rejected.push(event));
+  // Upgrade: websocket, but no Connection: Upgrade.
+  assert.equal(
+    await upgradeStatus(web.port, undefined, { noConnection: true }),
+    "HTTP/1.1 400 Bad Request",
+  );
+  assert.equal(web.stats.rejected, 1);
+  assert.equal(rejected.length, 1);
+  assert.match(rejected[0].reason, /^bad WebSocket upgrade: .+/);
+  assert.equal(web.stats.sockets, 0);
+});
+
+Deno.test("A WebSocket that sends one frame over 1 MiB before its hello line is closed at once with 1009, counted and reported", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { token: "s3cret" });
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const rejected: RejectEvent[] = [];
+  web.addEventListener("reject", (event) => rejected.push(event));
+  const { ws, end } = await openSocket(new URL("/ws", web.url).href);
+  await waitFor(() => web.stats.sockets === 1, "the socket handed over");
+  ws.send(new Uint8Array(1024 * 1024 + 1));
+  const event = await end;
+  assert.equal(event.code, 1009);
+  const reason = "a frame of 1048577 bytes, over maxUnreadBytes (1048576)";
+  assert.equal(event.reason, reason);
+  assert.equal(web.stats.overLimit, 1);
+  assert.deepEqual(rejected.map((e) => e.reason), [reason]);
+  assert.match(rejected[0].address, /^127\.0\.0\.1:\d+$/);
+  // The server never took it in.
+  await waitFor(() => server.stats.rejected === 1, "the server's reject");
+  assert.equal(server.ports.length, 0);
+});
+
+Deno.test({
+  name:
+    "WebGateway on localhost fails when the port is taken on ::1, naming localhost:PORT, rather than serve 127.0.0.1 alone",
+  ignore: !HAS_IPV6_LOOPBACK,
+  async fn() {
+    await using server = new PortServer("127.0.0.1", 0);
+    using held = Deno.listen({ hostname: "::1", port: 0 });
+    const port = held.addr.port;
+    assert.throws(
+      () => new WebGateway(server, { hostname: "localhost", port }),
+      (error: Error) =>
+        error instanceof Deno.errors.AddrInUse &&
+        error.message.startsWith(`Cannot listen on localhost:${port}: `),
+    );
+    // With port 0 it finds a port free in both families.
+    await using web = new WebGateway(server, { hostname: "localhost" });
+    assert.deepEqual(web.addrs.map((a) => [a.hostname, a.port]), [
+      ["127.0.0.1", web.port],
+      ["::1", web.port],
+    ]);
+  },
 });
 
 Deno.test("WebGateway rejects a bad origin or port by name, and a port in use names host:port", async () => {
