@@ -101,9 +101,7 @@ export class NatsOutbox {
   async below(limit: number, signal?: AbortSignal): Promise<void> {
     while (this.pending > limit && !this.closed && !signal?.aborted) {
       const drained = this.#transport.drained(limit);
-      await (signal
-        ? Promise.race([drained, whenAborted(signal)])
-        : drained);
+      await (signal ? Promise.race([drained, whenAborted(signal)]) : drained);
     }
   }
 }

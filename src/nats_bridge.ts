@@ -36,10 +36,10 @@ const BYE_HEADER = "Midisock-Bye";
 const INPUT_BYTES = 1024 * 1024;
 
 /**
- * The most bytes the bridge holds for NATS, not yet written to its socket,
- * before it takes no more from its hub (beyond them, one more write of the
- * hub's, at most 256 KiB): then the hub queues for the bridge, and its
- * slow-client rule applies, as to any client.
+ * The most bytes the bridge holds for NATS, not yet written to its socket
+ * (or one write of the hub's, if longer): a write of the hub's that would
+ * go beyond waits until NATS has taken enough. Meanwhile the hub queues for
+ * the bridge, and its slow-client rule applies, as to any client.
  */
 export const NATS_QUEUED_BYTES = 1024 * 1024;
 
@@ -142,8 +142,8 @@ export interface NatsBridgeStats {
    */
   droppedBytes: number;
   /**
-   * MIDI bytes handed to NATS and not yet written to its socket (now):
-   * at most {@linkcode NATS_QUEUED_BYTES} and one write of the hub's.
+   * MIDI bytes handed to NATS and not yet written to its socket (now): at
+   * most 1 MiB (or one write of the hub's, if longer).
    */
   queuedBytes: number;
   /**
@@ -356,7 +356,6 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
 
   // Joins the hub as one more client (again, after the hub cut it off).
   #join(): void {
-    const left = new AbortController(); // this port is closing
     let port: SocketPort | undefined;
     let wrote = false; // the hub took it in (a port turned away never writes)
     const readable = new ReadableStream<Uint8Array>({
@@ -366,15 +365,37 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     }, new ByteLengthQueuingStrategy({ highWaterMark: INPUT_BYTES }));
     const write = async (bytes: Uint8Array) => {
       wrote = true;
+      // Once NATS has room for them: until then the hub queues for the
+      // bridge, and cuts it off if it stays behind (slowClientTimeout).
+      const limit = Math.max(0, NATS_QUEUED_BYTES - bytes.length);
+      // (A link lost meanwhile takes nothing more; a new one is checked.)
+      for (let outbox; (outbox = this.#outbox).pending > limit;) {
+        if (outbox.closed) break;
+        // A cut wakes waitForRoom(0) (the port takes no more), so that the
+        // bridge joins again at once, before the hub relays its next
+        // message.
+        const done = new AbortController();
+        try {
+          await Promise.race([
+            outbox.below(limit, done.signal),
+            port?.waitForRoom(0, done.signal).catch(() => {}),
+          ]);
+        } finally {
+          done.abort();
+        }
+        if (port?.closed) {
+          if (this.#port !== port || this.#closing) break;
+          this.#stats.droppedBytes += bytes.length; // the hub cut it off
+          this.#rejoin();
+          return;
+        }
+      }
       this.#publish(bytes);
       // The write ends a macrotask later (not a timer: setTimeout(0) waits
       // a millisecond or more): what the hub relays meanwhile (the rest of
       // a client's read, other clients) is queued, and goes out as the
       // next batch, one NATS message.
       await new Promise((resolve) => setImmediate(resolve));
-      // Then once NATS has room: until then the hub queues for the bridge,
-      // and cuts it off if it stays behind (slowClientTimeout).
-      await this.#outbox.below(NATS_QUEUED_BYTES, left.signal);
       this.#settle();
     };
     const transport: Transport = {
@@ -383,7 +404,6 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       write,
       closeWrite: () => Promise.resolve(),
       close: () => {
-        left.abort();
         if (port === undefined || this.#port !== port || this.#closing) {
           return;
         }
