@@ -241,6 +241,11 @@ class Origin {
  * hub goes on serving its own clients, and the bridge dials again with
  * backoff (`disconnect`, `reconnecting` and `reconnect` events).
  *
+ * It holds at most 1 MiB that NATS has not taken yet: beyond that it takes
+ * nothing more from its hub, which queues for it, and cuts it off as a slow
+ * client if NATS stays behind. The bridge then joins its hub again at once
+ * (`stats.rejoins`), and the other hubs release this hub's notes.
+ *
  * @example Two hubs, one bus, on a throwaway nats-server
  * ```ts
  * import { connect, message, PortServer } from "@x/midisock";
@@ -356,7 +361,9 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
 
   // Joins the hub as one more client (again, after the hub cut it off).
   #join(): void {
-    let port: SocketPort | undefined;
+    // Set once join() returns: the transport's callbacks may run before
+    // (for a client turned away at once).
+    const joined: { port?: SocketPort } = {};
     let wrote = false; // the hub took it in (a port turned away never writes)
     const readable = new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -378,13 +385,13 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         try {
           await Promise.race([
             outbox.below(limit, done.signal),
-            port?.waitForRoom(0, done.signal).catch(() => {}),
+            joined.port?.waitForRoom(0, done.signal).catch(() => {}),
           ]);
         } finally {
           done.abort();
         }
-        if (port?.closed) {
-          if (this.#port !== port || this.#closing) break;
+        if (joined.port?.closed) {
+          if (this.#port !== joined.port || this.#closing) break;
           this.#stats.droppedBytes += bytes.length; // the hub cut it off
           this.#rejoin();
           return;
@@ -404,7 +411,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       write,
       closeWrite: () => Promise.resolve(),
       close: () => {
-        if (port === undefined || this.#port !== port || this.#closing) {
+        if (this.#closing || (joined.port && this.#port !== joined.port)) {
           return;
         }
         // The hub let this client go while the bridge is open: it cut it
@@ -414,11 +421,11 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         else this.close().catch(() => {});
       },
     };
-    port = this.#server.join(transport, {
+    const port = this.#server.join(transport, {
       name: `nats:${this.bus}`,
       snapshot: false, // the bus's state is not this hub's to publish
     });
-    this.#port = port;
+    joined.port = this.#port = port;
   }
 
   // After the hub cut the bridge off: what it dropped for the bridge never
@@ -781,6 +788,14 @@ function checkMs(name: string, value: number, min: number): number {
  * `midisock.<bus>.*`. An empty message is a heartbeat (every `heartbeat`
  * ms, with the last sequence number), and one with `Midisock-Bye: 1` says
  * the hub is closing.
+ *
+ * The NATS client is npm `@nats-io/nats-core`, over Deno's own sockets.
+ * nats-core keeps one transport factory for the whole process (it has no
+ * transport per connection), and each dial of the bridge sets it: so the
+ * program's own nats-core connections that reconnect by themselves (not
+ * the bridge's, which dials again itself) reconnect over Deno's sockets
+ * after a bridge has dialed, and one dialed at the very moment a bridge
+ * dials may get them too. README "Dependencies" says more.
  *
  * @param server The hub: a {@linkcode PortServer} with `relay: true`.
  * @param options The NATS servers, the bus, and the rest.
