@@ -491,8 +491,13 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   /** Counters of messages, bytes and releases. */
   get stats(): NatsBridgeStats {
     this.#settle();
+    // A message's payload ends its frame: what is left of a frame that is
+    // being written is its payload's tail.
+    const written = this.#outbox.writtenTotal;
     let queuedBytes = 0;
-    for (const batch of this.#unsettled) queuedBytes += batch.bytes;
+    for (const batch of this.#unsettled) {
+      queuedBytes += Math.min(batch.bytes, batch.end - written);
+    }
     return { ...this.#stats, queuedBytes, hubs: this.#origins.size };
   }
 
@@ -715,7 +720,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   async #reconnect(): Promise<void> {
     let error: Error | undefined;
     for (let attempt = 1;; attempt++) {
-      const delay = this.#backoff(attempt);
+      const delay = Math.max(0, this.#backoff(attempt));
       this.dispatchEvent(
         new ReconnectEvent("reconnecting", { attempt, delay, error }),
       );

@@ -473,10 +473,18 @@ Deno.test("A hub that takes the bus in too slowly drops what is over 1 MiB behin
 
 Deno.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts it off as slow, and counts every byte", async () => {
   await using nats = await NatsServer.start();
-  await using hubs = await Hubs.start(nats.url, 2);
-  await hubs.meshed();
-  const [a, b] = hubs.servers;
+  await using hubs = await Hubs.start(nats.url, 1);
+  const [a] = hubs.servers;
   const [bridge] = hubs.bridges;
+  // Hub B waits for its client (it is not what is tested here): what it
+  // cannot take in from the bus is dropped and counted (overflowed).
+  await using b = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    slowClient: "wait",
+  });
+  await using bridgeB = await joinNats(b, { servers: nats.url, bus: "test" });
+  hubs.bridges.push(bridgeB);
+  await hubs.meshed();
   const ports = new Set<SocketPort>(); // the bridge's ports on hub A
   a.addEventListener("connect", (e) => {
     if (e.port.name === "nats:test") ports.add(e.port);
@@ -491,7 +499,7 @@ Deno.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts it off
   const listening = (async () => {
     while (!heard) heard = (await listener.receive()).type === "note_on";
     return heard;
-  })();
+  })().catch(() => false); // the test failed, and closed it
   const sysex = bigSysex(60_000, 1);
   const size = encodedLength(sysex);
   // NATS reads nothing: the socket to it fills, then the bridge's queue,
@@ -509,13 +517,12 @@ Deno.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts it off
   } finally {
     nats.resume();
   }
-  assert.equal(bridge.stats.rejoins, 2, `cut off twice in ${sent} sends`);
+  assert.ok(bridge.stats.rejoins >= 2, `cut off twice in ${sent} sends`);
   assert.ok(peak > 0, "the bridge held bytes for NATS");
   assert.ok(
     peak <= NATS_QUEUED_BYTES,
     `at most 1 MiB held for NATS, held ${peak}`,
   );
-  assert.ok(a.stats.slowClients >= 2);
   // The bus goes on: a note from hub A reaches hub B after the flood
   // (once both links are up: NATS may have taken them for dead).
   await waitFor(
@@ -536,7 +543,8 @@ Deno.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts it off
   let taken = 0;
   for (const port of ports) taken += port.stats.writtenBytes;
   const stats = bridge.stats;
-  assert.equal(ports.size, 3);
+  assert.equal(ports.size, stats.rejoins + 1);
+  assert.equal(a.stats.slowClients, stats.rejoins);
   assert.equal(stats.queuedBytes, 0);
   assert.equal(stats.publishedBytes + stats.droppedBytes, taken);
   // And the hub dropped the rest, as for any slow client.
