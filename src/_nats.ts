@@ -11,6 +11,7 @@ import {
   NatsConnectionImpl,
   setTransportFactory,
 } from "@nats-io/nats-core/internal";
+import { whenAborted } from "./_abort.ts";
 import type {
   ConnectionOptions,
   NatsConnection,
@@ -32,16 +33,77 @@ export type NatsConnectOptions = Omit<ConnectionOptions, "tls"> & {
   tls?: { ca?: string; caFile?: string };
 };
 
-/** Dials NATS over Deno's sockets (TCP, and TLS where the server has it). */
+/**
+ * Dials NATS over Deno's sockets (TCP, and TLS where the server has it).
+ *
+ * nats-core has no transport per connection: it keeps one factory for the
+ * process (setTransportFactory), which this sets at each dial. A
+ * connection of the program's own dialed with nats-core's transports
+ * (`@nats-io/transport-node` or `-deno`, `wsconnect`) sets its factory back
+ * as it dials, but nats-core's own reconnects of such a connection made
+ * after this dial use this factory (Deno's sockets, no client
+ * certificates). README "A bus across machines" says so.
+ */
 export function connectNats(
   options: NatsConnectOptions,
 ): Promise<NatsConnection> {
-  // nats-core keeps one factory for the process: set it for each dial.
   setTransportFactory({
     factory: () => new DenoTransport(),
     defaultPort: 4222,
   });
   return NatsConnectionImpl.connect(options);
+}
+
+/**
+ * The bytes of a connection made by {@linkcode connectNats} on their way
+ * to the server: handed to the client (its buffer and the transport's
+ * queue), and written to the socket. Counts are from the connection's
+ * start, so a publisher can tell which of its messages went out.
+ */
+export class NatsOutbox {
+  #nc: NatsConnectionImpl;
+  #transport: DenoTransport;
+
+  constructor(nc: NatsConnection) {
+    const impl = nc as NatsConnectionImpl;
+    const transport = impl.protocol?.transport;
+    if (!(transport instanceof DenoTransport)) {
+      throw new TypeError("Not a connection made by connectNats");
+    }
+    this.#nc = impl;
+    this.#transport = transport;
+  }
+
+  /** Bytes handed to the client so far, written or not. */
+  get queuedTotal(): number {
+    return this.#transport.queuedTotal + this.#nc.protocol.outbound.size();
+  }
+
+  /** Bytes written to the socket so far. */
+  get writtenTotal(): number {
+    return this.#transport.writtenTotal;
+  }
+
+  /** Bytes handed to the client and not yet written. */
+  get pending(): number {
+    return this.queuedTotal - this.writtenTotal;
+  }
+
+  /** Whether the link is closed (what is pending then never goes). */
+  get closed(): boolean {
+    return this.#transport.isClosed;
+  }
+
+  /**
+   * Resolves once at most `limit` bytes are pending, the link closes, or
+   * `signal` aborts.
+   */
+  async below(limit: number, signal?: AbortSignal): Promise<void> {
+    while (this.pending > limit && !this.closed && !signal?.aborted) {
+      const drained = this.#transport.drained(limit);
+      await (signal ? Promise.race([drained, whenAborted(signal)]) : drained);
+    }
+  }
 }
 
 /** How much one read takes. */
@@ -64,6 +126,9 @@ class DenoTransport implements Transport {
   #closed = Promise.withResolvers<void | Error>();
   #queue: Uint8Array[] = [];
   #writing = false;
+  #queuedTotal = 0; // bytes sent here, in all
+  #writtenTotal = 0; // bytes written to the socket, in all
+  #drained: { limit: number; resolve: () => void }[] = [];
 
   get isClosed(): boolean {
     return this.#done;
@@ -158,7 +223,41 @@ class DenoTransport implements Transport {
     return this.#encrypted;
   }
 
+  /** Bytes sent here in all (those sent once closed are never written). */
+  get queuedTotal(): number {
+    return this.#queuedTotal;
+  }
+
+  /** Bytes written to the socket in all. */
+  get writtenTotal(): number {
+    return this.#writtenTotal;
+  }
+
+  /**
+   * Resolves once at most `limit` bytes wait here to be written, or the
+   * transport is closed.
+   */
+  drained(limit: number): Promise<void> {
+    if (this.#done || this.#queuedTotal - this.#writtenTotal <= limit) {
+      return Promise.resolve();
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#drained.push({ limit, resolve });
+    return promise;
+  }
+
+  #wake(): void {
+    if (this.#drained.length === 0) return;
+    const pending = this.#queuedTotal - this.#writtenTotal;
+    this.#drained = this.#drained.filter((w) => {
+      if (!this.#done && pending > w.limit) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
   send(frame: Uint8Array): void {
+    this.#queuedTotal += frame.length;
     if (this.#done) return;
     this.#queue.push(frame);
     if (!this.#writing) this.#write();
@@ -182,7 +281,10 @@ class DenoTransport implements Transport {
           }
         }
         for (let i = 0; i < bytes.length;) {
-          i += await this.#conn!.write(bytes.subarray(i));
+          const n = await this.#conn!.write(bytes.subarray(i));
+          i += n;
+          this.#writtenTotal += n;
+          this.#wake();
         }
       }
     } catch (error) {
@@ -205,6 +307,8 @@ class DenoTransport implements Transport {
     if (this.#done) return Promise.resolve();
     this.#done = true;
     this.closeError = error;
+    this.#queue = []; // never written: its owner counts it from the totals
+    this.#wake();
     try {
       this.#conn?.close();
     } catch {

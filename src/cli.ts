@@ -145,13 +145,16 @@ link to NATS) the others release its notes. Lines:
   # hubgap ID released=N     messages of it were lost on the way; N of its
                              notes were released here
   # nats closed published=N received=N dropped=BYTES lost=N overflowed=N
-    ignored=N                the bridge closed (the server stops, or cut the
-                             bridge off as a slow client): NATS messages it
-                             published and received, MIDI bytes it could
-                             not publish, other hubs' messages lost on the
-                             way, MIDI messages dropped while this hub was
-                             1 MiB behind taking them in, and messages not
-                             taken (a hub id that is not its subject's)
+    ignored=N                the bridge closed (the server stops): NATS
+                             messages it published and received, MIDI
+                             bytes it could not publish, other hubs'
+                             messages lost on the way, MIDI messages
+                             dropped while this hub was 1 MiB behind
+                             taking them in, and messages not taken (a
+                             hub id that is not its subject's)
+  The bridge is a client of its hub (nats:BUS): if NATS takes bytes in
+  slower than the clients send, the hub cuts it off (# slowclient nats:BUS),
+  and it joins again at once (# connect nats:BUS).
 NATS options:
   --nats URL         A NATS server, nats://HOST:PORT (or tls://); give it
                      once for each server of a cluster

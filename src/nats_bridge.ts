@@ -6,8 +6,10 @@ import {
   type NatsConnection,
   natsHeaders,
   type NatsMsg,
+  NatsOutbox,
 } from "./_nats.ts";
 import { setImmediate } from "node:timers";
+import { timeoutSignal, whenAborted } from "./_abort.ts";
 import { type Backoff, exponentialBackoff } from "./backoff.ts";
 import { encodedLength, encodeInto } from "./_encode_into.ts";
 import { HubEvent } from "./hub_event.ts";
@@ -32,6 +34,14 @@ const BYE_HEADER = "Midisock-Bye";
  * the hub takes them in slower than they come (its readers are behind).
  */
 const INPUT_BYTES = 1024 * 1024;
+
+/**
+ * The most bytes the bridge holds for NATS, not yet written to its socket
+ * (or one write of the hub's, if longer): a write of the hub's that would
+ * go beyond waits until NATS has taken enough. Meanwhile the hub queues for
+ * the bridge, and its slow-client rule applies, as to any client.
+ */
+export const NATS_QUEUED_BYTES = 1024 * 1024;
 
 /** Letters, digits, `-` and `_`: one token of a NATS subject. */
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -119,7 +129,7 @@ export interface NatsBridgeOptions {
 export interface NatsBridgeStats {
   /** NATS messages of MIDI bytes published (heartbeats not counted). */
   published: number;
-  /** MIDI bytes published. */
+  /** MIDI bytes published: written to the socket to NATS. */
   publishedBytes: number;
   /** NATS messages of MIDI bytes received from other hubs. */
   received: number;
@@ -127,9 +137,22 @@ export interface NatsBridgeStats {
   receivedBytes: number;
   /**
    * MIDI bytes of this hub's clients not published, because the link to
-   * NATS was down. The other hubs release what they lose by it.
+   * NATS was down, or was lost (or the bridge closed) before they were
+   * written. The other hubs release what they lose by it.
    */
   droppedBytes: number;
+  /**
+   * MIDI bytes handed to NATS and not yet written to its socket (now): at
+   * most 1 MiB (or one write of the hub's, if longer).
+   */
+  queuedBytes: number;
+  /**
+   * Times the bridge joined its hub again, after the hub cut it off as a
+   * slow client (NATS took the bytes in slower than the hub's clients sent
+   * them): what the hub dropped for it never reached the other hubs,
+   * which release this hub's notes.
+   */
+  rejoins: number;
   /** Times that messages of another hub were found lost on the way. */
   gaps: number;
   /**
@@ -218,6 +241,11 @@ class Origin {
  * hub goes on serving its own clients, and the bridge dials again with
  * backoff (`disconnect`, `reconnecting` and `reconnect` events).
  *
+ * It holds at most 1 MiB that NATS has not taken yet: beyond that it takes
+ * nothing more from its hub, which queues for it, and cuts it off as a slow
+ * client if NATS stays behind. The bridge then joins its hub again at once
+ * (`stats.rejoins`), and the other hubs release this hub's notes.
+ *
  * @example Two hubs, one bus, on a throwaway nats-server
  * ```ts
  * import { connect, message, PortServer } from "@x/midisock";
@@ -270,8 +298,12 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   #backoff: Backoff;
   #hubTimeout: number;
   #maxPayload: number;
+  #server: PortServer;
   #port!: SocketPort;
   #input!: ReadableStreamDefaultController<Uint8Array>;
+  #outbox: NatsOutbox;
+  // Published and not yet written: where each batch ends in the outbox.
+  #unsettled: { end: number; messages: number; bytes: number }[] = [];
   #origins = new Map<string, Origin>();
   #seq = 0;
   #timer: ReturnType<typeof setInterval>;
@@ -284,6 +316,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     received: 0,
     receivedBytes: 0,
     droppedBytes: 0,
+    rejoins: 0,
     gaps: 0,
     overflowed: 0,
     lost: 0,
@@ -293,11 +326,14 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
 
   /** Use {@linkcode joinNats}, which dials NATS first. */
   private constructor(
+    server: PortServer,
     nc: NatsConnection,
     dial: () => Promise<NatsConnection>,
     options: BridgeSettings,
   ) {
     super();
+    this.#server = server;
+    this.#outbox = new NatsOutbox(nc);
     this.bus = options.bus;
     this.hub = options.hub;
     this.#subject = `midisock.${this.bus}.${this.hub}`;
@@ -311,35 +347,9 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
 
   static {
     open = async (server, nc, dial, options) => {
-      const bridge = new NatsBridge(nc, dial, options);
-      const readable = new ReadableStream<Uint8Array>({
-        start: (controller) => {
-          bridge.#input = controller;
-        },
-      }, new ByteLengthQueuingStrategy({ highWaterMark: INPUT_BYTES }));
-      const transport: Transport = {
-        readable,
-        writable: new WritableStream({
-          write: (bytes) => bridge.#publish(bytes),
-        }),
-        // Published at once, but the write ends a macrotask later (not a
-        // timer: setTimeout(0) waits a millisecond or more): what the
-        // hub relays meanwhile (the rest of a client's read, other clients)
-        // is queued, and goes out as the next batch, one NATS message.
-        write: (bytes) => {
-          bridge.#publish(bytes);
-          return new Promise((resolve) => setImmediate(resolve));
-        },
-        closeWrite: () => Promise.resolve(),
-        close: () => {
-          bridge.close().catch(() => {});
-        },
-      };
+      const bridge = new NatsBridge(server, nc, dial, options);
       try {
-        bridge.#port = server.join(transport, {
-          name: `nats:${options.bus}`,
-          snapshot: false, // the bus's state is not this hub's to publish
-        });
+        bridge.#join();
         await bridge.#listen(nc);
       } catch (error) {
         await bridge.close();
@@ -347,6 +357,115 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       }
       return bridge;
     };
+  }
+
+  // Joins the hub as one more client (again, after the hub cut it off).
+  #join(): void {
+    // Set once join() returns: the transport's callbacks may run before
+    // (for a client turned away at once).
+    const joined: { port?: SocketPort } = {};
+    let wrote = false; // the hub took it in (a port turned away never writes)
+    const readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#input = controller;
+      },
+    }, new ByteLengthQueuingStrategy({ highWaterMark: INPUT_BYTES }));
+    const write = async (bytes: Uint8Array) => {
+      wrote = true;
+      // Once NATS has room for them: until then the hub queues for the
+      // bridge, and cuts it off if it stays behind (slowClientTimeout).
+      const limit = Math.max(0, NATS_QUEUED_BYTES - bytes.length);
+      // (A link lost meanwhile takes nothing more; a new one is checked.)
+      for (let outbox; (outbox = this.#outbox).pending > limit;) {
+        if (outbox.closed) break;
+        // A cut wakes waitForRoom(0) (the port takes no more), so that the
+        // bridge joins again at once, before the hub relays its next
+        // message.
+        const done = new AbortController();
+        try {
+          await Promise.race([
+            outbox.below(limit, done.signal),
+            joined.port?.waitForRoom(0, done.signal).catch(() => {}),
+          ]);
+        } finally {
+          done.abort();
+        }
+        if (joined.port?.closed) {
+          if (this.#port !== joined.port || this.#closing) break;
+          this.#stats.droppedBytes += bytes.length; // the hub cut it off
+          this.#rejoin();
+          return;
+        }
+      }
+      this.#publish(bytes);
+      // The write ends a macrotask later (not a timer: setTimeout(0) waits
+      // a millisecond or more): what the hub relays meanwhile (the rest of
+      // a client's read, other clients) is queued, and goes out as the
+      // next batch, one NATS message.
+      await new Promise((resolve) => setImmediate(resolve));
+      this.#settle();
+    };
+    const transport: Transport = {
+      readable,
+      writable: new WritableStream({ write }),
+      write,
+      closeWrite: () => Promise.resolve(),
+      close: () => {
+        if (this.#closing || (joined.port && this.#port !== joined.port)) {
+          return;
+        }
+        // The hub let this client go while the bridge is open: it cut it
+        // off as slow (then join() again), or the hub is closing (then
+        // join() throws), or it never took it in.
+        if (wrote) queueMicrotask(() => this.#rejoin());
+        else this.close().catch(() => {});
+      },
+    };
+    const port = this.#server.join(transport, {
+      name: `nats:${this.bus}`,
+      snapshot: false, // the bus's state is not this hub's to publish
+    });
+    joined.port = this.#port = port;
+  }
+
+  // After the hub cut the bridge off: what it dropped for the bridge never
+  // reached the other hubs, so a number is skipped (they see a gap, and
+  // release this hub's notes); the hub released here what the other hubs
+  // had on through the old port, so the bridge forgets it.
+  #rejoin(): void {
+    if (this.#closing) return;
+    this.#seq++;
+    for (const origin of this.#origins.values()) {
+      origin.parser.discardPartial();
+      origin.tracker.release();
+    }
+    try {
+      this.#join();
+    } catch {
+      // The hub is closing.
+      this.close().catch(() => {});
+      return;
+    }
+    this.#stats.rejoins++;
+  }
+
+  // Counts the batches now written to the socket as published; at `end`
+  // of a link, the others as dropped.
+  #settle(end = false): void {
+    const written = this.#outbox.writtenTotal;
+    let i = 0;
+    for (; i < this.#unsettled.length; i++) {
+      const batch = this.#unsettled[i];
+      if (batch.end <= written) {
+        this.#stats.published += batch.messages;
+        this.#stats.publishedBytes += batch.bytes;
+      } else if (end) {
+        this.#stats.droppedBytes += batch.bytes;
+      } else {
+        break;
+      }
+    }
+    this.#unsettled.splice(0, i);
   }
 
   /** The bridge's client port on its hub. */
@@ -371,7 +490,15 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
 
   /** Counters of messages, bytes and releases. */
   get stats(): NatsBridgeStats {
-    return { ...this.#stats, hubs: this.#origins.size };
+    this.#settle();
+    // A message's payload ends its frame: what is left of a frame that is
+    // being written is its payload's tail.
+    const written = this.#outbox.writtenTotal;
+    let queuedBytes = 0;
+    for (const batch of this.#unsettled) {
+      queuedBytes += Math.min(batch.bytes, batch.end - written);
+    }
+    return { ...this.#stats, queuedBytes, hubs: this.#origins.size };
   }
 
   /**
@@ -405,6 +532,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       }
     }
     await this.#nc.close().catch(() => {});
+    this.#settle(true); // what the link did not write is dropped
     try {
       this.#input.close(); // end of stream: the hub lets its client go
     } catch {
@@ -456,8 +584,12 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         this.#stats.droppedBytes += payload.length;
         continue;
       }
-      this.#stats.published++;
-      this.#stats.publishedBytes += payload.length;
+      // Published once the socket has taken it (see #settle).
+      this.#unsettled.push({
+        end: this.#outbox.queuedTotal,
+        messages: 1,
+        bytes: payload.length,
+      });
     }
   }
 
@@ -576,6 +708,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   // The link to NATS is lost: the other hubs are out of reach.
   #lost(error: Error | undefined): void {
     this.#connected = false;
+    this.#settle(true); // what the lost link did not write is dropped
     this.#downSince = performance.now();
     this.dispatchEvent(new ReconnectEvent("disconnect", { error }));
     for (const [hub, origin] of this.#origins) {
@@ -587,11 +720,15 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   async #reconnect(): Promise<void> {
     let error: Error | undefined;
     for (let attempt = 1;; attempt++) {
-      const delay = this.#backoff(attempt);
+      const delay = Math.max(0, this.#backoff(attempt));
       this.dispatchEvent(
         new ReconnectEvent("reconnecting", { attempt, delay, error }),
       );
-      if (!await sleep(delay, this.#stop.signal)) return;
+      {
+        using wait = timeoutSignal(delay);
+        await whenAborted(AbortSignal.any([wait.signal, this.#stop.signal]));
+      }
+      if (this.#stop.signal.aborted) return;
       let nc: NatsConnection;
       try {
         nc = await this.#dial();
@@ -604,6 +741,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         return;
       }
       this.#nc = nc;
+      this.#outbox = new NatsOutbox(nc);
       try {
         await this.#listen(nc);
       } catch (e) {
@@ -621,22 +759,6 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       return;
     }
   }
-}
-
-/** Resolves to true after `ms`, or to false at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", done);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function checkToken(name: string, value: unknown): string {
@@ -671,6 +793,14 @@ function checkMs(name: string, value: number, min: number): number {
  * `midisock.<bus>.*`. An empty message is a heartbeat (every `heartbeat`
  * ms, with the last sequence number), and one with `Midisock-Bye: 1` says
  * the hub is closing.
+ *
+ * The NATS client is npm `@nats-io/nats-core`, over Deno's own sockets.
+ * nats-core keeps one transport factory for the whole process (it has no
+ * transport per connection), and each dial of the bridge sets it: so the
+ * program's own nats-core connections that reconnect by themselves (not
+ * the bridge's, which dials again itself) reconnect over Deno's sockets
+ * after a bridge has dialed, and one dialed at the very moment a bridge
+ * dials may get them too. README "Dependencies" says more.
  *
  * @param server The hub: a {@linkcode PortServer} with `relay: true`.
  * @param options The NATS servers, the bus, and the rest.

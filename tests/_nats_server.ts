@@ -64,6 +64,16 @@ export class NatsServer implements AsyncDisposable {
     }
   }
 
+  /** Pauses it (SIGSTOP, by its PID): it holds its sockets, and reads none. */
+  pause(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  /** Lets it go on after pause() (SIGCONT). */
+  resume(): void {
+    this.#child?.kill("SIGCONT");
+  }
+
   /** Stops it, by its PID, and waits for it to exit. */
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<void> {
     const child = this.#child;
@@ -71,6 +81,7 @@ export class NatsServer implements AsyncDisposable {
     this.#child = undefined;
     try {
       child.kill(signal);
+      child.kill("SIGCONT"); // a paused one takes SIGTERM only once it goes on
     } catch {
       // It has exited already.
     }

@@ -4,12 +4,14 @@
 // processes, and Python mido clients on them.
 
 import assert from "node:assert/strict";
-import { connect, message, PortServer } from "../mod.ts";
+import { connect, message, PortServer, type SocketPort } from "../mod.ts";
+import { encodedLength } from "../src/_encode_into.ts";
 import { type HubEvent, joinNats, type NatsBridge } from "../nats.ts";
+import { NATS_QUEUED_BYTES } from "../src/nats_bridge.ts";
 import { connectNats, natsHeaders } from "../src/_nats.ts";
 import { midisock } from "./_child.ts";
 import { NatsServer } from "./_nats_server.ts";
-import { delay, receiveN, waitFor, wire, within } from "./_net.ts";
+import { bigSysex, delay, receiveN, waitFor, wire, within } from "./_net.ts";
 import { PyPeer } from "./_py_child.ts";
 import { makeCerts } from "./_tls.ts";
 // Test only: to make an operator, an account and a user for a creds file.
@@ -467,6 +469,86 @@ Deno.test("A hub that takes the bus in too slowly drops what is over 1 MiB behin
     `${want} messages at the hub's reader`,
   );
   assert.equal(server.stats.received, want);
+});
+
+Deno.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts it off as slow, and counts every byte", async () => {
+  await using nats = await NatsServer.start();
+  await using hubs = await Hubs.start(nats.url, 1);
+  const [a] = hubs.servers;
+  const [bridge] = hubs.bridges;
+  // Hub B waits for its client (it is not what is tested here): what it
+  // cannot take in from the bus is dropped and counted (overflowed).
+  await using b = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    slowClient: "wait",
+  });
+  await using bridgeB = await joinNats(b, { servers: nats.url, bus: "test" });
+  hubs.bridges.push(bridgeB);
+  await hubs.meshed();
+  const ports = new Set<SocketPort>(); // the bridge's ports on hub A
+  a.addEventListener("connect", (e) => {
+    if (e.port.name === "nats:test") ports.add(e.port);
+  });
+  ports.add(bridge.port);
+  await using sender = await connect("127.0.0.1", a.port);
+  await using listener = await connect("127.0.0.1", b.port);
+  await clients(a, 2);
+  await clients(b, 2);
+  // Hub B's client reads all along, until a note comes.
+  let heard = false;
+  const listening = (async () => {
+    while (!heard) heard = (await listener.receive()).type === "note_on";
+    return heard;
+  })().catch(() => false); // the test failed, and closed it
+  const sysex = bigSysex(60_000, 1);
+  const size = encodedLength(sysex);
+  // NATS reads nothing: the socket to it fills, then the bridge's queue,
+  // then the hub's queue for the bridge, which the hub cuts off (after
+  // slowClientTimeout, 1 s); the bridge joins again, and so on.
+  nats.pause();
+  let peak = 0;
+  let sent = 0;
+  try {
+    for (; sent < 2000 && bridge.stats.rejoins < 2; sent++) {
+      await sender.send(sysex);
+      peak = Math.max(peak, bridge.stats.queuedBytes);
+      if (sent % 16 === 0) await delay(1);
+    }
+  } finally {
+    nats.resume();
+  }
+  assert.ok(bridge.stats.rejoins >= 2, `cut off twice in ${sent} sends`);
+  assert.ok(peak > 0, "the bridge held bytes for NATS");
+  assert.ok(
+    peak <= NATS_QUEUED_BYTES,
+    `at most 1 MiB held for NATS, held ${peak}`,
+  );
+  // The bus goes on: a note from hub A reaches hub B after the flood
+  // (once both links are up: NATS may have taken them for dead).
+  await waitFor(
+    () => hubs.bridges.every((b) => b.connected),
+    "the links to NATS",
+  );
+  await hubs.meshed();
+  // Hub B may drop some of the flood, which came in a burst, and a note
+  // with it (counted, as overflowed): so the note goes again until heard.
+  let notes = 0;
+  for (; notes < 100 && !heard; notes++) {
+    await sender.send(message("note_on", { note: 60 }));
+    await delay(50);
+  }
+  assert.ok(await within(listening, "the note at hub B"));
+  await bridge.close();
+  // Each byte the hub wrote to the bridge was published or dropped.
+  let taken = 0;
+  for (const port of ports) taken += port.stats.writtenBytes;
+  const stats = bridge.stats;
+  assert.equal(ports.size, stats.rejoins + 1);
+  assert.equal(a.stats.slowClients, stats.rejoins);
+  assert.equal(stats.queuedBytes, 0);
+  assert.equal(stats.publishedBytes + stats.droppedBytes, taken);
+  // And the hub dropped the rest, as for any slow client.
+  assert.equal(taken + a.stats.droppedBytes, sent * size + notes * 3);
 });
 
 Deno.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
