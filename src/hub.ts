@@ -83,6 +83,14 @@ export interface BroadcastOptions {
    * the message, so that it never comes back to its sender.
    */
   from?: HubClient;
+  /**
+   * Called when the message is handed to the clients: at once, or once the
+   * sends before it that wait for a full client are done. A client added
+   * before that call gets the message; one added after it does not. (A
+   * PortServer with `snapshot` keeps the bus's state this way, so that a
+   * late joiner's snapshot and the messages it gets next never overlap.)
+   */
+  delivered?: () => void;
 }
 
 /** The events of a {@linkcode BroadcastHub}. */
@@ -258,12 +266,14 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
     // The fast path: no send is waiting, so the clients with room get the
     // message now; only full ones (if any) are waited for.
     if (this.#pending === 0) {
+      options.delivered?.();
       const full = this.#deliverToRoomy(bytes, from);
       if (full === undefined) return undefined;
       return this.#queue(() => this.#waitForFull(full, bytes));
     }
     // Otherwise it goes out after the sends that wait, in order.
     return this.#queue(() => {
+      options.delivered?.();
       const full = this.#deliverToRoomy(bytes, from);
       return full ? this.#waitForFull(full, bytes) : Promise.resolve();
     });

@@ -1030,8 +1030,13 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     bytes: Uint8Array,
     from?: { from: SocketPort },
   ): Promise<void> | undefined {
-    this.#busState?.track(msg);
-    return this.#hub.sendBytes(bytes, from);
+    const state = this.#busState;
+    if (state === undefined) return this.#hub.sendBytes(bytes, from);
+    // The bus's state follows what the hub hands its clients, in order.
+    return this.#hub.sendBytes(bytes, {
+      from: from?.from,
+      delivered: () => state.track(msg),
+    });
   }
 
   #adopt(port: SocketPort): void {

@@ -467,3 +467,51 @@ Deno.test("A client that asked for active sensing reads every message of a serve
     await client.close();
   }
 });
+
+Deno.test("A late joiner's snapshot never overlaps the messages that a waiting hub hands it next", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    snapshot: true,
+    slowClient: "wait",
+    maxQueuedBytes: 64 * 1024,
+  });
+  await server.send(cc(0, 7, 10)); // state before anything waits
+  const stuck = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.port,
+  });
+  await waitFor(() => server.stats.clients === 1, "the stuck client");
+  // Fill the stuck client until a send has to wait for it.
+  let blocked: Promise<void> | undefined;
+  for (let i = 0; i < 4096 && !blocked; i++) {
+    const sending = server.send(bigSysex(16 * 1024, i));
+    const done = await Promise.race([
+      sending.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20)),
+    ]);
+    if (!done) blocked = sending;
+  }
+  assert.ok(blocked, "a send waits for the stuck client");
+  const later = [server.send(cc(0, 7, 80)), server.send(cc(0, 7, 90))];
+  await using late = await connect("127.0.0.1", server.port);
+  await waitFor(() => server.stats.clients === 2, "the late joiner");
+  // Unblock: the stuck client reads everything from now on.
+  const draining = (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    while (await stuck.read(buf) !== null) {
+      // Drop it.
+    }
+  })();
+  await blocked;
+  await Promise.all(later);
+  // The snapshot (CC 7 = 10, from before the wait), then exactly the two
+  // values that the hub handed out after the joiner came, in order.
+  const got: Message[] = [];
+  while (got.length < 3) {
+    const [msg] = await receiveN(late, 1);
+    if (msg.type !== "sysex") got.push(msg);
+  }
+  assert.deepEqual(got, [cc(0, 7, 10), cc(0, 7, 80), cc(0, 7, 90)]);
+  stuck.close();
+  await draining.catch(() => {});
+});
