@@ -154,7 +154,8 @@ link to NATS) the others release its notes. Lines:
                              hub id that is not its subject's)
   The bridge is a client of its hub (nats:BUS): if NATS takes bytes in
   slower than the clients send, the hub cuts it off (# slowclient nats:BUS),
-  and it joins again at once (# connect nats:BUS).
+  and it joins again at once (# connect nats:BUS), or on a full hub once
+  its old connection has closed.
 NATS options:
   --nats URL         A NATS server, nats://HOST:PORT (or tls://); give it
                      once for each server of a cluster

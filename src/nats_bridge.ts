@@ -300,6 +300,8 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   #maxPayload: number;
   #server: PortServer;
   #port!: SocketPort;
+  #rejoining = false;
+  #gone = new WeakSet<SocketPort>(); // ports whose close event has fired
   #input!: ReadableStreamDefaultController<Uint8Array>;
   #outbox: NatsOutbox;
   // Published and not yet written: where each batch ends in the outbox.
@@ -393,7 +395,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         if (joined.port?.closed) {
           if (this.#port !== joined.port || this.#closing) break;
           this.#stats.droppedBytes += bytes.length; // the hub cut it off
-          this.#rejoin();
+          this.#rejoin(joined.port);
           return;
         }
       }
@@ -415,9 +417,10 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
           return;
         }
         // The hub let this client go while the bridge is open: it cut it
-        // off as slow (then join() again), or the hub is closing (then
-        // join() throws), or it never took it in.
-        if (wrote) queueMicrotask(() => this.#rejoin());
+        // off as slow (then join again), or the hub is closing. (If it
+        // never took it in, join() threw, and its caller knows.)
+        if (joined.port === undefined) return;
+        if (wrote) this.#rejoin(joined.port);
         else this.close().catch(() => {});
       },
     };
@@ -425,6 +428,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       name: `nats:${this.bus}`,
       snapshot: false, // the bus's state is not this hub's to publish
     });
+    port.addEventListener("close", () => this.#gone.add(port), { once: true });
     joined.port = this.#port = port;
   }
 
@@ -432,21 +436,49 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   // reached the other hubs, so a number is skipped (they see a gap, and
   // release this hub's notes); the hub released here what the other hubs
   // had on through the old port, so the bridge forgets it.
-  #rejoin(): void {
-    if (this.#closing) return;
+  //
+  // It joins again at once, so that nothing the hub relays falls between
+  // the two ports. On a hub at maxClients the old port still counts until
+  // it has closed: then the bridge joins once it has, and if other clients
+  // took the slot, tries again with its backoff until it gets in or the hub
+  // closes. What the hub relays while the bridge is out reaches no other
+  // hub; they see the skipped number, and release this hub's notes.
+  #rejoin(old: SocketPort | undefined): void {
+    if (this.#closing || this.#rejoining) return;
     this.#seq++;
     for (const origin of this.#origins.values()) {
       origin.parser.discardPartial();
       origin.tracker.release();
     }
+    if (this.#tryJoin()) return;
+    this.#rejoining = true;
+    const gone = old && !this.#gone.has(old)
+      ? new Promise<void>((resolve) =>
+        old.addEventListener("close", () => resolve(), { once: true })
+      )
+      : Promise.resolve();
+    (async () => {
+      await gone;
+      for (let attempt = 1; !this.#stop.signal.aborted; attempt++) {
+        if (this.#server.closed) break;
+        if (this.#tryJoin()) return;
+        using wait = timeoutSignal(Math.max(0, this.#backoff(attempt)));
+        await whenAborted(AbortSignal.any([wait.signal, this.#stop.signal]));
+      }
+      this.close().catch(() => {}); // the hub is closing
+    })().finally(() => this.#rejoining = false);
+  }
+
+  // Joins the hub again: false if it has no room (or is closing).
+  #tryJoin(): boolean {
+    if (this.#server.closed) return false;
     try {
       this.#join();
     } catch {
-      // The hub is closing.
-      this.close().catch(() => {});
-      return;
+      return false;
     }
     this.#stats.rejoins++;
+    return true;
   }
 
   // Counts the batches now written to the socket as published; at `end`

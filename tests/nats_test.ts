@@ -803,3 +803,28 @@ Deno.test("midisock serve --json --nats prints the bridge's lines as JSON", asyn
     },
   ]);
 });
+
+Deno.test("A bridge cut off as slow by a hub at maxClients joins it again once its old port is gone", async () => {
+  await using nats = await NatsServer.start();
+  await using hub = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    maxClients: 2, // the bridge and the sender: full
+  });
+  await using bridge = await joinNats(hub, { servers: nats.url, bus: "full" });
+  await using sender = await connect("127.0.0.1", hub.port);
+  await waitFor(() => hub.stats.clients === 2, "the bridge and the sender");
+  const sysex = bigSysex(60_000, 2);
+  nats.pause();
+  try {
+    for (let sent = 0; sent < 2000 && bridge.stats.rejoins < 1; sent++) {
+      if (bridge.closed) break;
+      await sender.send(sysex);
+      if (sent % 16 === 0) await delay(1);
+    }
+  } finally {
+    nats.resume();
+  }
+  assert.equal(bridge.closed, false, "the bridge stays");
+  assert.ok(bridge.stats.rejoins >= 1, "it joined again");
+  await waitFor(() => hub.stats.clients === 2, "the bridge back on the hub");
+});
