@@ -130,15 +130,16 @@ export class WebSocketTransport implements Transport {
     this.#maxUnread = options.maxUnreadBytes ?? 1024 * 1024;
     this.#maxBuffered = options.maxBufferedAmount ?? 64 * 1024;
     this.#onLimit = options.onLimit;
+    // Every frame must fit maxUnreadBytes: 0 would refuse them all.
     for (
-      const [field, value] of [
-        ["maxUnreadBytes", this.#maxUnread],
-        ["maxBufferedAmount", this.#maxBuffered],
+      const [field, value, least] of [
+        ["maxUnreadBytes", this.#maxUnread, 1],
+        ["maxBufferedAmount", this.#maxBuffered, 0],
       ] as const
     ) {
-      if (!Number.isInteger(value) || value < 0) {
+      if (!Number.isInteger(value) || value < least) {
         throw new RangeError(
-          `Invalid ${field} option: expected an integer >= 0, got ${value}`,
+          `Invalid ${field} option: expected an integer >= ${least}, got ${value}`,
         );
       }
     }

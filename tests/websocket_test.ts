@@ -145,9 +145,9 @@ Deno.test("WebSocketTransport closes a socket at once for one frame over maxUnre
 Deno.test("WebSocketTransport rejects bad options by name", () => {
   const ws = { binaryType: "", readyState: 0 } as unknown as WebSocket;
   assert.throws(
-    () => new WebSocketTransport(ws, { maxUnreadBytes: -1 }),
+    () => new WebSocketTransport(ws, { maxUnreadBytes: 0 }),
     new RangeError(
-      "Invalid maxUnreadBytes option: expected an integer >= 0, got -1",
+      "Invalid maxUnreadBytes option: expected an integer >= 1, got 0",
     ),
   );
   assert.throws(
