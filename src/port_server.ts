@@ -14,6 +14,7 @@ import { RejectEvent } from "./reject_event.ts";
 import { ReleaseEvent } from "./release_event.ts";
 import { NoteTracker } from "./note_tracker.ts";
 import { encode } from "./encode.ts";
+import { encodedLength, encodeInto } from "./_encode_into.ts";
 import { PortClosedError } from "./errors.ts";
 import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
 import type { Message } from "./message.ts";
@@ -1045,7 +1046,12 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       ? undefined
       : this.#busState?.snapshot();
     if (snapshot?.length && !port.closed) {
-      port.enqueue(concat(snapshot.map((msg) => encode(msg))));
+      let size = 0;
+      for (const msg of snapshot) size += encodedLength(msg);
+      const bytes = new Uint8Array(size);
+      let at = 0;
+      for (const msg of snapshot) at = encodeInto(msg, bytes, at);
+      port.enqueue(bytes);
     }
     this.#ports.add(port);
     this.#hub.add(port);
@@ -1131,18 +1137,6 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     this.#released += event.notes;
     this.dispatchEvent(event);
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 // Closes a connection or a transport, with a reason for the peer where the

@@ -20,6 +20,7 @@ import {
   type MidiParserOptions,
   type MidiParserStats,
 } from "./parser.ts";
+import { TYPES } from "./_specs.ts";
 import { TcpTransport } from "./tcp_transport.ts";
 import type { Transport } from "./transport.ts";
 
@@ -182,16 +183,6 @@ function validSensing(ms: unknown): ms is number {
 }
 
 const ACTIVE_SENSING = new Uint8Array([0xfe]);
-
-// Messages that may come in the middle of another: not progress on it.
-const REAL_TIME = new Set<string>([
-  "clock",
-  "start",
-  "continue",
-  "stop",
-  "active_sensing",
-  "reset",
-]);
 
 function isConn(x: Transport | Deno.Conn): x is Deno.Conn {
   return typeof (x as Deno.Conn).closeWrite === "function" &&
@@ -642,7 +633,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         const pending = parser.pendingBytes;
         if (
           pending !== this.#pendingSize ||
-          (pending > 0 && messages.some((m) => !REAL_TIME.has(m.type)))
+          // (A real-time message, status 0xF8 and up, comes in the middle
+          // of another: it is no progress on it.)
+          (pending > 0 && messages.some((m) => TYPES[m.type].status < 0xf8))
         ) {
           this.#pendingSize = pending;
           this.#pendingSince = now;
