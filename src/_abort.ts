@@ -53,3 +53,9 @@ export function timeoutSignal(
     [Symbol.dispose]: () => clearTimeout(timer),
   };
 }
+
+/** Waits `ms` milliseconds, or less if `signal` aborts; the timer goes. */
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  using wait = timeoutSignal(ms);
+  await whenAborted(AbortSignal.any([wait.signal, signal]));
+}

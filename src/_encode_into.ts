@@ -215,3 +215,16 @@ export function encodeInto(
       invalid(msg);
   }
 }
+
+/**
+ * The bytes of several messages, one after another, in one buffer. Throws
+ * the validation error of the first bad message.
+ */
+export function encodeAll(messages: readonly unknown[]): Uint8Array {
+  let length = 0;
+  for (const msg of messages) length += encodedLength(msg);
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const msg of messages) offset = encodeInto(msg, bytes, offset);
+  return bytes;
+}

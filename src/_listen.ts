@@ -4,7 +4,7 @@
 // never dies while its listener is open, and can tell when every connection
 // that the system had completed has been taken in (settle()).
 
-import { timeoutSignal, whenAborted } from "./_abort.ts";
+import { sleep, timeoutSignal, whenAborted } from "./_abort.ts";
 import { hostsFor, unbracket } from "./_hosts.ts";
 import { formatAddress } from "./address.ts";
 
@@ -12,7 +12,7 @@ import { formatAddress } from "./address.ts";
  * The error of a failed listen, its message naming `host:port` (of the same
  * class, with the original as its cause).
  */
-export function renamed(error: unknown, host: string, port: number): unknown {
+function renamed(error: unknown, host: string, port: number): unknown {
   if (!(error instanceof Error)) return error;
   const Ctor = error.constructor as new (
     message: string,
@@ -156,7 +156,7 @@ function dialHost(addr: Deno.NetAddr): string {
  * How long an accept() error that is not about one connection (such as
  * running out of descriptors) pauses the accept loop, in milliseconds.
  */
-export const ACCEPT_PAUSE = 100;
+const ACCEPT_PAUSE = 100;
 
 interface Probe {
   key?: string; // the probe's own address, once its dial has resolved
@@ -258,8 +258,7 @@ export class Acceptor {
         if (!isAboutOneConnection(e)) {
           // Descriptors and memory come back as connections close: try
           // again soon, not in a busy loop.
-          using pause = timeoutSignal(ACCEPT_PAUSE);
-          await whenAborted(AbortSignal.any([pause.signal, stop]));
+          await sleep(ACCEPT_PAUSE, stop);
         }
         continue;
       }

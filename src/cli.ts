@@ -565,6 +565,18 @@ class Printer {
     );
   }
 
+  /** Prints a port's drop events, as drop() does. */
+  drops(
+    port: {
+      addEventListener(
+        type: "drop",
+        listener: (event: DropEvent) => void,
+      ): void;
+    },
+  ): void {
+    port.addEventListener("drop", (event) => this.drop(event));
+  }
+
   /** Bytes from a port that made no message, with the counts. */
   drop(event: DropEvent<{ readonly name: string }>): Promise<void> {
     const { skippedBytes, discardedMessages, oversizedSysex } = event;
@@ -1362,12 +1374,8 @@ async function monitor(
     : await connect(host, port, { ...link, reconnect: true });
   const removeStop = onStop(() => server.close(), options.signal);
   out.onError = () => server.close();
-  if (server instanceof ReconnectingPort) {
-    server.addEventListener("drop", (event) => printer.drop(event));
-    printer.watch(server, true, true);
-  } else {
-    server.addEventListener("drop", (event) => printer.drop(event));
-  }
+  printer.drops(server);
+  if (server instanceof ReconnectingPort) printer.watch(server, true, true);
   try {
     await printer.event("connect", server.name);
     for await (const msg of server) await printer.message(server.name, msg);
@@ -1787,12 +1795,10 @@ async function connectDevices(
     reported += n;
     printer.dropped(server.name, n);
   };
+  printer.drops(server);
   if (server instanceof ReconnectingPort) {
-    server.addEventListener("drop", (event) => printer.drop(event));
     printer.watch(server);
     server.addEventListener("reconnect", dropped);
-  } else {
-    server.addEventListener("drop", (event) => printer.drop(event));
   }
   for (const input of inputs) {
     input.addEventListener("drop", (event) => printer.drop(event));

@@ -9,9 +9,9 @@ import {
   NatsOutbox,
 } from "./_nats.ts";
 import { setImmediate } from "node:timers";
-import { timeoutSignal, whenAborted } from "./_abort.ts";
+import { sleep } from "./_abort.ts";
 import { type Backoff, exponentialBackoff } from "./backoff.ts";
-import { encodedLength, encodeInto } from "./_encode_into.ts";
+import { encodeAll } from "./_encode_into.ts";
 import { HubEvent } from "./hub_event.ts";
 import type { Message } from "./message.ts";
 import { NoteTracker } from "./note_tracker.ts";
@@ -462,8 +462,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       for (let attempt = 1; !this.#stop.signal.aborted; attempt++) {
         if (this.#server.closed) break;
         if (this.#tryJoin()) return;
-        using wait = timeoutSignal(Math.max(0, this.#backoff(attempt)));
-        await whenAborted(AbortSignal.any([wait.signal, this.#stop.signal]));
+        await sleep(Math.max(0, this.#backoff(attempt)), this.#stop.signal);
       }
       this.close().catch(() => {}); // the hub is closing
     })().finally(() => this.#rejoining = false);
@@ -677,11 +676,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   #inject(messages: readonly Message[], always = false): boolean {
     if (messages.length === 0) return true;
     if (!always && (this.#input.desiredSize ?? 1) <= 0) return false;
-    let length = 0;
-    for (const m of messages) length += encodedLength(m);
-    const bytes = new Uint8Array(length);
-    let offset = 0;
-    for (const m of messages) offset = encodeInto(m, bytes, offset);
+    const bytes = encodeAll(messages);
     try {
       this.#input.enqueue(bytes);
     } catch {
@@ -757,8 +752,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         new ReconnectEvent("reconnecting", { attempt, delay, error }),
       );
       {
-        using wait = timeoutSignal(delay);
-        await whenAborted(AbortSignal.any([wait.signal, this.#stop.signal]));
+        await sleep(delay, this.#stop.signal);
       }
       if (this.#stop.signal.aborted) return;
       let nc: NatsConnection;

@@ -14,7 +14,7 @@ import { RejectEvent } from "./reject_event.ts";
 import { ReleaseEvent } from "./release_event.ts";
 import { NoteTracker } from "./note_tracker.ts";
 import { encode } from "./encode.ts";
-import { encodedLength, encodeInto } from "./_encode_into.ts";
+import { encodeAll } from "./_encode_into.ts";
 import { PortClosedError } from "./errors.ts";
 import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
 import type { Message } from "./message.ts";
@@ -1046,12 +1046,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       ? undefined
       : this.#busState?.snapshot();
     if (snapshot?.length && !port.closed) {
-      let size = 0;
-      for (const msg of snapshot) size += encodedLength(msg);
-      const bytes = new Uint8Array(size);
-      let at = 0;
-      for (const msg of snapshot) at = encodeInto(msg, bytes, at);
-      port.enqueue(bytes);
+      port.enqueue(encodeAll(snapshot));
     }
     this.#ports.add(port);
     this.#hub.add(port);

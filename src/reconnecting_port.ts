@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { timeoutSignal, whenAborted } from "./_abort.ts";
+import { sleep } from "./_abort.ts";
 import { type Backoff, exponentialBackoff } from "./backoff.ts";
 import { DropEvent } from "./drop_event.ts";
 import { encode } from "./encode.ts";
@@ -429,8 +429,7 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
         this.dispatchEvent(
           new ReconnectEvent("reconnecting", { attempt, delay, error }),
         );
-        using wait = timeoutSignal(delay);
-        await whenAborted(AbortSignal.any([wait.signal, signal]));
+        await sleep(delay, signal);
       }
       if (signal.aborted) return [undefined, attempt];
       try {

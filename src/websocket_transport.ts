@@ -2,6 +2,8 @@
 
 import type { Transport } from "./transport.ts";
 
+const TEXT = new TextEncoder();
+
 /** Options for {@linkcode WebSocketTransport}. */
 export interface WebSocketTransportOptions {
   /**
@@ -55,7 +57,7 @@ const REFUSED = 4000;
 
 /** A close reason cut to the 123 bytes of UTF-8 that a close frame holds. */
 function closeReason(reason: string): string {
-  const bytes = new TextEncoder().encode(reason);
+  const bytes = TEXT.encode(reason);
   if (bytes.length <= 123) return reason;
   return new TextDecoder().decode(bytes.subarray(0, 120)).replace(
     /\uFFFD$/,
@@ -185,7 +187,7 @@ export class WebSocketTransport implements Transport {
   #receive(data: unknown): void {
     if (this.#closed) return;
     const bytes = typeof data === "string"
-      ? new TextEncoder().encode(data)
+      ? TEXT.encode(data)
       : data instanceof ArrayBuffer
       ? new Uint8Array(data)
       : undefined;

@@ -26,7 +26,7 @@ export interface Binding {
 }
 
 /** The environment variable that names a folder to load RtMidi from. */
-export const RTMIDI_ENV = "MIDISOCK_RTMIDI";
+const RTMIDI_ENV = "MIDISOCK_RTMIDI";
 
 // RtMidi's JACK ring buffer holds 16384 bytes, one of which stays free,
 // and each message goes in after its length (an int).

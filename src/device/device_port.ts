@@ -125,6 +125,13 @@ export interface DevicePortEventMap {
 export class DevicePort extends MidiPort<DevicePortEventMap> {
   #device: MidiDevice;
   #parser: MidiParser | undefined;
+  // The parser's counters at the last drop event.
+  #reported: MidiParserStats = {
+    messages: 0,
+    skippedBytes: 0,
+    discardedMessages: 0,
+    oversizedSysex: 0,
+  };
   #tracker = new NoteTracker();
   #releaseOnClose: boolean;
   #maxMessageBytes: number;
@@ -346,9 +353,8 @@ export class DevicePort extends MidiPort<DevicePortEventMap> {
     } finally {
       this.#device.close();
       if (this.#parser) {
-        this.#reportDrops(this.#parser.stats, () => {
-          this.#parser!.end();
-        });
+        this.#parser.end();
+        this.#reportDrops();
       }
       this._inbox.end();
       this.dispatchEvent(new Event("close"));
@@ -359,23 +365,23 @@ export class DevicePort extends MidiPort<DevicePortEventMap> {
   #receive(parser: MidiParser, bytes: Uint8Array): void {
     if (this.closed) return;
     const inbox = this._inbox;
-    this.#reportDrops(parser.stats, () => {
-      for (const msg of parser.feed(bytes)) {
-        if (inbox.weight >= inbox.highWaterMark) {
-          this.#overflowed++;
-          this.dispatchEvent(new Event("overflow"));
-        } else {
-          inbox.push(msg, this);
-        }
+    for (const msg of parser.feed(bytes)) {
+      if (inbox.weight >= inbox.highWaterMark) {
+        this.#overflowed++;
+        this.dispatchEvent(new Event("overflow"));
+      } else {
+        inbox.push(msg, this);
       }
-    });
+    }
+    this.#reportDrops();
   }
 
-  // Runs `parse`, and fires a drop event if the parser dropped anything.
-  #reportDrops(before: MidiParserStats, parse: () => void): void {
-    parse();
+  // Fires a drop event if the parser dropped anything since the last one.
+  #reportDrops(): void {
     const after = this.#parser!.stats;
+    const before = this.#reported;
     if (after.skippedBytes === before.skippedBytes) return;
+    this.#reported = after;
     this.dispatchEvent(
       new DropEvent(this as DevicePort, {
         skippedBytes: after.skippedBytes - before.skippedBytes,
