@@ -54,6 +54,8 @@ export interface ByteSink {
   close(): Promise<void>;
   /** Gives up: a write in flight ends. */
   abort(): void;
+  /** Sends a line of text beside the bytes, where the transport can. */
+  writeText?: (text: string) => Promise<void>;
 }
 
 /** Reads a transport: with its read() if it has one, else its readable. */
@@ -93,12 +95,15 @@ export function sourceOf(transport: Transport): ByteSource {
 export function sinkOf(transport: Transport): ByteSink {
   const write = transport.write?.bind(transport);
   const closeWrite = transport.closeWrite?.bind(transport);
+  // Called only once the write before it has resolved: in order.
+  const writeText = transport.writeText?.bind(transport);
   if (write && closeWrite) {
     return {
       copies: true,
       write,
       close: closeWrite,
       abort: () => transport.close(),
+      writeText,
     };
   }
   const writer = transport.writable.getWriter();
@@ -110,5 +115,6 @@ export function sinkOf(transport: Transport): ByteSink {
     abort: () => {
       writer.abort().catch(() => {});
     },
+    writeText,
   };
 }

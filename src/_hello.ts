@@ -135,6 +135,23 @@ function parseHello(line: Uint8Array): HelloFields | string {
   return Object.freeze(fields);
 }
 
+/**
+ * The line that names the sender of the messages that follow it, for a
+ * peer that asked for the senders' names (Transport.senders), sent on the
+ * transport's channel beside the bytes (a WebSocket text frame):
+ * `MIDISOCK/1 from=keys`. With no name, the messages are the server's own.
+ */
+export function senderLine(name: string | undefined): string {
+  return name === undefined
+    ? HELLO_MAGIC
+    : `${HELLO_MAGIC} from=${percentEncode(name)}`;
+}
+
+/** The fields of a line such as a sender line (no LF), or why it is bad. */
+export function parseLine(text: string): HelloFields | string {
+  return parseHello(new TextEncoder().encode(text));
+}
+
 /** Whether two tokens are equal, in time that does not depend on where they differ. */
 export async function sameToken(a: string, b: string): Promise<boolean> {
   const encoder = new TextEncoder();

@@ -21,6 +21,14 @@ interface Waiter extends PromiseWithResolvers<void> {
   below: number;
 }
 
+/** A line of text queued between chunks, and its size in UTF-8 bytes. */
+interface Line {
+  text: string;
+  size: number;
+}
+
+const UTF8 = new TextEncoder();
+
 /**
  * The write side of a port: a queue of whole-message chunks and one loop
  * that writes them to its transport.
@@ -35,10 +43,15 @@ interface Waiter extends PromiseWithResolvers<void> {
  * The port encodes its messages straight into the end of the queue (the
  * tail), and the hub queues its chunks; both are whole messages, so they
  * interleave safely, and every chunk that is written is whole messages.
+ *
+ * A line of text (a sender's name, for a page that shows senders) may be
+ * queued between chunks, where the sink can carry text: it goes out in
+ * order, between the writes of the bytes before and after it, and counts
+ * as its UTF-8 bytes.
  */
 export class Outbox {
   #sink: ByteSink;
-  #queue: Uint8Array[] = [];
+  #queue: (Uint8Array | Line)[] = [];
   #queued = 0; // bytes in #queue and the tail
   #tail: Uint8Array = EMPTY;
   // Buffers that this outbox made for its tail, and one that a finished
@@ -99,6 +112,28 @@ export class Outbox {
     const tail = this.#room(n);
     this.#tailLength = encodeInto(msg, tail, this.#tailLength);
     this.#queued += n;
+    this.#schedule();
+  }
+
+  /** Whether lines of text can be queued: whether the sink carries text. */
+  get carriesText(): boolean {
+    return this.#sink.writeText !== undefined;
+  }
+
+  /**
+   * Queues a line of text, to go out after the bytes queued so far and
+   * before any queued next. Throws if closed or failed, or if the sink
+   * carries no text.
+   */
+  line(text: string): void {
+    this.#check();
+    if (!this.carriesText) {
+      throw new TypeError("Cannot queue text: the transport carries none");
+    }
+    if (this.#tailLength > 0) this.#seal();
+    const size = UTF8.encode(text).length;
+    this.#queue.push({ text, size });
+    this.#queued += size;
     this.#schedule();
   }
 
@@ -261,13 +296,16 @@ export class Outbox {
       while (this.#queue.length > 0 || this.#tailLength > 0) {
         if (this.#tailLength > 0) this.#seal();
         const chunk = this.#take();
-        this.#queued -= chunk.length;
-        this.#inflight = chunk.length;
-        await this.#sink.write(chunk);
-        this.#written += chunk.length;
+        const bytes = chunk instanceof Uint8Array;
+        const size = bytes ? chunk.length : chunk.size;
+        this.#queued -= size;
+        this.#inflight = size;
+        if (bytes) await this.#sink.write(chunk);
+        else await this.#sink.writeText!(chunk.text);
+        this.#written += size;
         this.#inflight = 0;
         if (
-          this.#sink.copies && this.#spare === undefined &&
+          bytes && this.#sink.copies && this.#spare === undefined &&
           this.#own.has(chunk.buffer)
         ) {
           this.#spare = new Uint8Array(chunk.buffer);
@@ -293,22 +331,32 @@ export class Outbox {
     }
   }
 
-  // Takes the queued chunks, joined into one buffer up to MAX_WRITE bytes.
-  #take(): Uint8Array {
+  // Takes the queued chunks up to the next line of text, joined into one
+  // buffer up to MAX_WRITE bytes; or that line, if it comes first.
+  #take(): Uint8Array | Line {
     const q = this.#queue;
-    if (q.length === 1 || q[0].length >= MAX_WRITE) return q.shift()!;
+    const first = q[0];
+    if (
+      q.length === 1 || !(first instanceof Uint8Array) ||
+      first.length >= MAX_WRITE
+    ) {
+      return q.shift()!;
+    }
     let size = 0;
     let n = 0;
-    while (n < q.length && size + q[n].length <= MAX_WRITE) {
-      size += q[n].length;
-      n++;
+    for (; n < q.length; n++) {
+      const chunk = q[n];
+      if (!(chunk instanceof Uint8Array)) break;
+      if (size + chunk.length > MAX_WRITE) break;
+      size += chunk.length;
     }
     if (n <= 1) return q.shift()!;
     const out = new Uint8Array(size);
     let off = 0;
     for (let i = 0; i < n; i++) {
-      out.set(q[i], off);
-      off += q[i].length;
+      const chunk = q[i] as Uint8Array;
+      out.set(chunk, off);
+      off += chunk.length;
     }
     q.splice(0, n);
     return out;

@@ -19,8 +19,12 @@ export interface HubClient {
   readonly queuedBytes: number;
   /** Bytes that were queued for the client and never written. */
   readonly droppedBytes: number;
-  /** Queues the bytes of whole messages; throws if the client is closed. */
-  enqueue(bytes: Uint8Array): void;
+  /**
+   * Queues the bytes of whole messages; throws if the client is closed.
+   * `sender` names who sent them (none: the server itself), for a client
+   * that shows it (a browser page); others ignore it.
+   */
+  enqueue(bytes: Uint8Array, sender?: string): void;
   /** Resolves when fewer than `bytes` are queued; rejects on `signal`. */
   waitForRoom(bytes: number, signal?: AbortSignal): Promise<void>;
   /** Drops what is queued (counting it) and closes the client. */
@@ -83,6 +87,12 @@ export interface BroadcastOptions {
    * the message, so that it never comes back to its sender.
    */
   from?: HubClient;
+  /**
+   * The sender's name, handed to each client's
+   * {@linkcode HubClient.enqueue} for a client that shows who sent what
+   * (a browser page). By default, the name of `from`, if given.
+   */
+  sender?: string;
   /**
    * Called when the message is handed to the clients: at once, or once the
    * sends before it that wait for a full client are done. A client added
@@ -263,19 +273,20 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
     this.#stats.messages++;
     this.#stats.encodedBytes += bytes.length;
     const from = options.from;
+    const sender = options.sender ?? from?.name;
     // The fast path: no send is waiting, so the clients with room get the
     // message now; only full ones (if any) are waited for.
     if (this.#pending === 0) {
       options.delivered?.();
-      const full = this.#deliverToRoomy(bytes, from);
+      const full = this.#deliverToRoomy(bytes, from, sender);
       if (full === undefined) return undefined;
-      return this.#queue(() => this.#waitForFull(full, bytes));
+      return this.#queue(() => this.#waitForFull(full, bytes, sender));
     }
     // Otherwise it goes out after the sends that wait, in order.
     return this.#queue(() => {
       options.delivered?.();
-      const full = this.#deliverToRoomy(bytes, from);
-      return full ? this.#waitForFull(full, bytes) : Promise.resolve();
+      const full = this.#deliverToRoomy(bytes, from, sender);
+      return full ? this.#waitForFull(full, bytes, sender) : Promise.resolve();
     });
   }
 
@@ -325,6 +336,7 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
   #deliverToRoomy(
     bytes: Uint8Array,
     from: HubClient | undefined,
+    sender: string | undefined,
   ): Full | undefined {
     let full: HubClient[] | undefined;
     let targets = 0;
@@ -335,7 +347,7 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
         const queued = client.queuedBytes;
         if (queued === 0) this.#blame.delete(client);
         if (this.#room(queued, bytes.length)) {
-          client.enqueue(bytes);
+          client.enqueue(bytes, sender);
           this.#stats.deliveries++;
         } else {
           (full ??= []).push(client);
@@ -352,7 +364,11 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
   // cost one wait, not many, and queues the message for each as it has
   // room. With "disconnect", a wait ends at slowClientTimeout, or sooner
   // for a client whose blame would reach it.
-  async #waitForFull(full: Full, bytes: Uint8Array): Promise<void> {
+  async #waitForFull(
+    full: Full,
+    bytes: Uint8Array,
+    sender: string | undefined,
+  ): Promise<void> {
     const n = bytes.length;
     const below = Math.max(1, this.#max - n + 1);
     const start = performance.now();
@@ -380,7 +396,7 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
       const now = performance.now();
       quickest ??= now;
       try {
-        client.enqueue(bytes);
+        client.enqueue(bytes, sender);
         this.#stats.deliveries++;
       } catch {
         this.delete(client);

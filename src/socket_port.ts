@@ -7,6 +7,7 @@ import {
   type HelloFields,
   HelloReader,
   sameToken,
+  senderLine,
 } from "./_hello.ts";
 import { Outbox } from "./_outbox.ts";
 import type { BufferBudget } from "./buffer_budget.ts";
@@ -239,6 +240,11 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #cut = false;
   #closeReason: string | undefined;
   #wantSensing: number; // the silence a client asked for, if any
+  // The peer asked for sender names (and the transport can carry them):
+  // a line names the sender each time it changes. Whose messages the peer
+  // was last told of: undefined for this end's own.
+  #senders = false;
+  #lastSender: string | undefined;
   #askedSensing = 0; // the silence a peer asked for in its hello line
   #reading = false; // the owner reads the port
   #draining = false; // closing: bytes from the peer are read and dropped
@@ -299,6 +305,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       (error) => this._lost(error),
     );
     this.#source = sourceOf(this.#transport);
+    // A peer that shows who sent each message (a browser page).
+    this.#senders = this.#transport.senders === true &&
+      this.#outbox.carriesText;
     this.#wantSensing = options.activeSensing ?? 0;
     this.#partialTimeout = options.partialTimeout ?? 10_000;
     // The hello line goes first, before any MIDI byte.
@@ -459,7 +468,14 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * how {@linkcode BroadcastHub} sends one encoding to many ports. Nothing
    * checks them; use send() for messages.
    *
+   * A peer that asked for the senders' names when it connected (see
+   * {@linkcode Transport.senders}: the browser page does) is told the
+   * sender's name before the bytes, each time it changes; any other peer
+   * gets the bytes alone.
+   *
    * @param bytes Whole MIDI messages.
+   * @param sender The name of the client that sent them; none for the
+   * server's own.
    * @throws {PortClosedError} If the port takes no more bytes.
    *
    * @example Queuing the bytes of a note
@@ -473,13 +489,22 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * assert.deepEqual(await server.receive(), message("note_on", { note: 60 }));
    * ```
    */
-  enqueue(bytes: Uint8Array): void {
+  enqueue(bytes: Uint8Array, sender?: string): void {
     if (this.#outbox.closed) {
       throw new PortClosedError(this.#name, "queue bytes", {
         cause: this._error,
       });
     }
+    if (this.#senders) this.#from(sender);
     this.#outbox.enqueue(bytes);
+  }
+
+  // Tells a peer that asked for sender names whose messages come next,
+  // when that changes. (Active sensing needs no name: it is no message.)
+  #from(sender: string | undefined): void {
+    if (sender === this.#lastSender) return;
+    this.#lastSender = sender;
+    this.#outbox.line(senderLine(sender));
   }
 
   /**
@@ -554,6 +579,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    */
   protected _put(msg: Message): Promise<void> | undefined {
     const outbox = this.#outbox;
+    if (this.#senders) this.#from(undefined);
     // Checks the message, and encodes it into the queue: no stream and no
     // copy between the message and the transport.
     outbox.encode(msg);

@@ -81,4 +81,21 @@ export interface Transport {
   write?(bytes: Uint8Array): Promise<void>;
   /** Optional, with write(): ends the write side, as closing `writable` does. */
   closeWrite?(): Promise<void>;
+  /**
+   * Optional: true if the peer asked, when it connected, to be told who
+   * sent each message (the browser page does, at `/ws?senders=1`). The
+   * transport then has writeText(), and a server's port for this peer
+   * sends there, before each run of one sender's messages, the line
+   * `MIDISOCK/1 from=NAME` (the name percent-encoded as in a hello line;
+   * `MIDISOCK/1` alone for the server's own messages). The byte stream
+   * itself stays plain MIDI.
+   */
+  readonly senders?: boolean;
+  /**
+   * Optional, with `senders`: sends a line of text beside the bytes, in
+   * order with them, where the transport has a channel for it that is not
+   * the byte stream (a WebSocket's text frames). A port calls it only
+   * between writes, never during one.
+   */
+  writeText?(text: string): Promise<void>;
 }

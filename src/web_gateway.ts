@@ -394,6 +394,8 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
     const transport = new WebSocketTransport(socket, {
       remoteAddr,
       localAddr: this.#servers[0].addr,
+      // The page asks to be told who sent each message.
+      senders: url.searchParams.get("senders") === "1",
       onLimit: (reason) => {
         this.#overLimit++;
         this.dispatchEvent(new RejectEvent(address, reason));

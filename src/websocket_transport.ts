@@ -41,6 +41,15 @@ export interface WebSocketTransportOptions {
    * @default {65536}
    */
   maxBufferedAmount?: number;
+  /**
+   * The peer asked to be told who sent each message (the browser gateway
+   * sets this for `/ws?senders=1`): a port over this transport then sends
+   * each sender's name in a text frame before that sender's messages (see
+   * {@linkcode Transport.senders}).
+   *
+   * @default {false}
+   */
+  senders?: boolean;
 }
 
 // A WebSocket has no event for "bufferedAmount went down": a write that
@@ -114,6 +123,8 @@ export class WebSocketTransport implements Transport {
   readonly remoteAddr?: Deno.Addr;
   /** This end's address, if it was given. */
   readonly localAddr?: Deno.Addr;
+  /** Whether the peer asked for the senders' names. */
+  readonly senders: boolean;
   /** The bytes of the peer's frames. It ends when the socket closes. */
   readonly readable: ReadableStream<Uint8Array>;
   /** The bytes to send, one binary frame a write. */
@@ -129,6 +140,7 @@ export class WebSocketTransport implements Transport {
     this.#socket = socket;
     this.remoteAddr = options.remoteAddr;
     this.localAddr = options.localAddr;
+    this.senders = options.senders ?? false;
     this.#maxUnread = options.maxUnreadBytes ?? 1024 * 1024;
     this.#maxBuffered = options.maxBufferedAmount ?? 64 * 1024;
     this.#onLimit = options.onLimit;
@@ -255,13 +267,30 @@ export class WebSocketTransport implements Transport {
    * @returns When the socket has taken them.
    * @throws {Error} If the socket is closed, or closes before it opens.
    */
-  async write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Uint8Array): Promise<void> {
+    return this.#send(bytes.slice());
+  }
+
+  /**
+   * Sends `text` as one text frame, in order with the binary frames, then
+   * waits as {@linkcode WebSocketTransport.write} does. A server names the
+   * sender of the messages that follow this way, for a page that asked.
+   *
+   * @param text The text.
+   * @returns When the socket has taken it.
+   * @throws {Error} If the socket is closed, or closes before it opens.
+   */
+  writeText(text: string): Promise<void> {
+    return this.#send(text);
+  }
+
+  async #send(data: Uint8Array | string): Promise<void> {
     const socket = this.#socket;
     if (socket.readyState !== WebSocket.OPEN) await this.#opened;
     if (this.#closed || socket.readyState !== WebSocket.OPEN) {
       throw new Error("Cannot write: the WebSocket is closed");
     }
-    socket.send(bytes.slice());
+    socket.send(data);
     while (
       socket.bufferedAmount > this.#maxBuffered &&
       socket.readyState === WebSocket.OPEN

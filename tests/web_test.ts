@@ -65,7 +65,7 @@ Deno.test("A key clicked in Chromium reaches a mido client on the TCP port as ex
   ]);
 });
 
-Deno.test("A message that a TCP client sends appears in the page's #log, and clock is hidden and counted", async () => {
+Deno.test("A message that a TCP client sends appears in the page's #log after its sender's name, and clock is hidden and counted", async () => {
   await using b = bus();
   await using browser = await Browser.launch();
   const page = await browser.page(b.web.url);
@@ -79,13 +79,34 @@ Deno.test("A message that a TCP client sends appears in the page's #log, and clo
   await tcp.send(message("sysex", { data: new Uint8Array([1, 2, 3]) }));
   await waitForLog(page, "sysex data=(1,2,3) time=0");
   assert.deepEqual(await page.locator("#log > *").allTextContents(), [
-    "bus note_on channel=2 note=64 velocity=90 time=0",
-    "bus sysex data=(1,2,3) time=0",
+    "keys note_on channel=2 note=64 velocity=90 time=0",
+    "keys sysex data=(1,2,3) time=0",
   ]);
   assert.match(
     await page.locator("#log-counts").textContent() ?? "",
     /^2 shown, 1 hidden by filters$/,
   );
+});
+
+Deno.test("The page names the server for its own messages, and a client that leaves for the notes the server releases for it", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  const keys = await connect("127.0.0.1", b.server.port, {
+    hello: { name: "keys" },
+  });
+  await waitFor(() => b.server.ports.length === 2, "two clients");
+  await keys.send(message("note_on", { note: 60 }));
+  await waitForLog(page, "note_on channel=0 note=60 velocity=64 time=0");
+  await b.server.send(message("program_change", { program: 3 }));
+  await keys.close(); // with the note still on
+  await waitForLog(page, "note_off channel=0 note=60 velocity=64 time=0");
+  assert.deepEqual(await page.locator("#log > *").allTextContents(), [
+    "keys note_on channel=0 note=60 velocity=64 time=0",
+    `${b.server.name} program_change channel=0 program=3 time=0`,
+    "keys note_off channel=0 note=60 velocity=64 time=0",
+  ]);
 });
 
 Deno.test("Two pages hear each other through the bus, from a click and from a computer key", async () => {
@@ -98,6 +119,12 @@ Deno.test("Two pages hear each other through the bus, from a click and from a co
   await waitFor(() => b.server.ports.length === 2, "two pages");
   await left.locator('[data-note="62"]').click();
   await waitForLog(right, "note_off channel=0 note=62 velocity=64 time=0");
+  // The left page's name, which it chose and said in its hello line.
+  const leftName = (await left.locator("#who").textContent())!.replace(
+    /^as /,
+    "",
+  );
+  assert.match(leftName, /^browser-[0-9a-f]+$/);
   // A (the lowest key, C4) on the right page, on channel 5.
   await right.locator("#channel").selectOption({ value: "4" });
   await right.bringToFront();
@@ -106,8 +133,8 @@ Deno.test("Two pages hear each other through the bus, from a click and from a co
   await right.keyboard.up("a");
   await waitForLog(left, "note_off channel=4 note=60 velocity=64 time=0");
   assert.deepEqual(await right.locator("#log > *").allTextContents(), [
-    "bus note_on channel=0 note=62 velocity=100 time=0",
-    "bus note_off channel=0 note=62 velocity=64 time=0",
+    `${leftName} note_on channel=0 note=62 velocity=100 time=0`,
+    `${leftName} note_off channel=0 note=62 velocity=64 time=0`,
     "you note_on channel=4 note=60 velocity=100 time=0",
     "you note_off channel=4 note=60 velocity=64 time=0",
   ]);
@@ -232,7 +259,7 @@ Deno.test("A page that goes away with a key held has its note released by the se
   assert.equal(tcp.poll(), undefined);
 });
 
-Deno.test("A page that joins a bus with snapshot hears the bus's controller state first", async () => {
+Deno.test("A page that joins a bus with snapshot hears the bus's controller state first, from the server", async () => {
   await using b = bus({ snapshot: true });
   await using tcp = await connect("127.0.0.1", b.server.port);
   await waitFor(() => b.server.ports.length === 1, "the client");
@@ -243,11 +270,11 @@ Deno.test("A page that joins a bus with snapshot hears the bus's controller stat
   const page = await browser.page(b.web.url);
   await waitForStatus(page, "connected");
   await waitForLog(page, "program_change channel=1 program=12 time=0");
-  const lines = await page.locator("#log > *").allTextContents();
-  assert.ok(
-    lines.includes("bus control_change channel=0 control=7 value=90 time=0"),
-    lines.join("\n"),
-  );
+  // The snapshot is the server's: the page names the server as its sender.
+  assert.deepEqual(await page.locator("#log > *").allTextContents(), [
+    `${b.server.name} control_change channel=0 control=7 value=90 time=0`,
+    `${b.server.name} program_change channel=1 program=12 time=0`,
+  ]);
 });
 
 Deno.test("The page's octave shift, velocity and channel set what a key plays", async () => {

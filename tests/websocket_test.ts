@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import {
   connect,
+  formatMessage,
   message,
+  MidiParser,
   PortClosedError,
   PortServer,
   type RejectEvent,
@@ -13,11 +15,15 @@ import {
   WebGateway,
   WebSocketTransport,
 } from "../mod.ts";
-import { DENO } from "./_child.ts";
+import { parseLine } from "../src/_hello.ts";
+import { Child, DENO } from "./_child.ts";
 import { openSocket, rawUpgrade, upgradeStatus } from "./_ws.ts";
+
+const PEER = new URL("./fixtures/py_net_peer.py", import.meta.url).pathname;
 import {
   HAS_IPV6_LOOPBACK,
   memoryPair,
+  PYTHON,
   randomMessages,
   receiveN,
   waitFor,
@@ -528,4 +534,152 @@ Deno.test("A WebSocket client that reads nothing is cut off as a slow client, as
   await waitFor(() => server.ports.length === 1, "the slow client gone");
   await server.send(message("stop"));
   assert.deepEqual(await tcp.receive(), message("stop"));
+});
+
+/** Every frame a WebSocket receives: text as a string, binary as bytes. */
+function recordFrames(ws: WebSocket): (string | Uint8Array)[] {
+  const frames: (string | Uint8Array)[] = [];
+  ws.addEventListener("message", (event) => {
+    frames.push(
+      typeof event.data === "string"
+        ? event.data
+        : new Uint8Array(event.data as ArrayBuffer),
+    );
+  });
+  return frames;
+}
+
+/**
+ * The messages in recorded frames, in mido's text format, each after the
+ * sender that the last sender line named (`-` before any; `server` for a
+ * line with no name).
+ */
+function attribute(frames: readonly (string | Uint8Array)[]): string[] {
+  const parser = new MidiParser();
+  let sender = "-";
+  const lines: string[] = [];
+  for (const frame of frames) {
+    if (typeof frame === "string") {
+      const fields = parseLine(frame);
+      assert.equal(typeof fields, "object", `a bad sender line: ${frame}`);
+      sender = (fields as Record<string, string>).from ?? "server";
+      continue;
+    }
+    for (const msg of parser.feed(frame)) {
+      lines.push(`${sender} ${formatMessage(msg)}`);
+    }
+  }
+  return lines;
+}
+
+Deno.test("A WebSocket at /ws?senders=1 is told who sent each run of messages, in order with them; one without it, and a mido client, get plain MIDI only", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { relay: true });
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const named = await openSocket(
+    new URL("/ws?senders=1", web.url).href.replace(/^http/, "ws"),
+  );
+  const plain = await openSocket(
+    new URL("/ws", web.url).href.replace(/^http/, "ws"),
+  );
+  const namedFrames = recordFrames(named.ws);
+  const plainFrames = recordFrames(plain.ws);
+  named.ws.send("MIDISOCK/1 name=named\n"); // a hello line in a text frame
+  plain.ws.send("MIDISOCK/1 name=plain\n");
+  await using keys = await connect("127.0.0.1", server.port, {
+    hello: { name: "keys" },
+  });
+  await using pads = await connect("127.0.0.1", server.port, {
+    hello: { name: "pads" },
+  });
+  // What keys and pads send, alternately, each relayed before the next.
+  const steps = 40;
+  const keysCC = (k: number) =>
+    message("control_change", { channel: 0, control: 1, value: k });
+  const padsCC = (k: number) =>
+    message("control_change", { channel: 2, control: 2, value: k });
+  await using mido = new Child(PYTHON, [
+    PEER,
+    "chat",
+    "127.0.0.1",
+    String(server.port),
+    "1",
+    "300",
+    String(2 * steps + 3),
+  ], { stdin: "go\n" });
+  await mido.waitForMatch("stdout", /^connected$/);
+  await waitFor(
+    () =>
+      server.ports.length === 5 &&
+      server.ports.filter((p) => /^(named|plain)$/.test(p.name)).length === 2,
+    "five clients, the WebSockets named by their hello lines",
+  );
+  // mido says no hello: it is named by its address.
+  const midoName = server.ports.map((p) => p.name).find((name) =>
+    !/^(named|plain|keys|pads)$/.test(name)
+  );
+  assert.match(midoName ?? "", /^127\.0\.0\.1:\d+$/);
+  // mido's 300 polytouch, in chunks of any size, then the alternation.
+  await waitFor(() => server.stats.relayed === 300, "mido's 300 relayed");
+  for (let k = 0; k < steps; k++) {
+    await keys.send(keysCC(k));
+    await waitFor(() => server.stats.relayed === 300 + 2 * k + 1, "keys");
+    await pads.send(padsCC(k));
+    await waitFor(() => server.stats.relayed === 300 + 2 * k + 2, "pads");
+  }
+  await server.send(message("program_change", { program: 9 }));
+  // keys leaves with a note held: the server releases it, as keys.
+  await keys.send(message("note_on", { note: 60 }));
+  await waitFor(() => server.stats.relayed === 2 * steps + 301, "the note");
+  await keys.close();
+  await waitFor(() => server.stats.releasedNotes === 1, "the release");
+  const total = 300 + 2 * steps + 3;
+  await waitFor(
+    () => attribute(plainFrames).length === total,
+    `${total} messages at the plain WebSocket`,
+  );
+  await waitFor(
+    () => attribute(namedFrames).length === total,
+    `${total} messages at the named WebSocket`,
+  );
+  const lines = attribute(namedFrames);
+  // Every message carries the name of the client whose channel it is on.
+  const senderOf = (line: string) => {
+    const text = line.slice(line.indexOf(" ") + 1);
+    if (text.startsWith("polytouch channel=1 ")) return midoName;
+    if (text.startsWith("control_change channel=2 ")) return "pads";
+    if (text.startsWith("program_change ")) return server.name;
+    return "keys";
+  };
+  for (const line of lines) {
+    assert.equal(line.slice(0, line.indexOf(" ")), senderOf(line), line);
+  }
+  assert.deepEqual(lines.slice(300), [
+    ...Array.from({ length: steps }, (_, k) => [
+      `keys ${formatMessage(keysCC(k))}`,
+      `pads ${formatMessage(padsCC(k))}`,
+    ]).flat(),
+    `${server.name} program_change channel=0 program=9 time=0`,
+    "keys note_on channel=0 note=60 velocity=64 time=0",
+    "keys note_off channel=0 note=60 velocity=64 time=0",
+  ]);
+  // A line only where the sender changes: one for mido's run (however
+  // many chunks it came in), and one for each step after it.
+  const texts = namedFrames.filter((f) => typeof f === "string");
+  assert.equal(texts.length, 1 + 2 * steps + 2);
+  // The plain socket gets the same messages, as binary frames alone.
+  assert.equal(plainFrames.filter((f) => typeof f === "string").length, 0);
+  assert.deepEqual(
+    attribute(plainFrames),
+    lines.map((line) => `- ${line.slice(line.indexOf(" ") + 1)}`),
+  );
+  // mido reads plain MIDI: exactly what the others sent, and no text.
+  const result = await mido.result();
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    result.stdout.trimEnd().split("\n").slice(1),
+    lines.slice(300).map((line) => line.slice(line.indexOf(" ") + 1)),
+  );
+  named.ws.close();
+  plain.ws.close();
+  await Promise.all([named.end, plain.end]);
 });

@@ -6,7 +6,7 @@
 
 /// <reference lib="dom" />
 
-import { encodeHello } from "../src/_hello.ts";
+import { encodeHello, parseLine } from "../src/_hello.ts";
 import { exponentialBackoff } from "../src/backoff.ts";
 import { encode } from "../src/encode.ts";
 import { type Message, message } from "../src/message.ts";
@@ -113,7 +113,8 @@ function setStatus(text: string, kind: string): void {
 }
 
 function wsURL(): string {
-  const url = new URL("/ws", location.href);
+  // Asking to be told who sent each message.
+  const url = new URL("/ws?senders=1", location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   return url.href;
 }
@@ -124,6 +125,10 @@ function connect(): void {
   const ws = new WebSocket(wsURL());
   ws.binaryType = "arraybuffer";
   const parser = new MidiParser();
+  // Who sent the messages that come next: the server names the sender in
+  // a text frame before each run of one sender's messages (`MIDISOCK/1
+  // from=NAME`; with no name, the server itself).
+  let sender = "bus";
   socket = ws;
   ws.addEventListener("open", () => {
     // The hello line is the first frame: the page's name, and the token.
@@ -132,11 +137,16 @@ function connect(): void {
     setStatus("connected", "connected");
   });
   ws.addEventListener("message", (event) => {
+    if (typeof event.data === "string") {
+      const fields = parseLine(event.data);
+      sender = typeof fields === "string" ? "?" : fields.from ?? "server";
+      return;
+    }
     if (!(event.data instanceof ArrayBuffer)) return;
     for (const msg of parser.feed(new Uint8Array(event.data))) {
       fromBus.track(msg);
       showHeard(msg);
-      log(msg, "bus");
+      log(msg, sender);
       playOut(msg);
     }
   });
