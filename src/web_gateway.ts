@@ -101,6 +101,16 @@ const PAGE_HEADERS = {
 /** A host name as a URL has it: lower case, an IPv6 address in brackets. */
 function urlHostname(host: string): string {
   const bare = unbracket(host);
+  if (bare.includes(":") && bare.includes("%")) {
+    // A URL has no zone (RFC 6874 was withdrawn): no browser opens one.
+    throw new SyntaxError(
+      `Invalid host ${
+        JSON.stringify(host)
+      }: a browser cannot open an IPv6 address with a zone (${
+        bare.slice(bare.indexOf("%"))
+      }); listen on every interface ("::") and give this machine a name that resolves to it, such as "studio.local"`,
+    );
+  }
   try {
     return new URL(`http://${bare.includes(":") ? `[${bare}]` : bare}/`)
       .hostname;

@@ -139,6 +139,10 @@ Deno.test("midisock serve --web-origin lets another site's page in, and needs --
         'Invalid origin "a.example": expected scheme://host[:port], such as "https://studio.example" (see midisock serve --help)',
       ],
       [
+        ["--web", "[fe80::1%eth0]:0", "127.0.0.1:0"],
+        'Invalid host "fe80::1%eth0": a browser cannot open an IPv6 address with a zone (%eth0); listen on every interface ("::") and give this machine a name that resolves to it, such as "studio.local" (see midisock serve --help)',
+      ],
+      [
         ["--web", "x:y", "127.0.0.1:0"],
         'Invalid --web address: Invalid address "x:y": port "y" is not an integer',
       ],

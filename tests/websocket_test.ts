@@ -275,6 +275,18 @@ Deno.test("WebGateway refuses a request for a Host that is not one of its names 
       'Invalid host "a b": expected a name or an address, such as "studio.local"',
     ),
   );
+  // No browser opens a URL with a zone: refused before anything listens.
+  const zoned = new SyntaxError(
+    'Invalid host "fe80::1%eth0": a browser cannot open an IPv6 address with a zone (%eth0); listen on every interface ("::") and give this machine a name that resolves to it, such as "studio.local"',
+  );
+  assert.throws(
+    () => new WebGateway(server, { hostname: "fe80::1%eth0" }),
+    zoned,
+  );
+  assert.throws(
+    () => new WebGateway(server, { hosts: ["fe80::1%eth0"] }),
+    zoned,
+  );
 });
 
 Deno.test("WebGateway on every interface answers to the loopbacks, and refuses a name it does not know", async () => {
