@@ -9,6 +9,7 @@ import {
   type NatsBridgeOptions,
 } from "./nats_bridge.ts";
 import type { PortServer } from "./port_server.ts";
+import { oneLine } from "./_one_line.ts";
 
 /** Prints an event line: JSON with --json, the # line otherwise. */
 export type LineWriter = (
@@ -31,7 +32,7 @@ export async function startBridge(
   let dropped = 0; // bytes dropped before this outage
   bridge.addEventListener("disconnect", ({ error }) => {
     dropped = bridge.stats.droppedBytes;
-    const why = error ? error.message.replaceAll("\n", " ") : undefined;
+    const why = error ? oneLine(error) : undefined;
     line(
       { event: "nats", state: "disconnected", error: why },
       `# nats disconnected${why ? ` ${why}` : ""}`,

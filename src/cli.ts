@@ -43,6 +43,7 @@ import { connect } from "./connect.ts";
 import { ReconnectingPort } from "./reconnecting_port.ts";
 import { dial, dialName, type DialTls } from "./_dial.ts";
 import { encodeHello } from "./_hello.ts";
+import { oneLine } from "./_one_line.ts";
 import { encode } from "./encode.ts";
 import { type Message, message, type MessageType } from "./message.ts";
 import { MidiParser, type MidiParserOptions } from "./parser.ts";
@@ -456,12 +457,6 @@ for a usage error.`;
 
 /** An error in the command line: exit status 2. */
 class UsageError extends Error {}
-
-/** The text of an error, on one line. */
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/\s*\n\s*/g, " ").trim();
-}
 
 /**
  * Lines of text on a byte stream. Lines that are written while a write is
@@ -1215,19 +1210,25 @@ const TLS_CLIENT_OPTIONS = {
  * MIDISOCK_TOKEN environment variable; never from the command line, where
  * ps would show it.
  */
-async function readToken(
+function readToken(file: string | undefined): Promise<string | undefined> {
+  return readSecret("--token-file", file, "MIDISOCK_TOKEN");
+}
+
+/**
+ * A secret (a token, a password): the first line of the option's FILE, or
+ * else the environment variable `env`; never an argument, which ps shows.
+ */
+async function readSecret(
+  option: string,
   file: string | undefined,
+  env: string,
 ): Promise<string | undefined> {
-  if (file !== undefined) {
-    const token = (await readText("--token-file", file)).split(/\r?\n/)[0];
-    if (token === "") {
-      throw new Error(
-        `Cannot use --token-file ${file}: its first line is empty`,
-      );
-    }
-    return token;
+  if (file === undefined) return Deno.env.get(env) || undefined;
+  const text = (await readText(option, file)).split(/\r?\n/)[0];
+  if (text === "") {
+    throw new Error(`Cannot use ${option} ${file}: its first line is empty`);
   }
-  return Deno.env.get("MIDISOCK_TOKEN") || undefined;
+  return text;
 }
 
 /** The NATS options of serve, or undefined without --nats. */
@@ -1253,16 +1254,8 @@ async function natsOptions(values: {
       `--nats needs --bus NAME (see ${PROGRAM} serve --help)`,
     );
   }
-  const firstLine = async (option: string, file?: string, env?: string) => {
-    if (file === undefined) return env && Deno.env.get(env) || undefined;
-    const text = (await readText(option, file)).split(/\r?\n/)[0];
-    if (text === "") {
-      throw new Error(`Cannot use ${option} ${file}: its first line is empty`);
-    }
-    return text;
-  };
   const user = values["nats-user"];
-  const pass = user === undefined ? undefined : await firstLine(
+  const pass = user === undefined ? undefined : await readSecret(
     "--nats-pass-file",
     values["nats-pass-file"],
     "MIDISOCK_NATS_PASS",
@@ -1274,7 +1267,7 @@ async function natsOptions(values: {
     servers: values.nats,
     bus: values.bus,
     hub: values.hub,
-    token: await firstLine(
+    token: await readSecret(
       "--nats-token-file",
       values["nats-token-file"],
       "MIDISOCK_NATS_TOKEN",
