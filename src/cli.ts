@@ -1059,17 +1059,12 @@ async function serve(
   // that wait for the rest of their messages.
   const printed = new Map<SocketPort, number>();
   const releases = new Map<SocketPort, ReleaseEvent>();
-  const leaving = new Map<SocketPort, () => void>();
-  const expected = (client: SocketPort) => {
-    // Active sensing bytes are signs of life, never delivered.
-    const { messages, activeSensing } = client.stats;
-    return messages - activeSensing +
-      (releases.get(client)?.messages.length ?? 0);
-  };
+  const leaving = new Map<SocketPort, { messages: number; line(): void }>();
   const count = (client: SocketPort) => {
     const n = (printed.get(client) ?? 0) + 1;
     printed.set(client, n);
-    if (n >= expected(client)) leaving.get(client)?.();
+    const left = leaving.get(client);
+    if (left && n >= left.messages) left.line();
   };
   server.addEventListener("connect", (event) => {
     printed.set(event.port, 0);
@@ -1088,8 +1083,9 @@ async function serve(
       if (release) printer.release(release);
       printer.event("disconnect", client.name, event.droppedBytes || undefined);
     };
-    if ((printed.get(client) ?? 0) >= expected(client)) line();
-    else leaving.set(client, line);
+    // The server took event.messages of it, all told.
+    if ((printed.get(client) ?? 0) >= event.messages) line();
+    else leaving.set(client, { messages: event.messages, line });
   });
   server.addEventListener("slowclient", (event) => {
     printer.event("slowclient", event.port.name, event.droppedBytes);
@@ -1157,7 +1153,7 @@ async function serve(
     removeStop();
     await bridge?.close();
     await Promise.all([server.close(), gateway?.close()]);
-    for (const line of [...leaving.values()]) line();
+    for (const left of [...leaving.values()]) left.line();
     await closeAll(outputs); // each releases the notes it holds
   }
   return stdoutStatus(out);

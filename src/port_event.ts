@@ -25,6 +25,16 @@ export class PortEvent extends Event {
   readonly port: SocketPort;
   /** Bytes that were queued for the client and dropped (for `slowclient`). */
   readonly droppedBytes: number;
+  /**
+   * For `disconnect`: how many messages of the client the server has taken,
+   * all told: each message it received from the client (delivered to the
+   * readers, or refused with a `filtered` event) and each that it released
+   * for the client when it left. A reader of `withPorts()` from the start
+   * that has seen this many of the client's messages and `filtered` events
+   * has seen all of them: the CLI prints a client's `# disconnect` line
+   * then. 0 for other events.
+   */
+  readonly messages: number;
 
   /**
    * Makes the event.
@@ -32,10 +42,17 @@ export class PortEvent extends Event {
    * @param type `connect`, `disconnect` or `slowclient`.
    * @param port The client.
    * @param droppedBytes Bytes dropped with it.
+   * @param messages For `disconnect`, the client's messages taken.
    */
-  constructor(type: string, port: SocketPort, droppedBytes = 0) {
+  constructor(
+    type: string,
+    port: SocketPort,
+    droppedBytes = 0,
+    messages = 0,
+  ) {
     super(type);
     this.port = port;
     this.droppedBytes = droppedBytes;
+    this.messages = messages;
   }
 }

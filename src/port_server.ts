@@ -1062,6 +1062,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   async #pump(port: SocketPort): Promise<void> {
     const from = { from: port };
     const held = this.#releaseNotes ? new NoteTracker() : undefined;
+    let taken = 0; // the client's messages, delivered or filtered
     try {
       while (true) {
         let msg = port.poll();
@@ -1073,6 +1074,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
           }
         }
         this.#received++;
+        taken++;
         const refused = this.#refuse(msg, port);
         if (refused) {
           this.#filtered++;
@@ -1086,7 +1088,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       await port.close();
       this.#ports.delete(port);
       this.#hub.delete(port);
-      if (held && !this.closed) await this.#release(port, held, from);
+      if (held && !this.closed) taken += await this.#release(port, held, from);
       const s = port.stats;
       const gone = this.#gone;
       gone.skippedBytes += s.skippedBytes;
@@ -1094,7 +1096,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       gone.oversizedSysex += s.oversizedSysex;
       gone.droppedBytes += s.droppedBytes;
       this.dispatchEvent(
-        new PortEvent("disconnect", port, s.droppedBytes),
+        new PortEvent("disconnect", port, s.droppedBytes, taken),
       );
     }
   }
@@ -1121,17 +1123,19 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   }
 
   // Emits what a client that left had left sounding, as if it sent it.
+  // Releases what a client left on, and says how many messages that took.
   async #release(
     port: SocketPort,
     held: NoteTracker,
     from: { from: SocketPort },
-  ): Promise<void> {
+  ): Promise<number> {
     const messages = held.release();
-    if (messages.length === 0) return;
+    if (messages.length === 0) return 0;
     for (const msg of messages) await this.#deliver(msg, port, from);
     const event = new ReleaseEvent(port, messages);
     this.#released += event.notes;
     this.dispatchEvent(event);
+    return messages.length;
   }
 }
 

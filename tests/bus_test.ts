@@ -463,3 +463,35 @@ Deno.test("A relaying server whose reader stopped with break goes on relaying, f
     await closeAll([a, b]);
   }
 });
+
+Deno.test("A disconnect event counts the client's messages that the server took: delivered, filtered and released, never active sensing", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { acceptSysex: false });
+  const disconnected = Promise.withResolvers<PortEvent>();
+  server.addEventListener("disconnect", (e) => disconnected.resolve(e));
+  const messages = server.withPorts(); // read from the start
+  const client = await connect("127.0.0.1", server.port, {
+    activeSensing: 200, // a 0xFE every 50 ms of silence, both ways
+  });
+  await client.send(message("note_on", { note: 60 }));
+  await client.send(message("sysex", { data: [1, 2, 3] })); // filtered
+  await client.send(message("control_change", { control: 1, value: 5 }));
+  await waitFor(
+    () => (server.ports[0]?.stats.activeSensing ?? 0) >= 2,
+    "the client's active sensing at the server",
+  );
+  await client.close(); // the note still on
+  const event = await within(disconnected.promise, "the disconnect");
+  // note_on, sysex and control_change, and the note_off that released 60.
+  assert.equal(event.messages, 4);
+  assert.ok(event.port.stats.activeSensing >= 2); // and none of them counted
+  const got: Message[] = [];
+  for await (const { message: msg } of messages) {
+    got.push(msg);
+    if (got.length === 3) break;
+  }
+  assert.deepEqual(got, [
+    message("note_on", { note: 60 }),
+    message("control_change", { control: 1, value: 5 }),
+    message("note_off", { note: 60 }),
+  ]);
+});
