@@ -189,9 +189,10 @@ tokenEntryEl.addEventListener("submit", (event) => {
 
 /** Sends a message to the bus (if connected), logs it, and plays it out. */
 function play(msg: Message): void {
-  if (socket?.readyState === WebSocket.OPEN) socket.send(encode(msg));
+  const bytes = encode(msg);
+  if (socket?.readyState === WebSocket.OPEN) socket.send(bytes);
   log(msg, "you");
-  playOut(msg);
+  playOut(msg, bytes);
 }
 
 // ---- The keyboard -----------------------------------------------------
@@ -391,11 +392,12 @@ let midi: MIDIAccess | undefined;
 let input: MIDIInput | undefined;
 const fromInput = new MidiParser();
 
-function playOut(msg: Message): void {
+/** Plays a message on the chosen output, if any: its bytes, if encoded. */
+function playOut(msg: Message, bytes?: Uint8Array): void {
   const id = midiOutEl.value;
   if (!midi || !id) return;
   try {
-    midi.outputs.get(id)?.send(encode(msg));
+    midi.outputs.get(id)?.send(bytes ?? encode(msg));
   } catch (error) {
     midiStatusEl.textContent = `Cannot play on the output: ${
       (error as Error).message
