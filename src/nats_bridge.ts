@@ -43,6 +43,12 @@ const INPUT_BYTES = 1024 * 1024;
  */
 export const NATS_QUEUED_BYTES = 1024 * 1024;
 
+/** Whether `subject` is `prefix + hub`, without building that string. */
+function isSubjectOf(subject: string, prefix: string, hub: string): boolean {
+  return subject.length === prefix.length + hub.length &&
+    subject.startsWith(prefix) && subject.endsWith(hub);
+}
+
 /** Letters, digits, `-` and `_`: one token of a NATS subject. */
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -291,6 +297,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   /** The bus. */
   readonly bus: string;
   #subject: string;
+  #busPrefix: string; // `midisock.<bus>.`
   #dial: () => Promise<NatsConnection>;
   #nc: NatsConnection;
   #connected = true;
@@ -338,7 +345,8 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     this.#outbox = new NatsOutbox(nc);
     this.bus = options.bus;
     this.hub = options.hub;
-    this.#subject = `midisock.${this.bus}.${this.hub}`;
+    this.#busPrefix = `midisock.${this.bus}.`;
+    this.#subject = this.#busPrefix + this.hub;
     this.#nc = nc;
     this.#dial = dial;
     this.#backoff = options.backoff;
@@ -635,7 +643,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     // own id is another's mistake (noEcho keeps its own messages away).
     if (
       !h || !hub || hub === this.hub ||
-      msg.subject !== `midisock.${this.bus}.${hub}` ||
+      !isSubjectOf(msg.subject, this.#busPrefix, hub) ||
       !Number.isSafeInteger(seq) || seq < 0
     ) {
       this.#stats.ignored++;
