@@ -12,10 +12,11 @@ export const HELLO_MAGIC = "MIDISOCK/1";
 export const MAX_HELLO = 512;
 
 const SAFE = /^[A-Za-z0-9._~-]$/;
+const UTF8 = new TextEncoder();
 
 function percentEncode(value: string): string {
   let out = "";
-  for (const byte of new TextEncoder().encode(value)) {
+  for (const byte of UTF8.encode(value)) {
     const ch = String.fromCharCode(byte);
     out += SAFE.test(ch)
       ? ch
@@ -135,16 +136,37 @@ function parseHello(line: Uint8Array): HelloFields | string {
   return Object.freeze(fields);
 }
 
+/** The most bytes of a sender's name, percent-encoded, in a sender line. */
+export const MAX_SENDER = 64;
+// Sender lines made, by name: a name's line is made once, not once for each
+// client that shows it. Cleared when full.
+const senderLines = new Map<string, string>();
+
 /**
  * The line that names the sender of the messages that follow it, for a
  * peer that asked for the senders' names (Transport.senders), sent on the
  * transport's channel beside the bytes (a WebSocket text frame):
- * `MIDISOCK/1 from=keys`. With no name, the messages are the server's own.
+ * `MIDISOCK/1 from=keys`. With no name, the messages are the server's own:
+ * `MIDISOCK/1` alone, which no client can forge, since every client has a
+ * name. A name is cut to MAX_SENDER bytes, percent-encoded, at a whole
+ * character, so that a long name cannot make each change of sender cost
+ * the bus much (a line is at most 80 bytes, all ASCII).
  */
 export function senderLine(name: string | undefined): string {
-  return name === undefined
-    ? HELLO_MAGIC
-    : `${HELLO_MAGIC} from=${percentEncode(name)}`;
+  if (name === undefined) return HELLO_MAGIC;
+  let line = senderLines.get(name);
+  if (line === undefined) {
+    let value = "";
+    for (const ch of name) {
+      const piece = percentEncode(ch);
+      if (value.length + piece.length > MAX_SENDER) break;
+      value += piece;
+    }
+    line = `${HELLO_MAGIC} from=${value}`;
+    if (senderLines.size >= 1024) senderLines.clear();
+    senderLines.set(name, line);
+  }
+  return line;
 }
 
 /** The fields of a line such as a sender line (no LF), or why it is bad. */

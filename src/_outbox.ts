@@ -122,16 +122,15 @@ export class Outbox {
 
   /**
    * Queues a line of text, to go out after the bytes queued so far and
-   * before any queued next. Throws if closed or failed, or if the sink
-   * carries no text.
+   * before any queued next; `size` is its length in UTF-8 (its length, for
+   * ASCII). Throws if closed or failed, or if the sink carries no text.
    */
-  line(text: string): void {
+  line(text: string, size: number = UTF8.encode(text).length): void {
     this.#check();
     if (!this.carriesText) {
       throw new TypeError("Cannot queue text: the transport carries none");
     }
     if (this.#tailLength > 0) this.#seal();
-    const size = UTF8.encode(text).length;
     this.#queue.push({ text, size });
     this.#queued += size;
     this.#schedule();

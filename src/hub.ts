@@ -35,7 +35,9 @@ export interface HubClient {
 export interface BroadcastHubOptions {
   /**
    * The most bytes that may wait in one client's queue. A single message
-   * larger than this still goes to a client whose queue is empty.
+   * larger than this still goes to a client whose queue is empty. For a
+   * client that shows who sent what (a browser page), the line that names
+   * a message's sender (at most 80 bytes) may come on top of it.
    *
    * @default {1048576}
    */
@@ -87,12 +89,6 @@ export interface BroadcastOptions {
    * the message, so that it never comes back to its sender.
    */
   from?: HubClient;
-  /**
-   * The sender's name, handed to each client's
-   * {@linkcode HubClient.enqueue} for a client that shows who sent what
-   * (a browser page). By default, the name of `from`, if given.
-   */
-  sender?: string;
   /**
    * Called when the message is handed to the clients: at once, or once the
    * sends before it that wait for a full client are done. A client added
@@ -273,7 +269,9 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
     this.#stats.messages++;
     this.#stats.encodedBytes += bytes.length;
     const from = options.from;
-    const sender = options.sender ?? from?.name;
+    // For a client that shows who sent what (a browser page): none for the
+    // server's own.
+    const sender = from?.name;
     // The fast path: no send is waiting, so the clients with room get the
     // message now; only full ones (if any) are waited for.
     if (this.#pending === 0) {
@@ -386,7 +384,7 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
         await client.waitForRoom(below, signal);
       } catch (error) {
         if (signal?.aborted && error === signal.reason) {
-          this.#disconnect(client, bytes);
+          this.#disconnect(client, bytes, sender);
         } else {
           // It failed or closed: it leaves; the others carry on.
           this.delete(client);
@@ -415,12 +413,16 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
   // Cuts a client off: what is queued for it (and `bytes`, the message
   // that found no room, if given) is dropped and counted by the client.
   // The event fires once the client is closed, with every byte it dropped.
-  #disconnect(client: HubClient, bytes?: Uint8Array): void {
+  #disconnect(
+    client: HubClient,
+    bytes?: Uint8Array,
+    sender?: string,
+  ): void {
     this.delete(client);
     this.#stats.slowClients++;
     const before = client.droppedBytes;
     try {
-      if (bytes) client.enqueue(bytes);
+      if (bytes) client.enqueue(bytes, sender);
     } catch {
       // Closed meanwhile: it dropped its queue already.
     }

@@ -1025,18 +1025,17 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   }
 
   // Sends a message to the clients of the bus (all but `from`), and keeps
-  // the bus's controller state, for snapshots. A message with no `from` is
-  // the server's own, and a page that shows senders sees the server's name.
+  // the bus's controller state, for snapshots.
   #broadcast(
     msg: Message,
     bytes: Uint8Array,
-    from: { from: SocketPort } | { sender: string } = { sender: this.name },
+    from?: { from: SocketPort },
   ): Promise<void> | undefined {
     const state = this.#busState;
     if (state === undefined) return this.#hub.sendBytes(bytes, from);
     // The bus's state follows what the hub hands its clients, in order.
     return this.#hub.sendBytes(bytes, {
-      ...from,
+      from: from?.from,
       delivered: () => state.track(msg),
     });
   }
@@ -1047,7 +1046,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       ? undefined
       : this.#busState?.snapshot();
     if (snapshot?.length && !port.closed) {
-      port.enqueue(encodeAll(snapshot), this.name);
+      port.enqueue(encodeAll(snapshot)); // the server's own
     }
     this.#ports.add(port);
     this.#hub.add(port);

@@ -14,6 +14,7 @@ import type { BufferBudget } from "./buffer_budget.ts";
 import { formatAddress } from "./address.ts";
 import { DropEvent } from "./drop_event.ts";
 import { PortClosedError } from "./errors.ts";
+import { encode } from "./encode.ts";
 import type { Message } from "./message.ts";
 import { MidiPort } from "./midi_port.ts";
 import {
@@ -118,7 +119,10 @@ export interface SocketPortOptions extends MidiParserOptions {
 export interface SocketPortStats extends MidiParserStats {
   /** Messages given to send() or the writable. */
   sent: number;
-  /** Bytes written to the transport. */
+  /**
+   * Bytes written to the transport. For a peer that asked for the senders'
+   * names, this and the other byte counts include the sender lines' bytes.
+   */
   writtenBytes: number;
   /** Bytes waiting to be written. */
   queuedBytes: number;
@@ -242,9 +246,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #wantSensing: number; // the silence a client asked for, if any
   // The peer asked for sender names (and the transport can carry them):
   // a line names the sender each time it changes. Whose messages the peer
-  // was last told of: undefined for this end's own.
+  // was last told of: undefined for this end's own; null before the first.
   #senders = false;
-  #lastSender: string | undefined;
+  #lastSender: string | undefined | null = null;
   #askedSensing = 0; // the silence a peer asked for in its hello line
   #reading = false; // the owner reads the port
   #draining = false; // closing: bytes from the peer are read and dropped
@@ -495,6 +499,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         cause: this._error,
       });
     }
+    if (bytes.length === 0) return;
     if (this.#senders) this.#from(sender);
     this.#outbox.enqueue(bytes);
   }
@@ -504,7 +509,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #from(sender: string | undefined): void {
     if (sender === this.#lastSender) return;
     this.#lastSender = sender;
-    this.#outbox.line(senderLine(sender));
+    const line = senderLine(sender); // ASCII
+    this.#outbox.line(line, line.length);
   }
 
   /**
@@ -579,10 +585,17 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    */
   protected _put(msg: Message): Promise<void> | undefined {
     const outbox = this.#outbox;
-    if (this.#senders) this.#from(undefined);
-    // Checks the message, and encodes it into the queue: no stream and no
-    // copy between the message and the transport.
-    outbox.encode(msg);
+    if (this.#senders && this.#lastSender !== undefined) {
+      // A line says the port's own messages follow: once the message is
+      // checked, so that a bad one sends nothing.
+      const bytes = encode(msg);
+      this.#from(undefined);
+      outbox.enqueue(bytes);
+    } else {
+      // Checks the message, and encodes it into the queue: no stream and
+      // no copy between the message and the transport.
+      outbox.encode(msg);
+    }
     this.#sent++;
     if (outbox.queuedBytes < SEND_HIGH_WATER) return undefined;
     const dropped = outbox.droppedBytes;

@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { HELLO_MAGIC } from "./_hello.ts";
 import type { Transport } from "./transport.ts";
 
 const TEXT = new TextEncoder();
@@ -64,6 +65,15 @@ const POLICY = 1008;
 const TOO_BIG = 1009;
 const REFUSED = 4000;
 
+/**
+ * Whether a text frame is a sender line, `MIDISOCK/1 from=NAME` or
+ * `MIDISOCK/1`: it opens with the magic and has no line feed (a hello line
+ * in a text frame ends with one).
+ */
+function isSenderLine(text: string): boolean {
+  return text.startsWith(HELLO_MAGIC) && !text.includes("\n");
+}
+
 /** A close reason cut to the 123 bytes of UTF-8 that a close frame holds. */
 function closeReason(reason: string): string {
   const bytes = TEXT.encode(reason);
@@ -85,7 +95,9 @@ function closeReason(reason: string): string {
  * - A frame's bytes are the stream's next bytes, whatever the frame
  *   boundaries: a message may span frames, and a frame may hold many. A
  *   text frame counts as its UTF-8 bytes, so a hello line may be a text
- *   frame.
+ *   frame; but a sender line (`MIDISOCK/1 from=NAME`, with no line feed,
+ *   which a server sends a peer that asked for the senders' names) is
+ *   skipped, for it is no MIDI.
  * - A WebSocket cannot half-close: closing the writable sends what is
  *   buffered, then closes the socket (code 1000).
  * - `close(reason)` closes at once; with a reason, with code 4000 and that
@@ -198,6 +210,9 @@ export class WebSocketTransport implements Transport {
 
   #receive(data: unknown): void {
     if (this.#closed) return;
+    // A line naming the sender of what follows (Transport.senders) is no
+    // MIDI: it would read as data bytes after a status.
+    if (typeof data === "string" && isSenderLine(data)) return;
     const bytes = typeof data === "string"
       ? TEXT.encode(data)
       : data instanceof ArrayBuffer

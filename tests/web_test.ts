@@ -88,13 +88,14 @@ Deno.test("A message that a TCP client sends appears in the page's #log after it
   );
 });
 
-Deno.test("The page names the server for its own messages, and a client that leaves for the notes the server releases for it", async () => {
+Deno.test("The page names the server for its own messages, and a client that leaves for the notes the server releases for it, styled by who they are, not by name", async () => {
   await using b = bus();
   await using browser = await Browser.launch();
   const page = await browser.page(b.web.url);
   await waitForStatus(page, "connected");
+  // A client that calls itself "you" is still a client on the page.
   const keys = await connect("127.0.0.1", b.server.port, {
-    hello: { name: "keys" },
+    hello: { name: "you" },
   });
   await waitFor(() => b.server.ports.length === 2, "two clients");
   await keys.send(message("note_on", { note: 60 }));
@@ -103,10 +104,25 @@ Deno.test("The page names the server for its own messages, and a client that lea
   await keys.close(); // with the note still on
   await waitForLog(page, "note_off channel=0 note=60 velocity=64 time=0");
   assert.deepEqual(await page.locator("#log > *").allTextContents(), [
-    "keys note_on channel=0 note=60 velocity=64 time=0",
-    `${b.server.name} program_change channel=0 program=3 time=0`,
-    "keys note_off channel=0 note=60 velocity=64 time=0",
+    "you note_on channel=0 note=60 velocity=64 time=0",
+    "server program_change channel=0 program=3 time=0",
+    "you note_off channel=0 note=60 velocity=64 time=0",
   ]);
+  assert.deepEqual(
+    await page.locator("#log .from").evaluateAll((spans) =>
+      spans.map((span) => span.className)
+    ),
+    ["from client", "from server", "from client"],
+  );
+  // What the page itself plays is "you", styled as the page's own.
+  await page.locator('[data-note="62"]').click();
+  await waitForLog(page, "note_off channel=0 note=62 velocity=64 time=0");
+  assert.deepEqual(
+    (await page.locator("#log .from").evaluateAll((spans) =>
+      spans.map((span) => span.className)
+    )).slice(3),
+    ["from you", "from you"],
+  );
 });
 
 Deno.test("Two pages hear each other through the bus, from a click and from a computer key", async () => {
@@ -272,8 +288,8 @@ Deno.test("A page that joins a bus with snapshot hears the bus's controller stat
   await waitForLog(page, "program_change channel=1 program=12 time=0");
   // The snapshot is the server's: the page names the server as its sender.
   assert.deepEqual(await page.locator("#log > *").allTextContents(), [
-    `${b.server.name} control_change channel=0 control=7 value=90 time=0`,
-    `${b.server.name} program_change channel=1 program=12 time=0`,
+    "server control_change channel=0 control=7 value=90 time=0",
+    "server program_change channel=1 program=12 time=0",
   ]);
 });
 

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   connect,
+  encode,
   formatMessage,
   message,
   MidiParser,
@@ -659,7 +660,7 @@ Deno.test("A WebSocket at /ws?senders=1 is told who sent each run of messages, i
     const text = line.slice(line.indexOf(" ") + 1);
     if (text.startsWith("polytouch channel=1 ")) return midoName;
     if (text.startsWith("control_change channel=2 ")) return "pads";
-    if (text.startsWith("program_change ")) return server.name;
+    if (text.startsWith("program_change ")) return "server";
     return "keys";
   };
   for (const line of lines) {
@@ -670,7 +671,7 @@ Deno.test("A WebSocket at /ws?senders=1 is told who sent each run of messages, i
       `keys ${formatMessage(keysCC(k))}`,
       `pads ${formatMessage(padsCC(k))}`,
     ]).flat(),
-    `${server.name} program_change channel=0 program=9 time=0`,
+    "server program_change channel=0 program=9 time=0",
     "keys note_on channel=0 note=60 velocity=64 time=0",
     "keys note_off channel=0 note=60 velocity=64 time=0",
   ]);
@@ -694,4 +695,120 @@ Deno.test("A WebSocket at /ws?senders=1 is told who sent each run of messages, i
   named.ws.close();
   plain.ws.close();
   await Promise.all([named.end, plain.end]);
+});
+
+/** The WebSocket URL of a gateway's path. */
+function wsURL(web: WebGateway, path: string): string {
+  return new URL(path, web.url).href.replace(/^http/, "ws");
+}
+
+/** Recorded frames as plain values: text as is, binary as byte arrays. */
+function plainFrames(frames: readonly (string | Uint8Array)[]) {
+  return frames.map((f) => typeof f === "string" ? f : [...f]);
+}
+
+Deno.test("Sender lines stay right when sends wait for a page's full queue: each message is credited to its sender, in order", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    maxQueuedBytes: 16, // a message and a line fill it: sends wait
+    slowClient: "wait",
+  });
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const page = await openSocket(wsURL(web, "/ws?senders=1"));
+  const frames = recordFrames(page.ws);
+  await using keys = await connect("127.0.0.1", server.port, {
+    hello: { name: "keys" },
+  });
+  await using pads = await connect("127.0.0.1", server.port, {
+    hello: { name: "pads" },
+  });
+  await waitFor(
+    () => server.ports.filter((p) => /^(keys|pads)$/.test(p.name)).length === 2,
+    "keys and pads named",
+  );
+  const n = 300;
+  const cc = (channel: number, k: number) =>
+    message("control_change", { channel, control: k >> 7, value: k & 127 });
+  // Both at once, unawaited: their messages contend for the page's queue.
+  await Promise.all([0, 2].map(async (channel) => {
+    const port = channel === 0 ? keys : pads;
+    const sends = [];
+    for (let k = 0; k < n; k++) sends.push(port.send(cc(channel, k)));
+    await Promise.all(sends);
+  }));
+  await waitFor(() => attribute(frames).length === 2 * n, "every message");
+  const lines = attribute(frames);
+  for (const [name, channel] of [["keys", 0], ["pads", 2]] as const) {
+    assert.deepEqual(
+      lines.filter((line) => line.includes(` channel=${channel} `)),
+      Array.from(
+        { length: n },
+        (_, k) => `${name} ${formatMessage(cc(channel, k))}`,
+      ),
+    );
+  }
+  page.ws.close();
+  await page.end;
+});
+
+Deno.test("A server's port says when its own messages follow, even first; a bad message or no bytes sends no line; a long name is cut whole", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const page = await openSocket(wsURL(web, "/ws?senders=1"));
+  const frames = recordFrames(page.ws);
+  await using peer = await server.accept();
+  await peer.send(message("start")); // nothing was named before
+  peer.enqueue(encode(message("clock")), "keys");
+  peer.enqueue(new Uint8Array(0), "pads"); // no bytes: no line
+  await assert.rejects(
+    peer.send({ type: "note_on", channel: 0, note: 999, velocity: 1 }),
+    /note/,
+  );
+  await peer.send(message("stop"));
+  // 30 + 20 characters, 30 + 120 bytes encoded: cut to 64, at a character.
+  const long = "x".repeat(30) + "é".repeat(20);
+  peer.enqueue(encode(message("continue")), long);
+  await waitFor(() => frames.length === 8, "8 frames");
+  assert.deepEqual(plainFrames(frames), [
+    "MIDISOCK/1",
+    [0xfa],
+    "MIDISOCK/1 from=keys",
+    [0xf8],
+    "MIDISOCK/1",
+    [0xfc],
+    `MIDISOCK/1 from=${"x".repeat(30)}${"%C3%A9".repeat(5)}`,
+    [0xfb],
+  ]);
+  page.ws.close();
+  await page.end;
+});
+
+Deno.test("A SocketPort over WebSocketTransport at /ws?senders=1 skips the sender lines: they make no stray message", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { relay: true });
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  await using listener = new SocketPort(
+    new WebSocketTransport(new WebSocket(wsURL(web, "/ws?senders=1"))),
+    { hello: { name: "listener" } },
+  );
+  await using keys = await connect("127.0.0.1", server.port, {
+    hello: { name: "keys" },
+  });
+  await waitFor(
+    () =>
+      server.ports.filter((p) => /^(keys|listener)$/.test(p.name)).length === 2,
+    "both named",
+  );
+  // After a note_on, a line read as bytes would be notes, by running status.
+  await keys.send(message("note_on", { note: 60 }));
+  await server.send(message("note_on", { note: 62 }));
+  await keys.send(message("note_off", { note: 60 }));
+  assert.deepEqual(await receiveN(listener, 3), [
+    message("note_on", { note: 60 }),
+    message("note_on", { note: 62 }),
+    message("note_off", { note: 60 }),
+  ]);
+  await keys.send(message("stop")); // a marker: nothing came before it
+  assert.deepEqual(await listener.receive(), message("stop"));
+  assert.equal(listener.poll(), undefined);
+  assert.equal(listener.stats.skippedBytes, 0);
 });

@@ -62,8 +62,17 @@ function updateCounts(): void {
     (shown > LOG_LINES ? `, last ${LOG_LINES} kept` : "");
 }
 
+/** Who sent a message, for the log: a name, and a kind for its style. */
+interface Sender {
+  name: string;
+  kind: "you" | "server" | "client";
+}
+
+const YOU: Sender = { name: "you", kind: "you" };
+const SERVER: Sender = { name: "server", kind: "server" };
+
 /** Adds one line to the log: the sender, then mido's text of the message. */
-function log(msg: Message, from: string): void {
+function log(msg: Message, from: Sender): void {
   if (
     (msg.type === "clock" && hideClockEl.checked) ||
     (msg.type === "active_sensing" && hideSensingEl.checked)
@@ -75,8 +84,9 @@ function log(msg: Message, from: string): void {
   shown++;
   const line = document.createElement("div");
   const who = document.createElement("span");
-  who.className = from === "you" ? "from you" : "from";
-  who.textContent = from;
+  // Styled by kind, not by name: a client may call itself anything.
+  who.className = `from ${from.kind}`;
+  who.textContent = from.name;
   line.append(who, " ", formatMessage(msg));
   const atEnd = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 4;
   logEl.append(line);
@@ -127,8 +137,8 @@ function connect(): void {
   const parser = new MidiParser();
   // Who sent the messages that come next: the server names the sender in
   // a text frame before each run of one sender's messages (`MIDISOCK/1
-  // from=NAME`; with no name, the server itself).
-  let sender = "bus";
+  // from=NAME`; with no name, the server itself, which no client can be).
+  let sender: Sender = { name: "bus", kind: "client" };
   socket = ws;
   ws.addEventListener("open", () => {
     // The hello line is the first frame: the page's name, and the token.
@@ -139,7 +149,11 @@ function connect(): void {
   ws.addEventListener("message", (event) => {
     if (typeof event.data === "string") {
       const fields = parseLine(event.data);
-      sender = typeof fields === "string" ? "?" : fields.from ?? "server";
+      sender = typeof fields === "string"
+        ? { name: "?", kind: "client" }
+        : fields.from === undefined
+        ? SERVER
+        : { name: fields.from, kind: "client" };
       return;
     }
     if (!(event.data instanceof ArrayBuffer)) return;
@@ -191,7 +205,7 @@ tokenEntryEl.addEventListener("submit", (event) => {
 function play(msg: Message): void {
   const bytes = encode(msg);
   if (socket?.readyState === WebSocket.OPEN) socket.send(bytes);
-  log(msg, "you");
+  log(msg, YOU);
   playOut(msg, bytes);
 }
 
