@@ -51,7 +51,11 @@ const UTF8 = new TextEncoder();
  */
 export class Outbox {
   #sink: ByteSink;
-  #queue: (Uint8Array | Line)[] = [];
+  // Chunks and lines to write, from #head on: taken from the front by
+  // moving #head (shift() would cost the queue's length, and a queue of
+  // one-message chunks between lines can hold many thousands).
+  #queue: (Uint8Array | Line | undefined)[] = [];
+  #head = 0;
   #queued = 0; // bytes in #queue and the tail
   #tail: Uint8Array = EMPTY;
   // Buffers that this outbox made for its tail, and one that a finished
@@ -244,7 +248,7 @@ export class Outbox {
   #start(): void {
     if (
       !this.#writing && this.#error === undefined &&
-      (this.#queue.length > 0 || this.#tailLength > 0)
+      (this.#queue.length > this.#head || this.#tailLength > 0)
     ) {
       this.#writing = true;
       this.#loop = this.#run();
@@ -254,6 +258,7 @@ export class Outbox {
   #dropQueue(): void {
     this.#dropped += this.#queued;
     this.#queue = [];
+    this.#head = 0;
     this.#queued = 0;
     this.#tail = EMPTY;
     this.#tailLength = 0;
@@ -292,7 +297,7 @@ export class Outbox {
 
   async #run(): Promise<void> {
     try {
-      while (this.#queue.length > 0 || this.#tailLength > 0) {
+      while (this.#queue.length > this.#head || this.#tailLength > 0) {
         if (this.#tailLength > 0) this.#seal();
         const chunk = this.#take();
         const bytes = chunk instanceof Uint8Array;
@@ -334,30 +339,45 @@ export class Outbox {
   // buffer up to MAX_WRITE bytes; or that line, if it comes first.
   #take(): Uint8Array | Line {
     const q = this.#queue;
-    const first = q[0];
-    if (
-      q.length === 1 || !(first instanceof Uint8Array) ||
-      first.length >= MAX_WRITE
-    ) {
-      return q.shift()!;
+    const h = this.#head;
+    const first = q[h]!;
+    let end = h + 1;
+    if (first instanceof Uint8Array) {
+      let size = first.length;
+      for (; end < q.length; end++) {
+        const chunk = q[end];
+        if (!(chunk instanceof Uint8Array)) break;
+        if (size + chunk.length > MAX_WRITE) break;
+        size += chunk.length;
+      }
+      if (end - h > 1) {
+        const out = new Uint8Array(size);
+        let off = 0;
+        for (let i = h; i < end; i++) {
+          const chunk = q[i] as Uint8Array;
+          out.set(chunk, off);
+          off += chunk.length;
+        }
+        this.#advance(end);
+        return out;
+      }
     }
-    let size = 0;
-    let n = 0;
-    for (; n < q.length; n++) {
-      const chunk = q[n];
-      if (!(chunk instanceof Uint8Array)) break;
-      if (size + chunk.length > MAX_WRITE) break;
-      size += chunk.length;
+    this.#advance(end);
+    return first;
+  }
+
+  // Moves the head past the entries it took, and lets them go; now and
+  // then the taken slots are cut off the array.
+  #advance(to: number): void {
+    const q = this.#queue;
+    for (let i = this.#head; i < to; i++) q[i] = undefined;
+    this.#head = to;
+    if (to === q.length) {
+      q.length = 0;
+      this.#head = 0;
+    } else if (to >= 1024 && to * 2 >= q.length) {
+      q.splice(0, to);
+      this.#head = 0;
     }
-    if (n <= 1) return q.shift()!;
-    const out = new Uint8Array(size);
-    let off = 0;
-    for (let i = 0; i < n; i++) {
-      const chunk = q[i] as Uint8Array;
-      out.set(chunk, off);
-      off += chunk.length;
-    }
-    q.splice(0, n);
-    return out;
   }
 }
