@@ -2,7 +2,7 @@
 // What the senders' names cost the pages, beside a raw Deno WebSocket
 // broadcast in the same run:
 //
-//   deno run --allow-net=127.0.0.1 bench/web_bench.ts [--pages=20] [--messages=20000]
+//   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/web_bench.ts [--pages=20] [--messages=20000]
 //
 // A PortServer with a WebGateway, and PAGES WebSocket clients (Deno's own
 // WebSocket, standing in for browsers). The hub broadcasts MESSAGES clocks
@@ -18,8 +18,14 @@
 //   socket as its own binary frame, the naive broadcast.
 // It prints messages a second per page and the bytes each page received
 // for each message (1 with no lines).
+//
+// Then what a full queue holds in memory: one port's queue (an Outbox whose
+// write is held, as for a page that reads nothing) filled to 1 MiB of
+// 3-byte messages, with no lines, and with a line between every two
+// messages; the heap and external memory it took, per MiB counted.
 
 import { PortServer, SocketPort, type Transport, WebGateway } from "../mod.ts";
+import { Outbox } from "../src/_outbox.ts";
 
 const arg = (name: string, fallback: number) =>
   Number(
@@ -160,3 +166,53 @@ show("plain (/ws)", await ours("/ws", false));
 show("names, one sender", await ours("/ws?senders=1", false));
 show("names, senders alternate", await ours("/ws?senders=1", true));
 show("raw Deno WebSocket, a frame each", await raw());
+
+/**
+ * Heap and external memory, after a full GC where --expose-gc allows, and
+ * a pause: buffers that a GC let go are given back in the background.
+ */
+async function memory(): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  gc?.();
+  const m = Deno.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+/** MiB of memory a held queue takes for each MiB it counts. */
+async function queueMemory(lines: boolean): Promise<number> {
+  const held = new Promise<void>(() => {}); // never written
+  const outbox = new Outbox({
+    copies: true,
+    write: () => held,
+    close: () => Promise.resolve(),
+    abort() {},
+    writeText: () => held,
+  }, () => {});
+  const before = await memory();
+  const note = new Uint8Array([0x90, 60, 100]);
+  for (let k = 0; outbox.queuedBytes < 1024 * 1024; k++) {
+    if (lines) {
+      outbox.line(k % 2 ? "MIDISOCK/1 from=pads" : "MIDISOCK/1 from=keys");
+    }
+    outbox.enqueue(note);
+  }
+  const used = await memory() - before;
+  const counted = outbox.queuedBytes;
+  outbox.cut();
+  return used / counted;
+}
+
+await queueMemory(true); // warm up
+console.log("one port's queue, held, filled to 1 MiB of 3-byte messages:");
+console.log(
+  `  no lines                       ${
+    (await queueMemory(false)).toFixed(2)
+  } MiB of memory a MiB queued`,
+);
+console.log(
+  `  a line between every two       ${
+    (await queueMemory(true)).toFixed(2)
+  } MiB of memory a MiB queued`,
+);

@@ -21,12 +21,6 @@ interface Waiter extends PromiseWithResolvers<void> {
   below: number;
 }
 
-/** A line of text queued between chunks, and its size in UTF-8 bytes. */
-interface Line {
-  text: string;
-  size: number;
-}
-
 const UTF8 = new TextEncoder();
 
 /**
@@ -45,18 +39,30 @@ const UTF8 = new TextEncoder();
  * interleave safely, and every chunk that is written is whole messages.
  *
  * A line of text (a sender's name, for a page that shows senders) may be
- * queued between chunks, where the sink can carry text: it goes out in
+ * queued between messages, where the sink can carry text: it goes out in
  * order, between the writes of the bytes before and after it, and counts
- * as its UTF-8 bytes.
+ * as its UTF-8 bytes. A line is kept apart from the bytes, as a mark at
+ * its place in the byte stream (the bytes stay in one buffer, so a line
+ * between every two messages costs about what it counts); a write of
+ * bytes stops at the next mark.
  */
 export class Outbox {
   #sink: ByteSink;
-  // Chunks and lines to write, from #head on: taken from the front by
-  // moving #head (shift() would cost the queue's length, and a queue of
-  // one-message chunks between lines can hold many thousands).
-  #queue: (Uint8Array | Line | undefined)[] = [];
+  // Chunks to write, from #head on: taken from the front by moving #head
+  // (shift() would cost the queue's length, which can be thousands).
+  #queue: (Uint8Array | undefined)[] = [];
   #head = 0;
-  #queued = 0; // bytes in #queue and the tail
+  #queued = 0; // bytes in #queue and the tail, and of the lines to write
+  // Bytes of messages ever queued, and ever taken to be written (or
+  // dropped): a line's mark is the first count, when it was queued.
+  #enqueued = 0;
+  #taken = 0;
+  // The lines to write, from #lineHead on: where each goes (a count of
+  // bytes queued before it), its text, and its size.
+  #lineAt: number[] = [];
+  #lineText: string[] = [];
+  #lineSize: number[] = [];
+  #lineHead = 0;
   #tail: Uint8Array = EMPTY;
   // Buffers that this outbox made for its tail, and one that a finished
   // write gave back, to be the next tail: a lone message then costs no new
@@ -116,6 +122,7 @@ export class Outbox {
     const tail = this.#room(n);
     this.#tailLength = encodeInto(msg, tail, this.#tailLength);
     this.#queued += n;
+    this.#enqueued += n;
     this.#schedule();
   }
 
@@ -134,8 +141,9 @@ export class Outbox {
     if (!this.carriesText) {
       throw new TypeError("Cannot queue text: the transport carries none");
     }
-    if (this.#tailLength > 0) this.#seal();
-    this.#queue.push({ text, size });
+    this.#lineAt.push(this.#enqueued);
+    this.#lineText.push(text);
+    this.#lineSize.push(size);
     this.#queued += size;
     this.#schedule();
   }
@@ -155,6 +163,7 @@ export class Outbox {
       this.#queue.push(chunk);
     }
     this.#queued += n;
+    this.#enqueued += n;
     this.#schedule();
   }
 
@@ -246,13 +255,16 @@ export class Outbox {
   };
 
   #start(): void {
-    if (
-      !this.#writing && this.#error === undefined &&
-      (this.#queue.length > this.#head || this.#tailLength > 0)
-    ) {
+    if (!this.#writing && this.#error === undefined && this.#pending()) {
       this.#writing = true;
       this.#loop = this.#run();
     }
+  }
+
+  // Whether anything is queued: bytes, or a line.
+  #pending(): boolean {
+    return this.#queue.length > this.#head || this.#tailLength > 0 ||
+      this.#lineAt.length > this.#lineHead;
   }
 
   #dropQueue(): void {
@@ -260,6 +272,11 @@ export class Outbox {
     this.#queue = [];
     this.#head = 0;
     this.#queued = 0;
+    this.#taken = this.#enqueued;
+    this.#lineAt = [];
+    this.#lineText = [];
+    this.#lineSize = [];
+    this.#lineHead = 0;
     this.#tail = EMPTY;
     this.#tailLength = 0;
   }
@@ -297,22 +314,38 @@ export class Outbox {
 
   async #run(): Promise<void> {
     try {
-      while (this.#queue.length > this.#head || this.#tailLength > 0) {
-        if (this.#tailLength > 0) this.#seal();
-        const chunk = this.#take();
-        const bytes = chunk instanceof Uint8Array;
-        const size = bytes ? chunk.length : chunk.size;
-        this.#queued -= size;
-        this.#inflight = size;
-        if (bytes) await this.#sink.write(chunk);
-        else await this.#sink.writeText!(chunk.text);
-        this.#written += size;
-        this.#inflight = 0;
-        if (
-          bytes && this.#sink.copies && this.#spare === undefined &&
-          this.#own.has(chunk.buffer)
-        ) {
-          this.#spare = new Uint8Array(chunk.buffer);
+      while (this.#pending()) {
+        const line = this.#lineHead;
+        const mark = line < this.#lineAt.length ? this.#lineAt[line] : Infinity;
+        if (mark === this.#taken) {
+          // Every byte before the line is written: now the line.
+          const size = this.#lineSize[line];
+          const text = this.#lineText[line];
+          this.#nextLine();
+          this.#queued -= size;
+          this.#inflight = size;
+          await this.#sink.writeText!(text);
+          this.#written += size;
+          this.#inflight = 0;
+        } else {
+          if (this.#tailLength > 0) this.#seal();
+          const chunk = this.#take(mark - this.#taken);
+          const size = chunk.length;
+          this.#taken += size;
+          this.#queued -= size;
+          this.#inflight = size;
+          await this.#sink.write(chunk);
+          this.#written += size;
+          this.#inflight = 0;
+          // Its buffer is the next tail's, if this outbox made it and no
+          // queued chunk is a piece of it (a write cut at a line's mark).
+          if (
+            this.#sink.copies && this.#spare === undefined &&
+            this.#own.has(chunk.buffer) &&
+            this.#queue[this.#head]?.buffer !== chunk.buffer
+          ) {
+            this.#spare = new Uint8Array(chunk.buffer);
+          }
         }
         if (this.#waiters.length > 0) {
           const still: Waiter[] = [];
@@ -335,35 +368,56 @@ export class Outbox {
     }
   }
 
-  // Takes the queued chunks up to the next line of text, joined into one
-  // buffer up to MAX_WRITE bytes; or that line, if it comes first.
-  #take(): Uint8Array | Line {
+  // Takes the queued chunks, joined into one buffer up to MAX_WRITE bytes,
+  // and no more than `limit` bytes (to the next line's mark): the first
+  // chunk is cut there if it is longer.
+  #take(limit: number): Uint8Array {
     const q = this.#queue;
     const h = this.#head;
     const first = q[h]!;
+    if (first.length > limit) {
+      q[h] = first.subarray(limit);
+      return first.subarray(0, limit);
+    }
+    const most = Math.min(MAX_WRITE, limit);
+    let size = first.length;
     let end = h + 1;
-    if (first instanceof Uint8Array) {
-      let size = first.length;
-      for (; end < q.length; end++) {
-        const chunk = q[end];
-        if (!(chunk instanceof Uint8Array)) break;
-        if (size + chunk.length > MAX_WRITE) break;
-        size += chunk.length;
+    for (; end < q.length; end++) {
+      const chunk = q[end]!;
+      if (size + chunk.length > most) break;
+      size += chunk.length;
+    }
+    if (end - h > 1) {
+      const out = new Uint8Array(size);
+      let off = 0;
+      for (let i = h; i < end; i++) {
+        const chunk = q[i]!;
+        out.set(chunk, off);
+        off += chunk.length;
       }
-      if (end - h > 1) {
-        const out = new Uint8Array(size);
-        let off = 0;
-        for (let i = h; i < end; i++) {
-          const chunk = q[i] as Uint8Array;
-          out.set(chunk, off);
-          off += chunk.length;
-        }
-        this.#advance(end);
-        return out;
-      }
+      this.#advance(end);
+      return out;
     }
     this.#advance(end);
     return first;
+  }
+
+  // Moves past the line that was taken; now and then the taken slots are
+  // cut off the arrays.
+  #nextLine(): void {
+    const i = this.#lineHead;
+    this.#lineText[i] = "";
+    this.#lineHead = i + 1;
+    const n = this.#lineAt.length;
+    if (i + 1 === n) {
+      this.#lineAt.length = this.#lineText.length = this.#lineSize.length = 0;
+      this.#lineHead = 0;
+    } else if (i + 1 >= 1024 && (i + 1) * 2 >= n) {
+      for (const a of [this.#lineAt, this.#lineText, this.#lineSize]) {
+        a.splice(0, i + 1);
+      }
+      this.#lineHead = 0;
+    }
   }
 
   // Moves the head past the entries it took, and lets them go; now and

@@ -32,7 +32,10 @@ export class PortEvent extends Event {
    * for the client when it left. A reader of `withPorts()` from the start
    * that has seen this many of the client's messages and `filtered` events
    * has seen all of them: the CLI prints a client's `# disconnect` line
-   * then. 0 for other events.
+   * then. (Not so for a relay whose reader stopped: it relays the messages
+   * it counts, and keeps none for readers; nor, once the server closes,
+   * for the messages that come after its readers' end.) 0 for other
+   * events.
    */
   readonly messages: number;
 

@@ -505,7 +505,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   }
 
   // Tells a peer that asked for sender names whose messages come next,
-  // when that changes. (Active sensing needs no name: it is no message.)
+  // when that changes. (Active sensing goes out with no line, so a peer
+  // that shows senders and asked for sensing would see it under the last
+  // sender's name; the page asks for no sensing.)
   #from(sender: string | undefined): void {
     if (sender === this.#lastSender) return;
     this.#lastSender = sender;

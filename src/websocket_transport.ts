@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { HELLO_MAGIC } from "./_hello.ts";
+import { HELLO_MAGIC, MAX_SENDER } from "./_hello.ts";
 import type { Transport } from "./transport.ts";
 
 const TEXT = new TextEncoder();
@@ -43,10 +43,13 @@ export interface WebSocketTransportOptions {
    */
   maxBufferedAmount?: number;
   /**
-   * The peer asked to be told who sent each message (the browser gateway
-   * sets this for `/ws?senders=1`): a port over this transport then sends
-   * each sender's name in a text frame before that sender's messages (see
-   * {@linkcode Transport.senders}).
+   * For a server's end: the peer asked to be told who sent each message
+   * (the browser gateway sets this for `/ws?senders=1`), so a port over
+   * this transport sends each sender's name in a text frame before that
+   * sender's messages (see {@linkcode Transport.senders}). A client's end
+   * has no use for it: a client asks with the URL, and a
+   * {@linkcode SocketPort} that reads the frames skips the lines (it has no
+   * way to hand a sender's name on; a page reads them itself).
    *
    * @default {false}
    */
@@ -65,13 +68,16 @@ const POLICY = 1008;
 const TOO_BIG = 1009;
 const REFUSED = 4000;
 
-/**
- * Whether a text frame is a sender line, `MIDISOCK/1 from=NAME` or
- * `MIDISOCK/1`: it opens with the magic and has no line feed (a hello line
- * in a text frame ends with one).
- */
+// A sender line, exactly as a server writes one (_hello.ts senderLine): no
+// hello line is one (a hello line ends with a line feed, and names no
+// `from`).
+const SENDER_LINE = new RegExp(
+  `^${HELLO_MAGIC}( from=[A-Za-z0-9._~%-]{0,${MAX_SENDER}})?$`,
+);
+
+/** Whether a text frame is a sender line: `MIDISOCK/1 from=NAME`, or bare. */
 function isSenderLine(text: string): boolean {
-  return text.startsWith(HELLO_MAGIC) && !text.includes("\n");
+  return SENDER_LINE.test(text);
 }
 
 /** A close reason cut to the 123 bytes of UTF-8 that a close frame holds. */

@@ -22,12 +22,18 @@ function heldSink(text: boolean) {
       }
       : undefined,
   };
+  let free = false;
   return {
     sink,
     writes,
     letGo() {
       release.resolve();
-      release = Promise.withResolvers<void>();
+      if (!free) release = Promise.withResolvers<void>();
+    },
+    /** Lets this write go, and every write after it. */
+    free() {
+      free = true;
+      release.resolve();
     },
   };
 }
@@ -85,4 +91,35 @@ Deno.test("Outbox counts a line's UTF-8 bytes, drops it with the queue on cut(),
     () => plain.line("MIDISOCK/1"),
     { name: "TypeError", message: /carries none/ },
   );
+});
+
+Deno.test("Outbox keeps thousands of lines, each between two messages, in order behind a held write, and writes each message alone", async () => {
+  const { sink, writes, free } = heldSink(true);
+  const outbox = new Outbox(sink, (error) => assert.fail(error));
+  outbox.enqueue(new Uint8Array([0xfa]));
+  await Promise.resolve(); // held
+  const big = new Uint8Array(300).fill(0x01);
+  big[0] = 0xf0;
+  big[299] = 0xf7;
+  const n = 3000; // past the 1024 taken slots at which the arrays are cut
+  let total = 1;
+  for (let k = 0; k < n; k++) {
+    const line = k % 2 ? "MIDISOCK/1 from=b" : "MIDISOCK/1 from=a";
+    outbox.line(line);
+    // Small messages gather in the tail, a big one is a chunk of its own:
+    // the lines' marks fall inside the tail and between chunks.
+    outbox.enqueue(k % 3 === 2 ? big : new Uint8Array([0xf8]));
+    total += line.length + (k % 3 === 2 ? 300 : 1);
+  }
+  assert.equal(outbox.queuedBytes, total);
+  free();
+  await outbox.drain();
+  const expected: (string | number[])[] = [[0xfa]];
+  for (let k = 0; k < n; k++) {
+    expected.push(k % 2 ? "MIDISOCK/1 from=b" : "MIDISOCK/1 from=a");
+    expected.push(k % 3 === 2 ? [...big] : [0xf8]);
+  }
+  assert.deepEqual(writes, expected);
+  assert.equal(outbox.writtenBytes, total);
+  assert.equal(outbox.queuedBytes, 0);
 });

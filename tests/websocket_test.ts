@@ -812,3 +812,19 @@ Deno.test("A SocketPort over WebSocketTransport at /ws?senders=1 skips the sende
   assert.equal(listener.poll(), undefined);
   assert.equal(listener.stats.skippedBytes, 0);
 });
+
+Deno.test("A hello line split across text frames still lets its client in: only an exact sender line is skipped", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { token: "s3cret" });
+  await using web = new WebGateway(server, { hostname: "127.0.0.1" });
+  const { ws, end } = await openSocket(wsURL(web, "/ws"));
+  ws.send("MIDISOCK/1 name=split token=s3cret"); // no line feed yet
+  ws.send("\n");
+  ws.send("MIDISOCK/1 from=keys"); // a sender line: no MIDI, skipped
+  ws.send(new Uint8Array([0x90, 60, 100]));
+  const { port, message: msg } = await server.receiveWithPort();
+  assert.equal(port.name, "split");
+  assert.deepEqual(msg, message("note_on", { note: 60, velocity: 100 }));
+  assert.equal(port.stats.skippedBytes, 0);
+  ws.close();
+  await end;
+});

@@ -87,6 +87,11 @@ function log(msg: Message, from: Sender): void {
   // Styled by kind, not by name: a client may call itself anything.
   who.className = `from ${from.kind}`;
   who.textContent = from.name;
+  who.title = from.kind === "you"
+    ? "this page"
+    : from.kind === "server"
+    ? "the server"
+    : "a client of the bus, by the name it gave";
   line.append(who, " ", formatMessage(msg));
   const atEnd = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 4;
   logEl.append(line);
