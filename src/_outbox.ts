@@ -365,6 +365,9 @@ export class Outbox {
       this.#onError(this.#error);
     } finally {
       this.#writing = false;
+      // A close that gave up on this write dropped the queue: whoever waits
+      // for room has it now.
+      if (this.#closed) this.#releaseWaiters();
     }
   }
 
