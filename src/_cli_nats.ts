@@ -9,7 +9,7 @@ import {
   type NatsBridgeOptions,
 } from "./nats_bridge.ts";
 import type { PortServer } from "./port_server.ts";
-import { oneLine } from "./_one_line.ts";
+import { oneLine } from "./_error_text.ts";
 
 /** Prints an event line: JSON with --json, the # line otherwise. */
 export type LineWriter = (

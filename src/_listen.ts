@@ -4,6 +4,7 @@
 // never dies while its listener is open, and can tell when every connection
 // that the system had completed has been taken in (settle()).
 
+import { asError } from "./_error_text.ts";
 import { sleep, timeoutSignal, whenAborted } from "./_abort.ts";
 import { hostsFor, unbracket } from "./_hosts.ts";
 import { formatAddress } from "./address.ts";
@@ -246,7 +247,7 @@ export class Acceptor {
         conn = await this.#listener.accept();
       } catch (error) {
         if (stop.aborted || isClosed(error)) break;
-        const e = error instanceof Error ? error : new Error(String(error));
+        const e = asError(error);
         this.#onError(
           new (e.constructor as ErrorConstructor)(
             `Cannot accept a connection on ${

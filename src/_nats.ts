@@ -4,6 +4,7 @@
 // @nats-io/nats-core's; the transport under it is Deno's own sockets (below),
 // not Node's net module through Deno's compatibility layer.
 
+import { asError } from "./_error_text.ts";
 import {
   checkOptions,
   extractProtocolMessage,
@@ -209,7 +210,7 @@ class DenoTransport implements Transport {
         n = await this.#conn!.read(buf);
       } catch (error) {
         if (!this.#done) {
-          reason = error instanceof Error ? error : new Error(String(error));
+          reason = asError(error);
         }
         break;
       }

@@ -2,6 +2,7 @@
 // Private: the queue of bytes that a port sends, and the one loop that
 // writes them to the port's transport.
 
+import { asError } from "./_error_text.ts";
 import { rejectOnAbort, whenAborted } from "./_abort.ts";
 import type { ByteSink } from "./_byte_io.ts";
 import { encodedLength, encodeInto } from "./_encode_into.ts";
@@ -357,7 +358,7 @@ export class Outbox {
         }
       }
     } catch (error) {
-      this.#error = error instanceof Error ? error : new Error(String(error));
+      this.#error = asError(error);
       this.#dropped += this.#inflight;
       this.#inflight = 0;
       this.#dropQueue();

@@ -43,7 +43,7 @@ import { connect } from "./connect.ts";
 import { ReconnectingPort } from "./reconnecting_port.ts";
 import { dial, dialName, type DialTls } from "./_dial.ts";
 import { encodeHello } from "./_hello.ts";
-import { oneLine } from "./_one_line.ts";
+import { asError, oneLine } from "./_error_text.ts";
 import { encode } from "./encode.ts";
 import { type Message, message, type MessageType } from "./message.ts";
 import { MidiParser, type MidiParserOptions } from "./parser.ts";
@@ -500,7 +500,7 @@ class Lines {
         await this.#writer.write(this.#encoder.encode(text));
       }
     } catch (error) {
-      this.error = error instanceof Error ? error : new Error(String(error));
+      this.error = asError(error);
       this.#pending = [];
       this.#size = 0;
       this.onError?.(this.error);

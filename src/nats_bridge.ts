@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { asError, errorText } from "./_error_text.ts";
 import {
   connectNats,
   credsAuthenticator,
@@ -767,7 +768,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       try {
         nc = await this.#dial();
       } catch (e) {
-        error = e instanceof Error ? e : new Error(String(e));
+        error = asError(e);
         continue;
       }
       if (this.#stop.signal.aborted) {
@@ -779,7 +780,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       try {
         await this.#listen(nc);
       } catch (e) {
-        error = e instanceof Error ? e : new Error(String(e));
+        error = asError(e);
         await nc.close().catch(() => {});
         continue; // it went down again at once
       }
@@ -922,7 +923,7 @@ export async function joinNats(
     } catch (error) {
       throw new Error(
         `Cannot read the NATS credentials file ${options.credsFile}: ${
-          error instanceof Error ? error.message : String(error)
+          errorText(error)
         }`,
         { cause: error },
       );
@@ -947,9 +948,7 @@ export async function joinNats(
       });
     } catch (error) {
       throw new Error(
-        `Cannot connect to NATS at ${servers.join(", ")}: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+        `Cannot connect to NATS at ${servers.join(", ")}: ${errorText(error)}`,
         { cause: error },
       );
     }

@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { asError, errorText } from "./_error_text.ts";
 import { rejectOnAbort, timeoutSignal, whenAborted } from "./_abort.ts";
 import { unbracket } from "./_hosts.ts";
 import { encodeHello } from "./_hello.ts";
@@ -885,7 +886,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       made(); // from now on it is counted as a port
       port = this.#port(conn, this.#clientOptions);
     } catch (error) {
-      return failed(error instanceof Error ? error.message : String(error));
+      return failed(errorText(error));
     }
     const reason = await this.#checkHello(port, deadline);
     if (reason !== undefined || this.closed) {
@@ -937,9 +938,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       return true;
     } catch (error) {
       failed(
-        `TLS handshake failed: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+        `TLS handshake failed: ${errorText(error)}`,
       );
       return false;
     }
@@ -952,7 +951,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     } catch (error) {
       // The connection went before it could be made a port.
       closeQuietly(conn);
-      this.#acceptFailed(error instanceof Error ? error : Error(String(error)));
+      this.#acceptFailed(asError(error));
       return;
     }
     this.#place(port);
@@ -980,9 +979,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     try {
       return this.#filter(msg, port) ? undefined : "filter";
     } catch (error) {
-      return `filter threw: ${
-        error instanceof Error ? error.message : String(error)
-      }`;
+      return `filter threw: ${errorText(error)}`;
     }
   }
 

@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { asError } from "./_error_text.ts";
 import { sleep } from "./_abort.ts";
 import { type Backoff, exponentialBackoff } from "./backoff.ts";
 import { DropEvent } from "./drop_event.ts";
@@ -439,7 +440,7 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
         return [undefined, attempt];
       } catch (cause) {
         if (signal.aborted) return [undefined, attempt];
-        error = cause instanceof Error ? cause : new Error(String(cause));
+        error = asError(cause);
       }
     }
     if (first) {

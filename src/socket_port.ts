@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { asError } from "./_error_text.ts";
 import { timeoutSignal, whenAborted } from "./_abort.ts";
 import { type ByteSource, sinkOf, sourceOf } from "./_byte_io.ts";
 import {
@@ -692,7 +693,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         }
       }
     } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
+      failure = asError(error);
     }
     if (this.#helloReader) this.#settleHello(null);
     parser.end();

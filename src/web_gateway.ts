@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { errorText } from "./_error_text.ts";
 import { unbracket } from "./_hosts.ts";
 import { bindAll } from "./_listen.ts";
 import { PAGE_HTML, PAGE_JS } from "./_web_assets.ts";
@@ -394,9 +395,7 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
       upgrade = Deno.upgradeWebSocket(request);
     } catch (error) {
       // Such as an Upgrade header with no "Connection: Upgrade".
-      const reason = `bad WebSocket upgrade: ${
-        error instanceof Error ? error.message : String(error)
-      }`;
+      const reason = `bad WebSocket upgrade: ${errorText(error)}`;
       this.#reject(address, reason);
       return new Response(`Bad request: ${reason}\n`, { status: 400 });
     }

@@ -179,8 +179,12 @@ export class WebSocketTransport implements Transport {
     const opened = Promise.withResolvers<void>();
     this.#opened = opened.promise;
     this.#opened.catch(() => {});
-    if (socket.readyState === WebSocket.OPEN) opened.resolve();
-    socket.addEventListener("open", () => opened.resolve());
+    let open = socket.readyState === WebSocket.OPEN;
+    if (open) opened.resolve();
+    socket.addEventListener("open", () => {
+      open = true;
+      opened.resolve();
+    });
     this.readable = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
@@ -192,19 +196,17 @@ export class WebSocketTransport implements Transport {
     }, { highWaterMark: 0 });
     socket.addEventListener("message", (event) => this.#receive(event.data));
     socket.addEventListener("close", (event) => {
-      opened.reject(
-        new Error(
-          `WebSocket closed before it opened (code ${event.code}${
-            event.reason ? `: ${event.reason}` : ""
-          })`,
-        ),
-      );
+      // An error only where someone will see it: a write waiting for the
+      // socket to open, or a reader of a socket that did not close cleanly.
+      const why = () =>
+        `(code ${event.code}${event.reason ? `: ${event.reason}` : ""})`;
+      if (!open) {
+        opened.reject(new Error(`WebSocket closed before it opened ${why()}`));
+      }
       this.#end(
-        event.wasClean || this.#closed ? undefined : new Error(
-          `WebSocket closed abnormally (code ${event.code}${
-            event.reason ? `: ${event.reason}` : ""
-          })`,
-        ),
+        event.wasClean || this.#closed
+          ? undefined
+          : new Error(`WebSocket closed abnormally ${why()}`),
       );
     });
     this.writable = new WritableStream<Uint8Array>({
@@ -312,12 +314,7 @@ export class WebSocketTransport implements Transport {
       throw new Error("Cannot write: the WebSocket is closed");
     }
     socket.send(data);
-    while (
-      socket.bufferedAmount > this.#maxBuffered &&
-      socket.readyState === WebSocket.OPEN
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
-    }
+    await this.#drained(this.#maxBuffered);
   }
 
   /**
@@ -331,10 +328,19 @@ export class WebSocketTransport implements Transport {
     if (socket.readyState === WebSocket.CONNECTING) {
       await this.#opened.catch(() => {});
     }
-    while (socket.bufferedAmount > 0 && socket.readyState === WebSocket.OPEN) {
+    await this.#drained(0);
+    this.#shut(NORMAL);
+  }
+
+  // Waits until the socket holds at most `most` bytes unsent, or is no
+  // longer open.
+  async #drained(most: number): Promise<void> {
+    const socket = this.#socket;
+    while (
+      socket.bufferedAmount > most && socket.readyState === WebSocket.OPEN
+    ) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
-    this.#shut(NORMAL);
   }
 
   /**

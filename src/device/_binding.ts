@@ -6,6 +6,7 @@
 // `deno task build:jack` makes in .cache/rtmidi-jack/: the same JS code,
 // with the binary in <folder>/build/Release/midi.node.
 
+import { errorText } from "../_error_text.ts";
 import { createRequire } from "node:module";
 import type * as Midi from "@julusian/midi";
 
@@ -42,9 +43,12 @@ export function loadBinding(): Promise<Binding> {
   loading ??= load().catch((error) => {
     loading = undefined;
     if (error instanceof Deno.errors.NotCapable) {
-      throw new Error(`Cannot load RtMidi: ${message(error)}; ${PERMISSIONS}`, {
-        cause: error,
-      });
+      throw new Error(
+        `Cannot load RtMidi: ${errorText(error)}; ${PERMISSIONS}`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   });
@@ -106,7 +110,7 @@ export function rtmidi<T>(binding: Binding, what: string, call: () => T): T {
   } catch (error) {
     // Ours (a name that matches no port): as it is.
     if (error instanceof RangeError || error instanceof TypeError) throw error;
-    const text = message(error);
+    const text = errorText(error);
     if (error instanceof Deno.errors.NotCapable) {
       throw new Error(`Cannot ${what}: ${text}; ${PERMISSIONS}`, {
         cause: error,
@@ -124,8 +128,4 @@ export function rtmidi<T>(binding: Binding, what: string, call: () => T): T {
     }
     throw new Error(`Cannot ${what}: ${text}`, { cause: error });
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
