@@ -47,62 +47,65 @@ export {
   type Stop,
   type Sysex,
   type TuneRequest,
-} from "./src/message.ts";
-export { encode } from "./src/encode.ts";
-export { decode } from "./src/decode.ts";
+} from "./src/midi/message.ts";
+export { encode } from "./src/midi/encode.ts";
+export { decode } from "./src/midi/decode.ts";
 export {
   MidiParser,
   type MidiParserOptions,
   type MidiParserStats,
-} from "./src/parser.ts";
+} from "./src/midi/parser.ts";
 export {
   MidiDecoderStream,
   type MidiDecoderStreamOptions,
   MidiEncoderStream,
   type MidiEncoderStreamOptions,
-} from "./src/codec.ts";
-export { formatMessage, parseMessage } from "./src/text.ts";
-export { PortClosedError } from "./src/errors.ts";
+} from "./src/midi/codec.ts";
+export { formatMessage, parseMessage } from "./src/midi/text.ts";
+export { PortClosedError } from "./src/port/errors.ts";
 export {
   type Address,
   formatAddress,
   parseAddress,
   type ParseAddressOptions,
-} from "./src/address.ts";
-export { TypedEventTarget } from "./src/typed_event_target.ts";
-export type { Transport } from "./src/transport.ts";
-export { TcpTransport, type TcpTransportOptions } from "./src/tcp_transport.ts";
+} from "./src/transport/address.ts";
+export { TypedEventTarget } from "./src/util/typed_event_target.ts";
+export type { Transport } from "./src/transport/transport.ts";
+export {
+  TcpTransport,
+  type TcpTransportOptions,
+} from "./src/transport/tcp_transport.ts";
 export {
   WebSocketTransport,
   type WebSocketTransportOptions,
-} from "./src/websocket_transport.ts";
-export { MidiPort, type ReceiveOptions } from "./src/midi_port.ts";
+} from "./src/transport/websocket_transport.ts";
+export { MidiPort, type ReceiveOptions } from "./src/port/midi_port.ts";
 export {
   SocketPort,
   type SocketPortEventMap,
   type SocketPortOptions,
   type SocketPortStats,
-} from "./src/socket_port.ts";
+} from "./src/port/socket_port.ts";
 export {
   connect,
   type ConnectOptions,
   type ReconnectOptions,
-} from "./src/connect.ts";
+} from "./src/client/connect.ts";
 export {
   type DialHint,
   ReconnectingPort,
   type ReconnectingPortEventMap,
   type ReconnectingPortOptions,
   type ReconnectingPortStats,
-} from "./src/reconnecting_port.ts";
-export { ReconnectEvent } from "./src/reconnect_event.ts";
+} from "./src/client/reconnecting_port.ts";
+export { ReconnectEvent } from "./src/client/reconnect_event.ts";
 export {
   PortServer,
   type PortServerEventMap,
   type PortServerOptions,
   type PortServerStats,
   type ReceivedMessage,
-} from "./src/port_server.ts";
+} from "./src/bus/port_server.ts";
 export {
   BroadcastHub,
   type BroadcastHubEventMap,
@@ -110,22 +113,22 @@ export {
   type BroadcastHubStats,
   type BroadcastOptions,
   type HubClient,
-} from "./src/hub.ts";
-export { PortEvent } from "./src/port_event.ts";
-export { DropEvent } from "./src/drop_event.ts";
-export { type BudgetHolder, BufferBudget } from "./src/buffer_budget.ts";
+} from "./src/bus/hub.ts";
+export { PortEvent } from "./src/bus/port_event.ts";
+export { DropEvent } from "./src/port/drop_event.ts";
+export { type BudgetHolder, BufferBudget } from "./src/port/buffer_budget.ts";
 export {
   type Backoff,
   exponentialBackoff,
   type ExponentialBackoffOptions,
-} from "./src/backoff.ts";
-export { NoteTracker } from "./src/note_tracker.ts";
-export { RejectEvent } from "./src/reject_event.ts";
-export { ReleaseEvent } from "./src/release_event.ts";
-export { FilterEvent } from "./src/filter_event.ts";
+} from "./src/client/backoff.ts";
+export { NoteTracker } from "./src/midi/note_tracker.ts";
+export { RejectEvent } from "./src/bus/reject_event.ts";
+export { ReleaseEvent } from "./src/bus/release_event.ts";
+export { FilterEvent } from "./src/bus/filter_event.ts";
 export {
   WebGateway,
   type WebGatewayEventMap,
   type WebGatewayOptions,
   type WebGatewayStats,
-} from "./src/web_gateway.ts";
+} from "./src/gateway/web_gateway.ts";

@@ -25,5 +25,5 @@ export {
   type NatsBridgeOptions,
   type NatsBridgeStats,
   type NatsTlsOptions,
-} from "./src/nats_bridge.ts";
-export { HubEvent } from "./src/hub_event.ts";
+} from "./src/nats/nats_bridge.ts";
+export { HubEvent } from "./src/nats/hub_event.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { batchTransformer, IDLE_TURNS } from "../src/_batch.ts";
+import { batchTransformer, IDLE_TURNS } from "../src/midi/_batch.ts";
 import { type Message, message } from "../mod.ts";
 
 const BURST = 200_000;

@@ -25,7 +25,7 @@
 // messages; the heap and external memory it took, per MiB counted.
 
 import { PortServer, SocketPort, type Transport, WebGateway } from "../mod.ts";
-import { Outbox } from "../src/_outbox.ts";
+import { Outbox } from "../src/port/_outbox.ts";
 
 const arg = (name: string, fallback: number) =>
   Number(

@@ -235,7 +235,7 @@ export class Child implements AsyncDisposable {
   }
 }
 
-const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
 
 /** Runs `midisock ARGS...` (src/cli.ts) as a child process. */
 export function midisock(args: string[], options?: ChildOptions): Child {

@@ -294,7 +294,7 @@ export class MidiSeq implements AsyncDisposable {
   }
 }
 
-const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
 
 /** Runs `midisock ARGS...` with the permissions that MIDI ports need. */
 export function midisockWithDevices(args: string[]): Child {

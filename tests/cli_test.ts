@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { connect, encode, formatMessage, message, PortServer } from "../mod.ts";
-import { main } from "../src/cli.ts";
+import { main } from "../src/cli/main.ts";
 import { Child, HANG_GUARD_MS, midisock, runMidisock } from "./_child.ts";
 import { askMido, PYTHON, toHex } from "./_mido.ts";
 import { HAS_IPV6_LOOPBACK, waitFor } from "./_net.ts";

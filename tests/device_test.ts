@@ -86,7 +86,7 @@ Deno.test("The core module does not import the device module, and the CLI downlo
   // loopback that answers nothing, so no test reaches the network).
   const cache = await Deno.makeTempDir({ prefix: "midisock-deno-dir-" });
   try {
-    const cli = new URL("../src/cli.ts", import.meta.url).pathname;
+    const cli = new URL("../src/cli/main.ts", import.meta.url).pathname;
     const { code, stderr } = await new Deno.Command(DENO, {
       args: ["run", "--allow-net", "--allow-read", "--allow-env", cli, "-V"],
       env: {

@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 import assert from "node:assert/strict";
-import { Inbox, wireSize } from "../src/_inbox.ts";
+import { Inbox, wireSize } from "../src/port/_inbox.ts";
 import { message } from "../mod.ts";
 
 Deno.test("Inbox counts its fullness in wire bytes, so big sysex messages fill it sooner", async () => {

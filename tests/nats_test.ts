@@ -5,10 +5,10 @@
 
 import assert from "node:assert/strict";
 import { connect, message, PortServer, type SocketPort } from "../mod.ts";
-import { encodedLength } from "../src/_encode_into.ts";
+import { encodedLength } from "../src/midi/encode_into.ts";
 import { type HubEvent, joinNats, type NatsBridge } from "../nats.ts";
-import { NATS_QUEUED_BYTES } from "../src/nats_bridge.ts";
-import { connectNats, natsHeaders } from "../src/_nats.ts";
+import { NATS_QUEUED_BYTES } from "../src/nats/nats_bridge.ts";
+import { connectNats, natsHeaders } from "../src/nats/_nats.ts";
 import { midisock } from "./_child.ts";
 import { NatsServer } from "./_nats_server.ts";
 import { bigSysex, delay, receiveN, waitFor, wire, within } from "./_net.ts";

@@ -12,8 +12,8 @@
 // with 400 short and 12 long seeds when the outbox was rewritten.)
 
 import assert from "node:assert/strict";
-import type { ByteSink } from "../src/_byte_io.ts";
-import { Outbox } from "../src/_outbox.ts";
+import type { ByteSink } from "../src/transport/byte_io.ts";
+import { Outbox } from "../src/port/_outbox.ts";
 import { encode, type Message, message } from "../mod.ts";
 import { Random, randomMessage, sysexData } from "./_random.ts";
 

@@ -1,7 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 import assert from "node:assert/strict";
-import type { ByteSink } from "../src/_byte_io.ts";
-import { Outbox } from "../src/_outbox.ts";
+import type { ByteSink } from "../src/transport/byte_io.ts";
+import { Outbox } from "../src/port/_outbox.ts";
 
 /** A sink that records its writes, and holds each one until let go. */
 function heldSink(text: boolean) {

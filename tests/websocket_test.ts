@@ -16,7 +16,7 @@ import {
   WebGateway,
   WebSocketTransport,
 } from "../mod.ts";
-import { parseLine } from "../src/_hello.ts";
+import { parseLine } from "../src/transport/hello.ts";
 import { Child, DENO } from "./_child.ts";
 import { openSocket, rawUpgrade, upgradeStatus } from "./_ws.ts";
 
@@ -498,7 +498,7 @@ Deno.test("PortServer.admit() on a closed server throws PortClosedError", async 
   other.close();
 });
 
-Deno.test("The page's script in src/_web_assets.ts is what web/ and src/ build now", async () => {
+Deno.test("The page's script in src/gateway/_web_assets.ts is what web/ and src/ build now", async () => {
   const build = new URL("../web/build.ts", import.meta.url).pathname;
   const { code, stdout, stderr } = await new Deno.Command(DENO, {
     args: [
@@ -515,7 +515,7 @@ Deno.test("The page's script in src/_web_assets.ts is what web/ and src/ build n
   const text = new TextDecoder().decode(stdout) +
     new TextDecoder().decode(stderr);
   assert.equal(code, 0, text);
-  assert.match(text, /src\/_web_assets.ts is up to date/);
+  assert.match(text, /src\/gateway\/_web_assets.ts is up to date/);
 });
 
 Deno.test("A WebSocket client that reads nothing is cut off as a slow client, as a TCP client is, and the others carry on", async () => {

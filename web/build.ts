@@ -1,14 +1,14 @@
 // Copyright 2026 the midisock authors. MIT license.
-// Builds src/_web_assets.ts, what the web gateway serves: web/index.html as
+// Builds src/gateway/_web_assets.ts, what the web gateway serves: web/index.html as
 // it is, and web/page.ts bundled with the parts of src/ that it imports, by
 // `deno bundle` (esbuild, which Deno fetches from npm the first time).
 //
-//   deno task web:build          writes src/_web_assets.ts
-//   deno task web:build --check  fails if src/_web_assets.ts is not what
+//   deno task web:build          writes src/gateway/_web_assets.ts
+//   deno task web:build --check  fails if src/gateway/_web_assets.ts is not what
 //                                web/ and src/ build now (CI runs this)
 
 const root = new URL("../", import.meta.url);
-const OUT = new URL("src/_web_assets.ts", root);
+const OUT = new URL("src/gateway/_web_assets.ts", root);
 
 /** The page's script: web/page.ts and what it imports, for browsers. */
 export async function bundlePage(): Promise<string> {
@@ -37,7 +37,7 @@ export async function bundlePage(): Promise<string> {
   return new TextDecoder().decode(stdout);
 }
 
-/** The text of src/_web_assets.ts. */
+/** The text of src/gateway/_web_assets.ts. */
 export async function buildAssets(): Promise<string> {
   const html = await Deno.readTextFile(new URL("web/index.html", root));
   const js = await bundlePage();
@@ -62,13 +62,13 @@ if (import.meta.main) {
     const now = await Deno.readTextFile(OUT).catch(() => "");
     if (now !== text) {
       console.error(
-        "src/_web_assets.ts is out of date: run `deno task web:build`",
+        "src/gateway/_web_assets.ts is out of date: run `deno task web:build`",
       );
       Deno.exit(1);
     }
-    console.log("src/_web_assets.ts is up to date");
+    console.log("src/gateway/_web_assets.ts is up to date");
   } else {
     await Deno.writeTextFile(OUT, text);
-    console.log(`wrote src/_web_assets.ts (${text.length} characters)`);
+    console.log(`wrote src/gateway/_web_assets.ts (${text.length} characters)`);
   }
 }

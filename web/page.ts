@@ -6,13 +6,13 @@
 
 /// <reference lib="dom" />
 
-import { encodeHello, parseLine } from "../src/_hello.ts";
-import { exponentialBackoff } from "../src/backoff.ts";
-import { encode } from "../src/encode.ts";
-import { type Message, message } from "../src/message.ts";
-import { NoteTracker } from "../src/note_tracker.ts";
-import { MidiParser } from "../src/parser.ts";
-import { formatMessage } from "../src/text.ts";
+import { encodeHello, parseLine } from "../src/transport/hello.ts";
+import { exponentialBackoff } from "../src/client/backoff.ts";
+import { encode } from "../src/midi/encode.ts";
+import { type Message, message } from "../src/midi/message.ts";
+import { NoteTracker } from "../src/midi/note_tracker.ts";
+import { MidiParser } from "../src/midi/parser.ts";
+import { formatMessage } from "../src/midi/text.ts";
 
 /** Lines the log keeps; older ones go. */
 const LOG_LINES = 200;

@@ -6,7 +6,7 @@
 // `deno task build:jack` makes in .cache/rtmidi-jack/: the same JS code,
 // with the binary in <folder>/build/Release/midi.node.
 
-import { errorText } from "../_error_text.ts";
+import { errorText } from "../util/error_text.ts";
 import { createRequire } from "node:module";
 import type * as Midi from "@julusian/midi";
 

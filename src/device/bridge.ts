@@ -1,7 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import type { Message } from "../message.ts";
-import type { MidiPort } from "../midi_port.ts";
+import type { Message } from "../midi/message.ts";
+import type { MidiPort } from "../port/midi_port.ts";
 import type { DevicePort } from "./device_port.ts";
 import { releaseOnDisconnect } from "./release_on_disconnect.ts";
 

@@ -1,15 +1,15 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { DropEvent } from "../drop_event.ts";
-import { encode } from "../encode.ts";
-import type { Message } from "../message.ts";
-import { MidiPort } from "../midi_port.ts";
-import { NoteTracker } from "../note_tracker.ts";
+import { DropEvent } from "../port/drop_event.ts";
+import { encode } from "../midi/encode.ts";
+import type { Message } from "../midi/message.ts";
+import { MidiPort } from "../port/midi_port.ts";
+import { NoteTracker } from "../midi/note_tracker.ts";
 import {
   MidiParser,
   type MidiParserOptions,
   type MidiParserStats,
-} from "../parser.ts";
+} from "../midi/parser.ts";
 
 /**
  * What a {@linkcode DevicePort} runs over: one MIDI port of the system (as

@@ -1,0 +1,1172 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import { asError, errorText } from "../util/error_text.ts";
+import { rejectOnAbort, timeoutSignal, whenAborted } from "../util/abort.ts";
+import { unbracket } from "../transport/hosts.ts";
+import { encodeHello } from "../transport/hello.ts";
+import { Acceptor, listenAll, type NetConn } from "../transport/listen.ts";
+import { PortIterator } from "../port/port_iterator.ts";
+import { formatAddress } from "../transport/address.ts";
+import { allowList } from "./_cidr.ts";
+import { BufferBudget } from "../port/buffer_budget.ts";
+import { DropEvent } from "../port/drop_event.ts";
+import { FilterEvent } from "./filter_event.ts";
+import { RejectEvent } from "./reject_event.ts";
+import { ReleaseEvent } from "./release_event.ts";
+import { NoteTracker } from "../midi/note_tracker.ts";
+import { encode } from "../midi/encode.ts";
+import { encodeAll } from "../midi/encode_into.ts";
+import { PortClosedError } from "../port/errors.ts";
+import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
+import type { Message } from "../midi/message.ts";
+import { MidiPort, type ReceiveOptions } from "../port/midi_port.ts";
+import { PortEvent } from "./port_event.ts";
+import { addressName } from "../transport/address.ts";
+import {
+  checkPortOptions,
+  SocketPort,
+  type SocketPortOptions,
+} from "../port/socket_port.ts";
+import type { Transport } from "../transport/transport.ts";
+
+/**
+ * Options for {@linkcode PortServer}: for the server, its hub, and its
+ * clients' ports (their parsers, TCP_NODELAY and close timeout).
+ */
+export interface PortServerOptions
+  extends Omit<SocketPortOptions, "name">, BroadcastHubOptions {
+  /**
+   * The server's name. Its clients are always named by their addresses.
+   *
+   * @default {"host:port"}
+   */
+  name?: string;
+  /**
+   * Make the server a bus: each client's messages go to every other client
+   * (never back to the sender), encoded once, as well as to the server's
+   * own readers. It works with no one reading the server: until the server
+   * is read (receive, poll, iteration, readable or withPorts), and after an
+   * iteration ends (break) or the readable is cancelled, it relays only,
+   * and keeps nothing for its readers. While it is read, a reader that falls
+   * behind holds the clients back, as without relay: nothing is lost.
+   *
+   * @default {false}
+   */
+  relay?: boolean;
+  /**
+   * The clients that may connect: addresses and CIDR blocks, IPv4 and IPv6
+   * (`["127.0.0.1", "10.0.0.0/8", "fd00::/8"]`). An IPv4 client of a
+   * dual-stack listener matches its IPv4 form. Any other client is closed
+   * before a byte of it is read, counted in `stats.rejected`, and reported
+   * with a `reject` event. By default anyone may connect.
+   */
+  allow?: string[];
+  /**
+   * The most clients at once. One more is closed at once, counted in
+   * `stats.rejected` and reported with a `reject` event. Each client holds
+   * a file descriptor, and Deno's accept() fails (or worse) once the
+   * process runs out of them: keep this below the process's limit
+   * (`ulimit -n`). The default is 1024, or the limit less an eighth of it
+   * (at least 128) where that is lower and the process can read the limit
+   * (Linux, where Deno asks for `--allow-all` to read `/proc/self/limits`).
+   * Under a soft limit of 1024, the usual one on Linux, give a lower
+   * `maxClients`, or raise the limit (`ulimit -n 4096`).
+   *
+   * @default {1024}
+   */
+  maxClients?: number;
+  /**
+   * Take sysex from clients. With `false`, a sysex from a client (which
+   * could overwrite a synth's patches) is neither relayed nor read: it is
+   * counted in `stats.filtered` and reported with a `filtered` event.
+   *
+   * @default {true}
+   */
+  acceptSysex?: boolean;
+  /**
+   * Decides, for each message from a client, whether it is delivered
+   * (relayed and read). A message it refuses, or throws for, is counted in
+   * `stats.filtered` and reported with a `filtered` event. To make a client
+   * read-only, refuse everything from it.
+   */
+  filter?: (message: Message, from: SocketPort) => boolean;
+  /**
+   * Listen with TLS: a certificate chain and its private key, PEM text.
+   * Clients then connect with `connect(host, port, { tls: ... })`. A client
+   * whose TLS handshake fails (one that speaks plain TCP, or that does not
+   * trust the certificate) is closed, counted in `stats.rejected` and
+   * reported with a `reject` event; the others carry on.
+   */
+  tls?: { cert: string; key: string };
+  /**
+   * Take in only clients that open with a hello line carrying this token
+   * (`connect(host, port, { hello: { token } })`), within `helloTimeout`.
+   * Any other client (no hello line, no token, a wrong one, too late, a bad
+   * or oversized line) is closed, counted in `stats.rejected` and reported
+   * with a `reject` event, and nothing it sent reaches anyone. Tokens are
+   * compared in constant time. A server without a token still takes a
+   * client's name from its hello line.
+   */
+  token?: string;
+  /**
+   * The most bytes that all clients together may hold in messages that
+   * have not finished arriving (sysex in progress). When a client's chunk
+   * would pass it, the client holding the most discards its partial
+   * message, counted (`stats.bufferDiscards`, and the client's
+   * `discardedMessages`) and reported as a `drop` event. Each client alone
+   * is bounded by `maxSysexBytes`.
+   *
+   * @default {67108864}
+   */
+  maxBufferedBytes?: number;
+  /**
+   * How long a client has to finish its TLS handshake, and to send its
+   * hello line to a server with a token, in milliseconds.
+   *
+   * @default {2000}
+   */
+  helloTimeout?: number;
+  /**
+   * When a client leaves for any reason (it closed, failed, was reset, was
+   * cut off as a slow client, left a message half sent, or went silent
+   * under active sensing), emit the messages that release what it left
+   * sounding, as if it had sent them: a note_off for each note it left on,
+   * and control_change 64 value 0 for each channel where it left the
+   * sustain pedal down (see {@linkcode NoteTracker}). They reach the
+   * server's readers, tagged with that client in {@linkcode PortServer.withPorts},
+   * and the relay, and a `release` event counts them. No CC 123 is sent,
+   * which would silence the other players too. Nothing is released when
+   * the server itself closes, and a client refused at its hello line never
+   * had a message delivered, so it has nothing to release. It applies to
+   * the clients that the server adopts, not to those that
+   * {@linkcode PortServer.accept} hands out: their messages are yours.
+   *
+   * @default {true}
+   */
+  releaseNotes?: boolean;
+  /**
+   * Bring late joiners in sync: a client that joins the bus (or rejoins,
+   * after a reconnect) first receives the controller state of each
+   * channel that the server has broadcast or relayed so far (bank select,
+   * program, controllers and pitchwheel, from {@linkcode NoteTracker.snapshot}),
+   * but no notes. It applies to the clients that the server adopts, not to
+   * those that {@linkcode PortServer.accept} hands out.
+   *
+   * @default {false}
+   */
+  snapshot?: boolean;
+  /**
+   * How long, in ms, a client may leave a message half sent before it is
+   * cut off (see {@linkcode SocketPortOptions.partialTimeout}). 0 turns the
+   * rule off.
+   *
+   * @default {10000}
+   */
+  partialTimeout?: number;
+}
+
+/** A message and the client it came from (mido's `yield_ports`). */
+export interface ReceivedMessage {
+  /** The client that sent it. */
+  port: SocketPort;
+  /** The message. */
+  message: Message;
+}
+
+/** Counters of a {@linkcode PortServer}, over every client it has had. */
+export interface PortServerStats {
+  /** Clients connected now (adopted by the server). */
+  clients: number;
+  /** Clients taken in, in all: accepted connections and join()ed ports. */
+  accepted: number;
+  /** accept() failures about one connection (counted and skipped). */
+  acceptErrors: number;
+  /** Clients turned away: not on the allow-list, or over maxClients. */
+  rejected: number;
+  /** Messages from clients not delivered: sysex, or refused by filter. */
+  filtered: number;
+  /** Bytes that clients hold now in messages still arriving. */
+  bufferedBytes: number;
+  /** Partial messages discarded to keep within maxBufferedBytes. */
+  bufferDiscards: number;
+  /** Messages received from all clients. */
+  received: number;
+  /** Messages relayed to the other clients (with `relay: true`). */
+  relayed: number;
+  /** Notes released for clients that left them on (`releaseNotes`). */
+  releasedNotes: number;
+  /** Bytes from clients that made no message. */
+  skippedBytes: number;
+  /** Messages from clients cut short, and so discarded. */
+  discardedMessages: number;
+  /** Sysex messages from clients over `maxSysexBytes`, and so discarded. */
+  oversizedSysex: number;
+  /** Clients disconnected for falling behind. */
+  slowClients: number;
+  /** Bytes queued for clients and never written. */
+  droppedBytes: number;
+}
+
+/** The events of a {@linkcode PortServer}. */
+export interface PortServerEventMap {
+  /** A client was adopted by the server. */
+  connect: PortEvent;
+  /** An adopted client went away. `droppedBytes` is what it never got. */
+  disconnect: PortEvent;
+  /** A client fell too far behind and was disconnected. */
+  slowclient: PortEvent;
+  /** Bytes from a client made no message. */
+  drop: DropEvent<SocketPort>;
+  /**
+   * accept() failed for one connection (such as a peer that reset before
+   * it was accepted). The server counts it and goes on accepting.
+   */
+  accepterror: ErrorEvent;
+  /** A client was turned away before anything of it was read. */
+  reject: RejectEvent;
+  /**
+   * A client that was taken in said hello afterwards, and so has a name
+   * (a server without a token takes clients in before their hello line).
+   */
+  hello: PortEvent;
+  /** A message from a client was not delivered (acceptSysex, filter). */
+  filtered: FilterEvent;
+  /**
+   * A client left with notes on or a pedal down, and the server released
+   * them for it (`releaseNotes`).
+   */
+  release: ReleaseEvent;
+}
+
+// Bytes of received messages held for the reader, summed over clients.
+const INBOX_BYTES = 256 * 1024;
+
+type Counted =
+  | "skippedBytes"
+  | "discardedMessages"
+  | "oversizedSysex"
+  | "droppedBytes";
+
+/**
+ * A socket-port server: mido's PortServer. It listens as soon as it is made,
+ * and it is a port itself (a {@linkcode MidiPort}): what clients send comes
+ * out of it, and what you send to it goes to every client.
+ *
+ * Used as a port (receive, poll, iteration, readable, send, writable), it
+ * adopts every client on its own, including those that connected before.
+ * {@linkcode PortServer.accept} instead hands the next client to you. With
+ * `relay: true` it is a bus, and adopts every client from the start.
+ *
+ * @example A simple server
+ * ```ts
+ * import { connect, message, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = new PortServer("localhost", 0);
+ * const output = await connect("localhost", server.port);
+ * await output.send(message("note_on", { note: 60 }));
+ * await output.close();
+ * for await (const msg of server) {
+ *   assert.deepEqual(msg, message("note_on", { note: 60 }));
+ *   break;
+ * }
+ * ```
+ *
+ * @example A bus: every client hears every other
+ * ```ts
+ * import { connect, message, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * await using bus = new PortServer("127.0.0.1", 0, { relay: true });
+ * await using keys = await connect("127.0.0.1", bus.port);
+ * await using synth = await connect("127.0.0.1", bus.port);
+ * while (bus.ports.length < 2) await new Promise((r) => setTimeout(r, 1));
+ * await keys.send(message("note_on", { note: 60 }));
+ * assert.deepEqual(await synth.receive(), message("note_on", { note: 60 }));
+ * assert.equal(keys.poll(), undefined); // never back to the sender
+ * ```
+ */
+export class PortServer extends MidiPort<PortServerEventMap> {
+  #host: string;
+  #name: string | undefined;
+  #acceptors: Acceptor[];
+  #clientOptions: SocketPortOptions;
+  #relay: boolean;
+  #hub: BroadcastHub;
+  #ports = new Set<SocketPort>();
+  #waiting: SocketPort[] = [];
+  #acceptWaiters: PromiseWithResolvers<SocketPort>[] = [];
+  #adopting = false;
+  #reading = false;
+  #settled = false;
+  #settling: Promise<void> | undefined;
+  #pumps = new Set<Promise<void>>();
+  #allow: ((host: string) => boolean) | undefined;
+  #maxClients: number;
+  #acceptSysex: boolean;
+  #filter: ((message: Message, from: SocketPort) => boolean) | undefined;
+  #live = 0; // clients made and not yet closed
+  #tls: boolean;
+  #token: string | undefined;
+  #budget: BufferBudget;
+  #helloTimeout: number;
+  // Connections whose TLS handshake is under way, and its end.
+  #handshaking = new Map<NetConn | Transport, Promise<void>>();
+  #unmade = 0; // connections being vetted that are no port yet
+  #rejected = 0;
+  #filtered = 0;
+  #accepted = 0;
+  #acceptErrors = 0;
+  #relayed = 0;
+  #releaseNotes: boolean;
+  #busState: NoteTracker | undefined; // with snapshot
+  #noSnapshot = new WeakSet<SocketPort>(); // joined with snapshot: false
+  #released = 0;
+  // Counters of the clients that have left, so that totals outlive them.
+  #gone: Record<Counted, number> = {
+    skippedBytes: 0,
+    discardedMessages: 0,
+    oversizedSysex: 0,
+    droppedBytes: 0,
+  };
+  #received = 0;
+
+  /**
+   * Starts listening.
+   *
+   * @param host A DNS name, an IPv4 or IPv6 address, or `""` for every
+   * interface. `localhost` listens on both loopbacks, 127.0.0.1 and ::1.
+   * @param port A TCP port, or 0 for a free one ({@linkcode PortServer.port}
+   * tells which).
+   * @param options Options for the server, its hub and its clients' ports.
+   * @throws {Deno.errors.AddrInUse} If the port is taken. The message names
+   * `host:port`.
+   * @throws {RangeError} For a port out of range.
+   *
+   * @example Every interface, a free port
+   * ```ts
+   * import { PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("", 0);
+   * assert.ok(server.port > 0);
+   * assert.equal(server.name, `:${server.port}`);
+   * ```
+   */
+  constructor(host: string, port: number, options: PortServerOptions = {}) {
+    super("server", INBOX_BYTES);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(
+        `Invalid port for ${
+          JSON.stringify(host)
+        }: expected an integer in 0..65535, got ${port}`,
+      );
+    }
+    const {
+      name,
+      relay,
+      allow,
+      maxClients,
+      acceptSysex,
+      filter,
+      tls,
+      token,
+      helloTimeout,
+      maxBufferedBytes,
+      releaseNotes,
+      snapshot,
+      partialTimeout,
+      ...rest
+    } = options;
+    this.#releaseNotes = releaseNotes ?? true;
+    if (snapshot) this.#busState = new NoteTracker();
+    this.#budget = new BufferBudget(maxBufferedBytes ?? 64 * 1024 * 1024);
+    if (token !== undefined && (typeof token !== "string" || token === "")) {
+      throw new TypeError(
+        "Invalid token option: expected a string of at least one character",
+      );
+    }
+    if (token !== undefined) encodeHello({ token }); // it must fit a hello line
+    this.#token = token;
+    this.#tls = tls !== undefined;
+    this.#helloTimeout = helloTimeout ?? 2000;
+    if (typeof this.#helloTimeout !== "number" || !(this.#helloTimeout > 0)) {
+      throw new RangeError(
+        `Invalid helloTimeout option: expected a number of milliseconds > 0, got ${helloTimeout}`,
+      );
+    }
+    this.#allow = allow === undefined ? undefined : allowList(allow);
+    this.#maxClients = maxClients ?? defaultMaxClients();
+    if (!Number.isInteger(this.#maxClients) || this.#maxClients < 0) {
+      throw new RangeError(
+        `Invalid maxClients option: expected an integer >= 0, got ${maxClients}`,
+      );
+    }
+    this.#acceptSysex = acceptSysex ?? true;
+    if (filter !== undefined && typeof filter !== "function") {
+      throw new TypeError(
+        `Invalid filter option: expected a function, got ${typeof filter}`,
+      );
+    }
+    this.#filter = filter;
+    this.#host = host;
+    this.#name = name;
+    this.#relay = relay ?? false;
+    this.#clientOptions = {
+      runningStatus: rest.runningStatus,
+      maxSysexBytes: rest.maxSysexBytes,
+      noDelay: rest.noDelay,
+      closeTimeout: rest.closeTimeout,
+      partialTimeout,
+      readHello: true,
+      budget: this.#budget,
+    };
+    checkPortOptions(this.#clientOptions); // now, not at the first client
+    this.#hub = new BroadcastHub(rest);
+    this.#hub.addEventListener("slowclient", (event) => {
+      this.dispatchEvent(
+        new PortEvent("slowclient", event.port, event.droppedBytes),
+      );
+    });
+    this.#acceptors = listenAll(host, port, tls).map((listener) =>
+      new Acceptor(
+        listener,
+        (conn) => this.#take(conn),
+        (error) => this.#acceptFailed(error),
+      )
+    );
+    if (this.#relay) this.#adoptAll();
+  }
+
+  /** The TCP port that the server listens on. */
+  get port(): number {
+    return this.#acceptors[0].addr.port;
+  }
+
+  /** The host that the server was given (`""` for every interface). */
+  get host(): string {
+    return this.#host;
+  }
+
+  /**
+   * The addresses that the server listens on: one, or two for `localhost`
+   * (127.0.0.1 and ::1).
+   *
+   * @example Both loopbacks for localhost
+   * ```ts
+   * import { PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("localhost", 0);
+   * assert.ok(server.addrs.some((a) => a.hostname === "127.0.0.1"));
+   * ```
+   */
+  get addrs(): Deno.NetAddr[] {
+    return this.#acceptors.map((acceptor) => acceptor.addr);
+  }
+
+  /** The server's name: `host:port`, or `[v6]:port`, or the name it was given. */
+  get name(): string {
+    return this.#name ?? formatAddress(unbracket(this.#host), this.port);
+  }
+
+  /** The clients that the server has adopted and that are still connected. */
+  get ports(): SocketPort[] {
+    return [...this.#ports];
+  }
+
+  /** Whether the server relays each client's messages to the others. */
+  get relay(): boolean {
+    return this.#relay;
+  }
+
+  /** The hub that broadcasts what the server sends (and relays). */
+  get hub(): BroadcastHub {
+    return this.#hub;
+  }
+
+  /** Counters of clients, messages and drops, over every client it has had. */
+  get stats(): PortServerStats {
+    const total = { ...this.#gone };
+    for (const port of [...this.#ports, ...this.#waiting]) {
+      const s = port.stats;
+      total.skippedBytes += s.skippedBytes;
+      total.discardedMessages += s.discardedMessages;
+      total.oversizedSysex += s.oversizedSysex;
+      total.droppedBytes += s.droppedBytes;
+    }
+    return {
+      clients: this.#ports.size,
+      accepted: this.#accepted,
+      acceptErrors: this.#acceptErrors,
+      rejected: this.#rejected,
+      filtered: this.#filtered,
+      bufferedBytes: this.#budget.heldBytes,
+      bufferDiscards: this.#budget.discards,
+      received: this.#received,
+      relayed: this.#relayed,
+      releasedNotes: this.#released,
+      skippedBytes: total.skippedBytes,
+      discardedMessages: total.discardedMessages,
+      oversizedSysex: total.oversizedSysex,
+      slowClients: this.#hub.stats.slowClients,
+      droppedBytes: total.droppedBytes,
+    };
+  }
+
+  /**
+   * Waits for the next client and returns its port, which the server does
+   * not adopt: you read and write it yourself. With `{ block: false }` it
+   * returns a client that is waiting, or null, at once.
+   *
+   * @param options `block: false` not to wait; a signal to stop waiting.
+   * @returns The client's port (or null, without blocking).
+   * @throws {PortClosedError} If the server is closed.
+   *
+   * @example Accepting a client
+   * ```ts
+   * import { connect, message, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * assert.equal(server.accept({ block: false }), null);
+   * await using client = await connect("127.0.0.1", server.port);
+   * await using peer = await server.accept();
+   * await peer.send(message("start"));
+   * assert.deepEqual(await client.receive(), message("start"));
+   * ```
+   */
+  accept(options?: { block?: true; signal?: AbortSignal }): Promise<SocketPort>;
+  /**
+   * Returns a client that is waiting, or null, at once.
+   *
+   * @param options `{ block: false }`.
+   * @returns The client's port, or null.
+   */
+  accept(options: { block: false }): SocketPort | null;
+  accept(
+    options: { block?: boolean; signal?: AbortSignal } = {},
+  ): Promise<SocketPort> | SocketPort | null {
+    if (options.block === false) {
+      if (this.closed) throw new PortClosedError(this.name, "accept");
+      return this.#waiting.shift() ?? null;
+    }
+    if (this.closed) {
+      return Promise.reject(new PortClosedError(this.name, "accept"));
+    }
+    const waiting = this.#waiting.shift();
+    if (waiting) return Promise.resolve(waiting);
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const waiter = Promise.withResolvers<SocketPort>();
+    this.#acceptWaiters.push(waiter);
+    rejectOnAbort(signal, waiter, () => {
+      const i = this.#acceptWaiters.indexOf(waiter);
+      if (i >= 0) this.#acceptWaiters.splice(i, 1);
+    });
+    return waiter.promise;
+  }
+
+  /**
+   * Waits for the next message from any client, and says which client sent
+   * it (mido's `yield_ports`).
+   *
+   * @param options A signal to stop waiting.
+   * @returns The message and the client's port.
+   * @throws {PortClosedError} If the server is closed and no message is left.
+   *
+   * @example Knowing the sender
+   * ```ts
+   * import { connect, message, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * await client.send(message("stop"));
+   * const { port, message: msg } = await server.receiveWithPort();
+   * assert.equal(port.remoteAddr.port, client.localAddr.port);
+   * assert.equal(msg.type, "stop");
+   * ```
+   */
+  async receiveWithPort(
+    options: ReceiveOptions = {},
+  ): Promise<ReceivedMessage> {
+    this._pull("receive");
+    const entry = await this._inbox.nextTagged(options.signal);
+    if (entry === undefined) throw new PortClosedError(this.name, "receive");
+    return { message: entry[0], port: entry[1] as SocketPort };
+  }
+
+  /**
+   * Yields each message from any client with the client that sent it, until
+   * the server closes.
+   *
+   * @returns An async iterator of messages and ports.
+   *
+   * @example Iterating with ports
+   * ```ts
+   * import { connect, message, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * await client.send(message("start"));
+   * for await (const { port, message: msg } of server.withPorts()) {
+   *   assert.equal(msg.type, "start");
+   *   assert.ok(server.ports.includes(port));
+   *   break;
+   * }
+   * ```
+   */
+  withPorts(): AsyncIterableIterator<ReceivedMessage> {
+    this._pull("iterate");
+    return new PortIterator(
+      this._inbox,
+      (message, port) => ({ message, port: port as SocketPort }),
+      () => this._readerGone(),
+    );
+  }
+
+  /**
+   * Adopts the clients when the server is first used as a port.
+   *
+   * @param reading Whether the use reads the server.
+   */
+  protected _start(reading: boolean): void {
+    if (reading) this.#reading = true;
+    this.#adoptAll();
+  }
+
+  /**
+   * With relay, a server whose reader stopped keeps relaying, and keeps
+   * nothing more for its readers until it is read again.
+   */
+  protected override _readerGone(): void {
+    if (this.#relay) this.#reading = false;
+  }
+
+  /**
+   * Broadcasts a message through the hub. The first send waits until the
+   * server has taken in every client that had connected before it.
+   *
+   * @param msg The message.
+   * @returns A promise while the hub waits for a full client.
+   */
+  protected _put(msg: Message): Promise<void> | undefined {
+    const bytes = encode(msg); // a bad message throws here, before anything
+    if (this.#settling === undefined) {
+      if (this.#settled) return this.#broadcast(msg, bytes);
+      this.#settled = true;
+      // Then the TLS handshakes of the clients taken in so far.
+      this.#settling = Promise.all(this.#acceptors.map((a) => a.settle()))
+        .then(() => Promise.all(this.#handshaking.values()))
+        .then(() => {});
+    }
+    // Sends made while the server settles go out after it, in order, and
+    // so does any send made before the last of them has gone.
+    const sent = this.#settling.then(() => this.#broadcast(msg, bytes));
+    const tail = sent.then(() => {}, () => {});
+    this.#settling = tail;
+    tail.then(() => {
+      if (this.#settling === tail) this.#settling = undefined;
+    });
+    return sent;
+  }
+
+  /**
+   * Closing a server's writable leaves the server open.
+   *
+   * @returns At once.
+   */
+  protected override _closeWritable(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Closes the listeners and every client (each sends what is queued for
+   * it first).
+   *
+   * @returns When everything is closed.
+   */
+  protected async _shutdown(): Promise<void> {
+    for (const acceptor of this.#acceptors) acceptor.close();
+    for (const waiter of this.#acceptWaiters.splice(0)) {
+      waiter.reject(new PortClosedError(this.name, "accept"));
+    }
+    await Promise.all(this.#acceptors.map((acceptor) => acceptor.done));
+    for (const conn of this.#handshaking.keys()) closeQuietly(conn);
+    await Promise.all(this.#handshaking.values());
+    const ports = [...this.#ports, ...this.#waiting.splice(0)];
+    await Promise.all(ports.map((port) => port.close()));
+    this._inbox.end(); // wakes pumps that wait for room
+    await Promise.all([...this.#pumps]);
+  }
+
+  /**
+   * Takes in a client that came by another way than the server's listener:
+   * a port over any {@linkcode Transport} (a WebSocket, a pipe in memory, a
+   * connection that you accepted yourself). It is treated as every client
+   * is: adopted (or handed to accept()), relayed, counted, and limited by
+   * the same queues and by `maxClients`. It is not checked against `allow`
+   * or `token`, and keeps the name it is given: the program that joins it
+   * vouches for it. {@linkcode PortServer.admit} checks it as a client of
+   * the listener is checked.
+   *
+   * @param transport The client's transport. The server owns it from now on.
+   * @param options The client's name (by default, its address), and
+   * `snapshot: false` to skip the late joiners' snapshot for it (a bridge to
+   * other hubs, which must not send the bus's state back out as its own).
+   * @returns The client's port.
+   * @throws {PortClosedError} If the server is closed.
+   *
+   * @example A client over a pipe in memory joins a bus
+   * ```ts
+   * import { connect, message, PortServer, SocketPort, type Transport } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * const ab = new TransformStream<Uint8Array, Uint8Array>();
+   * const ba = new TransformStream<Uint8Array, Uint8Array>();
+   * const end = (readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): Transport => ({
+   *   readable,
+   *   writable,
+   *   close() {
+   *     readable.cancel().catch(() => {});
+   *     writable.abort().catch(() => {});
+   *   },
+   * });
+   *
+   * await using bus = new PortServer("127.0.0.1", 0, { relay: true });
+   * bus.join(end(ab.readable, ba.writable), { name: "memory" });
+   * await using local = new SocketPort(end(ba.readable, ab.writable));
+   * await using tcp = await connect("127.0.0.1", bus.port);
+   * while (bus.ports.length < 2) await new Promise((r) => setTimeout(r, 1));
+   * await tcp.send(message("start"));
+   * assert.deepEqual(await local.receive(), message("start"));
+   * ```
+   */
+  join(
+    transport: Transport,
+    options: { name?: string; snapshot?: boolean } = {},
+  ): SocketPort {
+    if (this.closed) throw new PortClosedError(this.name, "join");
+    if (this.#live + this.#unmade >= this.#maxClients) {
+      transport.close();
+      const reason = `over maxClients (${this.#maxClients})`;
+      this.#reject(options.name ?? "a joined transport", reason);
+      throw new RangeError(`Cannot join ${this.name}: ${reason}`);
+    }
+    const port = this.#port(transport, {
+      ...this.#clientOptions,
+      name: options.name,
+      readHello: false, // the name it was given stays
+    });
+    if (options.snapshot === false) this.#noSnapshot.add(port);
+    this.#place(port);
+    return port;
+  }
+
+  /**
+   * Takes in a client that came by another way than the server's listener,
+   * as if it had come through it: a transport that is checked against
+   * `allow` (by its `remoteAddr`; one without an address is not on any
+   * list), `maxClients` and `token` (its hello line, within
+   * `helloTimeout`), and named by its hello line or its address. A client
+   * turned away is closed, with the reason where its transport can carry
+   * one, counted in `stats.rejected` and reported with a `reject` event, as
+   * any client is. The browser gateway ({@linkcode WebGateway}) takes its
+   * WebSockets in this way. Use {@linkcode PortServer.join} for a client
+   * that your program vouches for.
+   *
+   * @param transport The client's transport. The server owns it from now on.
+   * @throws {PortClosedError} If the server is closed.
+   *
+   * @example A client that must say the token
+   * ```ts
+   * import { message, PortServer, SocketPort, type Transport } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * const ab = new TransformStream<Uint8Array, Uint8Array>();
+   * const ba = new TransformStream<Uint8Array, Uint8Array>();
+   * const end = (readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): Transport => ({
+   *   readable,
+   *   writable,
+   *   close() {
+   *     readable.cancel().catch(() => {});
+   *     writable.abort().catch(() => {});
+   *   },
+   * });
+   *
+   * await using server = new PortServer("127.0.0.1", 0, { token: "s3cret" });
+   * server.admit(end(ab.readable, ba.writable));
+   * await using client = new SocketPort(end(ba.readable, ab.writable), {
+   *   hello: { name: "pipe", token: "s3cret" },
+   * });
+   * await client.send(message("start"));
+   * const { port, message: msg } = await server.receiveWithPort();
+   * assert.deepEqual([port.name, msg], ["pipe", message("start")]);
+   * ```
+   */
+  admit(transport: Transport): void {
+    if (this.closed) throw new PortClosedError(this.name, "admit");
+    this.#take(transport);
+  }
+
+  // Who may come in, the same for every client: from the listener, or
+  // admit()ted.
+  #take(conn: NetConn | Transport): void {
+    const remote = conn.remoteAddr;
+    const host = remote !== undefined && "hostname" in remote
+      ? remote.hostname
+      : undefined;
+    const reason = this.#allow && (host === undefined || !this.#allow(host))
+      ? "not on the allow-list"
+      : this.#live + this.#unmade >= this.#maxClients
+      ? `over maxClients (${this.#maxClients})`
+      : undefined;
+    if (reason) {
+      closeQuietly(conn, reason); // before a byte of it is read
+      this.#reject(addressName(remote) ?? host ?? "a client", reason);
+      return;
+    }
+    // A TLS connection from the listener (not a WebSocket, whose TLS, if
+    // any, the HTTP server has done).
+    const tls = this.#tls && "handshake" in conn;
+    if (tls || this.#token !== undefined) {
+      const done = this.#vet(conn, tls).finally(() =>
+        this.#handshaking.delete(conn)
+      );
+      this.#handshaking.set(conn, done);
+      return;
+    }
+    this.#make(conn);
+  }
+
+  // A client of a TLS server, or of one with a token: it is taken in only
+  // once its handshake is done and its hello line carries the token, both
+  // within helloTimeout; until then nothing of it is read by anyone.
+  async #vet(conn: NetConn | Transport, tls: boolean): Promise<void> {
+    // Counted as a client from the start: as a connection until it is made
+    // a port, then as a port.
+    let unmade = true;
+    const made = () => {
+      if (unmade) this.#unmade--;
+      unmade = false;
+    };
+    this.#unmade++;
+    try {
+      await this.#vetConn(conn, tls, made);
+    } finally {
+      made();
+    }
+  }
+
+  async #vetConn(
+    conn: NetConn | Transport,
+    tls: boolean,
+    made: () => void,
+  ): Promise<void> {
+    using timeout = timeoutSignal(this.#helloTimeout);
+    const deadline = timeout.signal;
+    const address = addressName(conn.remoteAddr) ?? "a client";
+    const failed = (reason: string) => {
+      closeQuietly(conn, reason);
+      if (!this.closed) this.#reject(address, reason);
+    };
+    if (tls && !await this.#handshake(conn as Deno.TlsConn, deadline, failed)) {
+      return;
+    }
+    if (this.#token === undefined) {
+      made();
+      if (this.closed) closeQuietly(conn);
+      else this.#make(conn);
+      return;
+    }
+    let port: SocketPort;
+    try {
+      made(); // from now on it is counted as a port
+      port = this.#port(conn, this.#clientOptions);
+    } catch (error) {
+      return failed(errorText(error));
+    }
+    const reason = await this.#checkHello(port, deadline);
+    if (reason !== undefined || this.closed) {
+      // Nothing it sent was read, nor will be.
+      await port.abort(reason ?? "the server closed");
+      if (reason !== undefined && !this.closed) this.#reject(address, reason);
+      return;
+    }
+    this.#place(port);
+  }
+
+  // Why a client's hello line does not let it in, or undefined if it does.
+  async #checkHello(
+    port: SocketPort,
+    deadline: AbortSignal,
+  ): Promise<string | undefined> {
+    if (port.hello === undefined) {
+      const known = new Promise<void>((resolve) =>
+        port.addEventListener("hello", () => resolve(), { once: true })
+      );
+      await Promise.race([known, whenAborted(deadline)]);
+    }
+    const hello = port.hello;
+    if (hello === undefined) {
+      return `no hello line within ${this.#helloTimeout} ms`;
+    }
+    if (hello === null) return port.helloError ?? "no hello line";
+    const match = await port.matchesToken(this.#token!);
+    return match === undefined
+      ? "no token in the hello line"
+      : match
+      ? undefined
+      : "wrong token";
+  }
+
+  // Finishes a client's TLS handshake before the deadline: true if done.
+  async #handshake(
+    conn: Deno.TlsConn,
+    deadline: AbortSignal,
+    failed: (reason: string) => void,
+  ): Promise<boolean> {
+    try {
+      await Promise.race([
+        conn.handshake(),
+        whenAborted(deadline).then(() => {
+          throw new Error(`no handshake within ${this.#helloTimeout} ms`);
+        }),
+      ]);
+      return true;
+    } catch (error) {
+      failed(
+        `TLS handshake failed: ${errorText(error)}`,
+      );
+      return false;
+    }
+  }
+
+  #make(conn: NetConn | Transport): void {
+    let port: SocketPort;
+    try {
+      port = this.#port(conn, this.#clientOptions);
+    } catch (error) {
+      // The connection went before it could be made a port.
+      closeQuietly(conn);
+      this.#acceptFailed(asError(error));
+      return;
+    }
+    this.#place(port);
+  }
+
+  // Makes a client's port, and counts it among the clients the server
+  // holds until it closes: from the moment it is made, so that a client
+  // that closes while it is vetted is counted out too.
+  #port(conn: Transport | NetConn, options: SocketPortOptions): SocketPort {
+    const port = new SocketPort(conn, options);
+    this.#live++;
+    port.addEventListener("close", () => this.#live--, { once: true });
+    return port;
+  }
+
+  #reject(address: string, reason: string): void {
+    this.#rejected++;
+    this.dispatchEvent(new RejectEvent(address, reason));
+  }
+
+  // Why a client's message is not to be delivered, or undefined.
+  #refuse(msg: Message, port: SocketPort): string | undefined {
+    if (!this.#acceptSysex && msg.type === "sysex") return "sysex";
+    if (!this.#filter) return undefined;
+    try {
+      return this.#filter(msg, port) ? undefined : "filter";
+    } catch (error) {
+      return `filter threw: ${errorText(error)}`;
+    }
+  }
+
+  #acceptFailed(error: Error): void {
+    this.#acceptErrors++;
+    this.dispatchEvent(
+      new ErrorEvent("accepterror", { error, message: error.message }),
+    );
+  }
+
+  // Passes a client's drop events on as the server's.
+  #forwardDrops(port: SocketPort): void {
+    port.addEventListener(
+      "drop",
+      (event) => this.dispatchEvent(new DropEvent(port, event)),
+    );
+  }
+
+  // A new client goes to a caller of accept(), or is adopted, or waits for
+  // either.
+  #place(port: SocketPort): void {
+    this.#accepted++;
+    this.#forwardDrops(port);
+    // A name that comes later, in a hello line (a server without a token).
+    if (port.hello === undefined) {
+      port.addEventListener("hello", () => {
+        if (port.hello?.name) this.dispatchEvent(new PortEvent("hello", port));
+      }, { once: true });
+    }
+    const waiter = this.#acceptWaiters.shift();
+    if (waiter) waiter.resolve(port);
+    else if (this.#adopting) this.#adopt(port);
+    else this.#waiting.push(port);
+  }
+
+  #adoptAll(): void {
+    if (this.#adopting) return;
+    this.#adopting = true;
+    for (const port of this.#waiting.splice(0)) this.#adopt(port);
+  }
+
+  // Sends a message to the clients of the bus (all but `from`), and keeps
+  // the bus's controller state, for snapshots.
+  #broadcast(
+    msg: Message,
+    bytes: Uint8Array,
+    from?: { from: SocketPort },
+  ): Promise<void> | undefined {
+    const state = this.#busState;
+    if (state === undefined) return this.#hub.sendBytes(bytes, from);
+    // The bus's state follows what the hub hands its clients, in order.
+    return this.#hub.sendBytes(bytes, {
+      from: from?.from,
+      delivered: () => state.track(msg),
+    });
+  }
+
+  #adopt(port: SocketPort): void {
+    // A late joiner hears the bus's controller state before anything else.
+    const snapshot = this.#noSnapshot.has(port)
+      ? undefined
+      : this.#busState?.snapshot();
+    if (snapshot?.length && !port.closed) {
+      port.enqueue(encodeAll(snapshot)); // the server's own
+    }
+    this.#ports.add(port);
+    this.#hub.add(port);
+    this.dispatchEvent(new PortEvent("connect", port));
+    const pump = this.#pump(port);
+    this.#pumps.add(pump);
+    pump.finally(() => this.#pumps.delete(pump));
+  }
+
+  // Takes a client's messages as they arrive, as many at a time as it has:
+  // relays each (with relay), then hands it to the server's readers.
+  async #pump(port: SocketPort): Promise<void> {
+    const from = { from: port };
+    const held = this.#releaseNotes ? new NoteTracker() : undefined;
+    let taken = 0; // the client's messages, delivered or filtered
+    try {
+      while (true) {
+        let msg = port.poll();
+        if (msg === undefined) {
+          try {
+            msg = await port.receive();
+          } catch {
+            break; // the client has gone, and everything it sent is taken
+          }
+        }
+        this.#received++;
+        taken++;
+        const refused = this.#refuse(msg, port);
+        if (refused) {
+          this.#filtered++;
+          this.dispatchEvent(new FilterEvent(port, msg, refused));
+          continue;
+        }
+        held?.track(msg);
+        await this.#deliver(msg, port, from);
+      }
+    } finally {
+      await port.close();
+      this.#ports.delete(port);
+      this.#hub.delete(port);
+      if (held && !this.closed) taken += await this.#release(port, held, from);
+      const s = port.stats;
+      const gone = this.#gone;
+      gone.skippedBytes += s.skippedBytes;
+      gone.discardedMessages += s.discardedMessages;
+      gone.oversizedSysex += s.oversizedSysex;
+      gone.droppedBytes += s.droppedBytes;
+      this.dispatchEvent(
+        new PortEvent("disconnect", port, s.droppedBytes, taken),
+      );
+    }
+  }
+
+  // Hands a client's message to the relay and to the server's readers.
+  async #deliver(
+    msg: Message,
+    port: SocketPort,
+    from: { from: SocketPort },
+  ): Promise<void> {
+    if (this.#relay) {
+      this.#relayed++;
+      const waiting = this.#broadcast(msg, encode(msg), from);
+      if (waiting) await waiting;
+    }
+    if (this.#reading || !this.#relay) {
+      const inbox = this._inbox;
+      inbox.push(msg, port);
+      // Once the server closes, its inbox has ended and always has
+      // room: what the client's port still holds is drained into it.
+      const space = inbox.space();
+      if (space) await space;
+    }
+  }
+
+  // Emits what a client that left had left sounding, as if it sent it.
+  // Releases what a client left on, and says how many messages that took.
+  async #release(
+    port: SocketPort,
+    held: NoteTracker,
+    from: { from: SocketPort },
+  ): Promise<number> {
+    const messages = held.release();
+    if (messages.length === 0) return 0;
+    for (const msg of messages) await this.#deliver(msg, port, from);
+    const event = new ReleaseEvent(port, messages);
+    this.#released += event.notes;
+    this.dispatchEvent(event);
+    return messages.length;
+  }
+}
+
+// Closes a connection or a transport, with a reason for the peer where the
+// transport can carry one.
+function closeQuietly(conn: Deno.Conn | Transport, reason?: string): void {
+  try {
+    (conn as Transport).close(reason);
+  } catch {
+    // Already closed.
+  }
+}
+
+/**
+ * 1024, or the process's open-file limit less an eighth of it (at least
+ * 128) where that is lower: a server must never accept its way out of
+ * descriptors.
+ */
+function defaultMaxClients(): number {
+  const limit = openFileLimit();
+  if (limit === undefined) return 1024;
+  // The runtime and the server's own files take some: leave them room.
+  return Math.max(1, Math.min(1024, limit - Math.max(128, limit >> 3)));
+}
+
+/** The soft limit on open files, where it can be read without asking. */
+function openFileLimit(): number | undefined {
+  const path = "/proc/self/limits";
+  try {
+    if (Deno.build.os !== "linux") return undefined;
+    const read = Deno.permissions.querySync({ name: "read", path });
+    if (read.state !== "granted") return undefined;
+    const match = /^Max open files\s+(\d+)/m.exec(Deno.readTextFileSync(path));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

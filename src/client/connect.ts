@@ -1,0 +1,143 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import { dial, dialName } from "../transport/dial.ts";
+import { PortClosedError } from "../port/errors.ts";
+import {
+  ReconnectingPort,
+  type ReconnectingPortOptions,
+} from "./reconnecting_port.ts";
+import {
+  checkPortOptions,
+  SocketPort,
+  type SocketPortOptions,
+} from "../port/socket_port.ts";
+
+/** Options for {@linkcode connect}. */
+export interface ConnectOptions extends SocketPortOptions {
+  /** A signal to give up connecting. */
+  signal?: AbortSignal;
+  /**
+   * Connect with TLS: `true` trusts the system's certificate authorities,
+   * and `{ caCerts }` the given ones (PEM text), such as a private CA. The
+   * server's certificate must carry the host name given to connect().
+   * A certificate that is not trusted fails connect() with an error that
+   * names the address.
+   *
+   * @default {false}
+   */
+  tls?: boolean | { caCerts?: string[] };
+  /**
+   * Return a {@linkcode ReconnectingPort}, which outlives its connection:
+   * when the connection ends, it dials again with backoff (`true`, or the
+   * `backoff` and `maxAttempts` to use). The first connection is tried
+   * once, as without `reconnect`: connect() fails at once if the server
+   * is not there, with the same error. It turns on
+   * `activeSensing` (1000 ms) unless that option is given, so that a
+   * server that vanishes is noticed.
+   *
+   * @default {false}
+   */
+  reconnect?: boolean | ReconnectOptions;
+}
+
+/** How {@linkcode connect} reconnects: the backoff, and how many attempts. */
+export type ReconnectOptions = Omit<ReconnectingPortOptions, "name">;
+
+/**
+ * Connects to a socket-port server (a {@linkcode PortServer}, or mido's
+ * `PortServer` or `mido-serve`) and returns a port that sends to and
+ * receives from it.
+ *
+ * @param host A DNS name, an IPv4 or IPv6 address, or `""` for this machine.
+ * @param port The server's TCP port.
+ * @param options Port options, and a signal to give up.
+ * @returns The connected port, named `host:port`.
+ * @throws {Deno.errors.ConnectionRefused} If no one listens there. Like
+ * every connection error, its message names `host:port`.
+ *
+ * @example Connecting and sending
+ * ```ts
+ * import { connect, message, PortServer } from "@x/midisock";
+ *
+ * await using server = new PortServer("localhost", 0);
+ * await using output = await connect("localhost", server.port);
+ * await output.send(message("note_on", { note: 60 }));
+ * ```
+ *
+ * @example A refused connection names the address
+ * ```ts
+ * import { connect, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * const server = new PortServer("127.0.0.1", 0);
+ * const port = server.port;
+ * await server.close();
+ * await assert.rejects(connect("127.0.0.1", port), {
+ *   name: "ConnectionRefused",
+ *   message: `Cannot connect to 127.0.0.1:${port}: connection refused`,
+ * });
+ * ```
+ */
+export function connect(
+  host: string,
+  port: number,
+  options: ConnectOptions & { reconnect: true | ReconnectOptions },
+): Promise<ReconnectingPort>;
+/**
+ * Connects to a socket-port server, and returns a port for that one
+ * connection (without `reconnect`).
+ *
+ * @param host A DNS name, an IPv4 or IPv6 address, or `""` for this machine.
+ * @param port The server's TCP port.
+ * @param options Port options, and a signal to give up.
+ * @returns The connected port, named `host:port`.
+ *
+ * @example Connecting
+ * ```ts
+ * import { connect, PortServer } from "@x/midisock";
+ *
+ * await using server = new PortServer("127.0.0.1", 0);
+ * await using port = await connect("127.0.0.1", server.port);
+ * ```
+ */
+export function connect(
+  host: string,
+  port: number,
+  options?: ConnectOptions,
+): Promise<SocketPort>;
+export async function connect(
+  host: string,
+  port: number,
+  options: ConnectOptions = {},
+): Promise<SocketPort | ReconnectingPort> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(
+      `Invalid port for ${
+        JSON.stringify(host)
+      }: expected an integer in 1..65535, got ${port}`,
+    );
+  }
+  checkPortOptions(options); // before anything is opened
+  const name = options.name ?? dialName(host, port);
+  const { reconnect, signal, tls, ...rest } = options;
+  if (!reconnect) {
+    const conn = await dial(host, port, name, signal, tls);
+    return new SocketPort(conn, { ...rest, name });
+  }
+  const portOptions = { activeSensing: 1000, ...rest, name };
+  const reconnecting = new ReconnectingPort(async (stop, hint) => {
+    const conn = await dial(host, port, name, stop, tls);
+    return new SocketPort(conn, {
+      ...portOptions,
+      expectSensing: hint.sensing > 0 && portOptions.activeSensing > 0,
+    });
+  }, { ...(reconnect === true ? {} : reconnect), name });
+  try {
+    await reconnecting.ready(signal);
+  } catch (error) {
+    await reconnecting.close();
+    // Why the attempts ran out, rather than that the port is closed.
+    throw error instanceof PortClosedError && error.cause ? error.cause : error;
+  }
+  return reconnecting;
+}

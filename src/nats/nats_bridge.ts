@@ -1,0 +1,972 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import { asError, errorText } from "../util/error_text.ts";
+import {
+  connectNats,
+  credsAuthenticator,
+  type NatsConnection,
+  natsHeaders,
+  type NatsMsg,
+  NatsOutbox,
+} from "./_nats.ts";
+import { setImmediate } from "node:timers";
+import { sleep } from "../util/abort.ts";
+import { type Backoff, exponentialBackoff } from "../client/backoff.ts";
+import { encodeAll } from "../midi/encode_into.ts";
+import { HubEvent } from "./hub_event.ts";
+import type { Message } from "../midi/message.ts";
+import { NoteTracker } from "../midi/note_tracker.ts";
+import { MidiParser } from "../midi/parser.ts";
+import type { PortServer } from "../bus/port_server.ts";
+import { ReconnectEvent } from "../client/reconnect_event.ts";
+import type { SocketPort } from "../port/socket_port.ts";
+import type { Transport } from "../transport/transport.ts";
+import { TypedEventTarget } from "../util/typed_event_target.ts";
+
+/** The header that names the hub a NATS message comes from. */
+const HUB_HEADER = "Midisock-Hub";
+/** The header with the message's sequence number, per hub, from 1. */
+const SEQ_HEADER = "Midisock-Seq";
+/** The header of a hub's last message, as it closes. */
+const BYE_HEADER = "Midisock-Bye";
+
+/**
+ * The most bytes the bridge holds for its hub, from the other hubs, while
+ * the hub takes them in slower than they come (its readers are behind).
+ */
+const INPUT_BYTES = 1024 * 1024;
+
+/**
+ * The most bytes the bridge holds for NATS, not yet written to its socket
+ * (or one write of the hub's, if longer): a write of the hub's that would
+ * go beyond waits until NATS has taken enough. Meanwhile the hub queues for
+ * the bridge, and its slow-client rule applies, as to any client.
+ */
+export const NATS_QUEUED_BYTES = 1024 * 1024;
+
+/** Whether `subject` is `prefix + hub`, without building that string. */
+function isSubjectOf(subject: string, prefix: string, hub: string): boolean {
+  return subject.length === prefix.length + hub.length &&
+    subject.startsWith(prefix) && subject.endsWith(hub);
+}
+
+/** Letters, digits, `-` and `_`: one token of a NATS subject. */
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * TLS for the link to NATS. The bridge dials with TLS when the server
+ * requires it, or when this object is given (then the server must offer
+ * TLS). The server's certificate is checked against the system's
+ * certificate authorities, and these. Client certificates are not
+ * supported (Deno's STARTTLS has none): a hub proves who it is with a
+ * token, a user and password, or a credentials file.
+ */
+export interface NatsTlsOptions {
+  /** PEM text of more certificate authorities to trust. */
+  ca?: string;
+  /** A PEM file of more certificate authorities to trust (needs `--allow-read`). */
+  caFile?: string;
+}
+
+/** Options for {@linkcode joinNats}. */
+export interface NatsBridgeOptions {
+  /**
+   * The NATS servers: `nats://HOST:PORT`, `tls://HOST:PORT` or `HOST:PORT`,
+   * one or a list (of one cluster: the client picks one, and another when
+   * the link is lost).
+   */
+  servers: string | string[];
+  /**
+   * The bus: every hub bridged with the same name on the same NATS system
+   * is one bus. Letters, digits, `-` and `_` (it is a subject token).
+   */
+  bus: string;
+  /**
+   * This hub's id on the bus, unique among its hubs. Letters, digits, `-`
+   * and `_`.
+   *
+   * @default {a random id of 12 hex digits}
+   */
+  hub?: string;
+  /** A NATS token (the server's `authorization { token }`). */
+  token?: string;
+  /** A NATS user name, with `pass`. */
+  user?: string;
+  /** The password of `user`. */
+  pass?: string;
+  /**
+   * A NATS credentials file (a user JWT and its NKey seed, as `nsc`
+   * writes it), read at once (this needs `--allow-read`).
+   */
+  credsFile?: string;
+  /** TLS for the link to NATS. */
+  tls?: NatsTlsOptions;
+  /**
+   * How often this hub tells the others that it is alive, in ms.
+   *
+   * @default {1000}
+   */
+  heartbeat?: number;
+  /**
+   * How long, in ms, another hub may stay silent (no message, no
+   * heartbeat) before it is taken for gone and its notes are released
+   * here.
+   *
+   * @default {3000}
+   */
+  hubTimeout?: number;
+  /**
+   * The waits between attempts to reach NATS again after the link is
+   * lost. The bridge tries for as long as it is open.
+   *
+   * @default {exponentialBackoff({ minInterval: 100, maxInterval: 5000, jitter: 0.5 })}
+   */
+  backoff?: Backoff;
+  /**
+   * The most MIDI bytes in one NATS message. A longer batch goes out as
+   * several messages (the receivers parse each hub's bytes as one stream,
+   * so a split message is no harm).
+   *
+   * @default {65536}
+   */
+  maxPayload?: number;
+}
+
+/** Counters of a {@linkcode NatsBridge}, since it was made. */
+export interface NatsBridgeStats {
+  /** NATS messages of MIDI bytes published (heartbeats not counted). */
+  published: number;
+  /** MIDI bytes published: written to the socket to NATS. */
+  publishedBytes: number;
+  /** NATS messages of MIDI bytes received from other hubs. */
+  received: number;
+  /** MIDI bytes received from other hubs. */
+  receivedBytes: number;
+  /**
+   * MIDI bytes of this hub's clients not published, because the link to
+   * NATS was down, or was lost (or the bridge closed) before they were
+   * written. The other hubs release what they lose by it.
+   */
+  droppedBytes: number;
+  /**
+   * MIDI bytes handed to NATS and not yet written to its socket (now): at
+   * most 1 MiB (or one write of the hub's, if longer).
+   */
+  queuedBytes: number;
+  /**
+   * Times the bridge joined its hub again, after the hub cut it off as a
+   * slow client (NATS took the bytes in slower than the hub's clients sent
+   * them): what the hub dropped for it never reached the other hubs,
+   * which release this hub's notes.
+   */
+  rejoins: number;
+  /** Times that messages of another hub were found lost on the way. */
+  gaps: number;
+  /**
+   * MIDI messages of other hubs dropped here because this hub took them in
+   * slower than they came, and fell 1 MiB behind. Each
+   * drop releases that hub's notes, as a gap does (`hubgap`).
+   */
+  overflowed: number;
+  /**
+   * NATS messages of other hubs lost on the way, as their sequence
+   * numbers tell (a hub that restarted and counts from 1 again adds none).
+   */
+  lost: number;
+  /** Notes of other hubs released here (hubs gone, gaps, link lost). */
+  releasedNotes: number;
+  /**
+   * NATS messages on the bus's subjects that were not taken: without the
+   * headers or a sequence number, with this hub's own id (two hubs with
+   * one id), or whose `Midisock-Hub` header is not their subject's last
+   * token (a hub speaking for another).
+   */
+  ignored: number;
+  /** Other hubs heard now. */
+  hubs: number;
+}
+
+/** The events of a {@linkcode NatsBridge}. */
+export interface NatsBridgeEventMap {
+  /** The link to NATS is lost. The hub goes on serving its own clients. */
+  disconnect: ReconnectEvent;
+  /** The bridge waits, then tries to reach NATS again. */
+  reconnecting: ReconnectEvent;
+  /** The link to NATS is back, and the bus with it. */
+  reconnect: ReconnectEvent;
+  /** Another hub was heard for the first time. */
+  hubjoin: HubEvent;
+  /** Another hub is gone, and its notes were released here. */
+  hubleave: HubEvent;
+  /** Messages of another hub were lost, and its notes released here. */
+  hubgap: HubEvent;
+  /** The bridge closed. */
+  close: Event;
+}
+
+/** The options, checked. */
+type BridgeSettings = Required<
+  Pick<
+    NatsBridgeOptions,
+    "bus" | "hub" | "heartbeat" | "hubTimeout" | "backoff" | "maxPayload"
+  >
+>;
+
+/** Makes a bridge, joins it to its hub, and subscribes (set by NatsBridge). */
+let open: (
+  server: PortServer,
+  nc: NatsConnection,
+  dial: () => Promise<NatsConnection>,
+  options: BridgeSettings,
+) => Promise<NatsBridge>;
+
+/** What the bridge knows of another hub. */
+class Origin {
+  // Each hub's bytes are one stream: a batch may end inside a message.
+  parser = new MidiParser();
+  tracker = new NoteTracker();
+  seq: number | undefined;
+  seen = performance.now();
+}
+
+/**
+ * A bridge from a {@linkcode PortServer} (a hub) to a bus on NATS, which
+ * {@linkcode joinNats} makes. Every hub bridged to the same bus behaves as
+ * one relay: what a client of any hub sends reaches every client of every
+ * hub, once, in the order it was sent, and never goes back to its sender.
+ *
+ * The bridge is one more client of its hub (joined through
+ * {@linkcode PortServer.join}), so the hub's relay, queues, limits, filter
+ * and counters apply to it as to any client. What the hub relays to it, it
+ * publishes; what other hubs publish, it sends into its hub, which relays
+ * it to its clients (and never back to the bridge, so nothing loops).
+ *
+ * It keeps what each other hub has left sounding (a {@linkcode NoteTracker}
+ * per hub), and releases it into its own hub when that hub closes, goes
+ * silent for `hubTimeout` ms, or loses messages on the way, and releases
+ * every other hub's notes when its own link to NATS is lost. Meanwhile the
+ * hub goes on serving its own clients, and the bridge dials again with
+ * backoff (`disconnect`, `reconnecting` and `reconnect` events).
+ *
+ * It holds at most 1 MiB that NATS has not taken yet: beyond that it takes
+ * nothing more from its hub, which queues for it, and cuts it off as a slow
+ * client if NATS stays behind. The bridge then joins its hub again at once
+ * (`stats.rejoins`), and the other hubs release this hub's notes.
+ *
+ * @example Two hubs, one bus, on a throwaway nats-server
+ * ```ts
+ * import { connect, message, PortServer } from "@x/midisock";
+ * import { joinNats } from "@x/midisock/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 }); // a free port
+ * const port = probe.addr.port;
+ * probe.close();
+ * const nats = new Deno.Command("nats-server", {
+ *   args: ["-a", "127.0.0.1", "-p", `${port}`],
+ *   stderr: "null",
+ * }).spawn();
+ * for (let i = 0; i < 100; i++) {
+ *   try {
+ *     (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+ *     break;
+ *   } catch {
+ *     await new Promise((r) => setTimeout(r, 50)); // not listening yet
+ *   }
+ * }
+ * try {
+ *   const servers = `nats://127.0.0.1:${port}`;
+ *   await using a = new PortServer("127.0.0.1", 0, { relay: true });
+ *   await using b = new PortServer("127.0.0.1", 0, { relay: true });
+ *   await using _bridgeA = await joinNats(a, { servers, bus: "jam" });
+ *   await using _bridgeB = await joinNats(b, { servers, bus: "jam" });
+ *   await using keys = await connect("127.0.0.1", a.port);
+ *   await using synth = await connect("127.0.0.1", b.port);
+ *   while (a.ports.length < 2) await new Promise((r) => setTimeout(r, 1));
+ *   await keys.send(message("note_on", { note: 60 }));
+ *   // From a client of one hub to a client of the other.
+ *   assert.deepEqual(await synth.receive(), message("note_on", { note: 60 }));
+ * } finally {
+ *   nats.kill();
+ *   await nats.status;
+ * }
+ * ```
+ */
+export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
+  /** This hub's id on the bus. */
+  readonly hub: string;
+  /** The bus. */
+  readonly bus: string;
+  #subject: string;
+  #busPrefix: string; // `midisock.<bus>.`
+  #dial: () => Promise<NatsConnection>;
+  #nc: NatsConnection;
+  #connected = true;
+  #downSince = 0;
+  #backoff: Backoff;
+  #hubTimeout: number;
+  #maxPayload: number;
+  #server: PortServer;
+  #port!: SocketPort;
+  #rejoining = false;
+  #gone = new WeakSet<SocketPort>(); // ports whose close event has fired
+  #input!: ReadableStreamDefaultController<Uint8Array>;
+  #outbox: NatsOutbox;
+  // Published and not yet written: where each batch ends in the outbox.
+  #unsettled: { end: number; messages: number; bytes: number }[] = [];
+  #origins = new Map<string, Origin>();
+  #seq = 0;
+  #timer: ReturnType<typeof setInterval>;
+  #stop = new AbortController();
+  #reconnecting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #stats = {
+    published: 0,
+    publishedBytes: 0,
+    received: 0,
+    receivedBytes: 0,
+    droppedBytes: 0,
+    rejoins: 0,
+    gaps: 0,
+    overflowed: 0,
+    lost: 0,
+    releasedNotes: 0,
+    ignored: 0,
+  };
+
+  /** Use {@linkcode joinNats}, which dials NATS first. */
+  private constructor(
+    server: PortServer,
+    nc: NatsConnection,
+    dial: () => Promise<NatsConnection>,
+    options: BridgeSettings,
+  ) {
+    super();
+    this.#server = server;
+    this.#outbox = new NatsOutbox(nc);
+    this.bus = options.bus;
+    this.hub = options.hub;
+    this.#busPrefix = `midisock.${this.bus}.`;
+    this.#subject = this.#busPrefix + this.hub;
+    this.#nc = nc;
+    this.#dial = dial;
+    this.#backoff = options.backoff;
+    this.#hubTimeout = options.hubTimeout;
+    this.#maxPayload = options.maxPayload;
+    this.#timer = setInterval(() => this.#tick(), options.heartbeat);
+  }
+
+  static {
+    open = async (server, nc, dial, options) => {
+      const bridge = new NatsBridge(server, nc, dial, options);
+      try {
+        bridge.#join();
+        await bridge.#listen(nc);
+      } catch (error) {
+        await bridge.close();
+        throw error;
+      }
+      return bridge;
+    };
+  }
+
+  // Joins the hub as one more client (again, after the hub cut it off).
+  #join(): void {
+    // Set once join() returns: the transport's callbacks may run before
+    // (for a client turned away at once).
+    const joined: { port?: SocketPort } = {};
+    let wrote = false; // the hub took it in (a port turned away never writes)
+    const readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#input = controller;
+      },
+    }, new ByteLengthQueuingStrategy({ highWaterMark: INPUT_BYTES }));
+    const write = async (bytes: Uint8Array) => {
+      wrote = true;
+      // Once NATS has room for them: until then the hub queues for the
+      // bridge, and cuts it off if it stays behind (slowClientTimeout).
+      const limit = Math.max(0, NATS_QUEUED_BYTES - bytes.length);
+      // (A link lost meanwhile takes nothing more; a new one is checked.)
+      for (let outbox; (outbox = this.#outbox).pending > limit;) {
+        if (outbox.closed) break;
+        // A cut wakes waitForRoom(0) (the port takes no more), so that the
+        // bridge joins again at once, before the hub relays its next
+        // message.
+        const done = new AbortController();
+        try {
+          await Promise.race([
+            outbox.below(limit, done.signal),
+            joined.port?.waitForRoom(0, done.signal).catch(() => {}),
+          ]);
+        } finally {
+          done.abort();
+        }
+        if (joined.port?.closed) {
+          if (this.#port !== joined.port || this.#closing) break;
+          this.#stats.droppedBytes += bytes.length; // the hub cut it off
+          this.#rejoin(joined.port);
+          return;
+        }
+      }
+      this.#publish(bytes);
+      // The write ends a macrotask later (not a timer: setTimeout(0) waits
+      // a millisecond or more): what the hub relays meanwhile (the rest of
+      // a client's read, other clients) is queued, and goes out as the
+      // next batch, one NATS message.
+      await new Promise((resolve) => setImmediate(resolve));
+      this.#settle();
+    };
+    const transport: Transport = {
+      readable,
+      writable: new WritableStream({ write }),
+      write,
+      closeWrite: () => Promise.resolve(),
+      close: () => {
+        if (this.#closing || (joined.port && this.#port !== joined.port)) {
+          return;
+        }
+        // The hub let this client go while the bridge is open: it cut it
+        // off as slow (then join again), or the hub is closing. (If it
+        // never took it in, join() threw, and its caller knows.)
+        if (joined.port === undefined) return;
+        if (wrote) this.#rejoin(joined.port);
+        else this.close().catch(() => {});
+      },
+    };
+    const port = this.#server.join(transport, {
+      name: `nats:${this.bus}`,
+      snapshot: false, // the bus's state is not this hub's to publish
+    });
+    port.addEventListener("close", () => this.#gone.add(port), { once: true });
+    joined.port = this.#port = port;
+  }
+
+  // After the hub cut the bridge off: what it dropped for the bridge never
+  // reached the other hubs, so a number is skipped (they see a gap, and
+  // release this hub's notes); the hub released here what the other hubs
+  // had on through the old port, so the bridge forgets it.
+  //
+  // It joins again at once, so that nothing the hub relays falls between
+  // the two ports. On a hub at maxClients the old port still counts until
+  // it has closed: then the bridge joins once it has, and if other clients
+  // took the slot, tries again with its backoff until it gets in or the hub
+  // closes. What the hub relays while the bridge is out reaches no other
+  // hub; they see the skipped number, and release this hub's notes.
+  #rejoin(old: SocketPort | undefined): void {
+    if (this.#closing || this.#rejoining) return;
+    this.#seq++;
+    for (const origin of this.#origins.values()) {
+      origin.parser.discardPartial();
+      origin.tracker.release();
+    }
+    if (this.#tryJoin()) return;
+    this.#rejoining = true;
+    const gone = old && !this.#gone.has(old)
+      ? new Promise<void>((resolve) =>
+        old.addEventListener("close", () => resolve(), { once: true })
+      )
+      : Promise.resolve();
+    (async () => {
+      await gone;
+      for (let attempt = 1; !this.#stop.signal.aborted; attempt++) {
+        if (this.#server.closed) break;
+        if (this.#tryJoin()) return;
+        await sleep(Math.max(0, this.#backoff(attempt)), this.#stop.signal);
+      }
+      this.close().catch(() => {}); // the hub is closing
+    })().finally(() => this.#rejoining = false);
+  }
+
+  // Joins the hub again: false if it has no room (or is closing).
+  #tryJoin(): boolean {
+    if (this.#server.closed) return false;
+    try {
+      this.#join();
+    } catch {
+      return false;
+    }
+    this.#stats.rejoins++;
+    return true;
+  }
+
+  // Counts the batches now written to the socket as published; at `end`
+  // of a link, the others as dropped.
+  #settle(end = false): void {
+    const written = this.#outbox.writtenTotal;
+    let i = 0;
+    for (; i < this.#unsettled.length; i++) {
+      const batch = this.#unsettled[i];
+      if (batch.end <= written) {
+        this.#stats.published += batch.messages;
+        this.#stats.publishedBytes += batch.bytes;
+      } else if (end) {
+        this.#stats.droppedBytes += batch.bytes;
+      } else {
+        break;
+      }
+    }
+    this.#unsettled.splice(0, i);
+  }
+
+  /** The bridge's client port on its hub. */
+  get port(): SocketPort {
+    return this.#port;
+  }
+
+  /** Whether the link to NATS is up now. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** The other hubs heard now, by id. */
+  get hubs(): string[] {
+    return [...this.#origins.keys()];
+  }
+
+  /** Whether the bridge is closed (or closing). */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Counters of messages, bytes and releases. */
+  get stats(): NatsBridgeStats {
+    this.#settle();
+    // A message's payload ends its frame: what is left of a frame that is
+    // being written is its payload's tail.
+    const written = this.#outbox.writtenTotal;
+    let queuedBytes = 0;
+    for (const batch of this.#unsettled) {
+      queuedBytes += Math.min(batch.bytes, batch.end - written);
+    }
+    return { ...this.#stats, queuedBytes, hubs: this.#origins.size };
+  }
+
+  /**
+   * Leaves the bus: says goodbye to the other hubs (which release this
+   * hub's notes at once), closes the link to NATS, and leaves the hub,
+   * which releases for its clients what the other hubs had left on.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Closes the bridge, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#stop.abort();
+    await this.#reconnecting;
+    if (this.#connected) {
+      this.#connected = false;
+      try {
+        this.#nc.publish(this.#subject, undefined, {
+          headers: this.#headers(this.#seq, true),
+        });
+        await this.#nc.drain();
+      } catch {
+        // The link went down just now.
+      }
+    }
+    await this.#nc.close().catch(() => {});
+    this.#settle(true); // what the link did not write is dropped
+    try {
+      this.#input.close(); // end of stream: the hub lets its client go
+    } catch {
+      // The hub closed the port first.
+    }
+    await this.#port?.close();
+    this.dispatchEvent(new Event("close"));
+  }
+
+  // Subscribes to the bus on a new link, and watches it.
+  async #listen(nc: NatsConnection): Promise<void> {
+    nc.subscribe(`midisock.${this.bus}.*`, {
+      callback: (error, msg) => {
+        if (!error) this.#receive(msg);
+      },
+    });
+    await nc.flush(); // subscribed at the server, before anyone is told
+    nc.closed().then((error) => {
+      if (this.#nc === nc && !this.#closing) this.#lost(error ?? undefined);
+    });
+  }
+
+  #headers(seq: number, bye = false) {
+    const h = natsHeaders();
+    h.set(HUB_HEADER, this.hub);
+    h.set(SEQ_HEADER, String(seq));
+    if (bye) h.set(BYE_HEADER, "1");
+    return h;
+  }
+
+  // What the hub relays to the bridge: this hub's clients' messages.
+  #publish(bytes: Uint8Array): void {
+    if (!this.#connected) {
+      // Counted, and numbered, so that the other hubs see the gap.
+      this.#stats.droppedBytes += bytes.length;
+      this.#seq++;
+      return;
+    }
+    for (let i = 0; i < bytes.length; i += this.#maxPayload) {
+      // A copy: the client holds the payload until it is flushed, and the
+      // hub may use its buffer again once this returns.
+      const payload = bytes.slice(i, i + this.#maxPayload);
+      const seq = ++this.#seq;
+      try {
+        this.#nc.publish(this.#subject, payload, {
+          headers: this.#headers(seq),
+        });
+      } catch {
+        this.#stats.droppedBytes += payload.length;
+        continue;
+      }
+      // Published once the socket has taken it (see #settle).
+      this.#unsettled.push({
+        end: this.#outbox.queuedTotal,
+        messages: 1,
+        bytes: payload.length,
+      });
+    }
+  }
+
+  // What another hub published.
+  #receive(msg: NatsMsg): void {
+    if (this.#closing) return;
+    const h = msg.headers;
+    const hub = h?.get(HUB_HEADER);
+    const seq = Number(h?.get(SEQ_HEADER));
+    // A hub speaks for itself only: its id is its subject's last token (so
+    // NATS permissions on subjects decide who may be which hub). This hub's
+    // own id is another's mistake (noEcho keeps its own messages away).
+    if (
+      !h || !hub || hub === this.hub ||
+      !isSubjectOf(msg.subject, this.#busPrefix, hub) ||
+      !Number.isSafeInteger(seq) || seq < 0
+    ) {
+      this.#stats.ignored++;
+      return;
+    }
+    let origin = this.#origins.get(hub);
+    if (!origin) {
+      origin = new Origin();
+      this.#origins.set(hub, origin);
+      this.dispatchEvent(new HubEvent("hubjoin", hub));
+    }
+    origin.seen = performance.now();
+    if (h.has(BYE_HEADER)) return this.#leave(hub, origin, "bye");
+    const data = msg.data;
+    // A heartbeat carries the number of the hub's last message: any other
+    // number than the last one here means lost messages (or a restart).
+    const expected = data.length === 0 ? origin.seq : (origin.seq ?? 0) + 1;
+    if (origin.seq !== undefined && seq !== expected) {
+      this.#stats.lost += Math.max(0, seq - expected!);
+      this.#gap(hub, origin);
+    }
+    origin.seq = seq;
+    if (data.length === 0) return;
+    this.#stats.received++;
+    this.#stats.receivedBytes += data.length;
+    const messages = origin.parser.feed(data);
+    for (const m of messages) origin.tracker.track(m);
+    if (!this.#inject(messages)) {
+      // The hub is behind by INPUT_BYTES: these are dropped, counted, and
+      // what their hub had on is released, as for a gap.
+      this.#stats.overflowed += messages.length;
+      this.#gap(hub, origin);
+    }
+  }
+
+  // Sends messages into the hub, as the bridge's client: unless the hub is
+  // INPUT_BYTES behind (then false), or `always` (releases).
+  #inject(messages: readonly Message[], always = false): boolean {
+    if (messages.length === 0) return true;
+    if (!always && (this.#input.desiredSize ?? 1) <= 0) return false;
+    const bytes = encodeAll(messages);
+    try {
+      this.#input.enqueue(bytes);
+    } catch {
+      // The hub let the bridge go: it is closing.
+    }
+    return true;
+  }
+
+  #release(origin: Origin): Message[] {
+    origin.parser.discardPartial();
+    const messages = origin.tracker.release();
+    this.#inject(messages, true);
+    for (const m of messages) {
+      if (m.type === "note_off") this.#stats.releasedNotes++;
+    }
+    return messages;
+  }
+
+  #leave(
+    hub: string,
+    origin: Origin,
+    reason: "bye" | "timeout" | "disconnect",
+  ) {
+    this.#origins.delete(hub);
+    const messages = this.#release(origin);
+    this.dispatchEvent(new HubEvent("hubleave", hub, { reason, messages }));
+  }
+
+  #gap(hub: string, origin: Origin): void {
+    this.#stats.gaps++;
+    const messages = this.#release(origin);
+    this.dispatchEvent(
+      new HubEvent("hubgap", hub, { reason: "gap", messages }),
+    );
+  }
+
+  // Each heartbeat: say this hub is alive, and give up on silent ones.
+  #tick(): void {
+    if (this.#connected) {
+      try {
+        this.#nc.publish(this.#subject, undefined, {
+          headers: this.#headers(this.#seq),
+        });
+      } catch {
+        // The link is going down: the closed() watch deals with it.
+      }
+    }
+    const now = performance.now();
+    for (const [hub, origin] of this.#origins) {
+      if (now - origin.seen > this.#hubTimeout) {
+        this.#leave(hub, origin, "timeout");
+      }
+    }
+  }
+
+  // The link to NATS is lost: the other hubs are out of reach.
+  #lost(error: Error | undefined): void {
+    this.#connected = false;
+    this.#settle(true); // what the lost link did not write is dropped
+    this.#downSince = performance.now();
+    this.dispatchEvent(new ReconnectEvent("disconnect", { error }));
+    for (const [hub, origin] of this.#origins) {
+      this.#leave(hub, origin, "disconnect");
+    }
+    this.#reconnecting = this.#reconnect();
+  }
+
+  async #reconnect(): Promise<void> {
+    let error: Error | undefined;
+    for (let attempt = 1;; attempt++) {
+      const delay = Math.max(0, this.#backoff(attempt));
+      this.dispatchEvent(
+        new ReconnectEvent("reconnecting", { attempt, delay, error }),
+      );
+      {
+        await sleep(delay, this.#stop.signal);
+      }
+      if (this.#stop.signal.aborted) return;
+      let nc: NatsConnection;
+      try {
+        nc = await this.#dial();
+      } catch (e) {
+        error = asError(e);
+        continue;
+      }
+      if (this.#stop.signal.aborted) {
+        await nc.close().catch(() => {});
+        return;
+      }
+      this.#nc = nc;
+      this.#outbox = new NatsOutbox(nc);
+      try {
+        await this.#listen(nc);
+      } catch (e) {
+        error = asError(e);
+        await nc.close().catch(() => {});
+        continue; // it went down again at once
+      }
+      this.#connected = true;
+      this.dispatchEvent(
+        new ReconnectEvent("reconnect", {
+          attempt,
+          downtime: performance.now() - this.#downSince,
+        }),
+      );
+      return;
+    }
+  }
+}
+
+function checkToken(name: string, value: unknown): string {
+  if (typeof value !== "string" || !TOKEN.test(value)) {
+    throw new (typeof value === "string" ? RangeError : TypeError)(
+      `Invalid ${name} option: expected 1 to 64 letters, digits, "-" or "_" (one NATS subject token), got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+function checkMs(name: string, value: number, min: number): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
+    throw new RangeError(
+      `Invalid ${name} option: expected a number of ms >= ${min}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Bridges a hub to a bus on NATS: dials NATS, joins `server` as one more
+ * client, and relays between the two (see {@linkcode NatsBridge}). The
+ * server must relay (`relay: true`): it is a hub.
+ *
+ * The wire layout: each hub publishes its clients' MIDI bytes, as they
+ * come (a batch of messages a NATS message, at most `maxPayload` bytes),
+ * on the subject `midisock.<bus>.<hub>`, with the headers `Midisock-Hub`
+ * (its id) and `Midisock-Seq` (1, 2, 3, ...), and subscribes to
+ * `midisock.<bus>.*`. An empty message is a heartbeat (every `heartbeat`
+ * ms, with the last sequence number), and one with `Midisock-Bye: 1` says
+ * the hub is closing.
+ *
+ * The NATS client is npm `@nats-io/nats-core`, over Deno's own sockets.
+ * nats-core keeps one transport factory for the whole process (it has no
+ * transport per connection), and each dial of the bridge sets it: so the
+ * program's own nats-core connections that reconnect by themselves (not
+ * the bridge's, which dials again itself) reconnect over Deno's sockets
+ * after a bridge has dialed, and one dialed at the very moment a bridge
+ * dials may get them too. README "Dependencies" says more.
+ *
+ * @param server The hub: a {@linkcode PortServer} with `relay: true`.
+ * @param options The NATS servers, the bus, and the rest.
+ * @returns The bridge, joined and listening.
+ * @throws {TypeError} If the server does not relay, or for an option of the
+ * wrong type.
+ * @throws {RangeError} For a bus or hub id that is no subject token, or a
+ * time out of range.
+ * @throws {Error} If NATS cannot be reached; the message names the servers.
+ *
+ * @example A hub on a bus (this needs a NATS server)
+ * ```ts ignore
+ * import { PortServer } from "@x/midisock";
+ * import { joinNats } from "@x/midisock/nats";
+ *
+ * await using hub = new PortServer("0.0.0.0", 8080, { relay: true });
+ * await using bridge = await joinNats(hub, {
+ *   servers: "nats://nats.example.com:4222",
+ *   bus: "jam",
+ *   user: "studio-a",
+ *   pass: Deno.env.get("NATS_PASS"),
+ * });
+ * bridge.addEventListener("hubleave", (e) => console.log(`${e.hub} left: ${e.reason}`));
+ * ```
+ *
+ * @example Bad options are named
+ * ```ts
+ * import { PortServer } from "@x/midisock";
+ * import { joinNats } from "@x/midisock/nats";
+ * import assert from "node:assert/strict";
+ *
+ * await using hub = new PortServer("127.0.0.1", 0, { relay: true });
+ * await assert.rejects(
+ *   joinNats(hub, { servers: "nats://127.0.0.1:4222", bus: "my.bus" }),
+ *   /Invalid bus option: expected 1 to 64 letters, digits, "-" or "_" \(one NATS subject token\), got "my.bus"/,
+ * );
+ * ```
+ */
+export async function joinNats(
+  server: PortServer,
+  options: NatsBridgeOptions,
+): Promise<NatsBridge> {
+  if (!server.relay) {
+    throw new TypeError(
+      `Cannot bridge ${server.name} to NATS: the server does not relay (give it relay: true)`,
+    );
+  }
+  const bus = checkToken("bus", options.bus);
+  const hub = options.hub === undefined
+    ? crypto.randomUUID().replaceAll("-", "").slice(0, 12)
+    : checkToken("hub", options.hub);
+  const heartbeat = checkMs("heartbeat", options.heartbeat ?? 1000, 10);
+  const hubTimeout = checkMs("hubTimeout", options.hubTimeout ?? 3000, 0);
+  if (hubTimeout <= heartbeat) {
+    throw new RangeError(
+      `Invalid hubTimeout option: expected more than heartbeat (${heartbeat} ms), got ${hubTimeout}`,
+    );
+  }
+  const maxPayload = options.maxPayload ?? 65536;
+  if (!Number.isInteger(maxPayload) || maxPayload < 1) {
+    throw new RangeError(
+      `Invalid maxPayload option: expected a whole number of bytes >= 1, got ${maxPayload}`,
+    );
+  }
+  const servers = typeof options.servers === "string"
+    ? [options.servers]
+    : options.servers;
+  if (
+    !Array.isArray(servers) || servers.length === 0 ||
+    servers.some((s) => typeof s !== "string" || s === "")
+  ) {
+    throw new TypeError(
+      `Invalid servers option: expected a NATS URL or a list of them, got ${
+        JSON.stringify(options.servers)
+      }`,
+    );
+  }
+  const backoff = options.backoff ??
+    exponentialBackoff({ minInterval: 100, maxInterval: 5000, jitter: 0.5 });
+  let authenticator: ReturnType<typeof credsAuthenticator> | undefined;
+  if (options.credsFile !== undefined) {
+    let creds: Uint8Array;
+    try {
+      creds = await Deno.readFile(options.credsFile);
+    } catch (error) {
+      throw new Error(
+        `Cannot read the NATS credentials file ${options.credsFile}: ${
+          errorText(error)
+        }`,
+        { cause: error },
+      );
+    }
+    authenticator = credsAuthenticator(creds);
+  }
+  const dial = async () => {
+    try {
+      return await connectNats({
+        servers,
+        name: `midisock ${bus}/${hub}`,
+        noEcho: true, // never hear this hub's own messages
+        reconnect: false, // the bridge dials again itself, with backoff
+        pingInterval: 2000, // a dead link is found within a few seconds
+        maxPingOut: 2,
+        timeout: 5000, // for a connection and its first PONG
+        token: options.token,
+        user: options.user,
+        pass: options.pass,
+        authenticator,
+        tls: options.tls,
+      });
+    } catch (error) {
+      throw new Error(
+        `Cannot connect to NATS at ${servers.join(", ")}: ${errorText(error)}`,
+        { cause: error },
+      );
+    }
+  };
+  const nc = await dial();
+  const limit = nc.info?.max_payload;
+  if (limit !== undefined && maxPayload + 256 > limit) {
+    await nc.close();
+    throw new RangeError(
+      `Invalid maxPayload option: the NATS server takes at most ${limit} bytes a message (headers included), got ${maxPayload}`,
+    );
+  }
+  return await open(server, nc, dial, {
+    bus,
+    hub,
+    heartbeat,
+    hubTimeout,
+    backoff,
+    maxPayload,
+  });
+}

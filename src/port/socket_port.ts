@@ -1,0 +1,941 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import { asError } from "../util/error_text.ts";
+import { timeoutSignal, whenAborted } from "../util/abort.ts";
+import { type ByteSource, sinkOf, sourceOf } from "../transport/byte_io.ts";
+import {
+  encodeHello,
+  type HelloFields,
+  HelloReader,
+  sameToken,
+  senderLine,
+} from "../transport/hello.ts";
+import { Outbox } from "./_outbox.ts";
+import type { BufferBudget } from "./buffer_budget.ts";
+import { addressName } from "../transport/address.ts";
+import { DropEvent } from "./drop_event.ts";
+import { PortClosedError } from "./errors.ts";
+import { encode } from "../midi/encode.ts";
+import type { Message } from "../midi/message.ts";
+import { MidiPort } from "./midi_port.ts";
+import {
+  MidiParser,
+  type MidiParserOptions,
+  type MidiParserStats,
+} from "../midi/parser.ts";
+import { TYPES } from "../midi/specs.ts";
+import { TcpTransport } from "../transport/tcp_transport.ts";
+import type { Transport } from "../transport/transport.ts";
+
+/** Options for {@linkcode SocketPort}. */
+export interface SocketPortOptions extends MidiParserOptions {
+  /**
+   * Turn on TCP_NODELAY, so that each message goes out at once (for a
+   * `Deno.Conn`; a {@linkcode Transport} is already made).
+   *
+   * @default {true}
+   */
+  noDelay?: boolean;
+  /**
+   * How long {@linkcode SocketPort.close} waits for queued messages to be
+   * written, in milliseconds, before it drops them (and counts them in
+   * `stats.droppedBytes`). Once they are written and the peer has seen the
+   * end of the stream, close() reads and drops what the peer still sends
+   * until the peer ends too, within the same time: closing a socket with
+   * unread bytes would reset the connection, and a reset can destroy what
+   * the peer has not read yet.
+   *
+   * @default {2000}
+   */
+  closeTimeout?: number;
+  /**
+   * The port's name. By default it is the peer's address, `host:port`.
+   */
+  name?: string;
+  /**
+   * Open the connection with a hello line, `MIDISOCK/1 name=... token=...`,
+   * before any MIDI byte: a name for the server to call this client by,
+   * and the token that a server with `token` asks for. It is 7-bit ASCII,
+   * so a mido peer ignores it. Each value is percent-encoded; the line is
+   * at most 512 bytes (a longer one is a RangeError).
+   */
+  hello?: { name?: string; token?: string };
+  /**
+   * Read a hello line if the peer's stream opens with one (a PortServer
+   * does this for its clients): it names the port, and
+   * {@linkcode SocketPort.hello} gives its fields. Without one, every byte
+   * is MIDI.
+   *
+   * @default {false}
+   */
+  readHello?: boolean;
+  /**
+   * A memory budget shared with other ports: after each chunk it reads,
+   * the port tells it how many bytes its parser holds for a message still
+   * arriving, and discards that message when the budget asks. A PortServer
+   * gives its clients one (`maxBufferedBytes`).
+   */
+  budget?: BufferBudget;
+  /**
+   * Active sensing, MIDI 1.0's check that a link is alive, made to work
+   * over a network: the longest silence, in ms, after which the peer counts
+   * as dead and the port closes with an error that says so. It finds a peer
+   * that vanished without closing its connection (a pulled cable, a power
+   * cut, a stalled proxy), which TCP alone would not notice for hours.
+   *
+   * The port asks for it in its hello line (`sensing=MS`). A midisock
+   * server answers with active sensing (0xFE), and from then on each end
+   * sends 0xFE whenever it has sent nothing for a quarter of the time, and
+   * takes the 0xFE it receives as a sign of life, not as a message. A mido
+   * peer never answers, so it never receives a 0xFE from this port either.
+   *
+   * MIDI 1.0 allows 300 ms of silence on a cable; a network needs more
+   * slack. 0 (off), or between 100 and 3,600,000. {@linkcode connect} with
+   * `reconnect` turns it on, at 1000 ms.
+   *
+   * @default {0}
+   */
+  activeSensing?: number;
+  /**
+   * With `activeSensing`: expect it from the start, rather than from the
+   * peer's first 0xFE, so that a peer that never answers at all (a hung
+   * server, a stalled link) is noticed too. A {@linkcode ReconnectingPort}
+   * made by {@linkcode connect} sets it once a server has answered.
+   *
+   * @default {false}
+   */
+  expectSensing?: boolean;
+  /**
+   * How long, in ms, the peer may leave a message half sent before the
+   * port gives up on it and closes (the slowloris pattern: a few bytes,
+   * then nothing, to hold a connection and its buffer forever). 0 turns
+   * the rule off.
+   *
+   * @default {10000}
+   */
+  partialTimeout?: number;
+}
+
+/** Counters of a {@linkcode SocketPort}. */
+export interface SocketPortStats extends MidiParserStats {
+  /** Messages given to send() or the writable. */
+  sent: number;
+  /**
+   * Bytes written to the transport. For a peer that asked for the senders'
+   * names, this and the other byte counts include the sender lines' bytes.
+   */
+  writtenBytes: number;
+  /** Bytes waiting to be written. */
+  queuedBytes: number;
+  /** Bytes that were never written because the port closed first. */
+  droppedBytes: number;
+  /** Active sensing bytes (0xFE) taken as signs of life on this link. */
+  activeSensing: number;
+}
+
+/** The events of a {@linkcode SocketPort}. */
+export interface SocketPortEventMap {
+  /** Input bytes made no message (garbage, a cut or oversized message). */
+  drop: DropEvent<SocketPort>;
+  /**
+   * With `readHello`: the port knows whether the stream opened with a
+   * hello line (see {@linkcode SocketPort.hello}).
+   */
+  hello: Event;
+  /** The port is closed, and its connection with it. */
+  close: Event;
+}
+
+// Bytes of received messages held for the reader before reading pauses.
+const INBOX_BYTES = 64 * 1024;
+
+// send() waits while this many bytes wait to be written.
+const SEND_HIGH_WATER = 128 * 1024;
+
+/**
+ * Checks a port's options, and returns the close timeout. A bad option
+ * throws before anything is opened: connect() and PortServer check their
+ * clients' options this way up front.
+ */
+export function checkPortOptions(options: SocketPortOptions): number {
+  new MidiParser(options); // checks runningStatus and maxSysexBytes
+  if (options.hello) encodeHello(options.hello); // checks the hello line
+  const closeTimeout = options.closeTimeout ?? 2000;
+  if (typeof closeTimeout !== "number" || !(closeTimeout >= 0)) {
+    throw new RangeError(
+      `Invalid closeTimeout option: expected a number of milliseconds >= 0, got ${closeTimeout}`,
+    );
+  }
+  const sensing = options.activeSensing;
+  if (sensing !== undefined && sensing !== 0 && !validSensing(sensing)) {
+    throw new RangeError(
+      `Invalid activeSensing option: expected 0 (off) or a number of milliseconds in ${MIN_SENSING}..${MAX_SENSING}, got ${sensing}`,
+    );
+  }
+  const partial = options.partialTimeout ?? 10_000;
+  if (typeof partial !== "number" || !(partial >= 0)) {
+    throw new RangeError(
+      `Invalid partialTimeout option: expected a number of milliseconds >= 0, got ${partial}`,
+    );
+  }
+  return closeTimeout;
+}
+
+const MIN_SENSING = 100;
+const MAX_SENSING = 3_600_000;
+
+function validSensing(ms: unknown): ms is number {
+  return typeof ms === "number" && ms >= MIN_SENSING && ms <= MAX_SENSING;
+}
+
+const ACTIVE_SENSING = new Uint8Array([0xfe]);
+
+function isConn(x: Transport | Deno.Conn): x is Deno.Conn {
+  return typeof (x as Deno.Conn).closeWrite === "function" &&
+    typeof (x as Deno.Conn).read === "function";
+}
+
+/**
+ * A MIDI port over one connection: mido's SocketPort. Both ends of a
+ * connection are SocketPorts: the one that {@linkcode connect} returns and
+ * the one that {@linkcode PortServer.accept} returns. Under it is a
+ * {@linkcode Transport}: a TCP or TLS connection, or any other byte duplex.
+ *
+ * It has the surface of every {@linkcode MidiPort} (send, receive, poll,
+ * iteration, readable, writable, reset, panic, close), and it reads what
+ * the peer sends from the moment it is made, up to 64 KiB of messages that
+ * no one has read; then it stops reading until they are.
+ *
+ * @example Sending and receiving
+ * ```ts
+ * import { connect, message, PortServer } from "@x/midisock";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = new PortServer("127.0.0.1", 0);
+ * await using client = await connect("127.0.0.1", server.port);
+ * await using peer = await server.accept();
+ *
+ * await client.send(message("note_on", { note: 60 }));
+ * assert.deepEqual(await peer.receive(), message("note_on", { note: 60 }));
+ * await peer.send(message("clock"));
+ * assert.deepEqual(await client.receive(), message("clock"));
+ * ```
+ */
+export class SocketPort extends MidiPort<SocketPortEventMap> {
+  #transport: Transport;
+  #name: string;
+  #closeTimeout: number;
+  #outbox: Outbox;
+  #parser: MidiParser;
+  #source: ByteSource;
+  #helloReader: HelloReader | undefined;
+  #budget: BufferBudget | undefined;
+  #hello: HelloFields | null | undefined;
+  #helloError: string | undefined;
+  #token: string | undefined;
+  #pump: Promise<void>;
+  #sent = 0;
+  #cut = false;
+  #closeReason: string | undefined;
+  #wantSensing: number; // the silence a client asked for, if any
+  // The peer asked for sender names (and the transport can carry them):
+  // a line names the sender each time it changes. Whose messages the peer
+  // was last told of: undefined for this end's own; null before the first.
+  #senders = false;
+  #lastSender: string | undefined | null = null;
+  #askedSensing = 0; // the silence a peer asked for in its hello line
+  #reading = false; // the owner reads the port
+  #draining = false; // closing: bytes from the peer are read and dropped
+  #pendingSize = 0; // the parser's pendingBytes after the last chunk
+  #pendingSince = performance.now(); // when a message last grew or ended
+  #sensing = 0; // the silence allowed, once active sensing is on
+  #sensingTimer: ReturnType<typeof setInterval> | undefined;
+  #sensed = 0; // 0xFE bytes taken as signs of life
+  #lastRead = performance.now();
+  #waitingForRoom = false; // not reading: the reader is behind
+  #partialTimeout: number;
+  #partialTimer: ReturnType<typeof setTimeout> | undefined;
+  #reported: MidiParserStats = {
+    messages: 0,
+    skippedBytes: 0,
+    discardedMessages: 0,
+    oversizedSysex: 0,
+  };
+
+  /**
+   * Makes a port of a transport. {@linkcode connect} and
+   * {@linkcode PortServer} do this for you; use it for a connection that you
+   * opened yourself, or for a transport of your own.
+   *
+   * @param transport A {@linkcode Transport}, or an open `Deno.Conn` (TCP
+   * or TLS), which is wrapped in a {@linkcode TcpTransport}. The port owns
+   * it from now on.
+   * @param options Parser options, TCP_NODELAY, the close timeout and name.
+   *
+   * @example Wrapping a connection
+   * ```ts
+   * import { SocketPort } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * await using port = new SocketPort(conn, { name: "synth" });
+   * const accepted = await listener.accept();
+   * accepted.close();
+   * assert.equal(port.name, "synth");
+   * ```
+   */
+  constructor(
+    transport: Transport | Deno.Conn,
+    options: SocketPortOptions = {},
+  ) {
+    super("port", INBOX_BYTES);
+    const closeTimeout = checkPortOptions(options);
+    this.#transport = isConn(transport)
+      ? new TcpTransport(transport, { noDelay: options.noDelay })
+      : transport;
+    this.#name = options.name ?? addressName(this.#transport.remoteAddr) ??
+      "port";
+    this.#closeTimeout = closeTimeout;
+    this.#parser = new MidiParser(options);
+    this.#outbox = new Outbox(
+      sinkOf(this.#transport),
+      (error) => this._lost(error),
+    );
+    this.#source = sourceOf(this.#transport);
+    // A peer that shows who sent each message (a browser page).
+    this.#senders = this.#transport.senders === true &&
+      this.#outbox.carriesText;
+    this.#wantSensing = options.activeSensing ?? 0;
+    this.#partialTimeout = options.partialTimeout ?? 10_000;
+    // The hello line goes first, before any MIDI byte.
+    if (options.hello || this.#wantSensing) {
+      this.#outbox.enqueue(encodeHello({
+        ...options.hello,
+        sensing: this.#wantSensing ? String(this.#wantSensing) : undefined,
+      }));
+    }
+    if (options.readHello) this.#helloReader = new HelloReader();
+    if (this.#wantSensing && options.expectSensing) {
+      this.#startSensing(this.#wantSensing, false);
+    }
+    this.#budget = options.budget;
+    this.#pump = this.#read();
+  }
+
+  /**
+   * The port's name: the peer's `host:port` (`[v6]:port` for IPv6), or the
+   * name it was given.
+   *
+   * @example The name of a connected port
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.name, `127.0.0.1:${server.port}`);
+   * ```
+   */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** The address of this end of the connection. */
+  get localAddr(): Deno.NetAddr {
+    return this.#transport.localAddr as Deno.NetAddr;
+  }
+
+  /** The peer's address. */
+  get remoteAddr(): Deno.NetAddr {
+    return this.#transport.remoteAddr as Deno.NetAddr;
+  }
+
+  /**
+   * Counters: messages sent and received, bytes written, queued and dropped,
+   * and the parser's counts of skipped bytes and discarded messages.
+   *
+   * @example Reading the counters
+   * ```ts
+   * import { connect, message, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * await client.send(message("start"));
+   * assert.equal(client.stats.sent, 1);
+   * ```
+   */
+  get stats(): SocketPortStats {
+    const outbox = this.#outbox;
+    return {
+      ...this.#parser.stats,
+      sent: this.#sent,
+      writtenBytes: outbox.writtenBytes,
+      queuedBytes: outbox.queuedBytes,
+      droppedBytes: outbox.droppedBytes,
+      activeSensing: this.#sensed,
+    };
+  }
+
+  /**
+   * The silence, in ms, after which the peer counts as dead, once active
+   * sensing is on for this link (see {@linkcode SocketPortOptions.activeSensing}),
+   * else 0.
+   *
+   * @example A server's client that asked for active sensing
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port, {
+   *   activeSensing: 1000,
+   * });
+   * const peer = await server.accept();
+   * if (peer.hello === undefined) {
+   *   await new Promise((resolve) => peer.addEventListener("hello", resolve));
+   * }
+   * assert.equal(peer.sensing, 0); // not until the server reads it
+   * peer.poll();
+   * assert.equal(peer.sensing, 1000);
+   * ```
+   */
+  get sensing(): number {
+    return this.#sensing;
+  }
+
+  /**
+   * Why the port closed, if it failed: the connection broke, the peer went
+   * silent under active sensing, or left a message half sent. Undefined
+   * while it is open, or if it closed cleanly.
+   *
+   * @example A port whose peer closed cleanly
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.error, undefined);
+   * ```
+   */
+  get error(): Error | undefined {
+    return this._error;
+  }
+
+  /**
+   * Bytes waiting to be written: what {@linkcode BroadcastHub} measures a
+   * client's queue by.
+   *
+   * @example An idle port has nothing queued
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.queuedBytes, 0);
+   * ```
+   */
+  get queuedBytes(): number {
+    return this.#outbox.queuedBytes;
+  }
+
+  /**
+   * Bytes that were queued and never written, because the port closed
+   * first: `stats.droppedBytes`.
+   *
+   * @example Nothing dropped
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * const client = await connect("127.0.0.1", server.port);
+   * await client.close();
+   * assert.equal(client.droppedBytes, 0);
+   * ```
+   */
+  get droppedBytes(): number {
+    return this.#outbox.droppedBytes;
+  }
+
+  /**
+   * Queues bytes that are already encoded, whole messages, as they are:
+   * how {@linkcode BroadcastHub} sends one encoding to many ports. Nothing
+   * checks them; use send() for messages.
+   *
+   * A peer that asked for the senders' names when it connected (see
+   * {@linkcode Transport.senders}: the browser page does) is told the
+   * sender's name before the bytes, each time it changes; any other peer
+   * gets the bytes alone.
+   *
+   * @param bytes Whole MIDI messages.
+   * @param sender The name of the client that sent them; none for the
+   * server's own.
+   * @throws {PortClosedError} If the port takes no more bytes.
+   *
+   * @example Queuing the bytes of a note
+   * ```ts
+   * import { connect, encode, message, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * client.enqueue(encode(message("note_on", { note: 60 })));
+   * assert.deepEqual(await server.receive(), message("note_on", { note: 60 }));
+   * ```
+   */
+  enqueue(bytes: Uint8Array, sender?: string): void {
+    if (this.#outbox.closed) {
+      throw new PortClosedError(this.#name, "queue bytes", {
+        cause: this._error,
+      });
+    }
+    if (bytes.length === 0) return;
+    if (this.#senders) this.#from(sender);
+    this.#outbox.enqueue(bytes);
+  }
+
+  // Tells a peer that asked for sender names whose messages come next,
+  // when that changes. (Active sensing goes out with no line, so a peer
+  // that shows senders and asked for sensing would see it under the last
+  // sender's name; the page asks for no sensing.)
+  #from(sender: string | undefined): void {
+    if (sender === this.#lastSender) return;
+    this.#lastSender = sender;
+    const line = senderLine(sender); // ASCII
+    this.#outbox.line(line, line.length);
+  }
+
+  /**
+   * Waits until fewer than `bytes` bytes are queued (or the port closes).
+   *
+   * @param bytes The queue size to wait for.
+   * @param signal A signal to stop waiting: the promise rejects with its
+   * reason.
+   * @returns When there is room.
+   *
+   * @example Waiting for the queue to drain
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * await client.waitForRoom(1, AbortSignal.timeout(1000));
+   * ```
+   */
+  waitForRoom(bytes: number, signal?: AbortSignal): Promise<void> {
+    return this.#outbox.waitBelow(bytes, signal);
+  }
+
+  /**
+   * Closes the port at once: drops what is queued (counted in
+   * `stats.droppedBytes`), lets the write in flight finish so that the peer
+   * gets whole messages only (waiting for it at most `closeTimeout`), and
+   * closes the connection. The broadcast hub does this to a client that
+   * falls too far behind.
+   *
+   * @param reason Why, for the peer, where the transport can carry it (a
+   * WebSocket's close frame).
+   * @returns When the port is closed.
+   *
+   * @example Aborting
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * const client = await connect("127.0.0.1", server.port);
+   * await client.abort();
+   * assert.equal(client.closed, true);
+   * ```
+   */
+  abort(reason?: string): Promise<void> {
+    this.#cut = true;
+    this.#closeReason ??= reason;
+    this.#outbox.cut();
+    return this.close();
+  }
+
+  /**
+   * A SocketPort reads from the moment it is made. When its owner starts
+   * reading it, it answers a peer that asked for active sensing: so a
+   * server answers a client only once it has taken it in (after its token
+   * is checked), not while it waits.
+   *
+   * @param reading Whether the use reads the port.
+   */
+  protected _start(reading: boolean): void {
+    if (!reading || this.#reading) return;
+    this.#reading = true;
+    if (this.#askedSensing) this.#startSensing(this.#askedSensing, true);
+  }
+
+  /**
+   * Checks and queues a message.
+   *
+   * @param msg The message.
+   * @returns A promise while the queue is full.
+   */
+  protected _put(msg: Message): Promise<void> | undefined {
+    const outbox = this.#outbox;
+    if (this.#senders && this.#lastSender !== undefined) {
+      // A line says the port's own messages follow: once the message is
+      // checked, so that a bad one sends nothing.
+      const bytes = encode(msg);
+      this.#from(undefined);
+      outbox.enqueue(bytes);
+    } else {
+      // Checks the message, and encodes it into the queue: no stream and
+      // no copy between the message and the transport.
+      outbox.encode(msg);
+    }
+    this.#sent++;
+    if (outbox.queuedBytes < SEND_HIGH_WATER) return undefined;
+    const dropped = outbox.droppedBytes;
+    return outbox.waitBelow(SEND_HIGH_WATER).then(() => {
+      // The port was shut while this waited, and its queue dropped.
+      if (outbox.droppedBytes > dropped) throw this._error;
+    }).catch((cause) => {
+      throw new PortClosedError(this.#name, `send ${msg.type}`, {
+        cause: this._error ?? cause,
+      });
+    });
+  }
+
+  /**
+   * Sends what is queued (unless the port failed or was cut), then closes
+   * the transport and waits for the reading and writing to end.
+   *
+   * @returns When it is all closed.
+   */
+  protected async _shutdown(): Promise<void> {
+    clearInterval(this.#sensingTimer);
+    clearTimeout(this.#partialTimer);
+    const outbox = this.#outbox;
+    {
+      using timeout = timeoutSignal(this.#closeTimeout);
+      const deadline = timeout.signal;
+      if (this._error || this.#cut) {
+        outbox.cut();
+        await Promise.race([outbox.settled(), whenAborted(deadline)]);
+      } else {
+        await outbox.close(deadline);
+        // Our end is sent: read and drop what the peer still sends until it
+        // ends too. Closing with unread bytes would reset the connection,
+        // and a reset can destroy what the peer has not read yet.
+        this.#draining = true;
+        this._inbox.end(); // wakes the reading if it waits for room
+        await Promise.race([this.#pump, whenAborted(deadline)]);
+      }
+    }
+    this.#transport.close(this.#closeReason);
+    // The port holds its transport's streams: let them go too, so that a
+    // read or write in flight ends whatever the transport's close() does.
+    this.#source.cancel();
+    outbox.abort();
+    this._inbox.end(); // wakes a pump that waits for room
+    await this.#pump;
+    await outbox.settled();
+    this.dispatchEvent(new Event("close"));
+  }
+
+  /** Reads the transport into the inbox, until it ends. */
+  async #read(): Promise<void> {
+    const source = this.#source;
+    const parser = this.#parser;
+    const inbox = this._inbox;
+    let failure: Error | undefined;
+    try {
+      while (true) {
+        let chunk: Uint8Array | null | undefined = await source.read();
+        if (chunk === null) break;
+        if (this.#draining) continue;
+        const now = this.#lastRead = performance.now();
+        if (this.#helloReader) {
+          chunk = this.#readHello(chunk);
+          if (chunk === undefined) continue; // more of a hello line to come
+        }
+        let messages = parser.feed(chunk); // done with the chunk here
+        if (this.#sensing || this.#wantSensing) {
+          messages = this.#sense(messages);
+        }
+        for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
+        this.#budget?.hold(this, parser.partialBytes);
+        this.#reportDrops();
+        const pending = parser.pendingBytes;
+        if (
+          pending !== this.#pendingSize ||
+          // (A real-time message, status 0xF8 and up, comes in the middle
+          // of another: it is no progress on it.)
+          (pending > 0 && messages.some((m) => TYPES[m.type].status < 0xf8))
+        ) {
+          this.#pendingSize = pending;
+          this.#pendingSince = now;
+        }
+        if (pending > 0) this.#watchPartial();
+        const space = inbox.space();
+        if (space) {
+          this.#waitingForRoom = true;
+          await space;
+          this.#waitingForRoom = false;
+          // The peer was not to blame for the wait.
+          this.#lastRead = this.#pendingSince = performance.now();
+        }
+      }
+    } catch (error) {
+      failure = asError(error);
+    }
+    if (this.#helloReader) this.#settleHello(null);
+    parser.end();
+    this.#budget?.release(this);
+    this.#reportDrops();
+    inbox.end();
+    // The peer has gone: send what is queued, then close, as mido does.
+    if (!this.closed) this._lost(failure);
+  }
+
+  /**
+   * Bytes that the port's parser holds for a message still arriving (a
+   * sysex in progress), at most `maxSysexBytes`.
+   *
+   * @example Nothing held between messages
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.bufferedBytes, 0);
+   * ```
+   */
+  get bufferedBytes(): number {
+    return this.#parser.partialBytes;
+  }
+
+  /**
+   * Discards the message still arriving, if any, and lets go of its
+   * memory: it is counted (`stats.discardedMessages`) and reported with a
+   * `drop` event. A {@linkcode BufferBudget} calls this.
+   *
+   * @returns The bytes of memory let go.
+   *
+   * @example Nothing to discard
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.discardPartial(), 0);
+   * ```
+   */
+  discardPartial(): number {
+    const bytes = this.#parser.discardPartial();
+    this.#reportDrops();
+    return bytes;
+  }
+
+  // Takes a hello line off the start of the stream: returns the bytes that
+  // are MIDI, or undefined while a hello line may still be coming.
+  #readHello(chunk: Uint8Array): Uint8Array | undefined {
+    const result = this.#helloReader!.feed(chunk);
+    switch (result.state) {
+      case "more":
+        return undefined;
+      case "hello": {
+        // The token is kept apart, for matchesToken() alone: it is no
+        // field that code could log.
+        const { token, ...fields } = result.fields;
+        this.#token = token;
+        if (fields.name) this.#name = fields.name;
+        // A client that asks for active sensing gets it, from now on.
+        const sensing = Number(fields.sensing);
+        if (validSensing(sensing)) {
+          this.#askedSensing = sensing;
+          if (this.#reading) this.#startSensing(sensing, true);
+        }
+        this.#settleHello(Object.freeze(fields));
+        return result.rest;
+      }
+      case "bad":
+        // Not a hello line after all: its bytes go to the parser, which
+        // skips them as data with no status, and counts them.
+        this.#helloError = result.reason;
+        this.#settleHello(null);
+        return result.rest;
+      case "none":
+        this.#settleHello(null);
+        return result.rest;
+    }
+  }
+
+  #settleHello(fields: HelloFields | null): void {
+    if (this.#hello !== undefined) return;
+    this.#helloReader = undefined;
+    this.#hello = fields;
+    this.dispatchEvent(new Event("hello"));
+  }
+
+  /**
+   * With `readHello`: the fields of the hello line that opened the stream
+   * (`name`, `token`, and any others), null if it opened with none (or
+   * with a bad one: see {@linkcode SocketPort.helloError}), and undefined
+   * while that is not yet known. A `hello` event fires once it is.
+   *
+   * @example A client that says hello
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port, {
+   *   hello: { name: "keys" },
+   * });
+   * await using peer = await server.accept();
+   * await new Promise((r) => peer.addEventListener("hello", r, { once: true }));
+   * assert.equal(peer.name, "keys");
+   * assert.deepEqual(peer.hello, { name: "keys" });
+   * ```
+   */
+  get hello(): Readonly<Record<string, string>> | null | undefined {
+    return this.#hello;
+  }
+
+  /**
+   * Whether the token in the hello line that opened the stream is
+   * `expected`, compared in constant time (by their SHA-256 digests); or
+   * undefined if the line had no token (or there was no line). The token
+   * itself is never kept where code could read it: not in
+   * {@linkcode SocketPort.hello}, nor in a name or an event.
+   *
+   * @param expected The token to match.
+   * @returns Whether it matches, or undefined.
+   *
+   * @example Checking a client's token
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port, {
+   *   hello: { name: "keys", token: "s3cret" },
+   * });
+   * await using peer = await server.accept();
+   * await new Promise((r) => peer.addEventListener("hello", r, { once: true }));
+   * assert.equal(await peer.matchesToken("s3cret"), true);
+   * assert.equal(await peer.matchesToken("guess"), false);
+   * assert.deepEqual(peer.hello, { name: "keys" });
+   * ```
+   */
+  matchesToken(expected: string): Promise<boolean | undefined> {
+    const token = this.#token;
+    if (token === undefined) return Promise.resolve(undefined);
+    return sameToken(token, expected);
+  }
+
+  /**
+   * Why the stream's opening line was not a good hello line, if it was not.
+   *
+   * @example No hello line, no error
+   * ```ts
+   * import { connect, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * assert.equal(client.helloError, undefined);
+   * ```
+   */
+  get helloError(): string | undefined {
+    return this.#helloError;
+  }
+
+  // Takes the 0xFE bytes of a link under active sensing out of the
+  // messages: they are signs of life, not MIDI for the reader. A client
+  // that asked for active sensing turns it on at the first one, which
+  // tells it that the server speaks it.
+  #sense(messages: Message[]): Message[] {
+    let kept: Message[] | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      if (messages[i].type !== "active_sensing") {
+        kept?.push(messages[i]);
+        continue;
+      }
+      kept ??= messages.slice(0, i);
+      this.#sensed++;
+      if (!this.#sensing) this.#startSensing(this.#wantSensing, false);
+    }
+    return kept ?? messages;
+  }
+
+  // Active sensing on this link: a 0xFE whenever the port has sent
+  // nothing for a quarter of the allowed silence, and the port is lost
+  // when the peer sends nothing for all of it (while the port reads). A
+  // server announces it at once, which tells the client it speaks it.
+  #startSensing(silence: number, announce: boolean): void {
+    if (this.#sensing || this.#outbox.closed) return;
+    this.#sensing = silence;
+    const outbox = this.#outbox;
+    if (announce) outbox.enqueue(ACTIVE_SENSING);
+    let out = -1;
+    this.#sensingTimer = setInterval(() => {
+      const now = performance.now();
+      if (!this.#waitingForRoom && now - this.#lastRead > silence) {
+        clearInterval(this.#sensingTimer);
+        this._lost(
+          new Error(
+            `Active sensing timed out: nothing from ${this.#name} for ${silence} ms`,
+          ),
+        );
+        return;
+      }
+      const sent = outbox.writtenBytes + outbox.queuedBytes;
+      if (sent === out && !outbox.closed) outbox.enqueue(ACTIVE_SENSING);
+      out = outbox.writtenBytes + outbox.queuedBytes;
+    }, silence / 4);
+  }
+
+  // A message left half sent: the port is lost if no byte comes for
+  // partialTimeout ms while it is still unfinished.
+  #watchPartial(): void {
+    const limit = this.#partialTimeout;
+    if (limit === 0 || this.#partialTimer !== undefined) return;
+    const check = () => {
+      this.#partialTimer = undefined;
+      const partial = this.#parser.pendingBytes;
+      if (partial === 0 || this.closed) return;
+      // Real-time bytes trickled in do not count: only a message that
+      // grows or ends does.
+      const idle = performance.now() - this.#pendingSince;
+      if (this.#waitingForRoom || idle < limit) {
+        const wait = this.#waitingForRoom ? limit : limit - idle;
+        this.#partialTimer = setTimeout(check, wait);
+        return;
+      }
+      this._lost(
+        new Error(
+          `${this.#name} left a message half sent (${partial} bytes) for ${limit} ms`,
+        ),
+      );
+    };
+    this.#partialTimer = setTimeout(check, limit);
+  }
+
+  // Fires a drop event if the parser dropped anything since the last one.
+  #reportDrops(): void {
+    const now = this.#parser.stats;
+    const last = this.#reported;
+    if (now.skippedBytes === last.skippedBytes) return;
+    this.#reported = now;
+    this.dispatchEvent(
+      new DropEvent(this, {
+        skippedBytes: now.skippedBytes - last.skippedBytes,
+        discardedMessages: now.discardedMessages - last.discardedMessages,
+        oversizedSysex: now.oversizedSysex - last.oversizedSysex,
+      }),
+    );
+  }
+}
