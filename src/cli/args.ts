@@ -133,8 +133,18 @@ export interface Link {
   hello?: { name?: string; token?: string };
 }
 
+/** The Link from --tls, --ca, --name and the token. */
+export async function clientLink(
+  values: { tls?: boolean; ca?: string; name?: string; "token-file"?: string },
+): Promise<Link> {
+  return {
+    tls: await clientTls(values),
+    hello: await clientHello(values),
+  };
+}
+
 /** The hello line: --name and the token, if any. */
-export async function clientHello(
+async function clientHello(
   values: { name?: string; "token-file"?: string },
 ): Promise<{ name?: string; token?: string } | undefined> {
   const token = await readToken(values["token-file"]);
@@ -143,7 +153,7 @@ export async function clientHello(
 }
 
 /** TLS for connect(), from --tls and --ca FILE (which implies --tls). */
-export async function clientTls(
+async function clientTls(
   values: { tls?: boolean; ca?: string },
 ): Promise<DialTls | undefined> {
   if (values.ca !== undefined) {

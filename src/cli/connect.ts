@@ -8,8 +8,7 @@ import type { DevicePort } from "../device/device_port.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import {
   address,
-  clientHello,
-  clientTls,
+  clientLink,
   onePositional,
   parseCommand,
   TLS_CLIENT_OPTIONS,
@@ -55,10 +54,7 @@ export async function connectDevices(
       `connect needs a MIDI port: --in NAME, --out NAME or --virtual NAME (see ${PROGRAM} connect --help)`,
     );
   }
-  const link = {
-    tls: await clientTls(values),
-    hello: await clientHello(values),
-  };
+  const link = await clientLink(values);
   const printer = new Printer(out, false);
   const device = await deviceModule();
   const inputs = await openDevices("input", values.in, values.virtual);

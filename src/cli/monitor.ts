@@ -5,8 +5,7 @@ import { connect } from "../client/connect.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
 import {
   address,
-  clientHello,
-  clientTls,
+  clientLink,
   onePositional,
   parseCommand,
   TLS_CLIENT_OPTIONS,
@@ -42,10 +41,7 @@ export async function monitor(
   }
   const { host, port } = address(onePositional("monitor", positionals), true);
   const printer = new Printer(out, !!values.json);
-  const link = {
-    tls: await clientTls(values),
-    hello: await clientHello(values),
-  };
+  const link = await clientLink(values);
   const server = values["no-reconnect"]
     ? await connect(host, port, link)
     : await connect(host, port, { ...link, reconnect: true });

@@ -12,8 +12,7 @@ import { encodeHello } from "../transport/hello.ts";
 import { oneLine } from "../util/error_text.ts";
 import {
   address,
-  clientHello,
-  clientTls,
+  clientLink,
   type Link,
   parseCommand,
   TLS_CLIENT_OPTIONS,
@@ -67,10 +66,7 @@ export async function send(
   const stdin = items.length === 0
     ? options.stdin ?? Deno.stdin.readable
     : undefined;
-  const link = {
-    tls: await clientTls(values),
-    hello: await clientHello(values),
-  };
+  const link = await clientLink(values);
   return hex
     ? await sendBytes(host, port, items as Uint8Array[], stdin, link)
     : await sendMessages(host, port, items as Message[], stdin, {
