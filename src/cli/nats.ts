@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 // `midisock serve --nats`: joins the server to a bus on NATS and prints the
-// bridge's events. cli.ts imports this module only when --nats is given, so
+// bridge's events. serve.ts imports this module only when --nats is given, so
 // that the NATS client is loaded only then.
 
 import {

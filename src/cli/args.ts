@@ -1,0 +1,163 @@
+// Copyright 2026 the midisock authors. MIT license.
+// What the commands share in reading their arguments: options, addresses,
+// usage errors, and the files and variables that hold TLS and tokens.
+
+import { parseArgs } from "node:util";
+import { type Address, parseAddress } from "../transport/address.ts";
+import type { DialTls } from "../transport/dial.ts";
+import { oneLine } from "../util/error_text.ts";
+import { PROGRAM } from "./help.ts";
+
+/** An error in the command line: exit status 2. */
+export class UsageError extends Error {}
+
+/** Parses a command's options; errors become usage errors. */
+export function parseCommand<T extends Parameters<typeof parseArgs>[0]>(
+  command: string,
+  args: string[],
+  config: T,
+) {
+  try {
+    return parseArgs({ ...config, args, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usage(error, command);
+  }
+}
+
+/**
+ * A usage error from `error`, such as parseArgs' or parseAddress's, with
+ * the help to see: the command's, or the program's.
+ */
+export function usage(error: unknown, command?: string): UsageError {
+  let text = oneLine(error);
+  const code = (error as { code?: string }).code;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    // Keep "Unknown option '--foo'", not the advice about "--" after it.
+    const stop = text.indexOf(". ");
+    if (stop >= 0) text = text.slice(0, stop);
+    if (command) text += ` for ${command}`;
+  }
+  const help = command ? `${PROGRAM} ${command} --help` : `${PROGRAM} --help`;
+  return new UsageError(`${text} (see ${help})`);
+}
+
+/**
+ * An address from the command line; the host defaults to localhost. With
+ * `connecting`, port 0 is an error.
+ */
+export function address(text: string, connecting: boolean): Address {
+  let parsed;
+  try {
+    parsed = parseAddress(text, { defaultHost: "localhost" });
+  } catch (error) {
+    throw new UsageError(oneLine(error));
+  }
+  if (connecting && parsed.port === 0) {
+    throw new UsageError(
+      `Invalid address ${JSON.stringify(text)}: cannot connect to port 0`,
+    );
+  }
+  return parsed;
+}
+
+/** A command's one positional argument (an address), or `fallback`. */
+export function onePositional(
+  command: string,
+  positionals: string[],
+  fallback?: string,
+): string {
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `${command} takes one address, got ${positionals.length} arguments: ${
+        positionals.map((p) => JSON.stringify(p)).join(" ")
+      } (see ${PROGRAM} ${command} --help)`,
+    );
+  }
+  const text = positionals[0] ?? fallback;
+  if (text === undefined) {
+    throw new UsageError(
+      `${command} needs an address, such as localhost:8080 (see ${PROGRAM} ${command} --help)`,
+    );
+  }
+  return text;
+}
+
+/** The options that connect with TLS: monitor's, send's and connect's. */
+export const TLS_CLIENT_OPTIONS = {
+  tls: { type: "boolean" },
+  ca: { type: "string" },
+  "token-file": { type: "string" },
+  name: { type: "string" },
+} as const;
+
+/**
+ * The token: from --token-file FILE (its first line), or else from the
+ * MIDISOCK_TOKEN environment variable; never from the command line, where
+ * ps would show it.
+ */
+export function readToken(
+  file: string | undefined,
+): Promise<string | undefined> {
+  return readSecret("--token-file", file, "MIDISOCK_TOKEN");
+}
+
+/**
+ * A secret (a token, a password): the first line of the option's FILE, or
+ * else the environment variable `env`; never an argument, which ps shows.
+ */
+export async function readSecret(
+  option: string,
+  file: string | undefined,
+  env: string,
+): Promise<string | undefined> {
+  if (file === undefined) return Deno.env.get(env) || undefined;
+  const text = (await readText(option, file)).split(/\r?\n/)[0];
+  if (text === "") {
+    throw new Error(`Cannot use ${option} ${file}: its first line is empty`);
+  }
+  return text;
+}
+
+/** A file's text, for an option; a failure names the option and the file. */
+export async function readText(option: string, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(`Cannot read ${option} ${path}: ${oneLine(error)}`);
+  }
+}
+
+/** How monitor, send and connect connect: TLS, and the hello line. */
+export interface Link {
+  tls?: DialTls;
+  hello?: { name?: string; token?: string };
+}
+
+/** The Link from --tls, --ca, --name and the token. */
+export async function clientLink(
+  values: { tls?: boolean; ca?: string; name?: string; "token-file"?: string },
+): Promise<Link> {
+  return {
+    tls: await clientTls(values),
+    hello: await clientHello(values),
+  };
+}
+
+/** The hello line: --name and the token, if any. */
+async function clientHello(
+  values: { name?: string; "token-file"?: string },
+): Promise<{ name?: string; token?: string } | undefined> {
+  const token = await readToken(values["token-file"]);
+  if (values.name === undefined && token === undefined) return undefined;
+  return { name: values.name, token };
+}
+
+/** TLS for connect(), from --tls and --ca FILE (which implies --tls). */
+async function clientTls(
+  values: { tls?: boolean; ca?: string },
+): Promise<DialTls | undefined> {
+  if (values.ca !== undefined) {
+    return { caCerts: [await readText("--ca", values.ca)] };
+  }
+  return values.tls ? true : undefined;
+}

@@ -1,0 +1,231 @@
+// Copyright 2026 the midisock authors. MIT license.
+// `midisock send`: sends messages, or bytes in hex, from the arguments or
+// from stdin.
+
+import { connect } from "../client/connect.ts";
+import { ReconnectingPort } from "../client/reconnecting_port.ts";
+import type { Message } from "../midi/message.ts";
+import { parseMessage } from "../midi/text.ts";
+import type { SocketPort } from "../port/socket_port.ts";
+import { dial, dialName } from "../transport/dial.ts";
+import { encodeHello } from "../transport/hello.ts";
+import { oneLine } from "../util/error_text.ts";
+import {
+  address,
+  clientLink,
+  type Link,
+  parseCommand,
+  TLS_CLIENT_OPTIONS,
+  UsageError,
+} from "./args.ts";
+import { PROGRAM, SEND_HELP } from "./help.ts";
+import { parseHex } from "./hex.ts";
+import type { Lines } from "./lines.ts";
+import { Printer } from "./printer.ts";
+
+/**
+ * Runs `midisock send` with its arguments (after the command word): sends
+ * the messages that they give, or else those on `options.stdin`. Reading
+ * stdin, it prints its reconnecting lines on `err`.
+ *
+ * @returns The exit status: 0.
+ */
+export async function send(
+  args: string[],
+  options: { stdin?: ReadableStream<Uint8Array> },
+  out: Lines,
+  err: Lines,
+): Promise<number> {
+  const { values, positionals } = parseCommand("send", args, {
+    options: {
+      hex: { type: "boolean" },
+      "no-reconnect": { type: "boolean" },
+      ...TLS_CLIENT_OPTIONS,
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(SEND_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    throw new UsageError(
+      `send needs an address, such as localhost:8080 (see ${PROGRAM} send --help)`,
+    );
+  }
+  const { host, port } = address(positionals[0], true);
+  const hex = !!values.hex;
+  // Arguments are checked before anything is sent.
+  const items = positionals.slice(1).map((text, i) => {
+    try {
+      return hex ? parseHex(text) : parseMessage(text);
+    } catch (error) {
+      throw new UsageError(`message ${i + 1}: ${oneLine(error)}`);
+    }
+  });
+  const stdin = items.length === 0
+    ? options.stdin ?? Deno.stdin.readable
+    : undefined;
+  const link = await clientLink(values);
+  return hex
+    ? await sendBytes(host, port, items as Uint8Array[], stdin, link)
+    : await sendMessages(host, port, items as Message[], stdin, {
+      ...link,
+      // Reading stdin, it stays connected: it reconnects, and says so on
+      // stderr.
+      reconnect: stdin !== undefined && !values["no-reconnect"]
+        ? new Printer(err, false)
+        : undefined,
+    });
+}
+
+/**
+ * Sends messages through a socket port (a reconnecting one, with
+ * `link.reconnect`, which prints its lines), then those read from stdin.
+ */
+async function sendMessages(
+  host: string,
+  port: number,
+  messages: Message[],
+  stdin: ReadableStream<Uint8Array> | undefined,
+  link: Link & { reconnect?: Printer },
+): Promise<number> {
+  const { reconnect: printer, ...options } = link;
+  const server = printer
+    ? await connect(host, port, { ...options, reconnect: true })
+    : await connect(host, port, options);
+  if (printer && server instanceof ReconnectingPort) {
+    printer.watch(server, false);
+  }
+  const discarding = discard(server);
+  let failure: unknown;
+  try {
+    for (const msg of messages) await server.send(msg);
+    if (stdin) {
+      for await (const [n, line] of readLines(stdin)) {
+        if (!isContent(line)) continue;
+        let msg: Message;
+        try {
+          msg = parseMessage(line);
+        } catch (error) {
+          throw new Error(`line ${n}: ${oneLine(error)}`);
+        }
+        await server.send(msg);
+      }
+    }
+  } catch (error) {
+    failure = error;
+  }
+  await server.close(); // writes what is queued first
+  await discarding;
+  if (failure === undefined && server instanceof ReconnectingPort) {
+    const { dropped } = server.stats;
+    if (dropped > 0) {
+      failure = new Error(
+        `Cannot send ${dropped} message${
+          dropped === 1 ? "" : "s"
+        } to ${server.name}: they came while it was disconnected, and were dropped`,
+      );
+    }
+  }
+  const { droppedBytes } = server.stats;
+  if (failure === undefined && droppedBytes > 0) {
+    failure = new Error(
+      `Cannot send to ${server.name}: ${droppedBytes} bytes were not written before the connection closed`,
+    );
+  }
+  if (failure !== undefined) throw failure;
+  return 0;
+}
+
+/**
+ * Sends bytes as they are, on a bare connection: the hello line, the
+ * chunks, then the lines of stdin in hex.
+ */
+async function sendBytes(
+  host: string,
+  port: number,
+  chunks: Uint8Array[],
+  stdin: ReadableStream<Uint8Array> | undefined,
+  link: Link,
+): Promise<number> {
+  const name = dialName(host, port);
+  // Checked before anything is opened, and sent before the first byte.
+  const hello = link.hello ? encodeHello(link.hello) : undefined;
+  const conn = await dial(host, port, name, undefined, link.tls);
+  if ("setNoDelay" in conn) conn.setNoDelay(true);
+  const discarding = (async () => {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      while (await conn.read(buf) !== null) {
+        // Nothing: send only sends.
+      }
+    } catch {
+      // Closed here, or reset: either way there is nothing more to read.
+    }
+  })();
+  const write = async (bytes: Uint8Array) => {
+    try {
+      for (let off = 0; off < bytes.length;) {
+        off += await conn.write(bytes.subarray(off));
+      }
+    } catch (error) {
+      throw new Error(`Cannot send to ${name}: ${oneLine(error)}`);
+    }
+  };
+  let failure: unknown;
+  try {
+    if (hello) await write(hello);
+    for (const bytes of chunks) await write(bytes);
+    if (stdin) {
+      for await (const [n, line] of readLines(stdin)) {
+        if (!isContent(line)) continue;
+        let bytes: Uint8Array;
+        try {
+          bytes = parseHex(line);
+        } catch (error) {
+          throw new Error(`line ${n}: ${oneLine(error)}`);
+        }
+        await write(bytes);
+      }
+    }
+    await conn.closeWrite();
+  } catch (error) {
+    failure = error;
+  }
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+  await discarding;
+  if (failure !== undefined) throw failure;
+  return 0;
+}
+
+/** Reads and discards what a server sends, so that it never piles up. */
+async function discard(port: SocketPort | ReconnectingPort): Promise<void> {
+  for await (const _ of port) {
+    // Nothing: send only sends.
+  }
+}
+
+/** Lines of text from a byte stream, with their line numbers (from 1). */
+async function* readLines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<[number, string]> {
+  let rest = "";
+  let n = 0;
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    for (const part of parts) yield [++n, part.replace(/\r$/, "")];
+  }
+  if (rest !== "") yield [++n, rest];
+}
+
+/** The lines to send: skips blank lines and # comments. */
+function isContent(line: string): boolean {
+  const text = line.trim();
+  return text !== "" && !text.startsWith("#");
+}

@@ -1,0 +1,378 @@
+// Copyright 2026 the midisock authors. MIT license.
+// `midisock serve`: a server that prints what its clients send, and can
+// relay it, play it on MIDI outputs, bridge it over NATS and serve it to
+// browsers.
+
+import { PortServer } from "../bus/port_server.ts";
+import type { ReleaseEvent } from "../bus/release_event.ts";
+import type { DevicePort } from "../device/device_port.ts";
+import { WebGateway } from "../gateway/web_gateway.ts";
+import type { Message } from "../midi/message.ts";
+import type { NatsBridge, NatsBridgeOptions } from "../nats/nats_bridge.ts";
+import type { SocketPort } from "../port/socket_port.ts";
+import { formatAddress, parseAddress } from "../transport/address.ts";
+import { oneLine } from "../util/error_text.ts";
+import {
+  address,
+  onePositional,
+  parseCommand,
+  readSecret,
+  readText,
+  readToken,
+  usage,
+  UsageError,
+} from "./args.ts";
+import { closeAll, names, openDevices } from "./devices.ts";
+import { PROGRAM, SERVE_HELP } from "./help.ts";
+import { type Lines, stdoutStatus } from "./lines.ts";
+import { onStop } from "./on_stop.ts";
+import { Printer } from "./printer.ts";
+
+/**
+ * Runs `midisock serve` with its arguments (after the command word) until
+ * the server is closed: by Ctrl-C, SIGTERM, `options.signal`, or a failed
+ * stdout. It prints messages and events on `out`, and where it listens on
+ * `err`.
+ *
+ * @returns The exit status: 0.
+ */
+export async function serve(
+  args: string[],
+  options: { signal?: AbortSignal },
+  out: Lines,
+  err: Lines,
+): Promise<number> {
+  const { values, positionals } = parseCommand("serve", args, {
+    options: {
+      relay: { type: "boolean" },
+      json: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
+      "max-sysex": { type: "string" },
+      allow: { type: "string", multiple: true },
+      "max-clients": { type: "string" },
+      "no-sysex": { type: "boolean" },
+      snapshot: { type: "boolean" },
+      "no-release": { type: "boolean" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "token-file": { type: "string" },
+      nats: { type: "string", multiple: true },
+      bus: { type: "string" },
+      hub: { type: "string" },
+      "nats-token-file": { type: "string" },
+      "nats-user": { type: "string" },
+      "nats-pass-file": { type: "string" },
+      "nats-creds": { type: "string" },
+      "nats-ca": { type: "string" },
+      out: { type: "string", multiple: true },
+      virtual: { type: "string", multiple: true },
+      web: { type: "string" },
+      "web-origin": { type: "string", multiple: true },
+      "web-host": { type: "string", multiple: true },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(SERVE_HELP);
+    return 0;
+  }
+  const { host, port } = address(
+    onePositional("serve", positionals, "localhost:8080"),
+    false,
+  );
+  const maxSysexBytes = values["max-sysex"] === undefined
+    ? undefined
+    : wholeNumber("--max-sysex", values["max-sysex"], "bytes");
+  const maxClients = values["max-clients"] === undefined
+    ? undefined
+    : wholeNumber("--max-clients", values["max-clients"], "clients");
+  const certFile = values["tls-cert"];
+  const keyFile = values["tls-key"];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError(
+      `--tls-cert and --tls-key go together (see ${PROGRAM} serve --help)`,
+    );
+  }
+  const tls = certFile === undefined ? undefined : {
+    cert: await readText("--tls-cert", certFile),
+    key: await readText("--tls-key", keyFile!),
+  };
+  const token = await readToken(values["token-file"]);
+  const nats = await natsOptions(values);
+  const web = webAddress(
+    values.web,
+    values["web-origin"],
+    values["web-host"],
+    host,
+  );
+  const printer = new Printer(out, !!values.json, !!values.quiet);
+  // The MIDI outputs first: a name that matches none fails before the
+  // server listens.
+  const outputs = await openDevices("output", values.out, values.virtual);
+  // Each option is the library's: --relay is PortServer's relay, and so on.
+  let server: PortServer;
+  try {
+    server = new PortServer(host, port, {
+      relay: !!values.relay || nats !== undefined,
+      maxSysexBytes,
+      allow: values.allow,
+      maxClients,
+      acceptSysex: !values["no-sysex"],
+      releaseNotes: !values["no-release"],
+      snapshot: !!values.snapshot,
+      tls,
+      token,
+    });
+  } catch (error) {
+    await closeAll(outputs);
+    if (error instanceof SyntaxError) throw usage(error, "serve");
+    throw error;
+  }
+  // The browser gateway, beside the TCP port: its WebSockets are clients.
+  let gateway: WebGateway | undefined;
+  if (web) {
+    try {
+      gateway = new WebGateway(server, { ...web, tls });
+    } catch (error) {
+      await server.close();
+      if (error instanceof SyntaxError) throw usage(error, "serve");
+      throw error;
+    }
+    gateway.addEventListener("reject", (event) => printer.reject(event));
+  }
+  // Read from the start, so that every message is printed (and relayed).
+  const messages = server.withPorts();
+  const stop = () => Promise.all([server.close(), gateway?.close()]);
+  const removeStop = onStop(stop, options.signal);
+  out.onError = stop;
+
+  // A client's disconnect line comes after its last message, and after
+  // the messages that release its notes: the messages printed (or
+  // filtered) so far for each client, the releases, and the disconnects
+  // that wait for the rest of their messages.
+  const printed = new Map<SocketPort, number>();
+  const releases = new Map<SocketPort, ReleaseEvent>();
+  const leaving = new Map<SocketPort, { messages: number; line(): void }>();
+  const count = (client: SocketPort) => {
+    const n = (printed.get(client) ?? 0) + 1;
+    printed.set(client, n);
+    const left = leaving.get(client);
+    if (left && n >= left.messages) left.line();
+  };
+  server.addEventListener("connect", (event) => {
+    printed.set(event.port, 0);
+    printer.event("connect", event.port.name);
+  });
+  server.addEventListener("release", (event) => {
+    releases.set(event.port, event);
+  });
+  server.addEventListener("disconnect", (event) => {
+    const client = event.port;
+    const line = () => {
+      printed.delete(client);
+      leaving.delete(client);
+      const release = releases.get(client);
+      releases.delete(client);
+      if (release) printer.release(release);
+      printer.event("disconnect", client.name, event.droppedBytes || undefined);
+    };
+    // The server took event.messages of it, all told.
+    if ((printed.get(client) ?? 0) >= event.messages) line();
+    else leaving.set(client, { messages: event.messages, line });
+  });
+  server.addEventListener("slowclient", (event) => {
+    printer.event("slowclient", event.port.name, event.droppedBytes);
+  });
+  server.addEventListener("drop", (event) => printer.drop(event));
+  server.addEventListener("accepterror", (event) => {
+    printer.acceptError(event.error ?? event.message);
+  });
+  server.addEventListener("reject", (event) => printer.reject(event));
+  server.addEventListener("hello", (event) => printer.hello(event.port));
+  server.addEventListener("filtered", (event) => {
+    printer.filtered(event);
+    count(event.port); // it will not be printed
+  });
+
+  let bridge: NatsBridge | undefined;
+  if (nats) {
+    const { startBridge } = await natsModule();
+    try {
+      bridge = await startBridge(server, nats, printer.line.bind(printer));
+    } catch (error) {
+      removeStop();
+      await stop();
+      await closeAll(outputs);
+      if (error instanceof RangeError) throw usage(error, "serve");
+      throw error;
+    }
+  }
+  try {
+    await err.write(
+      `${PROGRAM}: listening on ${
+        server.addrs.map((a) => formatAddress(a.hostname, a.port)).join(", ")
+      }`,
+    );
+    if (gateway) {
+      await err.write(`${PROGRAM}: web page at ${gateway.url}`);
+      // On every interface, the gateway answers to this machine's
+      // addresses only where Deno lets it read them.
+      const everywhere = gateway.addrs.some((a) =>
+        a.hostname === "0.0.0.0" || a.hostname === "::"
+      );
+      const sys = { name: "sys", kind: "networkInterfaces" } as const;
+      if (everywhere && Deno.permissions.querySync(sys).state !== "granted") {
+        await err.write(
+          `${PROGRAM}: warning: the web page answers only to localhost, 127.0.0.1, [::1] and --web-host names; run with --allow-sys=networkInterfaces to let it answer to this machine's addresses`,
+        );
+      }
+    }
+    const open = !values.allow && token === undefined;
+    if (open && server.addrs.some((a) => !isLoopback(a.hostname))) {
+      await err.write(
+        `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may`,
+      );
+    }
+    if (outputs.length > 0) {
+      await err.write(`${PROGRAM}: playing the bus on ${names(outputs)}`);
+    }
+    // Ends when the server is closed and everything it had is printed.
+    for await (const { port: client, message } of messages) {
+      await printer.message(client.name, message);
+      if (outputs.length > 0) await play(outputs, message, printer);
+      count(client);
+    }
+  } finally {
+    removeStop();
+    await bridge?.close();
+    await Promise.all([server.close(), gateway?.close()]);
+    for (const left of [...leaving.values()]) left.line();
+    await closeAll(outputs); // each releases the notes it holds
+  }
+  return stdoutStatus(out);
+}
+
+/**
+ * Where serve's --web listens: `[HOST:]PORT`, the host by default the
+ * server's; the other origins its WebSocket lets in (--web-origin); and
+ * the other names it answers to (--web-host).
+ */
+function webAddress(
+  text: string | undefined,
+  origins: string[] | undefined,
+  hosts: string[] | undefined,
+  serverHost: string,
+):
+  | { hostname: string; port: number; origins?: string[]; hosts?: string[] }
+  | undefined {
+  if (text === undefined) {
+    for (const [flag, given] of [["origin", origins], ["host", hosts]]) {
+      if (given !== undefined) {
+        throw new UsageError(
+          `--web-${flag} needs --web (see ${PROGRAM} serve --help)`,
+        );
+      }
+    }
+    return undefined;
+  }
+  let parsed;
+  try {
+    parsed = parseAddress(/^\d+$/.test(text) ? `:${text}` : text, {
+      defaultHost: serverHost,
+    });
+  } catch (error) {
+    throw new UsageError(`Invalid --web address: ${oneLine(error)}`);
+  }
+  return { hostname: parsed.host, port: parsed.port, origins, hosts };
+}
+
+/** The NATS options of serve, or undefined without --nats. */
+async function natsOptions(values: {
+  nats?: string[];
+  bus?: string;
+  hub?: string;
+  "nats-token-file"?: string;
+  "nats-user"?: string;
+  "nats-pass-file"?: string;
+  "nats-creds"?: string;
+  "nats-ca"?: string;
+}): Promise<NatsBridgeOptions | undefined> {
+  if (values.nats === undefined) {
+    const given = Object.entries(values).find(([k, v]) =>
+      (k === "bus" || k === "hub" || k.startsWith("nats-")) && v !== undefined
+    );
+    if (given) throw new UsageError(`--${given[0]} needs --nats URL`);
+    return undefined;
+  }
+  if (values.bus === undefined) {
+    throw new UsageError(
+      `--nats needs --bus NAME (see ${PROGRAM} serve --help)`,
+    );
+  }
+  const user = values["nats-user"];
+  const pass = user === undefined ? undefined : await readSecret(
+    "--nats-pass-file",
+    values["nats-pass-file"],
+    "MIDISOCK_NATS_PASS",
+  );
+  const ca = values["nats-ca"] === undefined
+    ? undefined
+    : await readText("--nats-ca", values["nats-ca"]);
+  return {
+    servers: values.nats,
+    bus: values.bus,
+    hub: values.hub,
+    token: await readSecret(
+      "--nats-token-file",
+      values["nats-token-file"],
+      "MIDISOCK_NATS_TOKEN",
+    ),
+    user,
+    pass,
+    credsFile: values["nats-creds"],
+    tls: ca === undefined ? undefined : { ca },
+  };
+}
+
+/** A whole number, for an option such as --max-sysex. */
+function wholeNumber(option: string, text: string, of: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new UsageError(
+      `Invalid ${option} ${
+        JSON.stringify(text)
+      }: expected a whole number of ${of} (see ${PROGRAM} serve --help)`,
+    );
+  }
+  return n;
+}
+
+/** Whether a listening address is a loopback one (or every interface: no). */
+function isLoopback(hostname: string): boolean {
+  return hostname === "::1" || /^127\./.test(hostname);
+}
+
+/** Plays a message on each output; one that fails is printed, not fatal. */
+async function play(
+  outputs: readonly DevicePort[],
+  msg: Message,
+  printer: Printer,
+): Promise<void> {
+  for (const output of outputs) {
+    try {
+      await output.send(msg);
+    } catch (error) {
+      await printer.outputError(output.name, msg.type, error);
+    }
+  }
+}
+
+/**
+ * serve's NATS bridge, loaded only with --nats, by a variable specifier as
+ * the device module is: a user who never gives --nats never downloads npm
+ * @nats-io/nats-core.
+ */
+const NATS_MODULE = "./nats.ts";
+function natsModule(): Promise<typeof import("./nats.ts")> {
+  return import(NATS_MODULE);
+}
