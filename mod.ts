@@ -4,8 +4,29 @@
  * Python mido's socket ports (plain MIDI bytes, no framing), so a Deno program
  * can play a synth in a mido program, and the reverse.
  *
- * This module has the codec: messages, the encoder, the parser, the stream
- * codec and mido's text format.
+ * This module has the codec (messages, the encoder, the parser, the stream
+ * codec and mido's text format), the ports and the servers, over TCP, TLS and
+ * WebSockets, and the gateway that lets browsers join a bus.
+ * `@x/midisock/nats` bridges buses across machines, and `@x/midisock/device`
+ * plays this machine's MIDI devices.
+ *
+ * The guides are pages in the package's `docs/` folder, beside the
+ * [README](README.md):
+ *
+ * - [Ports and streams](docs/ports-and-streams.md): clients and servers as
+ *   mido ports, Web Streams and pipeTo recipes, messages and the codec.
+ * - [The bus](docs/bus.md): relay, any transport on the bus, the broadcast
+ *   hub and slow clients.
+ * - [Play from a browser](docs/browser.md): a page with a keyboard on the
+ *   bus, and {@linkcode WebGateway}.
+ * - [When the network fails](docs/resilience.md): no stuck notes, ports that
+ *   reconnect, dead peers, late joiners.
+ * - [A bus across machines](docs/nats.md): hubs bridged through NATS.
+ * - [The command-line program](docs/cli.md) and
+ *   [Local MIDI devices](docs/devices.md).
+ * - [The wire protocol](docs/protocol.md), [Security](docs/security.md),
+ *   [Benchmarks](docs/benchmarks.md) and
+ *   [Dependencies](docs/dependencies.md).
  *
  * @example Encoding and decoding
  * ```ts

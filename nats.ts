@@ -4,7 +4,8 @@
  * `relay: true`) bridged through NATS. Every hub bridged to the same bus
  * behaves as one relay, and the notes of a hub that disappears are released
  * on the others. It is its own module so that the core module stays free of
- * the NATS client (npm `@nats-io/nats-core`).
+ * the NATS client (npm `@nats-io/nats-core`). The guide is
+ * [A bus across machines](docs/nats.md), in the package's `docs/` folder.
  *
  * @example A hub event, as the CLI prints it
  * ```ts

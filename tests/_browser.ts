@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 // Test helper: Debian's Chromium (/usr/bin/chromium, from apt), driven by
-// npm playwright-core, pinned (see the README's Dependencies). It never
+// npm playwright-core, pinned (see docs/dependencies.md). It never
 // downloads a browser of its own: it launches that executable, headless,
 // with a fresh profile in /tmp that is removed afterwards.
 

@@ -105,7 +105,7 @@ Deno.test("midisock ports without --allow-ffi says which permission is missing",
   assert.equal(result.code, 1);
   assert.match(
     result.stderr,
-    /^midisock: error: Cannot load RtMidi: Requires ffi access to "[^"]+\.node", run again with the --allow-ffi flag; MIDI ports need --allow-ffi --allow-read --allow-env \(see the README, Local MIDI devices\)\n$/,
+    /^midisock: error: Cannot load RtMidi: Requires ffi access to "[^"]+\.node", run again with the --allow-ffi flag; MIDI ports need --allow-ffi --allow-read --allow-env \(see docs\/devices\.md\)\n$/,
   );
 });
 

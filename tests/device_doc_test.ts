@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
-// The examples in src/device/ and in the README's "Local MIDI devices" that
-// need a MIDI system (virtual ports) are marked `ignore`, because
+// The examples in src/device/ and on docs/devices.md that need a MIDI
+// system (virtual ports) are marked `ignore`, because
 // `deno test --doc` runs with no JACK server of its own. This test runs them
 // all the same, each as a program, on a JACK server that it starts (see
 // tests/_jack.ts), so that every example of the device module is run and
@@ -38,14 +38,14 @@ function resolved(code: string): string {
     .replaceAll('"@x/midisock"', JSON.stringify(new URL("mod.ts", ROOT).href));
 }
 
-/** The `ts ignore` blocks of the README's section on devices. */
-function readmeExamples(): { title: string; code: string }[] {
-  const text = Deno.readTextFileSync(new URL("README.md", ROOT));
-  const start = text.indexOf("\n## Local MIDI devices\n");
-  assert.ok(start >= 0, "the README has no section Local MIDI devices");
-  const end = text.indexOf("\n## ", start + 1);
-  const section = text.slice(start, end);
-  return [...section.matchAll(/```ts ignore\n([\s\S]*?)```/g)].map((
+/** The `ts ignore` blocks of the docs' page on devices. */
+function pageExamples(): { title: string; code: string }[] {
+  const text = Deno.readTextFileSync(new URL("docs/devices.md", ROOT));
+  assert.ok(
+    text.startsWith("# Local MIDI devices\n"),
+    "docs/devices.md is not the page Local MIDI devices",
+  );
+  return [...text.matchAll(/```ts ignore\n([\s\S]*?)```/g)].map((
     match,
     i,
   ) => ({ title: `Local MIDI devices, example ${i + 1}`, code: match[1] }));
@@ -62,17 +62,20 @@ const examples = [
         ...example,
       }))
     ),
-  ...readmeExamples().map((example) => ({ file: "README.md", ...example })),
+  ...pageExamples().map((example) => ({
+    file: "docs/devices.md",
+    ...example,
+  })),
 ];
 
-Deno.test("src/device/ and the README have their device examples that need a MIDI system marked ignore, and only those", () => {
+Deno.test("src/device/ and docs/devices.md have their device examples that need a MIDI system marked ignore, and only those", () => {
   assert.deepEqual(examples.map(({ file, title }) => `${file}: ${title}`), [
     "mod.ts: A virtual output, listed and opened from the other side",
     "open_port.ts: A virtual output of this program is an input for the others",
     "open_port.ts: A virtual input of this program is an output for the others",
     "open_port.ts: Playing a keyboard into a server",
     "open_port.ts: Playing a server on a synth",
-    "README.md: Local MIDI devices, example 1",
+    "docs/devices.md: Local MIDI devices, example 1",
   ]);
 });
 

@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
-// The examples, run as the README says (deno run --allow-net examples/...),
-// against each other on a free port.
+// The examples, run as docs/ports-and-streams.md says (deno run --allow-net
+// examples/...), against each other on a free port.
 
 import assert from "node:assert/strict";
 import { Child, DENO } from "./_child.ts";

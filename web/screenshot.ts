@@ -1,7 +1,8 @@
 // Copyright 2026 the midisock authors. MIT license.
-// Takes the README's screenshots of the page, docs/web.png (a desktop
-// window) and docs/web-phone.png (a phone's width), in Debian's Chromium:
-// a bus with a page on it, a TCP client playing into it, and a key held.
+// Takes the screenshots of the page that docs/browser.md shows, docs/web.png
+// (a desktop window) and docs/web-phone.png (a phone's width), in Debian's
+// Chromium: a bus with a page on it, a TCP client playing into it, and a key
+// held.
 //
 //   deno run --allow-net=127.0.0.1 --allow-read --allow-write=/tmp,docs \
 //     --allow-env --allow-run=/usr/bin/chromium \

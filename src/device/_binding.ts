@@ -57,7 +57,7 @@ export function loadBinding(): Promise<Binding> {
 
 /** What MIDI ports need, said after a permission error. */
 const PERMISSIONS =
-  "MIDI ports need --allow-ffi --allow-read --allow-env (see the README, Local MIDI devices)";
+  "MIDI ports need --allow-ffi --allow-read --allow-env (see docs/devices.md)";
 
 async function load(): Promise<Binding> {
   const folder = Deno.env.get(RTMIDI_ENV);

@@ -12,7 +12,9 @@
  * Needs `--allow-ffi --allow-read --allow-env`. On Linux without
  * /dev/snd/seq (containers, CI), build RtMidi with JACK
  * (`deno task build:jack`), run `jackd`, and point `MIDISOCK_RTMIDI` at the
- * build: see the README.
+ * build. The guide is [Local MIDI devices](docs/devices.md), in the
+ * package's `docs/` folder (a link from the package's root, as JSR
+ * resolves it).
  *
  * - {@linkcode listInputs} and {@linkcode listOutputs} list the ports.
  * - {@linkcode openInput} and {@linkcode openOutput} open one by name (the

@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
-// The NATS client, in one place (pinned in deno.json's imports; see README
-// "Dependencies" for why this one). The protocol is npm
+// The NATS client, in one place (pinned in deno.json's imports; see
+// docs/dependencies.md for why this one). The protocol is npm
 // @nats-io/nats-core's; the transport under it is Deno's own sockets (below),
 // not Node's net module through Deno's compatibility layer.
 
@@ -43,7 +43,7 @@ export type NatsConnectOptions = Omit<ConnectionOptions, "tls"> & {
  * (`@nats-io/transport-node` or `-deno`, `wsconnect`) sets its factory back
  * as it dials, but nats-core's own reconnects of such a connection made
  * after this dial use this factory (Deno's sockets, no client
- * certificates). README "A bus across machines" says so.
+ * certificates). docs/nats.md says so.
  */
 export function connectNats(
   options: NatsConnectOptions,

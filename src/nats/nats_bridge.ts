@@ -835,7 +835,7 @@ function checkMs(name: string, value: number, min: number): number {
  * program's own nats-core connections that reconnect by themselves (not
  * the bridge's, which dials again itself) reconnect over Deno's sockets
  * after a bridge has dialed, and one dialed at the very moment a bridge
- * dials may get them too. README "Dependencies" says more.
+ * dials may get them too. docs/dependencies.md says more.
  *
  * @param server The hub: a {@linkcode PortServer} with `relay: true`.
  * @param options The NATS servers, the bus, and the rest.
