@@ -11,7 +11,7 @@
  * import { HubEvent } from "@x/midisock/nats";
  * import assert from "node:assert/strict";
  *
- * const event = new HubEvent("hubjoin", "studio-b");
+ * const event = new HubEvent("hubjoin", { hub: "studio-b" });
  * assert.equal(`# ${event.type} ${event.hub}`, "# hubjoin studio-b");
  * ```
  *
@@ -26,4 +26,4 @@ export {
   type NatsBridgeStats,
   type NatsTlsOptions,
 } from "./src/nats/nats_bridge.ts";
-export { HubEvent } from "./src/nats/hub_event.ts";
+export { HubEvent, type HubEventInit } from "./src/nats/events.ts";

@@ -9,10 +9,8 @@ import { PortIterator } from "../port/port_iterator.ts";
 import { formatAddress } from "../transport/address.ts";
 import { allowList } from "./_cidr.ts";
 import { BufferBudget } from "../port/buffer_budget.ts";
-import { DropEvent } from "../port/drop_event.ts";
-import { FilterEvent } from "./filter_event.ts";
-import { RejectEvent } from "./reject_event.ts";
-import { ReleaseEvent } from "./release_event.ts";
+import { DropEvent } from "../port/events.ts";
+import { FilterEvent, PortEvent, RejectEvent, ReleaseEvent } from "./events.ts";
 import { NoteTracker } from "../midi/note_tracker.ts";
 import { encode } from "../midi/encode.ts";
 import { encodeAll } from "../midi/encode_into.ts";
@@ -20,7 +18,6 @@ import { PortClosedError } from "../port/errors.ts";
 import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
 import type { Message } from "../midi/message.ts";
 import { MidiPort, type ReceiveOptions } from "../port/midi_port.ts";
-import { PortEvent } from "./port_event.ts";
 import { addressName } from "../transport/address.ts";
 import {
   checkPortOptions,
@@ -425,7 +422,10 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     this.#hub = new BroadcastHub(rest);
     this.#hub.addEventListener("slowclient", (event) => {
       this.dispatchEvent(
-        new PortEvent("slowclient", event.port, event.droppedBytes),
+        new PortEvent("slowclient", {
+          port: event.port,
+          droppedBytes: event.droppedBytes,
+        }),
       );
     });
     this.#acceptors = listenAll(host, port, tls).map((listener) =>
@@ -969,7 +969,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
 
   #reject(address: string, reason: string): void {
     this.#rejected++;
-    this.dispatchEvent(new RejectEvent(address, reason));
+    this.dispatchEvent(new RejectEvent("reject", { address, reason }));
   }
 
   // Why a client's message is not to be delivered, or undefined.
@@ -990,11 +990,12 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     );
   }
 
-  // Passes a client's drop events on as the server's.
+  // Passes a client's drop events on as the server's (copies: an event
+  // is dispatched once).
   #forwardDrops(port: SocketPort): void {
     port.addEventListener(
       "drop",
-      (event) => this.dispatchEvent(new DropEvent(port, event)),
+      (event) => this.dispatchEvent(new DropEvent("drop", event)),
     );
   }
 
@@ -1006,7 +1007,9 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     // A name that comes later, in a hello line (a server without a token).
     if (port.hello === undefined) {
       port.addEventListener("hello", () => {
-        if (port.hello?.name) this.dispatchEvent(new PortEvent("hello", port));
+        if (port.hello?.name) {
+          this.dispatchEvent(new PortEvent("hello", { port }));
+        }
       }, { once: true });
     }
     const waiter = this.#acceptWaiters.shift();
@@ -1047,7 +1050,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     }
     this.#ports.add(port);
     this.#hub.add(port);
-    this.dispatchEvent(new PortEvent("connect", port));
+    this.dispatchEvent(new PortEvent("connect", { port }));
     const pump = this.#pump(port);
     this.#pumps.add(pump);
     pump.finally(() => this.#pumps.delete(pump));
@@ -1074,7 +1077,13 @@ export class PortServer extends MidiPort<PortServerEventMap> {
         const refused = this.#refuse(msg, port);
         if (refused) {
           this.#filtered++;
-          this.dispatchEvent(new FilterEvent(port, msg, refused));
+          this.dispatchEvent(
+            new FilterEvent("filtered", {
+              port,
+              message: msg,
+              reason: refused,
+            }),
+          );
           continue;
         }
         held?.track(msg);
@@ -1092,7 +1101,11 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       gone.oversizedSysex += s.oversizedSysex;
       gone.droppedBytes += s.droppedBytes;
       this.dispatchEvent(
-        new PortEvent("disconnect", port, s.droppedBytes, taken),
+        new PortEvent("disconnect", {
+          port,
+          droppedBytes: s.droppedBytes,
+          messages: taken,
+        }),
       );
     }
   }
@@ -1128,7 +1141,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     const messages = held.release();
     if (messages.length === 0) return 0;
     for (const msg of messages) await this.#deliver(msg, port, from);
-    const event = new ReleaseEvent(port, messages);
+    const event = new ReleaseEvent("release", { port, messages });
     this.#released += event.notes;
     this.dispatchEvent(event);
     return messages.length;

@@ -13,12 +13,12 @@ import { setImmediate } from "node:timers";
 import { sleep } from "../util/abort.ts";
 import { type Backoff, exponentialBackoff } from "../client/backoff.ts";
 import { encodeAll } from "../midi/encode_into.ts";
-import { HubEvent } from "./hub_event.ts";
+import { HubEvent } from "./events.ts";
 import type { Message } from "../midi/message.ts";
 import { NoteTracker } from "../midi/note_tracker.ts";
 import { MidiParser } from "../midi/parser.ts";
 import type { PortServer } from "../bus/port_server.ts";
-import { ReconnectEvent } from "../client/reconnect_event.ts";
+import { ReconnectEvent } from "../client/events.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import type { Transport } from "../transport/transport.ts";
 import { TypedEventTarget } from "../util/typed_event_target.ts";
@@ -654,7 +654,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     if (!origin) {
       origin = new Origin();
       this.#origins.set(hub, origin);
-      this.dispatchEvent(new HubEvent("hubjoin", hub));
+      this.dispatchEvent(new HubEvent("hubjoin", { hub }));
     }
     origin.seen = performance.now();
     if (h.has(BYE_HEADER)) return this.#leave(hub, origin, "bye");
@@ -711,14 +711,14 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   ) {
     this.#origins.delete(hub);
     const messages = this.#release(origin);
-    this.dispatchEvent(new HubEvent("hubleave", hub, { reason, messages }));
+    this.dispatchEvent(new HubEvent("hubleave", { hub, reason, messages }));
   }
 
   #gap(hub: string, origin: Origin): void {
     this.#stats.gaps++;
     const messages = this.#release(origin);
     this.dispatchEvent(
-      new HubEvent("hubgap", hub, { reason: "gap", messages }),
+      new HubEvent("hubgap", { hub, reason: "gap", messages }),
     );
   }
 

@@ -13,7 +13,7 @@ import {
 import { Outbox } from "./_outbox.ts";
 import type { BufferBudget } from "./buffer_budget.ts";
 import { addressName } from "../transport/address.ts";
-import { DropEvent } from "./drop_event.ts";
+import { DropEvent } from "./events.ts";
 import { PortClosedError } from "./errors.ts";
 import { encode } from "../midi/encode.ts";
 import type { Message } from "../midi/message.ts";
@@ -931,7 +931,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     if (now.skippedBytes === last.skippedBytes) return;
     this.#reported = now;
     this.dispatchEvent(
-      new DropEvent(this, {
+      new DropEvent("drop", {
+        port: this,
         skippedBytes: now.skippedBytes - last.skippedBytes,
         discardedMessages: now.discardedMessages - last.discardedMessages,
         oversizedSysex: now.oversizedSysex - last.oversizedSysex,
