@@ -20,10 +20,12 @@
 
 export {
   joinNats,
+  type NatsBridgeOptions,
+  type NatsTlsOptions,
+} from "./src/nats/join_nats.ts";
+export {
   NatsBridge,
   type NatsBridgeEventMap,
-  type NatsBridgeOptions,
   type NatsBridgeStats,
-  type NatsTlsOptions,
 } from "./src/nats/nats_bridge.ts";
 export { HubEvent, type HubEventInit } from "./src/nats/events.ts";
