@@ -119,7 +119,10 @@ export {
   type ReconnectingPortOptions,
   type ReconnectingPortStats,
 } from "./src/client/reconnecting_port.ts";
-export { ReconnectEvent } from "./src/client/reconnect_event.ts";
+export {
+  ReconnectEvent,
+  type ReconnectEventInit,
+} from "./src/client/events.ts";
 export {
   PortServer,
   type PortServerEventMap,
@@ -135,8 +138,17 @@ export {
   type BroadcastOptions,
   type HubClient,
 } from "./src/bus/hub.ts";
-export { PortEvent } from "./src/bus/port_event.ts";
-export { DropEvent } from "./src/port/drop_event.ts";
+export {
+  FilterEvent,
+  type FilterEventInit,
+  PortEvent,
+  type PortEventInit,
+  RejectEvent,
+  type RejectEventInit,
+  ReleaseEvent,
+  type ReleaseEventInit,
+} from "./src/bus/events.ts";
+export { DropEvent, type DropEventInit } from "./src/port/events.ts";
 export { type BudgetHolder, BufferBudget } from "./src/port/buffer_budget.ts";
 export {
   type Backoff,
@@ -144,9 +156,6 @@ export {
   type ExponentialBackoffOptions,
 } from "./src/client/backoff.ts";
 export { NoteTracker } from "./src/midi/note_tracker.ts";
-export { RejectEvent } from "./src/bus/reject_event.ts";
-export { ReleaseEvent } from "./src/bus/release_event.ts";
-export { FilterEvent } from "./src/bus/filter_event.ts";
 export {
   WebGateway,
   type WebGatewayEventMap,

@@ -12,7 +12,7 @@
  * import { HubEvent } from "@x/midisock/nats";
  * import assert from "node:assert/strict";
  *
- * const event = new HubEvent("hubjoin", "studio-b");
+ * const event = new HubEvent("hubjoin", { hub: "studio-b" });
  * assert.equal(`# ${event.type} ${event.hub}`, "# hubjoin studio-b");
  * ```
  *
@@ -21,10 +21,12 @@
 
 export {
   joinNats,
+  type NatsBridgeOptions,
+  type NatsTlsOptions,
+} from "./src/nats/join_nats.ts";
+export {
   NatsBridge,
   type NatsBridgeEventMap,
-  type NatsBridgeOptions,
   type NatsBridgeStats,
-  type NatsTlsOptions,
 } from "./src/nats/nats_bridge.ts";
-export { HubEvent } from "./src/nats/hub_event.ts";
+export { HubEvent, type HubEventInit } from "./src/nats/events.ts";

@@ -24,7 +24,7 @@
  */
 
 import { connect, message, type SocketPort } from "../mod.ts";
-import { connectNats } from "../src/nats/_nats.ts";
+import { connectNats } from "../src/nats/_transport.ts";
 
 function flag(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));

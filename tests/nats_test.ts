@@ -8,7 +8,7 @@ import { connect, message, PortServer, type SocketPort } from "../mod.ts";
 import { encodedLength } from "../src/midi/encode_into.ts";
 import { type HubEvent, joinNats, type NatsBridge } from "../nats.ts";
 import { NATS_QUEUED_BYTES } from "../src/nats/nats_bridge.ts";
-import { connectNats, natsHeaders } from "../src/nats/_nats.ts";
+import { connectNats, natsHeaders } from "../src/nats/_transport.ts";
 import { midisock } from "./_child.ts";
 import { NatsServer } from "./_nats_server.ts";
 import { bigSysex, delay, receiveN, waitFor, wire, within } from "./_net.ts";

@@ -3,7 +3,7 @@
 import { timeoutSignal } from "../util/abort.ts";
 import { encode } from "../midi/encode.ts";
 import type { Message } from "../midi/message.ts";
-import { PortEvent } from "./port_event.ts";
+import { PortEvent } from "./events.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import { TypedEventTarget } from "../util/typed_event_target.ts";
 
@@ -430,7 +430,10 @@ export class BroadcastHub extends TypedEventTarget<BroadcastHubEventMap> {
       const dropped = client.droppedBytes - before;
       this.#stats.droppedBytes += dropped;
       this.dispatchEvent(
-        new PortEvent("slowclient", client as SocketPort, dropped),
+        new PortEvent("slowclient", {
+          port: client as SocketPort,
+          droppedBytes: dropped,
+        }),
       );
     });
   }

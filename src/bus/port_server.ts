@@ -1,18 +1,17 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { asError, errorText } from "../util/error_text.ts";
-import { rejectOnAbort, timeoutSignal, whenAborted } from "../util/abort.ts";
 import { unbracket } from "../transport/hosts.ts";
-import { encodeHello } from "../transport/hello.ts";
-import { Acceptor, listenAll, type NetConn } from "../transport/listen.ts";
 import { PortIterator } from "../port/port_iterator.ts";
 import { formatAddress } from "../transport/address.ts";
-import { allowList } from "./_cidr.ts";
+import { Admission } from "./_admission.ts";
 import { BufferBudget } from "../port/buffer_budget.ts";
-import { DropEvent } from "../port/drop_event.ts";
-import { FilterEvent } from "./filter_event.ts";
-import { RejectEvent } from "./reject_event.ts";
-import { ReleaseEvent } from "./release_event.ts";
+import type { DropEvent } from "../port/events.ts";
+import {
+  FilterEvent,
+  PortEvent,
+  type RejectEvent,
+  ReleaseEvent,
+} from "./events.ts";
 import { NoteTracker } from "../midi/note_tracker.ts";
 import { encode } from "../midi/encode.ts";
 import { encodeAll } from "../midi/encode_into.ts";
@@ -20,11 +19,9 @@ import { PortClosedError } from "../port/errors.ts";
 import { BroadcastHub, type BroadcastHubOptions } from "./hub.ts";
 import type { Message } from "../midi/message.ts";
 import { MidiPort, type ReceiveOptions } from "../port/midi_port.ts";
-import { PortEvent } from "./port_event.ts";
-import { addressName } from "../transport/address.ts";
 import {
   checkPortOptions,
-  SocketPort,
+  type SocketPort,
   type SocketPortOptions,
 } from "../port/socket_port.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -241,11 +238,18 @@ export interface PortServerEventMap {
 // Bytes of received messages held for the reader, summed over clients.
 const INBOX_BYTES = 256 * 1024;
 
-type Counted =
-  | "skippedBytes"
-  | "discardedMessages"
-  | "oversizedSysex"
-  | "droppedBytes";
+// A client's counters that the server's stats sum, over every client.
+type Counts = Pick<
+  PortServerStats,
+  "skippedBytes" | "discardedMessages" | "oversizedSysex" | "droppedBytes"
+>;
+
+function addCounts(total: Counts, counts: Counts): void {
+  total.skippedBytes += counts.skippedBytes;
+  total.discardedMessages += counts.discardedMessages;
+  total.oversizedSysex += counts.oversizedSysex;
+  total.droppedBytes += counts.droppedBytes;
+}
 
 /**
  * A socket-port server: mido's PortServer. It listens as soon as it is made,
@@ -289,41 +293,24 @@ type Counted =
 export class PortServer extends MidiPort<PortServerEventMap> {
   #host: string;
   #name: string | undefined;
-  #acceptors: Acceptor[];
   #clientOptions: SocketPortOptions;
   #relay: boolean;
   #hub: BroadcastHub;
   #ports = new Set<SocketPort>();
-  #waiting: SocketPort[] = [];
-  #acceptWaiters: PromiseWithResolvers<SocketPort>[] = [];
-  #adopting = false;
   #reading = false;
   #settled = false;
   #settling: Promise<void> | undefined;
   #pumps = new Set<Promise<void>>();
-  #allow: ((host: string) => boolean) | undefined;
-  #maxClients: number;
-  #acceptSysex: boolean;
-  #filter: ((message: Message, from: SocketPort) => boolean) | undefined;
-  #live = 0; // clients made and not yet closed
-  #tls: boolean;
-  #token: string | undefined;
+  #admission: Admission;
   #budget: BufferBudget;
-  #helloTimeout: number;
-  // Connections whose TLS handshake is under way, and its end.
-  #handshaking = new Map<NetConn | Transport, Promise<void>>();
-  #unmade = 0; // connections being vetted that are no port yet
-  #rejected = 0;
   #filtered = 0;
-  #accepted = 0;
-  #acceptErrors = 0;
   #relayed = 0;
   #releaseNotes: boolean;
   #busState: NoteTracker | undefined; // with snapshot
   #noSnapshot = new WeakSet<SocketPort>(); // joined with snapshot: false
   #released = 0;
   // Counters of the clients that have left, so that totals outlive them.
-  #gone: Record<Counted, number> = {
+  #gone: Counts = {
     skippedBytes: 0,
     discardedMessages: 0,
     oversizedSysex: 0,
@@ -381,37 +368,6 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     this.#releaseNotes = releaseNotes ?? true;
     if (snapshot) this.#busState = new NoteTracker();
     this.#budget = new BufferBudget(maxBufferedBytes ?? 64 * 1024 * 1024);
-    if (token !== undefined && (typeof token !== "string" || token === "")) {
-      throw new TypeError(
-        "Invalid token option: expected a string of at least one character",
-      );
-    }
-    if (token !== undefined) encodeHello({ token }); // it must fit a hello line
-    this.#token = token;
-    this.#tls = tls !== undefined;
-    this.#helloTimeout = helloTimeout ?? 2000;
-    if (typeof this.#helloTimeout !== "number" || !(this.#helloTimeout > 0)) {
-      throw new RangeError(
-        `Invalid helloTimeout option: expected a number of milliseconds > 0, got ${helloTimeout}`,
-      );
-    }
-    this.#allow = allow === undefined ? undefined : allowList(allow);
-    this.#maxClients = maxClients ?? defaultMaxClients();
-    if (!Number.isInteger(this.#maxClients) || this.#maxClients < 0) {
-      throw new RangeError(
-        `Invalid maxClients option: expected an integer >= 0, got ${maxClients}`,
-      );
-    }
-    this.#acceptSysex = acceptSysex ?? true;
-    if (filter !== undefined && typeof filter !== "function") {
-      throw new TypeError(
-        `Invalid filter option: expected a function, got ${typeof filter}`,
-      );
-    }
-    this.#filter = filter;
-    this.#host = host;
-    this.#name = name;
-    this.#relay = relay ?? false;
     this.#clientOptions = {
       runningStatus: rest.runningStatus,
       maxSysexBytes: rest.maxSysexBytes,
@@ -421,26 +377,44 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       readHello: true,
       budget: this.#budget,
     };
+    this.#admission = new Admission(
+      {
+        allow,
+        maxClients,
+        tls: tls !== undefined,
+        token,
+        helloTimeout,
+        acceptSysex,
+        filter,
+      },
+      this.#clientOptions,
+      {
+        name: () => this.name,
+        closed: () => this.closed,
+        adopt: (port) => this.#adopt(port),
+        dispatchEvent: (event) => this.dispatchEvent(event),
+      },
+    );
+    this.#host = host;
+    this.#name = name;
+    this.#relay = relay ?? false;
     checkPortOptions(this.#clientOptions); // now, not at the first client
     this.#hub = new BroadcastHub(rest);
     this.#hub.addEventListener("slowclient", (event) => {
       this.dispatchEvent(
-        new PortEvent("slowclient", event.port, event.droppedBytes),
+        new PortEvent("slowclient", {
+          port: event.port,
+          droppedBytes: event.droppedBytes,
+        }),
       );
     });
-    this.#acceptors = listenAll(host, port, tls).map((listener) =>
-      new Acceptor(
-        listener,
-        (conn) => this.#take(conn),
-        (error) => this.#acceptFailed(error),
-      )
-    );
-    if (this.#relay) this.#adoptAll();
+    this.#admission.listen(host, port, tls);
+    if (this.#relay) this.#admission.adoptAll();
   }
 
   /** The TCP port that the server listens on. */
   get port(): number {
-    return this.#acceptors[0].addr.port;
+    return this.#admission.addrs[0].port;
   }
 
   /** The host that the server was given (`""` for every interface). */
@@ -462,7 +436,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    * ```
    */
   get addrs(): Deno.NetAddr[] {
-    return this.#acceptors.map((acceptor) => acceptor.addr);
+    return this.#admission.addrs;
   }
 
   /** The server's name: `host:port`, or `[v6]:port`, or the name it was given. */
@@ -488,29 +462,22 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   /** Counters of clients, messages and drops, over every client it has had. */
   get stats(): PortServerStats {
     const total = { ...this.#gone };
-    for (const port of [...this.#ports, ...this.#waiting]) {
-      const s = port.stats;
-      total.skippedBytes += s.skippedBytes;
-      total.discardedMessages += s.discardedMessages;
-      total.oversizedSysex += s.oversizedSysex;
-      total.droppedBytes += s.droppedBytes;
+    for (const port of [...this.#ports, ...this.#admission.waiting]) {
+      addCounts(total, port.stats);
     }
     return {
       clients: this.#ports.size,
-      accepted: this.#accepted,
-      acceptErrors: this.#acceptErrors,
-      rejected: this.#rejected,
+      accepted: this.#admission.accepted,
+      acceptErrors: this.#admission.acceptErrors,
+      rejected: this.#admission.rejected,
       filtered: this.#filtered,
       bufferedBytes: this.#budget.heldBytes,
       bufferDiscards: this.#budget.discards,
       received: this.#received,
       relayed: this.#relayed,
       releasedNotes: this.#released,
-      skippedBytes: total.skippedBytes,
-      discardedMessages: total.discardedMessages,
-      oversizedSysex: total.oversizedSysex,
+      ...total,
       slowClients: this.#hub.stats.slowClients,
-      droppedBytes: total.droppedBytes,
     };
   }
 
@@ -547,24 +514,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   accept(
     options: { block?: boolean; signal?: AbortSignal } = {},
   ): Promise<SocketPort> | SocketPort | null {
-    if (options.block === false) {
-      if (this.closed) throw new PortClosedError(this.name, "accept");
-      return this.#waiting.shift() ?? null;
-    }
-    if (this.closed) {
-      return Promise.reject(new PortClosedError(this.name, "accept"));
-    }
-    const waiting = this.#waiting.shift();
-    if (waiting) return Promise.resolve(waiting);
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const waiter = Promise.withResolvers<SocketPort>();
-    this.#acceptWaiters.push(waiter);
-    rejectOnAbort(signal, waiter, () => {
-      const i = this.#acceptWaiters.indexOf(waiter);
-      if (i >= 0) this.#acceptWaiters.splice(i, 1);
-    });
-    return waiter.promise;
+    return this.#admission.accept(options);
   }
 
   /**
@@ -634,7 +584,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    */
   protected _start(reading: boolean): void {
     if (reading) this.#reading = true;
-    this.#adoptAll();
+    this.#admission.adoptAll();
   }
 
   /**
@@ -657,10 +607,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     if (this.#settling === undefined) {
       if (this.#settled) return this.#broadcast(msg, bytes);
       this.#settled = true;
-      // Then the TLS handshakes of the clients taken in so far.
-      this.#settling = Promise.all(this.#acceptors.map((a) => a.settle()))
-        .then(() => Promise.all(this.#handshaking.values()))
-        .then(() => {});
+      this.#settling = this.#admission.settled();
     }
     // Sends made while the server settles go out after it, in order, and
     // so does any send made before the last of them has gone.
@@ -689,14 +636,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    * @returns When everything is closed.
    */
   protected async _shutdown(): Promise<void> {
-    for (const acceptor of this.#acceptors) acceptor.close();
-    for (const waiter of this.#acceptWaiters.splice(0)) {
-      waiter.reject(new PortClosedError(this.name, "accept"));
-    }
-    await Promise.all(this.#acceptors.map((acceptor) => acceptor.done));
-    for (const conn of this.#handshaking.keys()) closeQuietly(conn);
-    await Promise.all(this.#handshaking.values());
-    const ports = [...this.#ports, ...this.#waiting.splice(0)];
+    const waiting = await this.#admission.close();
+    const ports = [...this.#ports, ...waiting];
     await Promise.all(ports.map((port) => port.close()));
     this._inbox.end(); // wakes pumps that wait for room
     await Promise.all([...this.#pumps]);
@@ -749,19 +690,19 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     options: { name?: string; snapshot?: boolean } = {},
   ): SocketPort {
     if (this.closed) throw new PortClosedError(this.name, "join");
-    if (this.#live + this.#unmade >= this.#maxClients) {
+    const reason = this.#admission.full();
+    if (reason) {
       transport.close();
-      const reason = `over maxClients (${this.#maxClients})`;
-      this.#reject(options.name ?? "a joined transport", reason);
+      this.#admission.reject(options.name ?? "a joined transport", reason);
       throw new RangeError(`Cannot join ${this.name}: ${reason}`);
     }
-    const port = this.#port(transport, {
+    const port = this.#admission.port(transport, {
       ...this.#clientOptions,
       name: options.name,
       readHello: false, // the name it was given stays
     });
     if (options.snapshot === false) this.#noSnapshot.add(port);
-    this.#place(port);
+    this.#admission.place(port);
     return port;
   }
 
@@ -808,217 +749,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    */
   admit(transport: Transport): void {
     if (this.closed) throw new PortClosedError(this.name, "admit");
-    this.#take(transport);
-  }
-
-  // Who may come in, the same for every client: from the listener, or
-  // admit()ted.
-  #take(conn: NetConn | Transport): void {
-    const remote = conn.remoteAddr;
-    const host = remote !== undefined && "hostname" in remote
-      ? remote.hostname
-      : undefined;
-    const reason = this.#allow && (host === undefined || !this.#allow(host))
-      ? "not on the allow-list"
-      : this.#live + this.#unmade >= this.#maxClients
-      ? `over maxClients (${this.#maxClients})`
-      : undefined;
-    if (reason) {
-      closeQuietly(conn, reason); // before a byte of it is read
-      this.#reject(addressName(remote) ?? host ?? "a client", reason);
-      return;
-    }
-    // A TLS connection from the listener (not a WebSocket, whose TLS, if
-    // any, the HTTP server has done).
-    const tls = this.#tls && "handshake" in conn;
-    if (tls || this.#token !== undefined) {
-      const done = this.#vet(conn, tls).finally(() =>
-        this.#handshaking.delete(conn)
-      );
-      this.#handshaking.set(conn, done);
-      return;
-    }
-    this.#make(conn);
-  }
-
-  // A client of a TLS server, or of one with a token: it is taken in only
-  // once its handshake is done and its hello line carries the token, both
-  // within helloTimeout; until then nothing of it is read by anyone.
-  async #vet(conn: NetConn | Transport, tls: boolean): Promise<void> {
-    // Counted as a client from the start: as a connection until it is made
-    // a port, then as a port.
-    let unmade = true;
-    const made = () => {
-      if (unmade) this.#unmade--;
-      unmade = false;
-    };
-    this.#unmade++;
-    try {
-      await this.#vetConn(conn, tls, made);
-    } finally {
-      made();
-    }
-  }
-
-  async #vetConn(
-    conn: NetConn | Transport,
-    tls: boolean,
-    made: () => void,
-  ): Promise<void> {
-    using timeout = timeoutSignal(this.#helloTimeout);
-    const deadline = timeout.signal;
-    const address = addressName(conn.remoteAddr) ?? "a client";
-    const failed = (reason: string) => {
-      closeQuietly(conn, reason);
-      if (!this.closed) this.#reject(address, reason);
-    };
-    if (tls && !await this.#handshake(conn as Deno.TlsConn, deadline, failed)) {
-      return;
-    }
-    if (this.#token === undefined) {
-      made();
-      if (this.closed) closeQuietly(conn);
-      else this.#make(conn);
-      return;
-    }
-    let port: SocketPort;
-    try {
-      made(); // from now on it is counted as a port
-      port = this.#port(conn, this.#clientOptions);
-    } catch (error) {
-      return failed(errorText(error));
-    }
-    const reason = await this.#checkHello(port, deadline);
-    if (reason !== undefined || this.closed) {
-      // Nothing it sent was read, nor will be.
-      await port.abort(reason ?? "the server closed");
-      if (reason !== undefined && !this.closed) this.#reject(address, reason);
-      return;
-    }
-    this.#place(port);
-  }
-
-  // Why a client's hello line does not let it in, or undefined if it does.
-  async #checkHello(
-    port: SocketPort,
-    deadline: AbortSignal,
-  ): Promise<string | undefined> {
-    if (port.hello === undefined) {
-      const known = new Promise<void>((resolve) =>
-        port.addEventListener("hello", () => resolve(), { once: true })
-      );
-      await Promise.race([known, whenAborted(deadline)]);
-    }
-    const hello = port.hello;
-    if (hello === undefined) {
-      return `no hello line within ${this.#helloTimeout} ms`;
-    }
-    if (hello === null) return port.helloError ?? "no hello line";
-    const match = await port.matchesToken(this.#token!);
-    return match === undefined
-      ? "no token in the hello line"
-      : match
-      ? undefined
-      : "wrong token";
-  }
-
-  // Finishes a client's TLS handshake before the deadline: true if done.
-  async #handshake(
-    conn: Deno.TlsConn,
-    deadline: AbortSignal,
-    failed: (reason: string) => void,
-  ): Promise<boolean> {
-    try {
-      await Promise.race([
-        conn.handshake(),
-        whenAborted(deadline).then(() => {
-          throw new Error(`no handshake within ${this.#helloTimeout} ms`);
-        }),
-      ]);
-      return true;
-    } catch (error) {
-      failed(
-        `TLS handshake failed: ${errorText(error)}`,
-      );
-      return false;
-    }
-  }
-
-  #make(conn: NetConn | Transport): void {
-    let port: SocketPort;
-    try {
-      port = this.#port(conn, this.#clientOptions);
-    } catch (error) {
-      // The connection went before it could be made a port.
-      closeQuietly(conn);
-      this.#acceptFailed(asError(error));
-      return;
-    }
-    this.#place(port);
-  }
-
-  // Makes a client's port, and counts it among the clients the server
-  // holds until it closes: from the moment it is made, so that a client
-  // that closes while it is vetted is counted out too.
-  #port(conn: Transport | NetConn, options: SocketPortOptions): SocketPort {
-    const port = new SocketPort(conn, options);
-    this.#live++;
-    port.addEventListener("close", () => this.#live--, { once: true });
-    return port;
-  }
-
-  #reject(address: string, reason: string): void {
-    this.#rejected++;
-    this.dispatchEvent(new RejectEvent(address, reason));
-  }
-
-  // Why a client's message is not to be delivered, or undefined.
-  #refuse(msg: Message, port: SocketPort): string | undefined {
-    if (!this.#acceptSysex && msg.type === "sysex") return "sysex";
-    if (!this.#filter) return undefined;
-    try {
-      return this.#filter(msg, port) ? undefined : "filter";
-    } catch (error) {
-      return `filter threw: ${errorText(error)}`;
-    }
-  }
-
-  #acceptFailed(error: Error): void {
-    this.#acceptErrors++;
-    this.dispatchEvent(
-      new ErrorEvent("accepterror", { error, message: error.message }),
-    );
-  }
-
-  // Passes a client's drop events on as the server's.
-  #forwardDrops(port: SocketPort): void {
-    port.addEventListener(
-      "drop",
-      (event) => this.dispatchEvent(new DropEvent(port, event)),
-    );
-  }
-
-  // A new client goes to a caller of accept(), or is adopted, or waits for
-  // either.
-  #place(port: SocketPort): void {
-    this.#accepted++;
-    this.#forwardDrops(port);
-    // A name that comes later, in a hello line (a server without a token).
-    if (port.hello === undefined) {
-      port.addEventListener("hello", () => {
-        if (port.hello?.name) this.dispatchEvent(new PortEvent("hello", port));
-      }, { once: true });
-    }
-    const waiter = this.#acceptWaiters.shift();
-    if (waiter) waiter.resolve(port);
-    else if (this.#adopting) this.#adopt(port);
-    else this.#waiting.push(port);
-  }
-
-  #adoptAll(): void {
-    if (this.#adopting) return;
-    this.#adopting = true;
-    for (const port of this.#waiting.splice(0)) this.#adopt(port);
+    this.#admission.take(transport);
   }
 
   // Sends a message to the clients of the bus (all but `from`), and keeps
@@ -1047,7 +778,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     }
     this.#ports.add(port);
     this.#hub.add(port);
-    this.dispatchEvent(new PortEvent("connect", port));
+    this.dispatchEvent(new PortEvent("connect", { port }));
     const pump = this.#pump(port);
     this.#pumps.add(pump);
     pump.finally(() => this.#pumps.delete(pump));
@@ -1071,10 +802,16 @@ export class PortServer extends MidiPort<PortServerEventMap> {
         }
         this.#received++;
         taken++;
-        const refused = this.#refuse(msg, port);
+        const refused = this.#admission.refuse(msg, port);
         if (refused) {
           this.#filtered++;
-          this.dispatchEvent(new FilterEvent(port, msg, refused));
+          this.dispatchEvent(
+            new FilterEvent("filtered", {
+              port,
+              message: msg,
+              reason: refused,
+            }),
+          );
           continue;
         }
         held?.track(msg);
@@ -1086,13 +823,13 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       this.#hub.delete(port);
       if (held && !this.closed) taken += await this.#release(port, held, from);
       const s = port.stats;
-      const gone = this.#gone;
-      gone.skippedBytes += s.skippedBytes;
-      gone.discardedMessages += s.discardedMessages;
-      gone.oversizedSysex += s.oversizedSysex;
-      gone.droppedBytes += s.droppedBytes;
+      addCounts(this.#gone, s);
       this.dispatchEvent(
-        new PortEvent("disconnect", port, s.droppedBytes, taken),
+        new PortEvent("disconnect", {
+          port,
+          droppedBytes: s.droppedBytes,
+          messages: taken,
+        }),
       );
     }
   }
@@ -1128,45 +865,9 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     const messages = held.release();
     if (messages.length === 0) return 0;
     for (const msg of messages) await this.#deliver(msg, port, from);
-    const event = new ReleaseEvent(port, messages);
+    const event = new ReleaseEvent("release", { port, messages });
     this.#released += event.notes;
     this.dispatchEvent(event);
     return messages.length;
-  }
-}
-
-// Closes a connection or a transport, with a reason for the peer where the
-// transport can carry one.
-function closeQuietly(conn: Deno.Conn | Transport, reason?: string): void {
-  try {
-    (conn as Transport).close(reason);
-  } catch {
-    // Already closed.
-  }
-}
-
-/**
- * 1024, or the process's open-file limit less an eighth of it (at least
- * 128) where that is lower: a server must never accept its way out of
- * descriptors.
- */
-function defaultMaxClients(): number {
-  const limit = openFileLimit();
-  if (limit === undefined) return 1024;
-  // The runtime and the server's own files take some: leave them room.
-  return Math.max(1, Math.min(1024, limit - Math.max(128, limit >> 3)));
-}
-
-/** The soft limit on open files, where it can be read without asking. */
-function openFileLimit(): number | undefined {
-  const path = "/proc/self/limits";
-  try {
-    if (Deno.build.os !== "linux") return undefined;
-    const read = Deno.permissions.querySync({ name: "read", path });
-    if (read.state !== "granted") return undefined;
-    const match = /^Max open files\s+(\d+)/m.exec(Deno.readTextFileSync(path));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -328,7 +328,7 @@ Lists the MIDI inputs (keyboards, and other programs' outputs) and outputs
 Give a name, or a piece of it that no other port's name has, to
 serve --out and to connect --in and --out. It needs --allow-ffi
 --allow-read --allow-env. On Linux, the ports are ALSA's, or JACK's when
-MIDISOCK_RTMIDI names a JACK build of RtMidi (see the README).
+MIDISOCK_RTMIDI names a JACK build of RtMidi (see docs/devices.md).
 
 Options:
   --json      Print one JSON line instead: {"inputs":[..],"outputs":[..]}

@@ -3,11 +3,8 @@
 // bridge's events. serve.ts imports this module only when --nats is given, so
 // that the NATS client is loaded only then.
 
-import {
-  joinNats,
-  type NatsBridge,
-  type NatsBridgeOptions,
-} from "../nats/nats_bridge.ts";
+import { joinNats, type NatsBridgeOptions } from "../nats/join_nats.ts";
+import type { NatsBridge } from "../nats/nats_bridge.ts";
 import type { PortServer } from "../bus/port_server.ts";
 import { oneLine } from "../util/error_text.ts";
 

@@ -1,14 +1,12 @@
 // Copyright 2026 the midisock authors. MIT license.
 // What serve, monitor, send and connect print: messages and event lines.
 
-import type { FilterEvent } from "../bus/filter_event.ts";
-import type { RejectEvent } from "../bus/reject_event.ts";
-import type { ReleaseEvent } from "../bus/release_event.ts";
+import type { FilterEvent, RejectEvent, ReleaseEvent } from "../bus/events.ts";
 import type { ReconnectingPort } from "../client/reconnecting_port.ts";
 import type { Message } from "../midi/message.ts";
 import { FIELD_TO_TEXT, FIELDS, TYPES } from "../midi/specs.ts";
 import { formatMessage } from "../midi/text.ts";
-import type { DropEvent } from "../port/drop_event.ts";
+import type { DropEvent } from "../port/events.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import { addressName } from "../transport/address.ts";
 import { oneLine } from "../util/error_text.ts";

@@ -4,11 +4,12 @@
 // browsers.
 
 import { PortServer } from "../bus/port_server.ts";
-import type { ReleaseEvent } from "../bus/release_event.ts";
+import type { ReleaseEvent } from "../bus/events.ts";
 import type { DevicePort } from "../device/device_port.ts";
 import { WebGateway } from "../gateway/web_gateway.ts";
 import type { Message } from "../midi/message.ts";
-import type { NatsBridge, NatsBridgeOptions } from "../nats/nats_bridge.ts";
+import type { NatsBridge } from "../nats/nats_bridge.ts";
+import type { NatsBridgeOptions } from "../nats/join_nats.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
 import { oneLine } from "../util/error_text.ts";

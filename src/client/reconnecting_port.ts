@@ -3,13 +3,13 @@
 import { asError } from "../util/error_text.ts";
 import { sleep } from "../util/abort.ts";
 import { type Backoff, exponentialBackoff } from "./backoff.ts";
-import { DropEvent } from "../port/drop_event.ts";
+import { DropEvent } from "../port/events.ts";
 import { encode } from "../midi/encode.ts";
 import { PortClosedError } from "../port/errors.ts";
 import type { Message } from "../midi/message.ts";
 import { MidiPort } from "../port/midi_port.ts";
 import { NoteTracker } from "../midi/note_tracker.ts";
-import { ReconnectEvent } from "./reconnect_event.ts";
+import { ReconnectEvent } from "./events.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 
 /** Options for {@linkcode ReconnectingPort}. */
@@ -374,7 +374,8 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
       const opened = performance.now();
       this.#current = port;
       port.addEventListener("drop", (event) => {
-        this.dispatchEvent(new DropEvent(port, event));
+        // A copy (an event is dispatched once); its port is the connection.
+        this.dispatchEvent(new DropEvent("drop", event));
       });
       if (!first) {
         this.#stats.reconnects++;

@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { DropEvent } from "../port/drop_event.ts";
+import { DropEvent } from "../port/events.ts";
 import { encode } from "../midi/encode.ts";
 import type { Message } from "../midi/message.ts";
 import { MidiPort } from "../port/midi_port.ts";
@@ -383,7 +383,8 @@ export class DevicePort extends MidiPort<DevicePortEventMap> {
     if (after.skippedBytes === before.skippedBytes) return;
     this.#reported = after;
     this.dispatchEvent(
-      new DropEvent(this as DevicePort, {
+      new DropEvent("drop", {
+        port: this as DevicePort,
         skippedBytes: after.skippedBytes - before.skippedBytes,
         discardedMessages: after.discardedMessages - before.discardedMessages,
         oversizedSysex: after.oversizedSysex - before.oversizedSysex,

@@ -5,7 +5,7 @@ import { unbracket } from "../transport/hosts.ts";
 import { bindAll } from "../transport/listen.ts";
 import { PAGE_HTML, PAGE_JS } from "./_web_assets.ts";
 import { formatAddress } from "../transport/address.ts";
-import { RejectEvent } from "../bus/reject_event.ts";
+import { RejectEvent } from "../bus/events.ts";
 import type { PortServer } from "../bus/port_server.ts";
 import { addressName } from "../transport/address.ts";
 import { TypedEventTarget } from "../util/typed_event_target.ts";
@@ -407,7 +407,7 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
       senders: url.searchParams.get("senders") === "1",
       onLimit: (reason) => {
         this.#overLimit++;
-        this.dispatchEvent(new RejectEvent(address, reason));
+        this.dispatchEvent(new RejectEvent("reject", { address, reason }));
       },
     });
     this.#sockets.add(transport);
@@ -427,7 +427,7 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
 
   #reject(address: string, reason: string): void {
     this.#rejected++;
-    this.dispatchEvent(new RejectEvent(address, reason));
+    this.dispatchEvent(new RejectEvent("reject", { address, reason }));
   }
 
   /**

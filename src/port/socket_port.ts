@@ -11,9 +11,10 @@ import {
   senderLine,
 } from "../transport/hello.ts";
 import { Outbox } from "./_outbox.ts";
+import { checkSensing, Sensing } from "./_sensing.ts";
 import type { BufferBudget } from "./buffer_budget.ts";
 import { addressName } from "../transport/address.ts";
-import { DropEvent } from "./drop_event.ts";
+import { DropEvent } from "./events.ts";
 import { PortClosedError } from "./errors.ts";
 import { encode } from "../midi/encode.ts";
 import type { Message } from "../midi/message.ts";
@@ -166,12 +167,7 @@ export function checkPortOptions(options: SocketPortOptions): number {
       `Invalid closeTimeout option: expected a number of milliseconds >= 0, got ${closeTimeout}`,
     );
   }
-  const sensing = options.activeSensing;
-  if (sensing !== undefined && sensing !== 0 && !validSensing(sensing)) {
-    throw new RangeError(
-      `Invalid activeSensing option: expected 0 (off) or a number of milliseconds in ${MIN_SENSING}..${MAX_SENSING}, got ${sensing}`,
-    );
-  }
+  checkSensing(options.activeSensing);
   const partial = options.partialTimeout ?? 10_000;
   if (typeof partial !== "number" || !(partial >= 0)) {
     throw new RangeError(
@@ -180,15 +176,6 @@ export function checkPortOptions(options: SocketPortOptions): number {
   }
   return closeTimeout;
 }
-
-const MIN_SENSING = 100;
-const MAX_SENSING = 3_600_000;
-
-function validSensing(ms: unknown): ms is number {
-  return typeof ms === "number" && ms >= MIN_SENSING && ms <= MAX_SENSING;
-}
-
-const ACTIVE_SENSING = new Uint8Array([0xfe]);
 
 function isConn(x: Transport | Deno.Conn): x is Deno.Conn {
   return typeof (x as Deno.Conn).closeWrite === "function" &&
@@ -237,21 +224,15 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #sent = 0;
   #cut = false;
   #closeReason: string | undefined;
-  #wantSensing: number; // the silence a client asked for, if any
+  #sensing: Sensing;
   // The peer asked for sender names (and the transport can carry them):
   // a line names the sender each time it changes. Whose messages the peer
   // was last told of: undefined for this end's own; null before the first.
   #senders = false;
   #lastSender: string | undefined | null = null;
-  #askedSensing = 0; // the silence a peer asked for in its hello line
-  #reading = false; // the owner reads the port
   #draining = false; // closing: bytes from the peer are read and dropped
   #pendingSize = 0; // the parser's pendingBytes after the last chunk
   #pendingSince = performance.now(); // when a message last grew or ended
-  #sensing = 0; // the silence allowed, once active sensing is on
-  #sensingTimer: ReturnType<typeof setInterval> | undefined;
-  #sensed = 0; // 0xFE bytes taken as signs of life
-  #lastRead = performance.now();
   #waitingForRoom = false; // not reading: the reader is behind
   #partialTimeout: number;
   #partialTimer: ReturnType<typeof setTimeout> | undefined;
@@ -306,19 +287,19 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     // A peer that shows who sent each message (a browser page).
     this.#senders = this.#transport.senders === true &&
       this.#outbox.carriesText;
-    this.#wantSensing = options.activeSensing ?? 0;
+    this.#sensing = new Sensing(options.activeSensing ?? 0, this.#outbox, {
+      name: () => this.#name,
+      waiting: () => this.#waitingForRoom,
+      lost: (error) => this._lost(error),
+    });
     this.#partialTimeout = options.partialTimeout ?? 10_000;
     // The hello line goes first, before any MIDI byte.
-    if (options.hello || this.#wantSensing) {
-      this.#outbox.enqueue(encodeHello({
-        ...options.hello,
-        sensing: this.#wantSensing ? String(this.#wantSensing) : undefined,
-      }));
+    const sensing = this.#sensing.helloField;
+    if (options.hello || sensing) {
+      this.#outbox.enqueue(encodeHello({ ...options.hello, sensing }));
     }
     if (options.readHello) this.#helloReader = new HelloReader();
-    if (this.#wantSensing && options.expectSensing) {
-      this.#startSensing(this.#wantSensing, false);
-    }
+    if (options.expectSensing) this.#sensing.expect();
     this.#budget = options.budget;
     this.#pump = this.#read();
   }
@@ -374,7 +355,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       writtenBytes: outbox.writtenBytes,
       queuedBytes: outbox.queuedBytes,
       droppedBytes: outbox.droppedBytes,
-      activeSensing: this.#sensed,
+      activeSensing: this.#sensing.sensed,
     };
   }
 
@@ -402,7 +383,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * ```
    */
   get sensing(): number {
-    return this.#sensing;
+    return this.#sensing.silence;
   }
 
   /**
@@ -568,9 +549,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * @param reading Whether the use reads the port.
    */
   protected _start(reading: boolean): void {
-    if (!reading || this.#reading) return;
-    this.#reading = true;
-    if (this.#askedSensing) this.#startSensing(this.#askedSensing, true);
+    if (reading) this.#sensing.answer();
   }
 
   /**
@@ -612,7 +591,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    * @returns When it is all closed.
    */
   protected async _shutdown(): Promise<void> {
-    clearInterval(this.#sensingTimer);
+    this.#sensing.stop();
     clearTimeout(this.#partialTimer);
     const outbox = this.#outbox;
     {
@@ -653,15 +632,14 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         let chunk: Uint8Array | null | undefined = await source.read();
         if (chunk === null) break;
         if (this.#draining) continue;
-        const now = this.#lastRead = performance.now();
+        const now = performance.now();
+        this.#sensing.heard(now);
         if (this.#helloReader) {
           chunk = this.#readHello(chunk);
           if (chunk === undefined) continue; // more of a hello line to come
         }
-        let messages = parser.feed(chunk); // done with the chunk here
-        if (this.#sensing || this.#wantSensing) {
-          messages = this.#sense(messages);
-        }
+        // Done with the chunk here; active sensing is no message.
+        const messages = this.#sensing.take(parser.feed(chunk));
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
         this.#budget?.hold(this, parser.partialBytes);
         this.#reportDrops();
@@ -682,7 +660,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
           await space;
           this.#waitingForRoom = false;
           // The peer was not to blame for the wait.
-          this.#lastRead = this.#pendingSince = performance.now();
+          this.#pendingSince = performance.now();
+          this.#sensing.heard(this.#pendingSince);
         }
       }
     } catch (error) {
@@ -752,11 +731,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         this.#token = token;
         if (fields.name) this.#name = fields.name;
         // A client that asks for active sensing gets it, from now on.
-        const sensing = Number(fields.sensing);
-        if (validSensing(sensing)) {
-          this.#askedSensing = sensing;
-          if (this.#reading) this.#startSensing(sensing, true);
-        }
+        this.#sensing.askedFor(fields.sensing);
         this.#settleHello(Object.freeze(fields));
         return result.rest;
       }
@@ -853,51 +828,6 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     return this.#helloError;
   }
 
-  // Takes the 0xFE bytes of a link under active sensing out of the
-  // messages: they are signs of life, not MIDI for the reader. A client
-  // that asked for active sensing turns it on at the first one, which
-  // tells it that the server speaks it.
-  #sense(messages: Message[]): Message[] {
-    let kept: Message[] | undefined;
-    for (let i = 0; i < messages.length; i++) {
-      if (messages[i].type !== "active_sensing") {
-        kept?.push(messages[i]);
-        continue;
-      }
-      kept ??= messages.slice(0, i);
-      this.#sensed++;
-      if (!this.#sensing) this.#startSensing(this.#wantSensing, false);
-    }
-    return kept ?? messages;
-  }
-
-  // Active sensing on this link: a 0xFE whenever the port has sent
-  // nothing for a quarter of the allowed silence, and the port is lost
-  // when the peer sends nothing for all of it (while the port reads). A
-  // server announces it at once, which tells the client it speaks it.
-  #startSensing(silence: number, announce: boolean): void {
-    if (this.#sensing || this.#outbox.closed) return;
-    this.#sensing = silence;
-    const outbox = this.#outbox;
-    if (announce) outbox.enqueue(ACTIVE_SENSING);
-    let out = -1;
-    this.#sensingTimer = setInterval(() => {
-      const now = performance.now();
-      if (!this.#waitingForRoom && now - this.#lastRead > silence) {
-        clearInterval(this.#sensingTimer);
-        this._lost(
-          new Error(
-            `Active sensing timed out: nothing from ${this.#name} for ${silence} ms`,
-          ),
-        );
-        return;
-      }
-      const sent = outbox.writtenBytes + outbox.queuedBytes;
-      if (sent === out && !outbox.closed) outbox.enqueue(ACTIVE_SENSING);
-      out = outbox.writtenBytes + outbox.queuedBytes;
-    }, silence / 4);
-  }
-
   // A message left half sent: the port is lost if no byte comes for
   // partialTimeout ms while it is still unfinished.
   #watchPartial(): void {
@@ -931,7 +861,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     if (now.skippedBytes === last.skippedBytes) return;
     this.#reported = now;
     this.dispatchEvent(
-      new DropEvent(this, {
+      new DropEvent("drop", {
+        port: this,
         skippedBytes: now.skippedBytes - last.skippedBytes,
         discardedMessages: now.discardedMessages - last.discardedMessages,
         oversizedSysex: now.oversizedSysex - last.oversizedSysex,
