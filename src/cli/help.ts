@@ -80,15 +80,19 @@ link to NATS) the others release its notes. Lines:
   its old connection has closed.
 NATS options:
   --nats URL         A NATS server, nats://HOST:PORT (or tls://); give it
-                     once for each server of a cluster
+                     once for each server of a cluster. Run from a
+                     checkout (deno run src/cli/main.ts), it needs
+                     --allow-read as well: it loads the NATS client then
   --bus NAME         The bus (letters, digits, - and _)
   --hub ID           This hub's id on the bus (default: a random one)
   --nats-token-file FILE
                      The NATS token, on FILE's first line (else the
-                     MIDISOCK_NATS_TOKEN environment variable, if set)
+                     MIDISOCK_NATS_TOKEN environment variable, if set
+                     and readable: --allow-env=MIDISOCK_NATS_TOKEN)
   --nats-user NAME   A NATS user; the password is on the first line of
   --nats-pass-file FILE
-                     FILE (else in MIDISOCK_NATS_PASS)
+                     FILE (else in MIDISOCK_NATS_PASS, read as
+                     MIDISOCK_NATS_TOKEN is)
   --nats-creds FILE  A NATS credentials file (JWT and NKey seed)
   --nats-ca FILE     Dial NATS with TLS, trusting the CAs in FILE (PEM)
                      as well (a tls:// URL, or a server that requires
@@ -190,9 +194,10 @@ Options:
   --token-file FILE  Take in only clients whose hello line carries the
                      token on FILE's first line (monitor and send give it
                      with their own --token-file); without this option,
-                     the MIDISOCK_TOKEN environment variable, if set. The
-                     token is never taken from the command line, where ps
-                     would show it
+                     the MIDISOCK_TOKEN environment variable, if set and
+                     readable (--allow-env=MIDISOCK_TOKEN). The token is
+                     never taken from the command line, where ps would
+                     show it
 ${NATS_HELP}
   --json             Print JSON lines instead. A message is mido's
                      msg.dict() with the sender first, such as
@@ -241,7 +246,8 @@ const LINK_HELP: string =
   --token-file FILE
               Open with a hello line that carries the token on FILE's
               first line, for a server with a token (or the
-              MIDISOCK_TOKEN environment variable, if set)
+              MIDISOCK_TOKEN environment variable, if set and readable:
+              --allow-env=MIDISOCK_TOKEN)
   --name NAME
               Open with a hello line that gives the server this name`;
 
