@@ -134,6 +134,20 @@ Deno.test("midisock send reads messages and hex bytes (whole messages, several a
   ]);
 });
 
+Deno.test("midisock send --hex sends a 20 KB sysex whole, as an argument and as a line of stdin", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  const address = `127.0.0.1:${server.port}`;
+  const data = new Uint8Array(20_000).map((_, i) => i % 128);
+  const hex = toHex(encode(message("sysex", { data })));
+  for (const [args, stdin] of [[[hex]], [[], `${hex}\n`]] as const) {
+    const sent = await runMidisock(["send", "--hex", address, ...args], {
+      stdin,
+    });
+    assert.deepEqual(sent, { code: 0, signal: null, stdout: "", stderr: "" });
+    assert.deepEqual(await server.receive(), message("sysex", { data }));
+  }
+});
+
 Deno.test("midisock serve --json prints JSON lines in mido's dict() format, with the sender", async () => {
   const { serve, address } = await startServe("--json");
   await using _ = serve;
