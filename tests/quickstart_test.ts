@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 import { Child, DENO } from "./_child.ts";
 import { NatsServer } from "./_nats_server.ts";
+import { ignoreWithout, NATS_SERVER } from "./_peers.ts";
 
 /** A server's command line, then its clients', as the quick start has them. */
 interface Session {
@@ -148,19 +149,10 @@ for (const session of SESSIONS) {
   });
 }
 
-/** Whether nats-server is on the PATH. */
-const HAS_NATS = (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
-  try {
-    return Deno.statSync(`${dir}/nats-server`).isFile;
-  } catch {
-    return false;
-  }
-});
-
 Deno.test({
   name:
     "serve --nats with --allow-net alone says it needs --allow-read to load the NATS client, and runs with it",
-  ignore: !HAS_NATS,
+  ignore: ignoreWithout(NATS_SERVER),
   fn: async () => {
     await using nats = await NatsServer.start();
     const line = `${CLI} serve --nats ${nats.url} --bus quickstart`;
