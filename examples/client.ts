@@ -27,7 +27,11 @@ if (positionals.length > 1 || !Number.isInteger(port) || port < 1) {
 const PHRASE = [60, 64, 67, 72]; // C, E, G, C: a C major arpeggio
 const NOTE_MS = 150;
 
-await using output = await connect("localhost", port);
+await using output = await connect("localhost", port).catch((error) => {
+  // Such as "Cannot connect to localhost:8080: connection refused".
+  console.error(error instanceof Error ? error.message : error);
+  Deno.exit(1);
+});
 for (const note of PHRASE) {
   await output.send(message("note_on", { note, velocity: 100 }));
   await new Promise((resolve) => setTimeout(resolve, NOTE_MS));

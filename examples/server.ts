@@ -22,7 +22,7 @@ if (positionals.length > 1 || !Number.isInteger(port) || port < 0) {
   Deno.exit(2);
 }
 
-await using server = new PortServer("localhost", port);
+await using server = listen(port);
 const stop = () => server.close();
 Deno.addSignalListener("SIGINT", stop);
 console.log(`Listening on ${server.name}; press Ctrl-C to stop`);
@@ -33,4 +33,15 @@ try {
   }
 } finally {
   Deno.removeSignalListener("SIGINT", stop);
+}
+
+/** A server on localhost:PORT, or one line on stderr and exit status 1. */
+function listen(port: number): PortServer {
+  try {
+    return new PortServer("localhost", port);
+  } catch (error) {
+    // Such as "Cannot listen on localhost:8080: Address already in use".
+    console.error(error instanceof Error ? error.message : error);
+    Deno.exit(1);
+  }
 }

@@ -35,6 +35,8 @@ export interface ChildOptions {
   stdin?: string;
   /** Environment variables to add to the child's. */
   env?: Record<string, string>;
+  /** The directory to run it in: this process's, by default. */
+  cwd?: string;
 }
 
 /** Rejects when the signal aborts; `clear` stops listening. */
@@ -104,6 +106,7 @@ export class Child implements AsyncDisposable {
     this.#process = new Deno.Command(command, {
       args,
       env: options.env,
+      cwd: options.cwd,
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",

@@ -5,18 +5,16 @@
 // build:jack), which MIDISOCK_RTMIDI selects; and JACK's example clients as
 // a keyboard (jack_midiseq) and a synth (jack_midi_dump).
 //
-// Without the JACK build, the tests that need it are ignored, and say so
-// once. Under CI (MIDISOCK_REQUIRE_JACK=1) they run, and fail if it is
-// missing.
+// Without the JACK build, the tests that need it are ignored, and the run
+// says so once (tests/_peers.ts). Under CI (MIDISOCK_REQUIRE_PEERS=1, or
+// MIDISOCK_REQUIRE_JACK=1) they run, and fail if it is missing.
 
 import { Child, DENO, HANG_GUARD_MS } from "./_child.ts";
+import { customPeer, ignoreWithout, onPath } from "./_peers.ts";
 
 /** The folder of the JACK build: MIDISOCK_RTMIDI, or .cache/rtmidi-jack. */
 export const JACK_BUILD: string = Deno.env.get("MIDISOCK_RTMIDI") ||
   new URL("../.cache/rtmidi-jack", import.meta.url).pathname;
-
-/** Whether the tests must run (CI): a missing build is then a failure. */
-const REQUIRED = Deno.env.get("MIDISOCK_REQUIRE_JACK") === "1";
 
 function exists(path: string): boolean {
   try {
@@ -27,29 +25,30 @@ function exists(path: string): boolean {
   }
 }
 
-function onPath(command: string): boolean {
-  return (Deno.env.get("PATH") ?? "").split(":").some((dir) =>
-    exists(`${dir}/${command}`)
-  );
+/** What is missing to run the JACK tests, if anything. */
+function missing(): string | undefined {
+  return !exists(`${JACK_BUILD}/build/Release/midi.node`)
+    ? `no JACK build of RtMidi at ${JACK_BUILD}`
+    : !onPath("jackd")
+    ? "no jackd on the PATH"
+    : undefined;
 }
 
-/** What is missing to run the JACK tests, if anything. */
-const MISSING: string | undefined =
-  !exists(`${JACK_BUILD}/build/Release/midi.node`)
-    ? `no JACK build of RtMidi at ${JACK_BUILD} (run deno task build:jack)`
-    : !onPath("jackd")
-    ? "no jackd on PATH (apt-get install jackd2)"
-    : undefined;
+/** JACK, with RtMidi built for it. */
+const JACK = customPeer(
+  "jackd2",
+  "apt-get install jackd2 libjack-jackd2-dev, then deno task build:jack",
+  missing,
+  "MIDISOCK_REQUIRE_JACK",
+);
 
 /**
  * Ignore the JACK tests: only when the build or jackd is missing, and only
  * outside CI.
  */
-export const IGNORE_JACK: boolean = MISSING !== undefined && !REQUIRED;
+export const IGNORE_JACK: boolean = ignoreWithout(JACK);
 
-if (IGNORE_JACK) {
-  console.warn(`JACK device tests ignored: ${MISSING}`);
-} else {
+if (!IGNORE_JACK && JACK.missing === undefined) {
   // The device module reads this when it first loads RtMidi.
   Deno.env.set("MIDISOCK_RTMIDI", JACK_BUILD);
 }
@@ -94,8 +93,9 @@ export class Jack implements AsyncDisposable {
    * jackd says so and runs without it.
    */
   static async start(): Promise<Jack> {
-    if (MISSING !== undefined) {
-      throw new Error(`Cannot run the JACK device tests: ${MISSING}`);
+    const lacking = JACK.missing;
+    if (lacking !== undefined) {
+      throw new Error(`Cannot run the JACK device tests: ${lacking}`);
     }
     const name = `midisock-test-${Deno.pid}-${++servers}`;
     const jackd = new Child("jackd", [

@@ -10,6 +10,7 @@ import { main } from "../src/cli/main.ts";
 import { Child, HANG_GUARD_MS, midisock, runMidisock } from "./_child.ts";
 import { askMido, PYTHON, toHex } from "./_mido.ts";
 import { HAS_IPV6_LOOPBACK, waitFor } from "./_net.ts";
+import { MIDO, PYTHON3 } from "./_peers.ts";
 
 const SENDER = /^127\.0\.0\.1:\d+$/;
 
@@ -134,6 +135,20 @@ Deno.test("midisock send reads messages and hex bytes (whole messages, several a
   ]);
 });
 
+Deno.test("midisock send --hex sends a 20 KB sysex whole, as an argument and as a line of stdin", async () => {
+  await using server = new PortServer("127.0.0.1", 0);
+  const address = `127.0.0.1:${server.port}`;
+  const data = new Uint8Array(20_000).map((_, i) => i % 128);
+  const hex = toHex(encode(message("sysex", { data })));
+  for (const [args, stdin] of [[[hex]], [[], `${hex}\n`]] as const) {
+    const sent = await runMidisock(["send", "--hex", address, ...args], {
+      stdin,
+    });
+    assert.deepEqual(sent, { code: 0, signal: null, stdout: "", stderr: "" });
+    assert.deepEqual(await server.receive(), message("sysex", { data }));
+  }
+});
+
 Deno.test("midisock serve --json prints JSON lines in mido's dict() format, with the sender", async () => {
   const { serve, address } = await startServe("--json");
   await using _ = serve;
@@ -161,7 +176,7 @@ Deno.test("midisock serve --json prints JSON lines in mido's dict() format, with
   ]);
 });
 
-Deno.test("midisock serve --json prints every type so that mido's Message.from_dict() reads it back, once sender is removed", async () => {
+MIDO.test("midisock serve --json prints every type so that mido's Message.from_dict() reads it back, once sender is removed", async () => {
   const { serve, port } = await startServe("--json");
   await using _ = serve;
 
@@ -342,7 +357,7 @@ sock.shutdown(socket.SHUT_WR)
 sock.close()
 `;
 
-Deno.test("midisock serve prints a stream that Python mido encoded exactly as mido's str()", async () => {
+MIDO.test("midisock serve prints a stream that Python mido encoded exactly as mido's str()", async () => {
   const { serve, port } = await startServe();
   await using _ = serve;
 
@@ -776,6 +791,169 @@ Deno.test("midisock --help, COMMAND --help and --version", async () => {
   }
 });
 
+/** What `midisock ARGS...` prints on stdout, run in this process. */
+async function helpText(args: string[]): Promise<string> {
+  let text = "";
+  const stdout = new WritableStream<Uint8Array>({
+    write(chunk) {
+      text += new TextDecoder().decode(chunk);
+    },
+  });
+  assert.equal(await main(args, { stdout }), 0);
+  return text;
+}
+
+const HELPS = [
+  ["--help"],
+  ...["serve", "monitor", "send", "ports", "connect"].map((c) => [c, "--help"]),
+];
+
+/**
+ * The lists of a help text: each line that ends with ":" (and is not
+ * indented), with the indented lines right after it.
+ */
+function helpLists(text: string): { heading: string; lines: string[] }[] {
+  const lists: { heading: string; lines: string[] }[] = [];
+  let current: { heading: string; lines: string[] } | undefined;
+  for (const line of text.split("\n")) {
+    if (current && line.startsWith("  ")) current.lines.push(line);
+    else {
+      current = /^\S.*:$/.test(line) ? { heading: line, lines: [] } : undefined;
+      if (current) lists.push(current);
+    }
+  }
+  return lists;
+}
+
+/** The terms of a list's lines (the options, events or commands). */
+function terms(lines: string[]): string[] {
+  return lines.filter((line) => /^ {2}\S/.test(line)).map((line) =>
+    line.slice(2).split(/ {2,}/)[0]
+  );
+}
+
+/**
+ * What is out of line in a help text: a line over 79 columns, or in a
+ * list, a description that does not start at the column of the list's
+ * first one (a term too wide for its line may go on, indented by four,
+ * before its description).
+ */
+function helpFaults(text: string): string[] {
+  const faults: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.length > 79) faults.push(`${line.length} wide: ${line}`);
+  }
+  for (const { heading, lines } of helpLists(text)) {
+    let column: number | undefined; // where the list's first description starts
+    let waiting = false; // whether the last term waits for its description
+    for (const line of lines) {
+      const indent = line.length - line.trimStart().length;
+      let at: number;
+      if (indent === 2) {
+        const described = /^ {2}\S(?:.*?\S)? {2,}(?=\S)/.exec(line);
+        waiting = !described;
+        if (!described) continue;
+        at = described[0].length;
+      } else if (waiting && indent === 4) {
+        continue;
+      } else {
+        waiting = false;
+        at = indent;
+      }
+      column ??= at;
+      if (at !== column) {
+        faults.push(`${heading} ${line}: at ${at}, not ${column}`);
+      }
+    }
+  }
+  return faults;
+}
+
+Deno.test("midisock's help texts are aligned: in each list, every description starts at the same column, and no line is over 79 columns", async () => {
+  for (const args of HELPS) {
+    assert.deepEqual(helpFaults(await helpText(args)), [], args.join(" "));
+  }
+  // The check finds each fault: connect --help's options as they were.
+  assert.deepEqual(
+    helpFaults(`Options:
+  --no-reconnect  Exit when the connection ends, instead of connecting again
+  --tls       Connect with TLS, trusting the system's certificate
+              authorities; the server's certificate must carry HOST
+  --token-file FILE
+              Open with a hello line
+  -h, --help      Print this help`),
+    [
+      "Options:   --tls       Connect with TLS, trusting the system's certificate: at 14, not 18",
+      "Options:               authorities; the server's certificate must carry HOST: at 14, not 18",
+      "Options:               Open with a hello line: at 14, not 18",
+    ],
+  );
+});
+
+Deno.test("midisock serve --help groups its options by what they are for, and every option of each command's usage is in a list", async () => {
+  const serve = helpLists(await helpText(["serve", "--help"]));
+  const options = serve.filter(({ heading }) => /options\b.*:$/i.test(heading));
+  assert.deepEqual(
+    options.map(({ heading, lines }) => [heading, terms(lines)]),
+    [
+      ["Options:", [
+        "--relay",
+        "--snapshot",
+        "--no-release",
+        "--max-sysex BYTES",
+        "--json",
+        "-q, --quiet",
+        "-h, --help",
+      ]],
+      [
+        "Access options (who may join the bus, and what they may send):",
+        [
+          "--allow CIDR",
+          "--max-clients N",
+          "--no-sysex",
+          "--token-file FILE",
+          "--tls-cert FILE",
+          "--tls-key FILE",
+        ],
+      ],
+      [
+        "MIDI device options (they need --allow-ffi --allow-read --allow-env):",
+        ["--out NAME", "--virtual NAME"],
+      ],
+      ["Browser options:", [
+        "--web [HOST:]PORT",
+        "--web-origin ORIGIN",
+        "--web-host NAME",
+      ]],
+      ["NATS options:", [
+        "--nats URL",
+        "--bus NAME",
+        "--hub ID",
+        "--nats-token-file FILE",
+        "--nats-user NAME",
+        "--nats-pass-file FILE",
+        "--nats-creds FILE",
+        "--nats-ca FILE",
+      ]],
+    ],
+  );
+  for (const args of HELPS.slice(1)) {
+    const text = await helpText(args);
+    const usage = text.slice(0, text.indexOf("\n\n"));
+    const listed = helpLists(text).filter(({ heading }) =>
+      /options\b.*:$/i.test(heading)
+    ).flatMap(({ lines }) => terms(lines)).flatMap((term) =>
+      term.split(", ").map((flag) => flag.split(" ")[0])
+    );
+    for (const [flag] of usage.matchAll(/--[a-z-]+/g)) {
+      assert.ok(
+        listed.includes(flag),
+        `${args[0]} --help: ${flag} is in its usage and in none of its lists`,
+      );
+    }
+  }
+});
+
 Deno.test("midisock serve prints a # drop line with the counts for an oversized sysex and a client that leaves mid-message", async () => {
   const { serve, port } = await startServe("--max-sysex", "4");
   await using _ = serve;
@@ -861,7 +1039,7 @@ Deno.test({
   },
 });
 
-Deno.test("midisock serve --allow, --max-clients and --no-sysex print a line for each client turned away and each message held back", async () => {
+PYTHON3.test("midisock serve --allow, --max-clients and --no-sysex print a line for each client turned away and each message held back", async () => {
   const { serve, port } = await startServe(
     "--allow",
     "127.0.0.1",

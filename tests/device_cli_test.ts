@@ -26,6 +26,7 @@ import {
   waitForPort,
 } from "./_jack.ts";
 import { PYTHON } from "./_mido.ts";
+import { ignoreWithout, MIDO } from "./_peers.ts";
 import { openOutput } from "../src/device/mod.ts";
 
 const PEER = new URL("./fixtures/py_net_peer.py", import.meta.url).pathname;
@@ -201,7 +202,7 @@ Deno.test({
 Deno.test({
   name:
     "midisock serve --out and --virtual play exactly what a Python mido client sends, sysex included, on jack_midi_dump",
-  ignore: IGNORE_JACK,
+  ignore: ignoreWithout(MIDO) || IGNORE_JACK,
   fn: async () => {
     await using _jack = await Jack.start();
     await using synth = await MidiDump.start("synth");
@@ -329,7 +330,7 @@ Deno.test({
 Deno.test({
   name:
     "midisock connect --in plays what jack_midiseq plays into a relay server, and a Python mido client receives exactly that",
-  ignore: IGNORE_JACK,
+  ignore: ignoreWithout(MIDO) || IGNORE_JACK,
   fn: async () => {
     await using _jack = await Jack.start();
     await using seq = await MidiSeq.start("keyboard");

@@ -41,3 +41,30 @@ Deno.test("examples/client.ts plays its phrase into examples/server.ts, which pr
     stderr: "",
   });
 });
+
+Deno.test("examples/server.ts on a port in use says so in one line and exits 1", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = taken.addr;
+  await using server = example("server.ts", [String(port)]);
+  const { code, stdout, stderr } = await server.result();
+  assert.deepEqual({ code, stdout }, { code: 1, stdout: "" });
+  assert.match(
+    stderr,
+    new RegExp(
+      `^Cannot listen on localhost:${port}: Address already in use[^\n]*\n$`,
+    ),
+  );
+});
+
+Deno.test("examples/client.ts with no server says so in one line and exits 1", async () => {
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = free.addr;
+  free.close();
+  await using client = example("client.ts", [String(port)]);
+  assert.deepEqual(await client.result(), {
+    code: 1,
+    signal: null,
+    stdout: "",
+    stderr: `Cannot connect to localhost:${port}: connection refused\n`,
+  });
+});

@@ -14,8 +14,9 @@ import {
   RESET,
   waitFor,
 } from "./_net.ts";
+import { MIDO } from "./_peers.ts";
 
-Deno.test("Our PortServer receives exactly the messages that a mido client sends (every type, seeded)", async () => {
+MIDO.test("Our PortServer receives exactly the messages that a mido client sends (every type, seeded)", async () => {
   await using server = new PortServer("127.0.0.1", 0);
   const n = 3000;
   await using peer = new PyPeer([
@@ -39,7 +40,7 @@ Deno.test("Our PortServer receives exactly the messages that a mido client sends
   assert.equal(server.poll(), undefined);
 });
 
-Deno.test("A mido server decodes exactly what our client sends, reset() and panic() included", async () => {
+MIDO.test("A mido server decodes exactly what our client sends, reset() and panic() included", async () => {
   await using peer = new PyPeer(["serve"]);
   const first = await peer.line();
   const match = /^port (\d+)$/.exec(first);
@@ -60,7 +61,7 @@ Deno.test("A mido server decodes exactly what our client sends, reset() and pani
   assert.deepEqual(decoded, [...msgs, ...RESET, ...PANIC].map(formatMessage));
 });
 
-Deno.test("A mido parser ignores the hello line and decodes exactly the messages after it", async () => {
+MIDO.test("A mido parser ignores the hello line and decodes exactly the messages after it", async () => {
   // mido 1.2.10's own PortServer cannot receive on Python 3 (its
   // SocketPort._receive calls ord() on an int), so the peer is mido's
   // Parser on a plain socket, as for every test here.
@@ -79,7 +80,7 @@ Deno.test("A mido parser ignores the hello line and decodes exactly the messages
   assert.deepEqual(await peer.rest(), msgs.map(formatMessage));
 });
 
-Deno.test("A broadcast from our server reaches three mido clients, each of which decodes every message", async () => {
+MIDO.test("A broadcast from our server reaches three mido clients, each of which decodes every message", async () => {
   await using server = new PortServer("127.0.0.1", 0);
   const msgs = randomMessages(0xb0a7, 2000);
   await using a = new PyPeer([

@@ -17,8 +17,9 @@ import {
 import { midoEncode, midoMessages, midoParseAll, toHex } from "./_mido.ts";
 import { ALL_TYPES, Random, randomMessage, testSeed } from "./_random.ts";
 import { concat } from "./_bytes.ts";
+import { MIDO } from "./_peers.ts";
 
-Deno.test("encode(), formatMessage() and parseMessage() agree with mido on 12,000 random messages", async () => {
+MIDO.test("encode(), formatMessage() and parseMessage() agree with mido on 12,000 random messages", async () => {
   const rng = new Random(testSeed());
   const messages: Message[] = [];
   // Every type at its defaults and at the ends of its ranges, then at random.
@@ -50,7 +51,7 @@ Deno.test("encode(), formatMessage() and parseMessage() agree with mido on 12,00
   }
 });
 
-Deno.test("MidiParser without running status decodes mido's bytes, in random chunks, as mido.parse_all() does", async () => {
+MIDO.test("MidiParser without running status decodes mido's bytes, in random chunks, as mido.parse_all() does", async () => {
   const rng = new Random(testSeed() + 10);
   const streams: Message[][] = [];
   for (let s = 0; s < 60; s++) {
@@ -96,7 +97,7 @@ async function mido(bytes: number[]): Promise<string[]> {
 
 // Where we differ from mido on purpose. Each test shows both results.
 
-Deno.test("Differs from mido: running status is applied by default (mido drops the data bytes)", async () => {
+MIDO.test("Differs from mido: running status is applied by default (mido drops the data bytes)", async () => {
   const bytes = [0x90, 60, 100, 62, 0, 0xc0, 1, 2];
   assert.deepEqual(await mido(bytes), [
     "note_on channel=0 note=60 velocity=100 time=0",
@@ -112,7 +113,7 @@ Deno.test("Differs from mido: running status is applied by default (mido drops t
   assert.deepEqual(ours(bytes, { runningStatus: false }), await mido(bytes));
 });
 
-Deno.test("Differs from mido: a real-time byte inside a channel message keeps the message (mido drops it)", async () => {
+MIDO.test("Differs from mido: a real-time byte inside a channel message keeps the message (mido drops it)", async () => {
   const bytes = [0x90, 60, 0xf8, 100, 0xb0, 0xfa, 7, 1];
   assert.deepEqual(await mido(bytes), [
     "clock time=0",
@@ -126,14 +127,14 @@ Deno.test("Differs from mido: a real-time byte inside a channel message keeps th
   ]);
 });
 
-Deno.test("Same as mido: a real-time byte inside a sysex comes out first and the sysex is kept", async () => {
+MIDO.test("Same as mido: a real-time byte inside a sysex comes out first and the sysex is kept", async () => {
   const bytes = [0xf0, 1, 0xf8, 2, 0xf7];
   const both = ["clock time=0", "sysex data=(1,2) time=0"];
   assert.deepEqual(await mido(bytes), both);
   assert.deepEqual(ours(bytes), both);
 });
 
-Deno.test("Differs from mido: F9 or FD inside a channel message is ignored (mido drops the message)", async () => {
+MIDO.test("Differs from mido: F9 or FD inside a channel message is ignored (mido drops the message)", async () => {
   const bytes = [0x90, 60, 0xf9, 100, 0xe0, 0xfd, 0, 0x40];
   assert.deepEqual(await mido(bytes), []);
   assert.deepEqual(ours(bytes), [
@@ -146,7 +147,7 @@ Deno.test("Differs from mido: F9 or FD inside a channel message is ignored (mido
   assert.deepEqual(ours(sysex), ["sysex data=(1,2) time=0"]);
 });
 
-Deno.test("Differs from mido: F4 or F5 inside a message discards it (mido ignores the byte)", async () => {
+MIDO.test("Differs from mido: F4 or F5 inside a message discards it (mido ignores the byte)", async () => {
   const bytes = [0x90, 60, 0xf4, 100, 0xf0, 1, 0xf5, 2, 0xf7];
   assert.deepEqual(await mido(bytes), [
     "note_on channel=0 note=60 velocity=100 time=0",
@@ -155,7 +156,7 @@ Deno.test("Differs from mido: F4 or F5 inside a message discards it (mido ignore
   assert.deepEqual(ours(bytes), []);
 });
 
-Deno.test("Same as mido: a sysex cut by a status byte, a stray F7 and stray data are dropped", async () => {
+MIDO.test("Same as mido: a sysex cut by a status byte, a stray F7 and stray data are dropped", async () => {
   const bytes = [
     0xf0,
     1,

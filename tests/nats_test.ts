@@ -22,6 +22,13 @@ import {
   fmtCreds,
 } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
+import { MIDO, NATS_SERVER, needs, OPENSSL } from "./_peers.ts";
+
+/** Deno.test, for the tests that need nats-server and Python mido. */
+const NATS_AND_MIDO = needs(NATS_SERVER, MIDO);
+
+/** Deno.test, for the tests that need nats-server and openssl. */
+const NATS_AND_OPENSSL = needs(NATS_SERVER, OPENSSL);
 
 /** Hubs in this process, each bridged to the same bus. */
 class Hubs implements AsyncDisposable {
@@ -107,7 +114,7 @@ async function receiver(server: PortServer, n: number): Promise<PyPeer> {
   return peer;
 }
 
-Deno.test("Three hubs on NATS are one relay: exact counts, no echo, each sender's order", async () => {
+NATS_AND_MIDO.test("Three hubs on NATS are one relay: exact counts, no echo, each sender's order", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 3);
   const N = 600; // each client's messages
@@ -159,7 +166,7 @@ Deno.test("Three hubs on NATS are one relay: exact counts, no echo, each sender'
   }
 });
 
-Deno.test("A client that drops on one hub is released on the others", async () => {
+NATS_AND_MIDO.test("A client that drops on one hub is released on the others", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 3);
   const [a, b, c] = hubs.servers;
@@ -188,7 +195,7 @@ Deno.test("A client that drops on one hub is released on the others", async () =
   assert.deepEqual(await onC.rest(), expected);
 });
 
-Deno.test("A hub killed with SIGKILL is released on the others, which go on serving", async () => {
+NATS_AND_MIDO.test("A hub killed with SIGKILL is released on the others, which go on serving", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 2);
   const [b, c] = hubs.servers;
@@ -237,7 +244,7 @@ Deno.test("A hub killed with SIGKILL is released on the others, which go on serv
   assert.deepEqual(await receiveN(synth, 1), [message("start")]);
 });
 
-Deno.test("After NATS restarts, the hubs reconnect and the bus works again", async () => {
+NATS_SERVER.test("After NATS restarts, the hubs reconnect and the bus works again", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 3, {
     heartbeat: 100,
@@ -295,7 +302,7 @@ Deno.test("After NATS restarts, the hubs reconnect and the bus works again", asy
   assert.equal(onC.poll(), undefined);
 });
 
-Deno.test("A hub that closes says goodbye, and its notes are released at once", async () => {
+NATS_SERVER.test("A hub that closes says goodbye, and its notes are released at once", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 1, { hubTimeout: 60_000 });
   await using a = new PortServer("127.0.0.1", 0, { relay: true });
@@ -329,7 +336,7 @@ Deno.test("A hub that closes says goodbye, and its notes are released at once", 
   assert.equal(a.closed, false);
 });
 
-Deno.test("A late joiner of one hub gets the controller state set on another hub", async () => {
+NATS_SERVER.test("A late joiner of one hub gets the controller state set on another hub", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 2, { snapshot: true });
   const [a, b] = hubs.servers;
@@ -351,7 +358,7 @@ Deno.test("A late joiner of one hub gets the controller state set on another hub
   assert.equal(hubs.bridges[1].stats.published, 0);
 });
 
-Deno.test("A batch over maxPayload goes out as several NATS messages, and arrives whole", async () => {
+NATS_SERVER.test("A batch over maxPayload goes out as several NATS messages, and arrives whole", async () => {
   await using nats = await NatsServer.start();
   await using a = new PortServer("127.0.0.1", 0, { relay: true });
   await using b = new PortServer("127.0.0.1", 0, { relay: true });
@@ -375,7 +382,7 @@ Deno.test("A batch over maxPayload goes out as several NATS messages, and arrive
   assert.ok(bridgeA.stats.published >= Math.ceil(105 / 7));
 });
 
-Deno.test("Each hub's bytes are parsed as one stream, and a gap in them releases its notes", async () => {
+NATS_SERVER.test("Each hub's bytes are parsed as one stream, and a gap in them releases its notes", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 1);
   await using listener = await connect("127.0.0.1", hubs.servers[0].port);
@@ -421,7 +428,7 @@ Deno.test("Each hub's bytes are parsed as one stream, and a gap in them releases
   assert.equal(listener.poll(), undefined);
 });
 
-Deno.test("A hub that takes the bus in too slowly drops what is over 1 MiB behind, counts it, and releases its sender", async () => {
+NATS_SERVER.test("A hub that takes the bus in too slowly drops what is over 1 MiB behind, counts it, and releases its sender", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 1);
   const [server] = hubs.servers;
@@ -471,7 +478,7 @@ Deno.test("A hub that takes the bus in too slowly drops what is over 1 MiB behin
   assert.equal(server.stats.received, want);
 });
 
-Deno.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts it off as slow, and counts every byte", async () => {
+NATS_SERVER.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts it off as slow, and counts every byte", async () => {
   await using nats = await NatsServer.start();
   await using hubs = await Hubs.start(nats.url, 1);
   const [a] = hubs.servers;
@@ -551,7 +558,7 @@ Deno.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts it off
   assert.equal(taken + a.stats.droppedBytes, sent * size + notes * 3);
 });
 
-Deno.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
+NATS_AND_OPENSSL.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
   await using byToken = await NatsServer.start(["--auth", "s3cret"]);
   await using server = new PortServer("127.0.0.1", 0, { relay: true });
   await assert.rejects(
@@ -610,7 +617,7 @@ Deno.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
   }
 });
 
-Deno.test("joinNats logs in with a NATS credentials file (a user JWT and its seed)", async () => {
+NATS_SERVER.test("joinNats logs in with a NATS credentials file (a user JWT and its seed)", async () => {
   const dir = await Deno.makeTempDir({
     dir: "/tmp",
     prefix: "midisock-creds-",
@@ -681,7 +688,7 @@ Deno.test("joinNats names what is wrong with its options", async () => {
   assert.equal(server.ports.length, 0);
 });
 
-Deno.test("midisock serve --nats bridges two CLI hubs and prints the bus's events", async () => {
+NATS_SERVER.test("midisock serve --nats bridges two CLI hubs and prints the bus's events", async () => {
   await using nats = await NatsServer.start();
   const serve = (hub: string) => serveOnNats(nats.url, "cli", ["--hub", hub]);
   await using a = serve("a");
@@ -754,7 +761,7 @@ Deno.test("midisock serve --nats needs --bus, and --bus needs --nats", async () 
   }
 });
 
-Deno.test("midisock serve reads the NATS token from --nats-token-file, and says when NATS refuses it", async () => {
+NATS_SERVER.test("midisock serve reads the NATS token from --nats-token-file, and says when NATS refuses it", async () => {
   await using nats = await NatsServer.start(["--auth", "t0ken"]);
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "midisock-nats-" });
   try {
@@ -779,7 +786,7 @@ Deno.test("midisock serve reads the NATS token from --nats-token-file, and says 
   }
 });
 
-Deno.test("midisock serve --json --nats prints the bridge's lines as JSON", async () => {
+NATS_SERVER.test("midisock serve --json --nats prints the bridge's lines as JSON", async () => {
   await using nats = await NatsServer.start();
   await using child = serveOnNats(nats.url, "j", ["--hub", "h", "--json"]);
   await child.waitForMatch("stdout", /"state":"connected"/);
@@ -804,7 +811,7 @@ Deno.test("midisock serve --json --nats prints the bridge's lines as JSON", asyn
   ]);
 });
 
-Deno.test("A bridge cut off as slow by a hub at maxClients joins it again once its old port is gone", async () => {
+NATS_SERVER.test("A bridge cut off as slow by a hub at maxClients joins it again once its old port is gone", async () => {
   await using nats = await NatsServer.start();
   await using hub = new PortServer("127.0.0.1", 0, {
     relay: true,

@@ -364,6 +364,62 @@ Deno.test("MidiParser holds no more than maxSysexBytes while a 100 MiB sysex nev
   }
 });
 
+/**
+ * Feeds F0, `length` data bytes (0x55, in chunks of at most 1 MiB, as a
+ * socket gives them) and F7 to a parser with `maxSysexBytes: max`, and says
+ * what came of it: the length of the sysex kept (every byte checked), or
+ * "oversized".
+ */
+function feedSysex(max: number, length: number): number | "oversized" {
+  const parser = new MidiParser({ maxSysexBytes: max });
+  const chunk = new Uint8Array(Math.min(length, 1024 * 1024)).fill(0x55);
+  const out = parser.feed(new Uint8Array([0xf0]));
+  for (let left = length; left > 0; left -= chunk.length) {
+    out.push(...parser.feed(chunk.subarray(0, Math.min(left, chunk.length))));
+  }
+  out.push(...parser.feed(new Uint8Array([0xf7])));
+  if (parser.stats.oversizedSysex === 1 && out.length === 0) {
+    assert.deepEqual(parser.stats, stats(0, length + 2, 0, 1));
+    return "oversized";
+  }
+  assert.equal(out.length, 1);
+  assert.deepEqual(parser.stats, stats(1));
+  const { data } = out[0] as { data: Uint8Array };
+  assert.ok(data.every((b) => b === 0x55), "a byte of the sysex changed");
+  return data.length;
+}
+
+// Where the parser's sysex buffer starts to grow in place, and the most
+// that such a buffer reserves (SMALL_SYSEX_CAPACITY and
+// MAX_SYSEX_RESERVATION in src/midi/parser.ts).
+const IN_PLACE = 16 * 1024;
+const RESERVATION = 64 * 1024 * 1024;
+
+Deno.test("MidiParser keeps a sysex up to maxSysexBytes and drops one byte more, for 0, 1, the in-place buffer's start and its reservation", () => {
+  for (const max of [0, 1, IN_PLACE, RESERVATION]) {
+    const lengths = [max - 1, max, max + 1].filter((n) => n >= 0);
+    assert.deepEqual(
+      lengths.map((n) => feedSysex(max, n)),
+      [...lengths.slice(0, -1), "oversized"],
+      `maxSysexBytes ${max}`,
+    );
+  }
+});
+
+Deno.test("MidiParser with maxSysexBytes Number.MAX_SAFE_INTEGER keeps a 20 KB sysex, and one past the buffer's reservation", () => {
+  const max = Number.MAX_SAFE_INTEGER;
+  const lengths = [
+    20_000,
+    IN_PLACE - 1,
+    IN_PLACE,
+    IN_PLACE + 1,
+    RESERVATION - 1,
+    RESERVATION,
+    RESERVATION + 1,
+  ];
+  assert.deepEqual(lengths.map((n) => feedSysex(max, n)), lengths);
+});
+
 Deno.test("MidiParser lets a large sysex buffer go once its message is done", () => {
   const parser = new MidiParser();
   const big = new Uint8Array(200 * 1024 + 2).fill(1);
@@ -505,6 +561,16 @@ Deno.test("MidiParser rejects bad options", () => {
     name: "TypeError",
     message:
       `Invalid maxSysexBytes option: expected an integer in 0..${Number.MAX_SAFE_INTEGER}, got 1.5`,
+  });
+  assert.throws(() => new MidiParser({ maxSysexBytes: Infinity }), {
+    name: "TypeError",
+    message:
+      `Invalid maxSysexBytes option: expected an integer in 0..${Number.MAX_SAFE_INTEGER}, got Infinity`,
+  });
+  assert.throws(() => new MidiParser({ maxSysexBytes: 2 ** 53 }), {
+    name: "RangeError",
+    message:
+      `Invalid maxSysexBytes option: expected an integer in 0..${Number.MAX_SAFE_INTEGER}, got 9007199254740992`,
   });
 });
 

@@ -10,6 +10,7 @@ import {
 } from "../mod.ts";
 import { askMido, toHex } from "./_mido.ts";
 import { Random, testSeed } from "./_random.ts";
+import { MIDO } from "./_peers.ts";
 
 const TEXTS: [Message, string][] = [
   [
@@ -156,7 +157,7 @@ function doubleHex(x: number): string {
   return toHex(new Uint8Array(view.buffer));
 }
 
-Deno.test("formatMessage() writes 20,000 random times as Python's repr() does, and parseMessage() reads them back", async () => {
+MIDO.test("formatMessage() writes 20,000 random times as Python's repr() does, and parseMessage() reads them back", async () => {
   const rng = new Random(testSeed());
   const view = new DataView(new ArrayBuffer(8));
   const times: number[] = [];

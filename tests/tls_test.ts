@@ -8,8 +8,9 @@ import { connect, message, PortServer, type RejectEvent } from "../mod.ts";
 import { midisock, runMidisock } from "./_child.ts";
 import { receiveN, waitFor } from "./_net.ts";
 import { withCerts } from "./_tls.ts";
+import { OPENSSL } from "./_peers.ts";
 
-Deno.test("A TLS server and a client that trusts its CA carry MIDI both ways", async () => {
+OPENSSL.test("A TLS server and a client that trusts its CA carry MIDI both ways", async () => {
   await withCerts(async ({ ca, cert, key }) => {
     await using server = new PortServer("127.0.0.1", 0, { tls: { cert, key } });
     await using client = await connect("127.0.0.1", server.port, {
@@ -33,7 +34,7 @@ Deno.test("A TLS server and a client that trusts its CA carry MIDI both ways", a
   });
 });
 
-Deno.test("A plain TCP client and a client that does not trust the CA are turned away; the TLS clients carry on", async () => {
+OPENSSL.test("A plain TCP client and a client that does not trust the CA are turned away; the TLS clients carry on", async () => {
   await withCerts(async ({ ca, cert, key }) => {
     await using server = new PortServer("127.0.0.1", 0, {
       relay: true,
@@ -74,7 +75,7 @@ Deno.test("A plain TCP client and a client that does not trust the CA are turned
   });
 });
 
-Deno.test("midisock serve --tls-cert --tls-key with send --ca and monitor --ca", async () => {
+OPENSSL.test("midisock serve --tls-cert --tls-key with send --ca and monitor --ca", async () => {
   await withCerts(async ({ files }) => {
     await using serve = midisock([
       "serve",

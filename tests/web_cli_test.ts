@@ -9,6 +9,7 @@ import { type Child, midisock, runMidisock } from "./_child.ts";
 import { withCerts } from "./_tls.ts";
 import { upgradeStatus } from "./_ws.ts";
 import { within } from "./_net.ts";
+import { OPENSSL } from "./_peers.ts";
 
 /** Waits for serve's "web page at" line: the page's URL and its port. */
 async function webPage(serve: Child, scheme = "http") {
@@ -168,7 +169,7 @@ Deno.test("midisock serve --web on every interface warns when it cannot read thi
   assert.equal((await serve.result()).code, 0);
 });
 
-Deno.test("midisock serve --web with --tls-cert and --tls-key serves the page over HTTPS, and a WSS client and a TLS client hear each other", async () => {
+OPENSSL.test("midisock serve --web with --tls-cert and --tls-key serves the page over HTTPS, and a WSS client and a TLS client hear each other", async () => {
   await withCerts(async ({ files, ca }) => {
     await using serve = midisock([
       "serve",

@@ -15,6 +15,10 @@ import {
 import { Browser, waitForLog, waitForStatus } from "./_browser.ts";
 import { Child } from "./_child.ts";
 import { PYTHON, waitFor } from "./_net.ts";
+import { BROWSER, MIDO, needs } from "./_peers.ts";
+
+/** Deno.test, for the tests that need Chromium and Python mido. */
+const BROWSER_AND_MIDO = needs(BROWSER, MIDO);
 
 const PEER = new URL("./fixtures/py_net_peer.py", import.meta.url).pathname;
 
@@ -38,7 +42,7 @@ function bus(
   };
 }
 
-Deno.test("A key clicked in Chromium reaches a mido client on the TCP port as exactly its note_on and note_off", async () => {
+BROWSER_AND_MIDO.test("A key clicked in Chromium reaches a mido client on the TCP port as exactly its note_on and note_off", async () => {
   await using b = bus();
   await using peer = new Child(PYTHON, [
     PEER,
@@ -65,7 +69,7 @@ Deno.test("A key clicked in Chromium reaches a mido client on the TCP port as ex
   ]);
 });
 
-Deno.test("A message that a TCP client sends appears in the page's #log after its sender's name, and clock is hidden and counted", async () => {
+BROWSER.test("A message that a TCP client sends appears in the page's #log after its sender's name, and clock is hidden and counted", async () => {
   await using b = bus();
   await using browser = await Browser.launch();
   const page = await browser.page(b.web.url);
@@ -88,7 +92,7 @@ Deno.test("A message that a TCP client sends appears in the page's #log after it
   );
 });
 
-Deno.test("The page names the server for its own messages, and a client that leaves for the notes the server releases for it, styled by who they are, not by name", async () => {
+BROWSER.test("The page names the server for its own messages, and a client that leaves for the notes the server releases for it, styled by who they are, not by name", async () => {
   await using b = bus();
   await using browser = await Browser.launch();
   const page = await browser.page(b.web.url);
@@ -125,7 +129,7 @@ Deno.test("The page names the server for its own messages, and a client that lea
   );
 });
 
-Deno.test("Two pages hear each other through the bus, from a click and from a computer key", async () => {
+BROWSER.test("Two pages hear each other through the bus, from a click and from a computer key", async () => {
   await using b = bus();
   await using browser = await Browser.launch();
   const left = await browser.page(b.web.url);
@@ -156,7 +160,7 @@ Deno.test("Two pages hear each other through the bus, from a click and from a co
   ]);
 });
 
-Deno.test("When the server restarts, the page shows it is disconnected and then reconnects by itself", async () => {
+BROWSER.test("When the server restarts, the page shows it is disconnected and then reconnects by itself", async () => {
   const first = bus();
   const { port: webPort } = first.web;
   const tcpPort = first.server.port;
@@ -176,7 +180,7 @@ Deno.test("When the server restarts, the page shows it is disconnected and then 
   await waitForLog(page, "program_change channel=0 program=5 time=0");
 });
 
-Deno.test("A page asks for the token, a wrong token is refused, and the right one lets it in", async () => {
+BROWSER.test("A page asks for the token, a wrong token is refused, and the right one lets it in", async () => {
   await using b = bus({ token: "s3cret" });
   const reasons: string[] = [];
   b.server.addEventListener("reject", (e) => reasons.push(e.reason));
@@ -202,7 +206,7 @@ Deno.test("A page asks for the token, a wrong token is refused, and the right on
   assert.equal(b.server.stats.rejected, 2);
 });
 
-Deno.test("A WebSocket from a page of another origin is refused, unless origins allows it", async () => {
+BROWSER.test("A WebSocket from a page of another origin is refused, unless origins allows it", async () => {
   await using b = bus();
   const rejected: RejectEvent[] = [];
   b.web.addEventListener("reject", (event) => rejected.push(event));
@@ -238,7 +242,7 @@ Deno.test("A WebSocket from a page of another origin is refused, unless origins 
   assert.equal(allowing.stats.rejected, 0);
 });
 
-Deno.test("When Web MIDI is denied, the page says so plainly, and its keyboard still plays", async () => {
+BROWSER.test("When Web MIDI is denied, the page says so plainly, and its keyboard still plays", async () => {
   await using b = bus();
   await using browser = await Browser.launch();
   const page = await browser.page(b.web.url);
@@ -255,7 +259,7 @@ Deno.test("When Web MIDI is denied, the page says so plainly, and its keyboard s
   await waitForLog(page, "note_off channel=0 note=64 velocity=64 time=0");
 });
 
-Deno.test("A page that goes away with a key held has its note released by the server, for the others on the bus", async () => {
+BROWSER.test("A page that goes away with a key held has its note released by the server, for the others on the bus", async () => {
   await using b = bus();
   await using tcp = await connect("127.0.0.1", b.server.port);
   await using browser = await Browser.launch();
@@ -275,7 +279,7 @@ Deno.test("A page that goes away with a key held has its note released by the se
   assert.equal(tcp.poll(), undefined);
 });
 
-Deno.test("A page that joins a bus with snapshot hears the bus's controller state first, from the server", async () => {
+BROWSER.test("A page that joins a bus with snapshot hears the bus's controller state first, from the server", async () => {
   await using b = bus({ snapshot: true });
   await using tcp = await connect("127.0.0.1", b.server.port);
   await waitFor(() => b.server.ports.length === 1, "the client");
@@ -293,7 +297,7 @@ Deno.test("A page that joins a bus with snapshot hears the bus's controller stat
   ]);
 });
 
-Deno.test("The page's octave shift, velocity and channel set what a key plays", async () => {
+BROWSER.test("The page's octave shift, velocity and channel set what a key plays", async () => {
   await using b = bus();
   await using tcp = await connect("127.0.0.1", b.server.port);
   await using browser = await Browser.launch();

@@ -29,6 +29,7 @@ import {
   receiveN,
   waitFor,
 } from "./_net.ts";
+import { MIDO } from "./_peers.ts";
 
 /** An HTTP server whose WebSockets come out as transports. */
 function wsServer(
@@ -585,7 +586,7 @@ function attribute(frames: readonly (string | Uint8Array)[]): string[] {
   return lines;
 }
 
-Deno.test("A WebSocket at /ws?senders=1 is told who sent each run of messages, in order with them; one without it, and a mido client, get plain MIDI only", async () => {
+MIDO.test("A WebSocket at /ws?senders=1 is told who sent each run of messages, in order with them; one without it, and a mido client, get plain MIDI only", async () => {
   await using server = new PortServer("127.0.0.1", 0, { relay: true });
   await using web = new WebGateway(server, { hostname: "127.0.0.1" });
   const named = await openSocket(

@@ -103,14 +103,15 @@ export function readToken(
 
 /**
  * A secret (a token, a password): the first line of the option's FILE, or
- * else the environment variable `env`; never an argument, which ps shows.
+ * else the environment variable `env` (see {@linkcode optionalEnv}); never
+ * an argument, which ps shows.
  */
 export async function readSecret(
   option: string,
   file: string | undefined,
   env: string,
 ): Promise<string | undefined> {
-  if (file === undefined) return Deno.env.get(env) || undefined;
+  if (file === undefined) return optionalEnv(env);
   const text = (await readText(option, file)).split(/\r?\n/)[0];
   if (text === "") {
     throw new Error(`Cannot use ${option} ${file}: its first line is empty`);
@@ -118,11 +119,39 @@ export async function readSecret(
   return text;
 }
 
-/** A file's text, for an option; a failure names the option and the file. */
+/**
+ * An optional environment variable: its value, or undefined when it is
+ * unset, empty, or not ours to read. The program runs with --allow-net
+ * alone, so a variable that Deno does not let it read counts as unset:
+ * Deno is asked (without a prompt), and the variable is read only if it
+ * says "granted".
+ */
+export function optionalEnv(variable: string): string | undefined {
+  return envReadable(variable)
+    ? Deno.env.get(variable) || undefined
+    : undefined;
+}
+
+/** Whether Deno lets the program read an environment variable (no prompt). */
+export function envReadable(variable: string): boolean {
+  return Deno.permissions.querySync({ name: "env", variable }).state ===
+    "granted";
+}
+
+/**
+ * A file's text, for an option; a failure names the option and the file.
+ * Reading it is the one time the program asks for read access (a prompt,
+ * in a terminal): the user named the file.
+ */
 export async function readText(option: string, path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new Error(
+        `Cannot read ${option} ${path}: no read access to it; run again with --allow-read=${path} (or --allow-read)`,
+      );
+    }
     throw new Error(`Cannot read ${option} ${path}: ${oneLine(error)}`);
   }
 }

@@ -9,6 +9,69 @@ export const VERSION: string = denoJson.version;
 /** The program's name, as its messages give it. */
 export const PROGRAM = "midisock";
 
+/** The widest line of a help text. */
+const WIDTH = 79;
+/** Where an option's description starts, in every help text. */
+const OPTIONS = 21;
+/** Where an event line's description starts. */
+const EVENTS = 29;
+
+/** No line breaks here: `text` with its spaces made non-breaking. */
+function keep(text: string): string {
+  return text.replaceAll(" ", NBSP);
+}
+const NBSP = "\u00a0";
+
+/**
+ * The words of `text`, in lines of at most `width` characters. An event's
+ * name stays with its #, and a piece of {@linkcode keep} stays whole.
+ */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  const words = text.replace(/# (?=[a-z])/g, `#${NBSP}`).split(/[ \t\n]+/);
+  for (const word of words.filter((w) => w !== "")) {
+    if (line === "") line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines.map((line) => line.replaceAll(NBSP, " "));
+}
+
+/**
+ * A list of terms (options, event lines, commands) and what each means:
+ * each term indented by two, each description wrapped to WIDTH and starting
+ * at `column`; a term that reaches the column stands on a line of its own
+ * (and one wider than WIDTH goes on, indented by four). So every
+ * description of a list starts at the same column.
+ */
+function list(items: readonly [string, string][], column: number): string {
+  const pad = " ".repeat(column);
+  const lines: string[] = [];
+  for (const [term, text] of items) {
+    const [first, ...rest] = wrap(text, WIDTH - column);
+    const head = `  ${term}`;
+    if (head.length + 2 <= column) lines.push(head.padEnd(column) + first);
+    else {
+      const [top, ...more] = wrap(term, WIDTH - 4);
+      lines.push(`  ${top}`, ...more.map((line) => `    ${line}`), pad + first);
+    }
+    for (const line of rest) lines.push(pad + line);
+  }
+  return lines.join("\n");
+}
+
+/** A heading, then a list of options under it. */
+function options(heading: string, items: readonly [string, string][]): string {
+  return `${heading}\n${list(items, OPTIONS)}`;
+}
+
+const HELP_OPTION: [string, string] = ["-h, --help", "Print this help"];
+
 /** `midisock --help`. */
 export const HELP: string =
   `${PROGRAM} ${VERSION}: MIDI over TCP, wire-compatible with Python mido's socket ports
@@ -23,12 +86,18 @@ Usage:
   ${PROGRAM} --help | --version
 
 Commands:
-  serve    Run a server and print what each client sends
-  monitor  Connect to a server and print what it sends
-  send     Connect to a server and send messages
-  ports    List this machine's MIDI inputs and outputs
-  connect  Play local MIDI inputs into a server, and a server on local
-           MIDI outputs (serve --out plays a server's bus on outputs)
+${
+    list([
+      ["serve", "Run a server and print what each client sends"],
+      ["monitor", "Connect to a server and print what it sends"],
+      ["send", "Connect to a server and send messages"],
+      ["ports", "List this machine's MIDI inputs and outputs"],
+      [
+        "connect",
+        "Play local MIDI inputs into a server, and a server on local MIDI outputs (serve --out plays a server's bus on outputs)",
+      ],
+    ], 11)
+  }
 
 An address is HOST:PORT, [IPV6]:PORT or :PORT; the host defaults to
 localhost. A MIDI port NAME is its whole name, or a piece of it, in any
@@ -39,70 +108,106 @@ A message is in mido's text format, such as
 defaults.
 
 Exit status:
-  0  success; serve and monitor also exit 0 on Ctrl-C (SIGINT) or SIGTERM
-  1  runtime error: a refused connection, an address in use, a bad message
-     line on stdin, a connection that failed while send was sending
-  2  usage error: an unknown command or option, a bad address, a bad message
-     argument`;
+${
+    list([
+      [
+        "0",
+        "success; serve and monitor also exit 0 on Ctrl-C (SIGINT) or SIGTERM",
+      ],
+      [
+        "1",
+        "runtime error: a refused connection, an address in use, a bad message line on stdin, a connection that failed while send was sending",
+      ],
+      [
+        "2",
+        "usage error: an unknown command or option, a bad address, a bad message argument",
+      ],
+    ], 5)
+  }`;
 
-/** The part of serve's help about --nats: its lines and options. */
-const NATS_HELP: string = `
-One bus across machines (--nats implies --relay): hubs that give the same
---bus on the same NATS system are one bus. Each hub's clients hear every
-other hub's clients; when a hub goes away (it stops, crashes, or loses its
-link to NATS) the others release its notes. Lines:
-  # nats connected bus=NAME hub=ID
-  # nats disconnected [ERROR]  the link to NATS is lost; the hub goes on
-                             serving its own clients, and releases the
-                             other hubs' notes for them
-  # nats reconnecting attempt=N delay=MSms
-  # nats reconnected attempts=N downtime=MSms dropped=BYTES
-                             the bus is back; BYTES that this hub's clients
-                             sent meanwhile were lost
-  # hubjoin ID               another hub was heard
-  # hubleave ID REASON released=N
-                             it is gone (REASON: bye, timeout after 3 s
-                             without a heartbeat, disconnect); N of its
-                             notes were released here
-  # hubgap ID released=N     messages of it were lost on the way; N of its
-                             notes were released here
-  # nats closed published=N received=N dropped=BYTES lost=N overflowed=N
-    ignored=N                the bridge closed (the server stops): NATS
-                             messages it published and received, MIDI
-                             bytes it could not publish, other hubs'
-                             messages lost on the way, MIDI messages
-                             dropped while this hub was 1 MiB behind
-                             taking them in, and messages not taken (a
-                             hub id that is not its subject's)
-  The bridge is a client of its hub (nats:BUS): if NATS takes bytes in
-  slower than the clients send, the hub cuts it off (# slowclient nats:BUS),
-  and it joins again at once (# connect nats:BUS), or on a full hub once
-  its old connection has closed.
-NATS options:
-  --nats URL         A NATS server, nats://HOST:PORT (or tls://); give it
-                     once for each server of a cluster
-  --bus NAME         The bus (letters, digits, - and _)
-  --hub ID           This hub's id on the bus (default: a random one)
-  --nats-token-file FILE
-                     The NATS token, on FILE's first line (else the
-                     MIDISOCK_NATS_TOKEN environment variable, if set)
-  --nats-user NAME   A NATS user; the password is on the first line of
-  --nats-pass-file FILE
-                     FILE (else in MIDISOCK_NATS_PASS)
-  --nats-creds FILE  A NATS credentials file (JWT and NKey seed)
-  --nats-ca FILE     Dial NATS with TLS, trusting the CAs in FILE (PEM)
-                     as well (a tls:// URL, or a server that requires
-                     TLS, dials with TLS and the system's CAs alone)`;
+/** serve's event lines. */
+const SERVE_EVENTS: [string, string][] = [
+  ["# connect NAME", "a client came"],
+  [
+    "# disconnect NAME",
+    `it left, after its last message (with ${
+      keep('" dropped=BYTES"')
+    } if bytes queued for it were never written)`,
+  ],
+  [
+    "# slowclient NAME dropped=BYTES",
+    "it fell too far behind and was cut off; the same count as on its disconnect line",
+  ],
+  [
+    "# drop NAME skipped=BYTES discarded=N oversized=N",
+    "bytes from it made no message: garbage, N messages cut short (by a status byte, or by the client leaving in the middle of one), N sysex messages over --max-sysex",
+  ],
+  [
+    "# hello ADDRESS NAME",
+    "a client taken in by its address named itself in a hello line; lines after it use NAME (on a server with a token, a client is named before it is taken in, on its # connect line)",
+  ],
+  [
+    "# reject ADDRESS REASON",
+    "a client was turned away before a byte of it was read: not on the --allow list, over --max-clients, a failed TLS handshake, no hello line with the token",
+  ],
+  [
+    "# released N notes for NAME",
+    `NAME left with N notes on (and with ${
+      keep('" and P pedals"')
+    } if it left sustain pedals down); the server sent their note_offs (and ${
+      keep("CC 64 = 0")
+    }) for it, printed before its # disconnect line`,
+  ],
+  [
+    "# filtered NAME TYPE REASON",
+    "a client's message was not delivered: a sysex with --no-sysex",
+  ],
+  [
+    "# accepterror ERROR",
+    "a connection failed before it was accepted (such as a port scanner's reset); the server goes on",
+  ],
+  [
+    "# outputerror NAME TYPE ERROR",
+    "a message could not be played on the MIDI output NAME (such as a sysex too long for it)",
+  ],
+];
+
+/** serve's event lines about NATS. */
+const NATS_EVENTS: [string, string][] = [
+  ["# nats connected bus=NAME hub=ID", "the hub joined the bus"],
+  [
+    "# nats disconnected [ERROR]",
+    "the link to NATS is lost; the hub goes on serving its own clients, and releases the other hubs' notes for them",
+  ],
+  ["# nats reconnecting attempt=N delay=MSms", "it dials NATS again"],
+  [
+    "# nats reconnected attempts=N downtime=MSms dropped=BYTES",
+    "the bus is back; BYTES that this hub's clients sent meanwhile were lost",
+  ],
+  ["# hubjoin ID", "another hub was heard"],
+  [
+    "# hubleave ID REASON released=N",
+    "it is gone (REASON: bye, timeout after 3 s without a heartbeat, disconnect); N of its notes were released here",
+  ],
+  [
+    "# hubgap ID released=N",
+    "messages of it were lost on the way; N of its notes were released here",
+  ],
+  [
+    "# nats closed published=N received=N dropped=BYTES lost=N overflowed=N ignored=N",
+    "the bridge closed (the server stops): NATS messages it published and received, MIDI bytes it could not publish, other hubs' messages lost on the way, MIDI messages dropped while this hub was 1 MiB behind taking them in, and messages not taken (a hub id that is not its subject's)",
+  ],
+];
 
 /** `midisock serve --help`. */
 export const SERVE_HELP: string =
-  `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet]
-         [--out NAME]... [--virtual NAME]... [--max-sysex BYTES]
-         [--allow CIDR]... [--max-clients N] [--no-sysex]
-         [--snapshot] [--no-release]
-         [--tls-cert FILE --tls-key FILE] [--token-file FILE]
-         [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
+  `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--snapshot] [--no-release]
+         [--max-sysex BYTES] [--json] [--quiet]
+         [--allow CIDR]... [--max-clients N] [--no-sysex] [--token-file FILE]
+         [--tls-cert FILE --tls-key FILE]
+         [--out NAME]... [--virtual NAME]...
          [--web [HOST:]PORT [--web-origin ORIGIN]... [--web-host NAME]...]
+         [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -115,135 +220,164 @@ server listens on go to stderr, as "${PROGRAM}: listening on 127.0.0.1:8080,
 [::1]:8080". To listen on every interface, give 0.0.0.0:PORT or [::]:PORT.
 
 Events are lines that start with #:
-  # connect NAME             a client came
-  # disconnect NAME          it left, after its last message (with
-                             " dropped=BYTES" if bytes queued for it were
-                             never written)
-  # slowclient NAME dropped=BYTES
-                             it fell too far behind and was cut off; the
-                             same count as on its disconnect line
-  # drop NAME skipped=BYTES discarded=N oversized=N
-                             bytes from it made no message: garbage, N
-                             messages cut short (by a status byte, or by
-                             the client leaving in the middle of one), N
-                             sysex messages over --max-sysex
-  # hello ADDRESS NAME       a client taken in by its address named itself
-                             in a hello line; lines after it use NAME (on
-                             a server with a token, a client is named before
-                             it is taken in, on its # connect line)
-  # reject ADDRESS REASON    a client was turned away before a byte of it
-                             was read: not on the --allow list, over
-                             --max-clients, a failed TLS handshake, no
-                             hello line with the token
-  # released N notes for NAME
-                             NAME left with N notes on (and with " and P
-                             pedals" if it left sustain pedals down); the
-                             server sent their note_offs (and CC 64 = 0)
-                             for it, printed before its # disconnect line
-  # filtered NAME TYPE REASON
-                             a client's message was not delivered: a sysex
-                             with --no-sysex
-  # accepterror ERROR        a connection failed before it was accepted
-                             (such as a port scanner's reset); the server
-                             goes on
-  # outputerror NAME TYPE ERROR
-                             a message could not be played on the MIDI
-                             output NAME (such as a sysex too long for it)
+${list(SERVE_EVENTS, EVENTS)}
 
 Ctrl-C (SIGINT) or SIGTERM stops the server: it closes every client
 (sending what is already queued for it first), prints what they had sent
 and their "# disconnect" lines, and exits 0; a second signal ends the
 program at once.
 
-Options:
-  --relay            Send each client's messages on to every other client
-                     (never back to the sender): a shared MIDI bus
-  --out NAME         Play every message that clients send on the MIDI
-                     output NAME, such as a synth (mido-serve); give it
-                     once for each output. When the server stops, each
-                     output gets a note_off for each note it holds (and
-                     sustain off), so nothing is left sounding
-  --virtual NAME     Create a virtual MIDI output NAME that plays the same,
-                     for other programs to listen to (not on Windows)
-  --max-sysex BYTES  The largest sysex a client may send, in data bytes
-                     (default 1048576); a longer one is dropped and
-                     printed as a # drop line
-  --allow CIDR       Let in only clients from this address or CIDR block,
-                     IPv4 or IPv6 (127.0.0.1, 10.0.0.0/8, fd00::/8); give
-                     it once for each. Without it anyone may connect, and
-                     serve warns on stderr when it listens beyond loopback
-  --max-clients N    The most clients at once (default 1024; keep it below
-                     the process's file descriptor limit, ulimit -n)
-  --no-sysex         Deliver no sysex from clients (a sysex can overwrite
-                     a synth's patches); each is a # filtered line
-  --snapshot         Send each client that joins (or rejoins) the bus's
-                     controller state first: bank, program, controllers
-                     and pitchwheel of each channel the bus has carried
-  --no-release       Do not release the notes of a client that leaves
-                     with notes on or the sustain pedal down (by default
-                     the server sends their note_offs and CC 64 = 0 as if
-                     the client had, printed as a # released line)
-  --tls-cert FILE    Listen with TLS, with the certificate chain in FILE
-  --tls-key FILE     and its private key (PEM). Clients connect with
-                     monitor --tls or --ca FILE; a client whose handshake
-                     fails is a # reject line
-  --token-file FILE  Take in only clients whose hello line carries the
-                     token on FILE's first line (monitor and send give it
-                     with their own --token-file); without this option,
-                     the MIDISOCK_TOKEN environment variable, if set. The
-                     token is never taken from the command line, where ps
-                     would show it
-${NATS_HELP}
-  --json             Print JSON lines instead. A message is mido's
-                     msg.dict() with the sender first, such as
-                     {"sender":NAME,"type":"sysex","time":0,"data":[1,2]}
-                     (mido's snake_case field names, such as frame_type;
-                     sysex data as a list). Delete "sender" and mido's
-                     Message.from_dict() reads it; it rejects unknown keys.
-                     An event is {"event":"connect"|"disconnect"|
-                     "slowclient","port":NAME}, with "droppedBytes":BYTES
-                     when bytes were dropped; {"event":"drop","port":NAME,
-                     "skippedBytes":..,"discardedMessages":..,
-                     "oversizedSysex":..}; {"event":"release","port":NAME,
-                     "notes":N,"pedals":N}; {"event":"reject","address":..,
-                     "reason":..}; {"event":"filtered","port":NAME,
-                     "type":TYPE,"reason":..}; {"event":"accepterror",
-                     "error":TEXT}; {"event":"outputerror","port":NAME,
-                     "type":TYPE,"error":TEXT}
-  --web [HOST:]PORT  Also serve the browser page at http://HOST:PORT/ and
-                     its WebSocket at /ws (the host defaults to the
-                     server's): a browser that opens it is one more client,
-                     with the same --allow, --max-clients, token and relay.
-                     With --tls-cert and --tls-key, the page and the socket
-                     are HTTPS and WSS. Its address goes to stderr, as
-                     "${PROGRAM}: web page at http://localhost:8081/"
-  --web-origin ORIGIN
-                     Let pages from ORIGIN (such as https://studio.example)
-                     open the WebSocket too; give it once for each. A page
-                     from any other site is refused, a # reject line
-  --web-host NAME    Answer to NAME too (such as studio.local), besides
-                     localhost, the loopbacks, the --web host and the
-                     addresses it listens on; give it once for each. A
-                     request for any other name is refused (DNS
-                     rebinding), a # reject line
-  -q, --quiet        Print no messages and no events
-  -h, --help         Print this help
+${
+    options("Options:", [
+      [
+        "--relay",
+        "Send each client's messages on to every other client (never back to the sender): a shared MIDI bus",
+      ],
+      [
+        "--snapshot",
+        "Send each client that joins (or rejoins) the bus's controller state first: bank, program, controllers and pitchwheel of each channel the bus has carried",
+      ],
+      [
+        "--no-release",
+        "Do not release the notes of a client that leaves with notes on or the sustain pedal down (by default the server sends their note_offs and CC 64 = 0 as if the client had, printed as a # released line)",
+      ],
+      [
+        "--max-sysex BYTES",
+        "The largest sysex a client may send, in data bytes (default 1048576); a longer one is dropped and printed as a # drop line",
+      ],
+      [
+        "--json",
+        'Print JSON lines instead. A message is mido\'s msg.dict() with the sender first, such as {"sender":NAME,"type":"sysex","time":0,"data":[1,2]} (mido\'s snake_case field names, such as frame_type; sysex data as a list). Delete "sender" and mido\'s Message.from_dict() reads it; it rejects unknown keys. An event is {"event":"connect"|"disconnect"|"slowclient", "port":NAME}, with "droppedBytes":BYTES when bytes were dropped; {"event":"drop", "port":NAME, "skippedBytes":.., "discardedMessages":.., "oversizedSysex":..}; {"event":"release", "port":NAME, "notes":N, "pedals":N}; {"event":"reject", "address":.., "reason":..}; {"event":"filtered", "port":NAME, "type":TYPE, "reason":..}; {"event":"accepterror", "error":TEXT}; {"event":"outputerror", "port":NAME, "type":TYPE, "error":TEXT}',
+      ],
+      ["-q, --quiet", "Print no messages and no events"],
+      HELP_OPTION,
+    ])
+  }
+
+${
+    options("Access options (who may join the bus, and what they may send):", [
+      [
+        "--allow CIDR",
+        "Let in only clients from this address or CIDR block, IPv4 or IPv6 (127.0.0.1, 10.0.0.0/8, fd00::/8); give it once for each. Without it anyone may connect, and serve warns on stderr when it listens beyond loopback",
+      ],
+      [
+        "--max-clients N",
+        "The most clients at once (default 1024; keep it below the process's file descriptor limit, ulimit -n)",
+      ],
+      [
+        "--no-sysex",
+        "Deliver no sysex from clients (a sysex can overwrite a synth's patches); each is a # filtered line",
+      ],
+      [
+        "--token-file FILE",
+        "Take in only clients whose hello line carries the token on FILE's first line (monitor and send give it with their own --token-file); without this option, the MIDISOCK_TOKEN environment variable, if set and readable (--allow-env=MIDISOCK_TOKEN). The token is never taken from the command line, where ps would show it",
+      ],
+      [
+        "--tls-cert FILE",
+        "Listen with TLS, with the certificate chain in FILE (PEM); give --tls-key too",
+      ],
+      [
+        "--tls-key FILE",
+        "The private key of --tls-cert's certificate (PEM). Clients connect with monitor --tls or --ca FILE; a client whose handshake fails is a # reject line",
+      ],
+    ])
+  }
+
+${
+    options(
+      "MIDI device options (they need --allow-ffi --allow-read --allow-env):",
+      [
+        [
+          "--out NAME",
+          "Play every message that clients send on the MIDI output NAME, such as a synth (mido-serve); give it once for each output. When the server stops, each output gets a note_off for each note it holds (and sustain off), so nothing is left sounding",
+        ],
+        [
+          "--virtual NAME",
+          "Create a virtual MIDI output NAME that plays the same, for other programs to listen to (not on Windows)",
+        ],
+      ],
+    )
+  }
+
+${
+    options("Browser options:", [
+      [
+        "--web [HOST:]PORT",
+        `Also serve the browser page at http://HOST:PORT/ and its WebSocket at /ws (the host defaults to the server's): a browser that opens it is one more client, with the same --allow, --max-clients, token and relay. With --tls-cert and --tls-key, the page and the socket are HTTPS and WSS. Its address goes to stderr, as "${PROGRAM}: web page at http://localhost:8081/"`,
+      ],
+      [
+        "--web-origin ORIGIN",
+        "Let pages from ORIGIN (such as https://studio.example) open the WebSocket too; give it once for each. A page from any other site is refused, a # reject line",
+      ],
+      [
+        "--web-host NAME",
+        "Answer to NAME too (such as studio.local), besides localhost, the loopbacks, the --web host and the addresses it listens on; give it once for each. A request for any other name is refused (DNS rebinding), a # reject line",
+      ],
+    ])
+  }
+
+One bus across machines (--nats implies --relay): hubs that give the same
+--bus on the same NATS system are one bus. Each hub's clients hear every
+other hub's clients; when a hub goes away (it stops, crashes, or loses its
+link to NATS) the others release its notes. Lines:
+${list(NATS_EVENTS, EVENTS)}
+
+The bridge is a client of its hub (nats:BUS): if NATS takes bytes in slower
+than the clients send, the hub cuts it off (# slowclient nats:BUS), and it
+joins again at once (# connect nats:BUS), or on a full hub once its old
+connection has closed.
+
+${
+    options("NATS options:", [
+      [
+        "--nats URL",
+        "A NATS server, nats://HOST:PORT (or tls://); give it once for each server of a cluster. Run from a checkout (deno run src/cli/main.ts), it needs --allow-read as well: it loads the NATS client then",
+      ],
+      ["--bus NAME", "The bus (letters, digits, - and _)"],
+      ["--hub ID", "This hub's id on the bus (default: a random one)"],
+      [
+        "--nats-token-file FILE",
+        "The NATS token, on FILE's first line (else the MIDISOCK_NATS_TOKEN environment variable, if set and readable: --allow-env=MIDISOCK_NATS_TOKEN)",
+      ],
+      [
+        "--nats-user NAME",
+        "A NATS user; give its password with --nats-pass-file",
+      ],
+      [
+        "--nats-pass-file FILE",
+        "The password of --nats-user, on FILE's first line (else in MIDISOCK_NATS_PASS, read as MIDISOCK_NATS_TOKEN is)",
+      ],
+      [
+        "--nats-creds FILE",
+        "A NATS credentials file (JWT and NKey seed)",
+      ],
+      [
+        "--nats-ca FILE",
+        "Dial NATS with TLS, trusting the CAs in FILE (PEM) as well (a tls:// URL, or a server that requires TLS, dials with TLS and the system's CAs alone)",
+      ],
+    ])
+  }
 
 Exit status: 0 when stopped; 1 if it cannot listen (the address is in use)
 or cannot open a MIDI output (the error lists the outputs there are); 2 for
 a usage error.`;
 
-/** The help of the options that monitor, send and connect share. */
-const LINK_HELP: string =
-  `  --tls       Connect with TLS, trusting the system's certificate
-              authorities; the server's certificate must carry HOST
-  --ca FILE   Connect with TLS, trusting the CA certificate in FILE (PEM)
-  --token-file FILE
-              Open with a hello line that carries the token on FILE's
-              first line, for a server with a token (or the
-              MIDISOCK_TOKEN environment variable, if set)
-  --name NAME
-              Open with a hello line that gives the server this name`;
+/** The options that monitor, send and connect share: how they connect. */
+const LINK_OPTIONS: [string, string][] = [
+  [
+    "--tls",
+    "Connect with TLS, trusting the system's certificate authorities; the server's certificate must carry HOST",
+  ],
+  [
+    "--ca FILE",
+    "Connect with TLS, trusting the CA certificate in FILE (PEM)",
+  ],
+  [
+    "--token-file FILE",
+    "Open with a hello line that carries the token on FILE's first line, for a server with a token (or the MIDISOCK_TOKEN environment variable, if set and readable: --allow-env=MIDISOCK_TOKEN)",
+  ],
+  ["--name NAME", "Open with a hello line that gives the server this name"],
+];
 
 /** `midisock monitor --help`. */
 export const MONITOR_HELP: string =
@@ -267,12 +401,22 @@ Notes that the server had left on are released at once, printed as the
 note_off lines of the server. Active sensing (1 s) finds a server that
 vanished without closing the connection.
 
-Options:
-  --json      Print JSON lines, as serve --json does
-  --no-reconnect
-              Exit when the connection ends, instead of connecting again
-${LINK_HELP}
-  -h, --help  Print this help
+${
+    options("Options:", [
+      ["--json", "Print JSON lines, as serve --json does"],
+      HELP_OPTION,
+    ])
+  }
+
+${
+    options("Connection options:", [
+      [
+        "--no-reconnect",
+        "Exit when the connection ends, instead of connecting again",
+      ],
+      ...LINK_OPTIONS,
+    ])
+  }
 
 Exit status: 0 on Ctrl-C (SIGINT) or SIGTERM, or with --no-reconnect when
 the connection ends (the server closed it, or it was reset); 1 if it
@@ -295,20 +439,25 @@ is dropped (the last value of each controller that changed is sent on
 reconnecting); if any was, it says how many at the end and exits 1. With
 --hex, or messages given as arguments, it does not reconnect.
 
-Options:
-  --hex       Take raw bytes in hex instead, such as "90 3c 64" or "903c64",
-              and send them as they are. Each MESSAGE or line must be whole
-              MIDI messages, one or more, each with its own status byte (no
-              running status), so that every byte belongs to a message;
-              real-time bytes (F8 FA FB FC FE FF) may stand anywhere. A
-              message cut short or unfinished, a data byte with no status
-              byte, a stray F7 or an undefined byte (F4 F5 F9 FD) is an
-              error that names the byte
-  --no-reconnect
-              Exit 1 when the connection ends while reading stdin,
-              instead of connecting again
-${LINK_HELP}
-  -h, --help  Print this help
+${
+    options("Options:", [
+      [
+        "--hex",
+        'Take raw bytes in hex instead, such as "90 3c 64" or "903c64", and send them as they are. Each MESSAGE or line must be whole MIDI messages, one or more, each with its own status byte (no running status), so that every byte belongs to a message; real-time bytes (F8 FA FB FC FE FF) may stand anywhere. A message cut short or unfinished, a data byte with no status byte, a stray F7 or an undefined byte (F4 F5 F9 FD) is an error that names the byte',
+      ],
+      HELP_OPTION,
+    ])
+  }
+
+${
+    options("Connection options:", [
+      [
+        "--no-reconnect",
+        "Exit 1 when the connection ends while reading stdin, instead of connecting again",
+      ],
+      ...LINK_OPTIONS,
+    ])
+  }
 
 Exit status: 0 when everything was sent; 1 if the connection is refused or
 fails, or for a bad line on stdin (the lines before it are sent); 2 for a
@@ -330,9 +479,15 @@ serve --out and to connect --in and --out. It needs --allow-ffi
 --allow-read --allow-env. On Linux, the ports are ALSA's, or JACK's when
 MIDISOCK_RTMIDI names a JACK build of RtMidi (see docs/devices.md).
 
-Options:
-  --json      Print one JSON line instead: {"inputs":[..],"outputs":[..]}
-  -h, --help  Print this help
+${
+  options("Options:", [
+    [
+      "--json",
+      'Print one JSON line instead: {"inputs":[..],"outputs":[..]}',
+    ],
+    HELP_OPTION,
+  ])
+}
 
 Exit status: 0; 1 if MIDI cannot be used (RtMidi cannot start: the error
 says why); 2 for a usage error.`;
@@ -366,16 +521,34 @@ connection could not take it is dropped and printed as
 "# overflow NAME dropped=TOTAL"; a message that could not be played on an
 output is "# outputerror NAME TYPE ERROR".
 
-Options:
-  --in NAME       Play the MIDI input NAME (a keyboard) into the server;
-                  give it once for each input
-  --out NAME      Play what the server sends on the MIDI output NAME (a
-                  synth); give it once for each output
-  --virtual NAME  Create a virtual MIDI input NAME that other programs can
-                  play into the server (not on Windows)
-  --no-reconnect  Exit when the connection ends, instead of connecting again
-${LINK_HELP}
-  -h, --help      Print this help
+${
+    options("MIDI device options:", [
+      [
+        "--in NAME",
+        "Play the MIDI input NAME (a keyboard) into the server; give it once for each input",
+      ],
+      [
+        "--out NAME",
+        "Play what the server sends on the MIDI output NAME (a synth); give it once for each output",
+      ],
+      [
+        "--virtual NAME",
+        "Create a virtual MIDI input NAME that other programs can play into the server (not on Windows)",
+      ],
+    ])
+  }
+
+${
+    options("Connection options:", [
+      [
+        "--no-reconnect",
+        "Exit when the connection ends, instead of connecting again",
+      ],
+      ...LINK_OPTIONS,
+    ])
+  }
+
+${options("Other options:", [HELP_OPTION])}
 
 Exit status: 0 on Ctrl-C (SIGINT) or SIGTERM, or with --no-reconnect when
 the connection ends (the server closed it); 1 if it cannot connect at

@@ -15,6 +15,7 @@ import { formatAddress, parseAddress } from "../transport/address.ts";
 import { oneLine } from "../util/error_text.ts";
 import {
   address,
+  envReadable,
   onePositional,
   parseCommand,
   readSecret,
@@ -107,8 +108,10 @@ export async function serve(
     host,
   );
   const printer = new Printer(out, !!values.json, !!values.quiet);
-  // The MIDI outputs first: a name that matches none fails before the
-  // server listens.
+  // The NATS client and the MIDI outputs first: a module that cannot be
+  // loaded, or a name that matches no output, fails before the server
+  // listens.
+  const natsClient = nats === undefined ? undefined : await natsModule();
   const outputs = await openDevices("output", values.out, values.virtual);
   // Each option is the library's: --relay is PortServer's relay, and so on.
   let server: PortServer;
@@ -196,10 +199,13 @@ export async function serve(
   });
 
   let bridge: NatsBridge | undefined;
-  if (nats) {
-    const { startBridge } = await natsModule();
+  if (nats && natsClient) {
     try {
-      bridge = await startBridge(server, nats, printer.line.bind(printer));
+      bridge = await natsClient.startBridge(
+        server,
+        nats,
+        printer.line.bind(printer),
+      );
     } catch (error) {
       removeStop();
       await stop();
@@ -230,8 +236,13 @@ export async function serve(
     }
     const open = !values.allow && token === undefined;
     if (open && server.addrs.some((a) => !isLoopback(a.hostname))) {
+      // A token in MIDISOCK_TOKEN that Deno did not let serve read.
+      const unread = values["token-file"] === undefined &&
+          !envReadable("MIDISOCK_TOKEN")
+        ? " (MIDISOCK_TOKEN, if set, was not read: that needs --allow-env=MIDISOCK_TOKEN)"
+        : "";
       await err.write(
-        `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may`,
+        `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may${unread}`,
       );
     }
     if (outputs.length > 0) {
@@ -369,11 +380,25 @@ async function play(
 }
 
 /**
- * serve's NATS bridge, loaded only with --nats, by a variable specifier as
- * the device module is: a user who never gives --nats never downloads npm
- * @nats-io/nats-core.
+ * serve's NATS bridge, loaded only with --nats, by a specifier that Deno
+ * does not follow ahead of time, as the device module is: a user who never
+ * gives --nats never downloads npm @nats-io/nats-core. From a checkout the
+ * module is a file, which Deno lets a program load after it started only
+ * with read access to it (in a terminal, Deno asks): without it, the error
+ * names --nats and the flag to give.
  */
-const NATS_MODULE = "./nats.ts";
-function natsModule(): Promise<typeof import("./nats.ts")> {
-  return import(NATS_MODULE);
+const NATS_MODULE = new URL("./nats.ts", import.meta.url);
+async function natsModule(): Promise<typeof import("./nats.ts")> {
+  try {
+    return await import(NATS_MODULE.href);
+  } catch (error) {
+    const read = NATS_MODULE.protocol === "file:" &&
+      Deno.permissions.querySync({ name: "read", path: NATS_MODULE })
+          .state !== "granted";
+    if (!read) throw error;
+    const src = new URL("../", NATS_MODULE).pathname.replace(/\/$/, "");
+    throw new Error(
+      `Cannot load the NATS client for --nats from ${NATS_MODULE.pathname}: no read access to it; run again with --allow-read=${src} (or --allow-read)`,
+    );
+  }
 }

@@ -15,7 +15,9 @@ export interface MidiParserOptions {
    * The largest sysex, counted in data bytes between F0 and F7, that the
    * parser will keep. A longer sysex is discarded whole and counted in
    * {@linkcode MidiParserStats.oversizedSysex}. This bounds the parser's
-   * memory, whatever the input.
+   * memory, whatever the input. Any integer from 0 to
+   * `Number.MAX_SAFE_INTEGER` is taken; the largest means no bound but
+   * memory.
    *
    * @default {1048576}
    */
@@ -55,6 +57,14 @@ const INITIAL_SYSEX_CAPACITY = 256;
 const RETAINED_SYSEX_CAPACITY = 64 * 1024;
 // A sysex buffer grows by copying up to this size, and in place beyond it.
 const SMALL_SYSEX_CAPACITY = 16 * 1024;
+// The most address space that a sysex buffer that grows in place reserves
+// (its maxByteLength; the memory is taken as it grows). V8 refuses a
+// reservation of 2^46 bytes on x86-64 Linux, and one of
+// Number.MAX_SAFE_INTEGER outright ("Invalid array buffer max length");
+// and each big sysex in progress holds one. So maxSysexBytes is clamped to
+// this where the buffer is made. A sysex that grows past it is copied into
+// a buffer twice as big, and so on, up to maxSysexBytes.
+const MAX_SYSEX_RESERVATION = 64 * 1024 * 1024;
 
 function realtime(type: Message["type"]): Message {
   return Object.freeze({ type }) as Message;
@@ -83,7 +93,7 @@ function checkOptions(options: MidiParserOptions): [boolean, number] {
       `Invalid maxSysexBytes option: expected an integer in 0..${Number.MAX_SAFE_INTEGER}, got ${max}`,
     );
   }
-  if (max < 0) {
+  if (max < 0 || max > Number.MAX_SAFE_INTEGER) {
     throw new RangeError(
       `Invalid maxSysexBytes option: expected an integer in 0..${Number.MAX_SAFE_INTEGER}, got ${max}`,
     );
@@ -234,7 +244,8 @@ export class MidiParser {
    *
    * @param options How to parse.
    * @throws {TypeError} For an option of the wrong type.
-   * @throws {RangeError} For a negative `maxSysexBytes`.
+   * @throws {RangeError} For a `maxSysexBytes` below 0 or over
+   * `Number.MAX_SAFE_INTEGER`.
    */
   constructor(options: MidiParserOptions = {}) {
     [this.#runningStatus, this.#maxSysex] = checkOptions(options);
@@ -553,19 +564,22 @@ export class MidiParser {
       Math.max(INITIAL_SYSEX_CAPACITY, (old?.length ?? 0) * 2, need),
     );
     const ab = old?.buffer as ArrayBuffer | undefined;
-    if (ab?.resizable) {
+    if (ab?.resizable && size <= ab.maxByteLength) {
       ab.resize(size); // grows in place: no copy, no garbage
       return old!;
     }
     let buf: Uint8Array;
-    if (size <= SMALL_SYSEX_CAPACITY) {
+    if (size <= SMALL_SYSEX_CAPACITY || size > MAX_SYSEX_RESERVATION) {
       buf = new Uint8Array(size);
     } else {
-      // A big sysex grows in one resizable buffer, up to maxSysexBytes. Its
-      // memory is mapped for it alone, so the system gets it back as soon
-      // as it is let go, and a few hundred clients each most of the way
-      // through a 1 MiB sysex leave no heap behind them.
-      const big = new ArrayBuffer(size, { maxByteLength: this.#maxSysex });
+      // A big sysex grows in one resizable buffer, up to maxSysexBytes (or
+      // MAX_SYSEX_RESERVATION). Its memory is mapped for it alone, so the
+      // system gets it back as soon as it is let go, and a few hundred
+      // clients each most of the way through a 1 MiB sysex leave no heap
+      // behind them.
+      const big = new ArrayBuffer(size, {
+        maxByteLength: Math.min(this.#maxSysex, MAX_SYSEX_RESERVATION),
+      });
       buf = new Uint8Array(big);
     }
     if (old !== null) buf.set(old.subarray(0, n));

@@ -184,7 +184,7 @@ class Origin {
  * (`stats.rejoins`), and the other hubs release this hub's notes.
  *
  * @example Two hubs, one bus, on a throwaway nats-server
- * ```ts
+ * ```ts ignore
  * import { connect, message, PortServer } from "@x/midisock";
  * import { joinNats } from "@x/midisock/nats";
  * import assert from "node:assert/strict";
