@@ -54,6 +54,53 @@ const SESSIONS: Session[] = [
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
+/** The `sh` blocks of a section of the README (from its `## ` heading). */
+function shBlocks(readme: string, heading: string): string[][] {
+  const start = readme.indexOf(`\n## ${heading}`);
+  assert.ok(start >= 0, `the README has no section ${heading}`);
+  const end = readme.indexOf("\n## ", start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((block) =>
+    block[1].split("\n").map((line) => line.replace(/\s+#.*$/, "").trim())
+      .filter((line) => line !== "")
+  );
+}
+
+/**
+ * The README's own lines, as written: the quick start's two commands, and
+ * the three terminals of its next step, where `midisock` runs as the
+ * README's install line installs it (the same flags, on
+ * `jsr:@x/midisock/cli`, which is this checkout here).
+ */
+function readmeSessions(readme: string): Session[] {
+  const install = shBlocks(readme, "Installing").flat().find((line) =>
+    line.startsWith("deno install ")
+  );
+  assert.ok(install, "the README has no deno install line");
+  const installed = words(install);
+  const module = installed.at(-1)!;
+  const flags = installed.slice(installed.indexOf("midisock") + 1, -1);
+  const midisock = ["deno", "run", ...flags, module].join(" ");
+  const [[serve], [send]] = shBlocks(readme, "Quick start");
+  const next = shBlocks(readme, "Next step")[0].map((line) =>
+    line.replace(/^midisock /, `${midisock} `)
+  );
+  assert.equal(next.length, 3, "the next step has three terminals");
+  return [
+    { name: `README's quick start: ${serve}, then ${send}`, serve, send },
+    {
+      name: `README's next step: ${next.join(", ")}`,
+      serve: next[0],
+      monitor: next[1],
+      send: next[2],
+    },
+  ];
+}
+
+SESSIONS.push(
+  ...readmeSessions(await Deno.readTextFile(`${ROOT}README.md`)),
+);
+
 /** The words of a command line, as sh splits it (quotes, no expansions). */
 export function words(line: string): string[] {
   const out: string[] = [];
