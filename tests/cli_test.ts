@@ -980,6 +980,39 @@ Deno.test("midisock serve prints a # drop line with the counts for an oversized 
   ]);
 });
 
+Deno.test("midisock serve prints one # drop line for one oversized sysex, however many reads it takes: 2 MB with its F7, then 2 MB cut by the end of the stream", async () => {
+  const { serve, port } = await startServe("--max-sysex", "1024");
+  await using _ = serve;
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port });
+  await serve.waitForCount(1, isConnect, "connect");
+  const name = connectName(serve.stdout.find(isConnect)!);
+  const SIZE = 2_000_000; // data bytes: about 120 reads of 16 KiB
+  const sysex = new Uint8Array(SIZE + 2).fill(0x55);
+  sysex[0] = 0xf0;
+  sysex[SIZE + 1] = 0xf7;
+  for (let at = 0; at < sysex.length;) {
+    at += await raw.write(sysex.subarray(at));
+  }
+  await raw.write(new Uint8Array([0x90, 60, 100]));
+  await serve.waitForCount(1, (l) => l.includes(" note_on "), "the note");
+  // The second has no F7: the end of the stream ends it.
+  const cut = sysex.subarray(0, SIZE + 1);
+  for (let at = 0; at < cut.length;) at += await raw.write(cut.subarray(at));
+  raw.close();
+  await serve.waitForCount(1, isDisconnect, "disconnect");
+  serve.kill("SIGTERM");
+  assert.equal((await serve.result()).code, 0);
+  assert.deepEqual(serve.stdout, [
+    `# connect ${name}`,
+    `# drop ${name} skipped=${SIZE + 2} discarded=0 oversized=1`,
+    `${name} note_on channel=0 note=60 velocity=100 time=0`,
+    `# drop ${name} skipped=${SIZE + 1} discarded=0 oversized=1`,
+    `${name} note_off channel=0 note=60 velocity=64 time=0`,
+    `# released 1 note for ${name}`,
+    `# disconnect ${name}`,
+  ]);
+});
+
 Deno.test("midisock serve --relay prints a slow client's dropped bytes, the same count on its slowclient and disconnect lines", async () => {
   const { serve: loud, port: busPort } = await startServe("--relay");
   await using _loud = loud;

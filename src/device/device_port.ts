@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { DropTally } from "../port/drop_tally.ts";
 import { DropEvent } from "../port/events.ts";
 import { encode } from "../midi/encode.ts";
 import type { Message } from "../midi/message.ts";
@@ -125,13 +126,7 @@ export interface DevicePortEventMap {
 export class DevicePort extends MidiPort<DevicePortEventMap> {
   #device: MidiDevice;
   #parser: MidiParser | undefined;
-  // The parser's counters at the last drop event.
-  #reported: MidiParserStats = {
-    messages: 0,
-    skippedBytes: 0,
-    discardedMessages: 0,
-    oversizedSysex: 0,
-  };
+  #drops: DropTally | undefined;
   #tracker = new NoteTracker();
   #releaseOnClose: boolean;
   #maxMessageBytes: number;
@@ -191,6 +186,7 @@ export class DevicePort extends MidiPort<DevicePortEventMap> {
     if (device.listen) {
       const parser = new MidiParser(options); // checks its options
       this.#parser = parser;
+      this.#drops = new DropTally(parser);
       device.listen((bytes) => this.#receive(parser, bytes));
     }
   }
@@ -376,19 +372,13 @@ export class DevicePort extends MidiPort<DevicePortEventMap> {
     this.#reportDrops();
   }
 
-  // Fires a drop event if the parser dropped anything since the last one.
+  // Fires a drop event for what the parser dropped since the last one.
   #reportDrops(): void {
-    const after = this.#parser!.stats;
-    const before = this.#reported;
-    if (after.skippedBytes === before.skippedBytes) return;
-    this.#reported = after;
-    this.dispatchEvent(
-      new DropEvent("drop", {
-        port: this as DevicePort,
-        skippedBytes: after.skippedBytes - before.skippedBytes,
-        discardedMessages: after.discardedMessages - before.discardedMessages,
-        oversizedSysex: after.oversizedSysex - before.oversizedSysex,
-      }),
-    );
+    const counts = this.#drops?.take();
+    if (counts) {
+      this.dispatchEvent(
+        new DropEvent("drop", { port: this as DevicePort, ...counts }),
+      );
+    }
   }
 }

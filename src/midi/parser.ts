@@ -332,6 +332,31 @@ export class MidiParser {
   }
 
   /**
+   * Whether the parser is skipping the rest of a message that it dropped
+   * (a sysex over `maxSysexBytes`, or one that {@linkcode discardPartial}
+   * let go), up to the next status byte. Its bytes are counted as they are
+   * skipped; a port waits for the skip to end before it reports the drop,
+   * so that one message dropped makes one report, with its total.
+   *
+   * @example Skipping an oversized sysex to its end
+   * ```ts
+   * import { MidiParser } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * const parser = new MidiParser({ maxSysexBytes: 2 });
+   * parser.feed(new Uint8Array([0xf0, 1, 2, 3]));
+   * assert.equal(parser.skipping, true);
+   * parser.feed(new Uint8Array([4, 5, 0xf7]));
+   * assert.equal(parser.skipping, false);
+   * assert.equal(parser.stats.oversizedSysex, 1);
+   * assert.equal(parser.stats.skippedBytes, 7);
+   * ```
+   */
+  get skipping(): boolean {
+    return this.#state === SKIP;
+  }
+
+  /**
    * Parses the next chunk of the stream.
    *
    * @param chunk Bytes, in any split.

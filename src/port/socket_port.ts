@@ -14,6 +14,7 @@ import { Outbox } from "./_outbox.ts";
 import { checkSensing, Sensing } from "./_sensing.ts";
 import type { BufferBudget } from "./buffer_budget.ts";
 import { addressName } from "../transport/address.ts";
+import { DropTally } from "./drop_tally.ts";
 import { DropEvent } from "./events.ts";
 import { PortClosedError } from "./errors.ts";
 import { encode } from "../midi/encode.ts";
@@ -236,12 +237,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #waitingForRoom = false; // not reading: the reader is behind
   #partialTimeout: number;
   #partialTimer: ReturnType<typeof setTimeout> | undefined;
-  #reported: MidiParserStats = {
-    messages: 0,
-    skippedBytes: 0,
-    discardedMessages: 0,
-    oversizedSysex: 0,
-  };
+  #drops: DropTally;
 
   /**
    * Makes a port of a transport. {@linkcode connect} and
@@ -279,6 +275,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       "port";
     this.#closeTimeout = closeTimeout;
     this.#parser = new MidiParser(options);
+    this.#drops = new DropTally(this.#parser);
     this.#outbox = new Outbox(
       sinkOf(this.#transport),
       (error) => this._lost(error),
@@ -854,19 +851,11 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     this.#partialTimer = setTimeout(check, limit);
   }
 
-  // Fires a drop event if the parser dropped anything since the last one.
+  // Fires a drop event for what the parser dropped since the last one.
   #reportDrops(): void {
-    const now = this.#parser.stats;
-    const last = this.#reported;
-    if (now.skippedBytes === last.skippedBytes) return;
-    this.#reported = now;
-    this.dispatchEvent(
-      new DropEvent("drop", {
-        port: this,
-        skippedBytes: now.skippedBytes - last.skippedBytes,
-        discardedMessages: now.discardedMessages - last.discardedMessages,
-        oversizedSysex: now.oversizedSysex - last.oversizedSysex,
-      }),
-    );
+    const counts = this.#drops.take();
+    if (counts) {
+      this.dispatchEvent(new DropEvent("drop", { port: this, ...counts }));
+    }
   }
 }
