@@ -12,9 +12,21 @@ import {
   type RejectEvent,
   WebGateway,
 } from "../mod.ts";
-import { Browser, waitForLog, waitForStatus } from "./_browser.ts";
+import type { Page } from "playwright-core";
+import {
+  audioLevel,
+  Browser,
+  listenToAudio,
+  oscillatorsStarted,
+  SILENCE,
+  SOUND,
+  waitForLog,
+  waitForSilence,
+  waitForSound,
+  waitForStatus,
+} from "./_browser.ts";
 import { Child } from "./_child.ts";
-import { PYTHON, waitFor } from "./_net.ts";
+import { delay, PYTHON, waitFor } from "./_net.ts";
 
 const PEER = new URL("./fixtures/py_net_peer.py", import.meta.url).pathname;
 
@@ -321,4 +333,182 @@ Deno.test("The page's octave shift, velocity and channel set what a key plays", 
   );
   await page.keyboard.press("z"); // an octave down, from the computer keys
   assert.equal(await page.locator("#octave").textContent(), "C4");
+});
+
+/** A page whose sound the test can measure, on the bus and connected. */
+async function listeningPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.page();
+  await listenToAudio(page);
+  await page.goto(url);
+  await waitForStatus(page, "connected");
+  return page;
+}
+
+Deno.test("A key pressed on the page sounds in its own synth, through a running AudioContext, with no MIDI device chosen, as one voice", async () => {
+  await using b = bus();
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await using browser = await Browser.launch();
+  const page = await listeningPage(browser, b.web.url);
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  // Browsers start sound only after a gesture: nothing runs before it.
+  assert.equal(await audioLevel(page), 0);
+  await page.locator('[data-note="60"]').hover();
+  await page.mouse.down(); // the gesture, and the key held
+  await waitForSound(page);
+  assert.equal(await page.locator("#midi-out").inputValue(), "");
+  assert.deepEqual(
+    await tcp.receive(),
+    message("note_on", { note: 60, velocity: 100 }),
+  );
+  assert.equal(await oscillatorsStarted(page), 1);
+  await page.mouse.up();
+});
+
+Deno.test("The page's sound falls silent when its key is let go: a mouse press, a short click and a computer key", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const page = await listeningPage(browser, b.web.url);
+  await page.locator('[data-note="64"]').hover();
+  await page.mouse.down();
+  await waitForSound(page);
+  await page.mouse.up();
+  await waitForSilence(page);
+  await page.keyboard.down("g"); // G4, from the computer keys
+  await waitForSound(page);
+  await page.keyboard.up("g");
+  await waitForSilence(page);
+  await page.locator('[data-note="72"]').click(); // down and up at once
+  await waitForLog(page, "note_off channel=0 note=72 velocity=64 time=0");
+  await waitForSilence(page);
+  assert.equal(await oscillatorsStarted(page), 3);
+});
+
+Deno.test("A note that another client plays on the bus sounds on the page, Mute silences it, and a note_on of velocity 0 ends it", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const page = await listeningPage(browser, b.web.url);
+  await page.locator("h1").click(); // a gesture, anywhere, starts the sound
+  await using tcp = await connect("127.0.0.1", b.server.port, {
+    hello: { name: "keys" },
+  });
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  await tcp.send(message("note_on", { channel: 3, note: 67, velocity: 100 }));
+  await waitForSound(page);
+  assert.equal(
+    await page.locator("#mute").getAttribute("aria-pressed"),
+    "false",
+  );
+  await page.locator("#mute").click();
+  assert.equal(
+    await page.locator("#mute").getAttribute("aria-pressed"),
+    "true",
+  );
+  await waitForSilence(page);
+  await page.locator("#mute").click();
+  await waitForSound(page); // the note is still held
+  await tcp.send(message("note_on", { channel: 3, note: 67, velocity: 0 }));
+  await waitForSilence(page);
+  assert.equal(await oscillatorsStarted(page), 1);
+});
+
+Deno.test("A note's velocity sets how loud it sounds", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const page = await listeningPage(browser, b.web.url);
+  await page.locator("h1").click();
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  // A held note is at its sustain level (to within 1%) 500 ms after it
+  // starts: its decay takes 300 ms.
+  const sustained = async (velocity: number) => {
+    await tcp.send(message("note_on", { note: 69, velocity }));
+    await waitForLog(
+      page,
+      `note_on channel=0 note=69 velocity=${velocity} time=0`,
+    );
+    await delay(500);
+    const level = await audioLevel(page);
+    await tcp.send(message("note_off", { note: 69 }));
+    await waitForSilence(page);
+    return level;
+  };
+  const loud = await sustained(120);
+  const soft = await sustained(30);
+  assert.ok(soft > SILENCE, `soft ${soft}`);
+  assert.ok(loud > 4 * soft, `loud ${loud}, soft ${soft}`);
+});
+
+Deno.test("A player who leaves with a note held and the sustain pedal down falls silent on the page when the server releases them", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const page = await listeningPage(browser, b.web.url);
+  await page.locator("h1").click();
+  const tcp = await connect("127.0.0.1", b.server.port, {
+    hello: { name: "keys" },
+  });
+  try {
+    await waitFor(() => b.server.ports.length === 2, "the page and the client");
+    await tcp.send(message("control_change", { control: 64, value: 127 }));
+    await tcp.send(message("note_on", { note: 60, velocity: 90 }));
+    await tcp.send(message("note_off", { note: 60 })); // held by the pedal
+    await waitForLog(page, "note_off channel=0 note=60 velocity=64 time=0");
+    // A released note is silent 0.5 s after its release: this one is not.
+    await delay(700);
+    assert.ok(await audioLevel(page) > SOUND, "the pedal holds the note");
+    await tcp.send(message("note_on", { channel: 1, note: 64, velocity: 90 }));
+    await waitForLog(page, "note_on channel=1 note=64 velocity=90 time=0");
+  } finally {
+    await tcp.close(); // the pedal down and a key held
+  }
+  await waitForLog(page, "note_off channel=1 note=64 velocity=64 time=0");
+  await waitForLog(page, "control_change channel=0 control=64 value=0 time=0");
+  await waitForSilence(page);
+  assert.equal(await oscillatorsStarted(page), 2);
+});
+
+Deno.test("With Play the bus off, the bus's notes make no sound on the page, and the page's own keys still do", async () => {
+  await using b = bus();
+  await using browser = await Browser.launch();
+  const page = await listeningPage(browser, b.web.url);
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  assert.equal(await page.locator("#play-bus").isChecked(), true);
+  await page.locator("h1").click();
+  await tcp.send(message("note_on", { note: 50, velocity: 100 }));
+  await waitForSound(page);
+  await page.locator("#play-bus").uncheck(); // the bus's note stops
+  await waitForSilence(page);
+  await tcp.send(message("note_on", { note: 52, velocity: 100 }));
+  // The page plays a message when it logs it: no voice began for it.
+  await waitForLog(page, "note_on channel=0 note=52 velocity=100 time=0");
+  assert.equal(await oscillatorsStarted(page), 1);
+  await page.locator('[data-note="60"]').hover();
+  await page.mouse.down();
+  await waitForSound(page);
+  await page.mouse.up();
+  assert.equal(await oscillatorsStarted(page), 2);
+});
+
+Deno.test("A note played on one page sounds once on it and once on another page, never a second time from the bus", async () => {
+  await using b = bus();
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await using browser = await Browser.launch();
+  const left = await listeningPage(browser, b.web.url);
+  const right = await listeningPage(browser, b.web.url);
+  await waitFor(() => b.server.ports.length === 3, "two pages and a client");
+  await right.locator("h1").click();
+  await left.locator('[data-note="62"]').hover();
+  await left.mouse.down();
+  await waitForLog(right, "note_on channel=0 note=62 velocity=100 time=0");
+  await waitForSound(left);
+  await waitForSound(right);
+  // An echo of the left page's note would reach it before this, which the
+  // client sends once the note has gone through the bus.
+  await tcp.send(message("program_change", { program: 1 }));
+  await waitForLog(left, "program_change channel=0 program=1 time=0");
+  assert.equal(await oscillatorsStarted(left), 1);
+  assert.equal(await oscillatorsStarted(right), 1);
+  await left.mouse.up();
+  await waitForSilence(left);
+  await waitForSilence(right);
 });

@@ -13,6 +13,7 @@ import { type Message, message } from "../src/midi/message.ts";
 import { NoteTracker } from "../src/midi/note_tracker.ts";
 import { MidiParser } from "../src/midi/parser.ts";
 import { formatMessage } from "../src/midi/text.ts";
+import { Synth } from "./synth.ts";
 
 /** Lines the log keeps; older ones go. */
 const LOG_LINES = 200;
@@ -31,6 +32,10 @@ const octaveEl = $<HTMLSpanElement>("octave");
 const velocityEl = $<HTMLInputElement>("velocity");
 const velocityValueEl = $<HTMLOutputElement>("velocity-value");
 const channelEl = $<HTMLSelectElement>("channel");
+const volumeEl = $<HTMLInputElement>("volume");
+const muteEl = $<HTMLButtonElement>("mute");
+const playBusEl = $<HTMLInputElement>("play-bus");
+const soundStatusEl = $<HTMLParagraphElement>("sound-status");
 const logEl = $<HTMLDivElement>("log");
 const logCountsEl = $<HTMLSpanElement>("log-counts");
 const hideClockEl = $<HTMLInputElement>("hide-clock");
@@ -167,6 +172,7 @@ function connect(): void {
       showHeard(msg);
       log(msg, sender);
       playOut(msg);
+      if (playBusEl.checked) synth.play(msg, player(sender));
     }
   });
   ws.addEventListener("close", (event) => {
@@ -206,12 +212,17 @@ tokenEntryEl.addEventListener("submit", (event) => {
   else connect();
 });
 
-/** Sends a message to the bus (if connected), logs it, and plays it out. */
+/**
+ * Sends a message to the bus (if connected), logs it, and plays it out and
+ * on the synth. The server never sends a client's message back to it, so
+ * it sounds here once.
+ */
 function play(msg: Message): void {
   const bytes = encode(msg);
   if (socket?.readyState === WebSocket.OPEN) socket.send(bytes);
   log(msg, YOU);
   playOut(msg, bytes);
+  synth.play(msg, player(YOU));
 }
 
 // ---- The keyboard -----------------------------------------------------
@@ -297,10 +308,11 @@ function noteOff(source: string): void {
   play(message("note_off", { channel: channel(), note }));
 }
 
-/** Lets go of every key that this page holds. */
+/** Lets go of every key that this page holds, and of what the bus held. */
 function releaseAll(): void {
   for (const source of [...held.keys()]) noteOff(source);
   for (const msg of fromBus.release()) playOut(msg);
+  synth.release((from) => from !== player(YOU));
   for (const key of keyboardEl.querySelectorAll(".heard")) {
     key.classList.remove("heard");
   }
@@ -481,6 +493,50 @@ midiInEl.addEventListener("change", () => {
 midiOutEl.addEventListener("change", () => {
   for (const msg of fromBus.snapshot()) playOut(msg);
 });
+
+// ---- Sound --------------------------------------------------------------
+
+/** Who plays a message, for the synth: a note_off ends that player's note. */
+function player(from: Sender): string {
+  return `${from.kind}:${from.name}`;
+}
+
+const synth = new Synth({ onstatechange: showSound });
+
+function showSound(): void {
+  soundStatusEl.textContent = typeof AudioContext === "undefined"
+    ? "This browser cannot make sound: play the bus on a MIDI device."
+    : synth.state === undefined
+    ? "Sound starts when you first tap, click or press a key."
+    : synth.state === "running"
+    ? synth.muted
+      ? "Muted."
+      : playBusEl.checked
+      ? "Sound is on: your keys and the bus play here."
+      : "Sound is on: your keys play here."
+    : "Sound is paused: tap or click anywhere to turn it on.";
+}
+
+// Browsers let a page start sound in a user gesture: each one starts (or
+// resumes) it. A touch counts once the finger lifts.
+for (const type of ["pointerdown", "pointerup", "keydown", "touchend"]) {
+  addEventListener(type, () => synth.start(), { capture: true });
+}
+volumeEl.addEventListener("input", () => {
+  synth.volume = Number(volumeEl.value) / 100;
+});
+synth.volume = Number(volumeEl.value) / 100;
+muteEl.addEventListener("click", () => {
+  synth.muted = !synth.muted;
+  muteEl.setAttribute("aria-pressed", String(synth.muted));
+  muteEl.textContent = synth.muted ? "Unmute" : "Mute";
+  showSound();
+});
+playBusEl.addEventListener("change", () => {
+  if (!playBusEl.checked) synth.release((from) => from !== player(YOU));
+  showSound();
+});
+showSound();
 
 drawKeyboard();
 connect();
