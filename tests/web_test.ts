@@ -26,7 +26,7 @@ import {
   waitForStatus,
 } from "./_browser.ts";
 import { Child } from "./_child.ts";
-import { delay, PYTHON, waitFor } from "./_net.ts";
+import { delay, PYTHON, readExactly, waitFor } from "./_net.ts";
 
 const PEER = new URL("./fixtures/py_net_peer.py", import.meta.url).pathname;
 
@@ -511,4 +511,58 @@ Deno.test("A note played on one page sounds once on it and once on another page,
   await left.mouse.up();
   await waitForSilence(left);
   await waitForSilence(right);
+});
+
+Deno.test("The channel control shows 1 to 16 with mido's number beside it, what it shows is what the wire and the log carry, and a key held when it changes is let go on its own channel", async () => {
+  await using b = bus();
+  using raw = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: b.server.port,
+  });
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  assert.deepEqual(
+    await page.locator("#channel option").allTextContents(),
+    Array.from({ length: 16 }, (_, i) => String(i + 1)),
+  );
+  assert.equal(await page.locator("#channel-mido").textContent(), "channel=0");
+  await page.keyboard.down("a"); // C4 on channel 1, held
+  await page.locator("#channel").selectOption({ label: "5" });
+  // A new channel lets go of the keys held: on the channel they sounded on.
+  assert.deepEqual(
+    [...await readExactly(raw, 6)],
+    [0x90, 60, 100, 0x80, 60, 64],
+  );
+  await page.keyboard.up("a");
+  assert.equal(await page.locator("#channel-mido").textContent(), "channel=4");
+  assert.equal(
+    await page.locator("label:has(#channel) + *").textContent(),
+    "(channel=4 in the log)",
+  );
+  await page.locator('[data-note="60"]').click();
+  // Status bytes 0x94 and 0x84: note_on and note_off on channel 5 of 16.
+  assert.deepEqual(
+    [...await readExactly(raw, 6)],
+    [0x94, 60, 100, 0x84, 60, 64],
+  );
+  await waitForLog(page, "note_off channel=4 note=60 velocity=64 time=0");
+  assert.deepEqual(await page.locator("#log > *").allTextContents(), [
+    "you note_on channel=0 note=60 velocity=100 time=0",
+    "you note_off channel=0 note=60 velocity=64 time=0",
+    "you note_on channel=4 note=60 velocity=100 time=0",
+    "you note_off channel=4 note=60 velocity=64 time=0",
+  ]);
+  assert.deepEqual(
+    await page.locator("#log > *").evaluateAll((lines) =>
+      lines.map((line) => line.getAttribute("title"))
+    ),
+    [
+      "channel 1 of 16",
+      "channel 1 of 16",
+      "channel 5 of 16",
+      "channel 5 of 16",
+    ],
+  );
 });

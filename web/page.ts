@@ -32,6 +32,7 @@ const octaveEl = $<HTMLSpanElement>("octave");
 const velocityEl = $<HTMLInputElement>("velocity");
 const velocityValueEl = $<HTMLOutputElement>("velocity-value");
 const channelEl = $<HTMLSelectElement>("channel");
+const channelMidoEl = $<HTMLOutputElement>("channel-mido");
 const volumeEl = $<HTMLInputElement>("volume");
 const muteEl = $<HTMLButtonElement>("mute");
 const playBusEl = $<HTMLInputElement>("play-bus");
@@ -98,6 +99,8 @@ function log(msg: Message, from: Sender): void {
     ? "the server"
     : "a client of the bus, by the name it gave";
   line.append(who, " ", formatMessage(msg));
+  // mido counts channels from 0, musicians from 1.
+  if ("channel" in msg) line.title = `channel ${msg.channel + 1} of 16`;
   const atEnd = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 4;
   logEl.append(line);
   while (logEl.childElementCount > LOG_LINES) logEl.firstElementChild!.remove();
@@ -228,7 +231,14 @@ function play(msg: Message): void {
 // ---- The keyboard -----------------------------------------------------
 
 let base = 60; // the lowest key: C4
-const held = new Map<string, number>(); // pointer or key code -> note
+// Pointer or key code -> the note it holds, and on which channel: its
+// note_off goes there, whatever the channel control says by then.
+const held = new Map<string, { note: number; channel: number }>();
+
+/** The notes that the page's keys hold. */
+function heldNotes(): number[] {
+  return [...held.values()].map(({ note }) => note);
+}
 
 function noteName(note: number): string {
   const names = [
@@ -278,7 +288,7 @@ function drawKeyboard(): void {
     keyboardEl.append(key);
   }
   octaveEl.textContent = noteName(base);
-  for (const note of held.values()) keyOf(note)?.classList.add("down");
+  for (const note of heldNotes()) keyOf(note)?.classList.add("down");
 }
 
 function keyOf(note: number): HTMLElement | null {
@@ -291,7 +301,7 @@ function channel(): number {
 
 function noteOn(source: string, note: number): void {
   if (held.has(source) || note < 0 || note > 127) return;
-  held.set(source, note);
+  held.set(source, { note, channel: channel() });
   keyOf(note)?.classList.add("down");
   play(message("note_on", {
     channel: channel(),
@@ -301,11 +311,12 @@ function noteOn(source: string, note: number): void {
 }
 
 function noteOff(source: string): void {
-  const note = held.get(source);
-  if (note === undefined) return;
+  const key = held.get(source);
+  if (key === undefined) return;
   held.delete(source);
-  if (![...held.values()].includes(note)) keyOf(note)?.classList.remove("down");
-  play(message("note_off", { channel: channel(), note }));
+  const { note, channel } = key;
+  if (!heldNotes().includes(note)) keyOf(note)?.classList.remove("down");
+  play(message("note_off", { channel, note }));
 }
 
 /** Lets go of every key that this page holds, and of what the bus held. */
@@ -346,7 +357,7 @@ keyboardEl.addEventListener("pointermove", (event) => {
   const under = document.elementFromPoint(event.clientX, event.clientY)
     ?.closest<HTMLElement>("[data-note]");
   const note = under ? Number(under.dataset.note) : undefined;
-  if (note === held.get(source)) return;
+  if (note === held.get(source)?.note) return;
   noteOff(source);
   if (note !== undefined) noteOn(source, note);
 });
@@ -410,12 +421,16 @@ $<HTMLButtonElement>("octave-up").addEventListener(
 velocityEl.addEventListener("input", () => {
   velocityValueEl.textContent = velocityEl.value;
 });
+// Channels as musicians count them, 1 to 16; each option's value, and the
+// number beside the control, is mido's, 0 to 15, as the log shows it.
 for (let ch = 0; ch < 16; ch++) {
   channelEl.add(new Option(String(ch + 1), String(ch)));
 }
 channelEl.addEventListener("change", () => {
   for (const source of [...held.keys()]) noteOff(source);
+  channelMidoEl.textContent = `channel=${channelEl.value}`;
 });
+channelMidoEl.textContent = `channel=${channelEl.value}`;
 
 // ---- Web MIDI ---------------------------------------------------------
 
