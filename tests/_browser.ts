@@ -4,7 +4,11 @@
 // downloads a browser of its own: it launches that executable, headless,
 // with a fresh profile in /tmp that is removed afterwards.
 
-import type { BrowserContext, Page } from "playwright-core";
+import type {
+  BrowserContext,
+  BrowserContextOptions,
+  Page,
+} from "playwright-core";
 
 // playwright-core bundles the npm package is-wsl, which at import time asks
 // whether /proc/sys/fs/binfmt_misc/WSLInterop exists; Deno lets a program
@@ -34,6 +38,14 @@ export const CHROMIUM_FLAGS: readonly string[] = [
 /** How long a browser test waits for something on a page. */
 export const PAGE_TIMEOUT_MS = 15_000;
 
+/** A phone: 390 by 844 CSS pixels, touch, and the page's meta viewport obeyed. */
+export const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 3,
+  isMobile: true,
+  hasTouch: true,
+};
+
 /** A Chromium with a fresh profile; disposing of it closes it and removes the profile. */
 export class Browser implements AsyncDisposable {
   readonly context: BrowserContext;
@@ -44,8 +56,11 @@ export class Browser implements AsyncDisposable {
     this.#profile = profile;
   }
 
-  /** Launches Chromium with a new `--user-data-dir` under /tmp. */
-  static async launch(): Promise<Browser> {
+  /**
+   * Launches Chromium with a new `--user-data-dir` under /tmp, and the
+   * tabs' `device` (such as {@linkcode PHONE}), if given.
+   */
+  static async launch(device: BrowserContextOptions = {}): Promise<Browser> {
     const profile = await Deno.makeTempDir({
       dir: "/tmp",
       prefix: "midisock-chromium-",
@@ -53,6 +68,7 @@ export class Browser implements AsyncDisposable {
     try {
       // launchPersistentContext gives Chromium the --user-data-dir.
       const context = await chromium.launchPersistentContext(profile, {
+        ...device,
         executablePath: CHROMIUM,
         headless: true,
         args: [...CHROMIUM_FLAGS],

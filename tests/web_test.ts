@@ -18,6 +18,7 @@ import {
   Browser,
   listenToAudio,
   oscillatorsStarted,
+  PHONE,
   SILENCE,
   SOUND,
   waitForLog,
@@ -564,5 +565,48 @@ Deno.test("The channel control shows 1 to 16 with mido's number beside it, what 
       "channel 5 of 16",
       "channel 5 of 16",
     ],
+  );
+});
+
+Deno.test("On a 390 px phone the white keys are at least 28 px wide and labelled, the page is no wider than the screen, and a tap plays", async () => {
+  await using b = bus();
+  await using tcp = await connect("127.0.0.1", b.server.port);
+  await using browser = await Browser.launch(PHONE);
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "connected");
+  await waitFor(() => b.server.ports.length === 2, "the page and the client");
+  const keys = await page.locator("[data-note]").evaluateAll((keys) =>
+    keys.map((key) => ({
+      note: Number(key.getAttribute("data-note")),
+      width: key.getBoundingClientRect().width,
+    }))
+  );
+  const whites = keys.filter(({ note }) =>
+    ![1, 3, 6, 8, 10].includes(note % 12)
+  );
+  assert.ok(whites.length >= 8, `${whites.length} white keys`);
+  for (const { note, width } of whites) {
+    assert.ok(width >= 28, `the key of note ${note} is ${width} px wide`);
+  }
+  assert.ok(
+    await page.evaluate<number>("document.documentElement.scrollWidth") <= 390,
+  );
+  const c4 = page.locator('[data-note="60"]');
+  assert.equal(await c4.textContent(), "C4");
+  const labelSize = await page.evaluate<string>(
+    `getComputedStyle(document.querySelector('[data-note="60"]')).fontSize`,
+  );
+  assert.ok(parseFloat(labelSize) >= 10, `the label is ${labelSize}`);
+  await page.locator('[data-note="64"]').tap();
+  assert.deepEqual(
+    await tcp.receive(),
+    message("note_on", { note: 64, velocity: 100 }),
+  );
+  assert.deepEqual(await tcp.receive(), message("note_off", { note: 64 }));
+  // The octave buttons reach the keys that the screen has no room for.
+  await page.locator("#octave-up").tap();
+  assert.equal(await page.locator("#octave").textContent(), "C5");
+  assert.ok(
+    await page.evaluate<number>("document.documentElement.scrollWidth") <= 390,
   );
 });

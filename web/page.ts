@@ -17,8 +17,13 @@ import { Synth } from "./synth.ts";
 
 /** Lines the log keeps; older ones go. */
 const LOG_LINES = 200;
-/** Keys on screen: two octaves and the C above. */
-const KEYS = 25;
+/**
+ * White keys on screen, from a C to a C or a G: two octaves and a C, an
+ * octave and a half, or an octave and a C, as many as the width allows.
+ */
+const WHITES = [15, 12, 8];
+/** The narrowest a white key is made, where the screen allows: a fingertip. */
+const WHITE_KEY_PX = 40;
 /** WebSocket close code of a client that the server refused. */
 const REFUSED = 4000;
 
@@ -231,6 +236,7 @@ function play(msg: Message): void {
 // ---- The keyboard -----------------------------------------------------
 
 let base = 60; // the lowest key: C4
+let whites = WHITES[0]; // white keys on screen
 // Pointer or key code -> the note it holds, and on which channel: its
 // note_off goes there, whatever the channel control says by then.
 const held = new Map<string, { note: number; channel: number }>();
@@ -262,12 +268,30 @@ function isBlack(note: number): boolean {
   return [1, 3, 6, 8, 10].includes(note % 12);
 }
 
+/** Keys on screen: from the lowest, a C, up to the last white key. */
+function keyCount(): number {
+  let count = 0;
+  for (let white = 0; white < whites; count++) {
+    if (!isBlack(base + count)) white++;
+  }
+  return count;
+}
+
+/**
+ * The most white keys (of WHITES) that fit the keyboard's width at
+ * WHITE_KEY_PX or wider, and never fewer than an octave's: a phone shows
+ * fewer, wider keys, and the octave buttons reach the others.
+ */
+function whitesThatFit(): number {
+  const fit = Math.floor(keyboardEl.clientWidth / WHITE_KEY_PX);
+  return WHITES.find((count) => count <= fit) ?? WHITES[WHITES.length - 1];
+}
+
 function drawKeyboard(): void {
   keyboardEl.replaceChildren();
-  const whites = [...Array(KEYS).keys()].filter((i) => !isBlack(base + i))
-    .length;
   let white = 0;
-  for (let i = 0; i < KEYS; i++) {
+  const keys = keyCount();
+  for (let i = 0; i < keys; i++) {
     const note = base + i;
     if (note > 127) break;
     const key = document.createElement("div");
@@ -338,7 +362,7 @@ function showHeard(msg: Message): void {
 
 function shiftOctave(by: number): void {
   const next = base + 12 * by;
-  if (next < 0 || next + KEYS - 1 > 127 + 12) return;
+  if (next < 0 || next + keyCount() - 1 > 127 + 12) return;
   base = next;
   drawKeyboard();
 }
@@ -553,5 +577,15 @@ playBusEl.addEventListener("change", () => {
 });
 showSound();
 
+// The keyboard fits the screen: fewer, wider keys on a phone.
+new ResizeObserver(() => {
+  const fit = whitesThatFit();
+  if (fit === whites) return;
+  whites = fit;
+  if (base + keyCount() - 1 > 127 + 12) base -= 12;
+  drawKeyboard();
+}).observe(keyboardEl);
+
+whites = whitesThatFit();
 drawKeyboard();
 connect();
