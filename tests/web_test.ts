@@ -195,7 +195,7 @@ Deno.test("A page asks for the token, a wrong token is refused, and the right on
   b.server.addEventListener("reject", (e) => reasons.push(e.reason));
   await using browser = await Browser.launch();
   const page = await browser.page(b.web.url);
-  await waitForStatus(page, "refused: no token in the hello line");
+  await waitForStatus(page, "needs a token");
   assert.equal(await page.locator("#token-form").isVisible(), true);
   await page.locator("#token").fill("guess");
   await page.locator("#token-submit").click();
@@ -609,4 +609,82 @@ Deno.test("On a 390 px phone the white keys are at least 28 px wide and labelled
   assert.ok(
     await page.evaluate<number>("document.documentElement.scrollWidth") <= 390,
   );
+});
+
+Deno.test("No state of the page says 'hello line': it says in plain words that the bus needs a token, that it is wrong, or why else the server refused it", async () => {
+  await using b = bus({ token: "s3cret" });
+  const noJargon = async (page: Page) => {
+    const html = await page.content(); // every element, hidden or not, and its attributes
+    assert.doesNotMatch(html, /hello line/i);
+    assert.doesNotMatch(
+      await page.evaluate<string>("document.body.innerText"),
+      /hello/i,
+    );
+  };
+  const served = await fetch(b.web.url);
+  assert.doesNotMatch(await served.text(), /hello line/i);
+  await using browser = await Browser.launch();
+  const page = await browser.page(b.web.url);
+  await waitForStatus(page, "needs a token");
+  assert.equal(
+    await page.locator("#token-form h2").textContent(),
+    "This bus needs a token",
+  );
+  assert.equal(await page.locator("#token").isVisible(), true);
+  await noJargon(page);
+  await page.locator("#token").fill("guess");
+  await page.locator("#token-submit").click();
+  await waitForStatus(page, "refused: wrong token");
+  await noJargon(page);
+  await page.locator("#token").fill("s3cret");
+  await page.locator("#token-submit").click();
+  await waitForStatus(page, "connected");
+  await noJargon(page);
+  // The server's other reasons, which a page that works never meets, from
+  // a server that serves the page and refuses its WebSocket as a PortServer
+  // does: code 4000, with the reason.
+  const html = await (await fetch(b.web.url)).text();
+  const js = await (await fetch(new URL("/midisock.js", b.web.url))).text();
+  let reason = "";
+  await using refusing = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => {
+      const { pathname } = new URL(request.url);
+      if (pathname === "/ws") {
+        const { socket, response } = Deno.upgradeWebSocket(request);
+        socket.onopen = () => socket.close(4000, reason);
+        return response;
+      }
+      return pathname === "/midisock.js"
+        ? new Response(js, { headers: { "content-type": "text/javascript" } })
+        : new Response(html, { headers: { "content-type": "text/html" } });
+    },
+  );
+  for (
+    const [why, status] of [
+      [
+        "no hello line within 2000 ms",
+        "refused: the server gave up waiting for this page",
+      ],
+      ["no hello line", "refused: the server did not understand this page"],
+      [
+        "bad hello line: expected MIDISOCK/1",
+        "refused: the server did not understand this page",
+      ],
+      [
+        "hello line over 512 bytes",
+        "refused: the server did not understand this page",
+      ],
+      [
+        "not on the allow-list",
+        "refused: this bus does not let your address in",
+      ],
+      ["over maxClients (8)", "refused: the bus is full"],
+    ]
+  ) {
+    reason = why;
+    await page.goto(`http://127.0.0.1:${refusing.addr.port}/`);
+    await waitForStatus(page, status);
+    await noJargon(page);
+  }
 });

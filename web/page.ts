@@ -188,9 +188,12 @@ function connect(): void {
     socket = undefined;
     releaseAll();
     if (event.code === REFUSED) {
-      setStatus(`refused: ${event.reason}`, "refused");
+      const why = refusal(event.reason);
+      setStatus(why, "refused");
       if (/token/.test(event.reason)) {
-        askForToken(token === undefined ? "" : `Refused: ${event.reason}`);
+        askForToken(
+          event.reason === "wrong token" ? "Refused: wrong token" : "",
+        );
         return; // until a token is given
       }
     } else {
@@ -203,6 +206,28 @@ function connect(): void {
   });
 }
 
+/**
+ * What a server's reason for refusing the page means, in a musician's
+ * words: the reasons are written for a server's log.
+ */
+function refusal(reason: string): string {
+  if (/^no token/.test(reason)) return "needs a token";
+  if (reason === "wrong token") return "refused: wrong token";
+  if (reason === "not on the allow-list") {
+    return "refused: this bus does not let your address in";
+  }
+  if (/^over maxClients/.test(reason)) return "refused: the bus is full";
+  if (/^no hello line within/.test(reason)) {
+    return "refused: the server gave up waiting for this page";
+  }
+  // The page's greeting is well formed: a server that says otherwise is
+  // not one this page knows.
+  if (/hello/.test(reason)) {
+    return "refused: the server did not understand this page";
+  }
+  return `refused: ${reason}`;
+}
+
 function askForToken(error: string): void {
   tokenFormEl.hidden = false;
   tokenErrorEl.textContent = error;
@@ -211,6 +236,13 @@ function askForToken(error: string): void {
 
 tokenEntryEl.addEventListener("submit", (event) => {
   event.preventDefault();
+  try {
+    encodeHello({ name, token: tokenEl.value });
+  } catch {
+    tokenErrorEl.textContent =
+      "This token cannot be sent: it is too long, or has a control character.";
+    return;
+  }
   token = tokenEl.value;
   sessionStorage.setItem("midisock.token", token);
   tokenFormEl.hidden = true;
