@@ -13,11 +13,17 @@ import { type Message, message } from "../src/midi/message.ts";
 import { NoteTracker } from "../src/midi/note_tracker.ts";
 import { MidiParser } from "../src/midi/parser.ts";
 import { formatMessage } from "../src/midi/text.ts";
+import { Synth } from "./synth.ts";
 
 /** Lines the log keeps; older ones go. */
 const LOG_LINES = 200;
-/** Keys on screen: two octaves and the C above. */
-const KEYS = 25;
+/**
+ * White keys on screen, from a C to a C or a G: two octaves and a C, an
+ * octave and a half, or an octave and a C, as many as the width allows.
+ */
+const WHITES = [15, 12, 8];
+/** The narrowest a white key is made, where the screen allows: a fingertip. */
+const WHITE_KEY_PX = 40;
 /** WebSocket close code of a client that the server refused. */
 const REFUSED = 4000;
 
@@ -31,6 +37,11 @@ const octaveEl = $<HTMLSpanElement>("octave");
 const velocityEl = $<HTMLInputElement>("velocity");
 const velocityValueEl = $<HTMLOutputElement>("velocity-value");
 const channelEl = $<HTMLSelectElement>("channel");
+const channelMidoEl = $<HTMLOutputElement>("channel-mido");
+const volumeEl = $<HTMLInputElement>("volume");
+const muteEl = $<HTMLButtonElement>("mute");
+const playBusEl = $<HTMLInputElement>("play-bus");
+const soundStatusEl = $<HTMLParagraphElement>("sound-status");
 const logEl = $<HTMLDivElement>("log");
 const logCountsEl = $<HTMLSpanElement>("log-counts");
 const hideClockEl = $<HTMLInputElement>("hide-clock");
@@ -93,6 +104,8 @@ function log(msg: Message, from: Sender): void {
     ? "the server"
     : "a client of the bus, by the name it gave";
   line.append(who, " ", formatMessage(msg));
+  // mido counts channels from 0, musicians from 1.
+  if ("channel" in msg) line.title = `channel ${msg.channel + 1} of 16`;
   const atEnd = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 4;
   logEl.append(line);
   while (logEl.childElementCount > LOG_LINES) logEl.firstElementChild!.remove();
@@ -167,6 +180,7 @@ function connect(): void {
       showHeard(msg);
       log(msg, sender);
       playOut(msg);
+      if (playBusEl.checked) synth.play(msg, player(sender));
     }
   });
   ws.addEventListener("close", (event) => {
@@ -174,9 +188,12 @@ function connect(): void {
     socket = undefined;
     releaseAll();
     if (event.code === REFUSED) {
-      setStatus(`refused: ${event.reason}`, "refused");
+      const why = refusal(event.reason);
+      setStatus(why, "refused");
       if (/token/.test(event.reason)) {
-        askForToken(token === undefined ? "" : `Refused: ${event.reason}`);
+        askForToken(
+          event.reason === "wrong token" ? "Refused: wrong token" : "",
+        );
         return; // until a token is given
       }
     } else {
@@ -189,6 +206,28 @@ function connect(): void {
   });
 }
 
+/**
+ * What a server's reason for refusing the page means, in a musician's
+ * words: the reasons are written for a server's log.
+ */
+function refusal(reason: string): string {
+  if (/^no token/.test(reason)) return "needs a token";
+  if (reason === "wrong token") return "refused: wrong token";
+  if (reason === "not on the allow-list") {
+    return "refused: this bus does not let your address in";
+  }
+  if (/^over maxClients/.test(reason)) return "refused: the bus is full";
+  if (/^no hello line within/.test(reason)) {
+    return "refused: the server gave up waiting for this page";
+  }
+  // The page's greeting is well formed: a server that says otherwise is
+  // not one this page knows.
+  if (/hello/.test(reason)) {
+    return "refused: the server did not understand this page";
+  }
+  return `refused: ${reason}`;
+}
+
 function askForToken(error: string): void {
   tokenFormEl.hidden = false;
   tokenErrorEl.textContent = error;
@@ -197,6 +236,13 @@ function askForToken(error: string): void {
 
 tokenEntryEl.addEventListener("submit", (event) => {
   event.preventDefault();
+  try {
+    encodeHello({ name, token: tokenEl.value });
+  } catch {
+    tokenErrorEl.textContent =
+      "This token cannot be sent: it is too long, or has a control character.";
+    return;
+  }
   token = tokenEl.value;
   sessionStorage.setItem("midisock.token", token);
   tokenFormEl.hidden = true;
@@ -206,18 +252,31 @@ tokenEntryEl.addEventListener("submit", (event) => {
   else connect();
 });
 
-/** Sends a message to the bus (if connected), logs it, and plays it out. */
+/**
+ * Sends a message to the bus (if connected), logs it, and plays it out and
+ * on the synth. The server never sends a client's message back to it, so
+ * it sounds here once.
+ */
 function play(msg: Message): void {
   const bytes = encode(msg);
   if (socket?.readyState === WebSocket.OPEN) socket.send(bytes);
   log(msg, YOU);
   playOut(msg, bytes);
+  synth.play(msg, player(YOU));
 }
 
 // ---- The keyboard -----------------------------------------------------
 
 let base = 60; // the lowest key: C4
-const held = new Map<string, number>(); // pointer or key code -> note
+let whites = WHITES[0]; // white keys on screen
+// Pointer or key code -> the note it holds, and on which channel: its
+// note_off goes there, whatever the channel control says by then.
+const held = new Map<string, { note: number; channel: number }>();
+
+/** The notes that the page's keys hold. */
+function heldNotes(): number[] {
+  return [...held.values()].map(({ note }) => note);
+}
 
 function noteName(note: number): string {
   const names = [
@@ -241,12 +300,30 @@ function isBlack(note: number): boolean {
   return [1, 3, 6, 8, 10].includes(note % 12);
 }
 
+/** Keys on screen: from the lowest, a C, up to the last white key. */
+function keyCount(): number {
+  let count = 0;
+  for (let white = 0; white < whites; count++) {
+    if (!isBlack(base + count)) white++;
+  }
+  return count;
+}
+
+/**
+ * The most white keys (of WHITES) that fit the keyboard's width at
+ * WHITE_KEY_PX or wider, and never fewer than an octave's: a phone shows
+ * fewer, wider keys, and the octave buttons reach the others.
+ */
+function whitesThatFit(): number {
+  const fit = Math.floor(keyboardEl.clientWidth / WHITE_KEY_PX);
+  return WHITES.find((count) => count <= fit) ?? WHITES[WHITES.length - 1];
+}
+
 function drawKeyboard(): void {
   keyboardEl.replaceChildren();
-  const whites = [...Array(KEYS).keys()].filter((i) => !isBlack(base + i))
-    .length;
   let white = 0;
-  for (let i = 0; i < KEYS; i++) {
+  const keys = keyCount();
+  for (let i = 0; i < keys; i++) {
     const note = base + i;
     if (note > 127) break;
     const key = document.createElement("div");
@@ -267,7 +344,7 @@ function drawKeyboard(): void {
     keyboardEl.append(key);
   }
   octaveEl.textContent = noteName(base);
-  for (const note of held.values()) keyOf(note)?.classList.add("down");
+  for (const note of heldNotes()) keyOf(note)?.classList.add("down");
 }
 
 function keyOf(note: number): HTMLElement | null {
@@ -280,7 +357,7 @@ function channel(): number {
 
 function noteOn(source: string, note: number): void {
   if (held.has(source) || note < 0 || note > 127) return;
-  held.set(source, note);
+  held.set(source, { note, channel: channel() });
   keyOf(note)?.classList.add("down");
   play(message("note_on", {
     channel: channel(),
@@ -290,17 +367,19 @@ function noteOn(source: string, note: number): void {
 }
 
 function noteOff(source: string): void {
-  const note = held.get(source);
-  if (note === undefined) return;
+  const key = held.get(source);
+  if (key === undefined) return;
   held.delete(source);
-  if (![...held.values()].includes(note)) keyOf(note)?.classList.remove("down");
-  play(message("note_off", { channel: channel(), note }));
+  const { note, channel } = key;
+  if (!heldNotes().includes(note)) keyOf(note)?.classList.remove("down");
+  play(message("note_off", { channel, note }));
 }
 
-/** Lets go of every key that this page holds. */
+/** Lets go of every key that this page holds, and of what the bus held. */
 function releaseAll(): void {
   for (const source of [...held.keys()]) noteOff(source);
   for (const msg of fromBus.release()) playOut(msg);
+  synth.release((from) => from !== player(YOU));
   for (const key of keyboardEl.querySelectorAll(".heard")) {
     key.classList.remove("heard");
   }
@@ -315,7 +394,7 @@ function showHeard(msg: Message): void {
 
 function shiftOctave(by: number): void {
   const next = base + 12 * by;
-  if (next < 0 || next + KEYS - 1 > 127 + 12) return;
+  if (next < 0 || next + keyCount() - 1 > 127 + 12) return;
   base = next;
   drawKeyboard();
 }
@@ -334,7 +413,7 @@ keyboardEl.addEventListener("pointermove", (event) => {
   const under = document.elementFromPoint(event.clientX, event.clientY)
     ?.closest<HTMLElement>("[data-note]");
   const note = under ? Number(under.dataset.note) : undefined;
-  if (note === held.get(source)) return;
+  if (note === held.get(source)?.note) return;
   noteOff(source);
   if (note !== undefined) noteOn(source, note);
 });
@@ -398,12 +477,16 @@ $<HTMLButtonElement>("octave-up").addEventListener(
 velocityEl.addEventListener("input", () => {
   velocityValueEl.textContent = velocityEl.value;
 });
+// Channels as musicians count them, 1 to 16; each option's value, and the
+// number beside the control, is mido's, 0 to 15, as the log shows it.
 for (let ch = 0; ch < 16; ch++) {
   channelEl.add(new Option(String(ch + 1), String(ch)));
 }
 channelEl.addEventListener("change", () => {
   for (const source of [...held.keys()]) noteOff(source);
+  channelMidoEl.textContent = `channel=${channelEl.value}`;
 });
+channelMidoEl.textContent = `channel=${channelEl.value}`;
 
 // ---- Web MIDI ---------------------------------------------------------
 
@@ -482,5 +565,59 @@ midiOutEl.addEventListener("change", () => {
   for (const msg of fromBus.snapshot()) playOut(msg);
 });
 
+// ---- Sound --------------------------------------------------------------
+
+/** Who plays a message, for the synth: a note_off ends that player's note. */
+function player(from: Sender): string {
+  return `${from.kind}:${from.name}`;
+}
+
+const synth = new Synth({ onstatechange: showSound });
+
+function showSound(): void {
+  soundStatusEl.textContent = typeof AudioContext === "undefined"
+    ? "This browser cannot make sound: play the bus on a MIDI device."
+    : synth.state === undefined
+    ? "Sound starts when you first tap, click or press a key."
+    : synth.state === "running"
+    ? synth.muted
+      ? "Muted."
+      : playBusEl.checked
+      ? "Sound is on: your keys and the bus play here."
+      : "Sound is on: your keys play here."
+    : "Sound is paused: tap or click anywhere to turn it on.";
+}
+
+// Browsers let a page start sound in a user gesture: each one starts (or
+// resumes) it. A touch counts once the finger lifts.
+for (const type of ["pointerdown", "pointerup", "keydown", "touchend"]) {
+  addEventListener(type, () => synth.start(), { capture: true });
+}
+volumeEl.addEventListener("input", () => {
+  synth.volume = Number(volumeEl.value) / 100;
+});
+synth.volume = Number(volumeEl.value) / 100;
+muteEl.addEventListener("click", () => {
+  synth.muted = !synth.muted;
+  muteEl.setAttribute("aria-pressed", String(synth.muted));
+  muteEl.textContent = synth.muted ? "Unmute" : "Mute";
+  showSound();
+});
+playBusEl.addEventListener("change", () => {
+  if (!playBusEl.checked) synth.release((from) => from !== player(YOU));
+  showSound();
+});
+showSound();
+
+// The keyboard fits the screen: fewer, wider keys on a phone.
+new ResizeObserver(() => {
+  const fit = whitesThatFit();
+  if (fit === whites) return;
+  whites = fit;
+  if (base + keyCount() - 1 > 127 + 12) base -= 12;
+  drawKeyboard();
+}).observe(keyboardEl);
+
+whites = whitesThatFit();
 drawKeyboard();
 connect();
