@@ -737,7 +737,7 @@ Deno.test("midisock serve --nats bridges two CLI hubs and prints the bus's event
   assert.ok(result.stdout.includes("# connect nats:cli\n"));
   assert.match(
     result.stdout,
-    /# nats closed published=0 received=1 dropped=0 lost=0 overflowed=0 ignored=0\n/,
+    /# nats closed published=0 received=1 dropped=0 droppedBytes=0 hubDropped=0 lost=0 lostBatches=0 overflowed=0 ignored=0\n/,
   );
   assert.match(result.stdout, /# nats reconnecting attempt=1 delay=\d+ms\n/);
 });
@@ -799,8 +799,11 @@ Deno.test("midisock serve --json --nats prints the bridge's lines as JSON", asyn
       state: "closed",
       published: 0,
       received: 0,
+      dropped: 0,
       droppedBytes: 0,
+      hubDropped: 0,
       lost: 0,
+      lostBatches: 0,
       overflowed: 0,
       ignored: 0,
     },
