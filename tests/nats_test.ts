@@ -552,6 +552,13 @@ Deno.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts it off
   assert.equal(stats.publishedBytes + stats.droppedBytes, taken);
   // And the hub dropped the rest, as for any slow client.
   assert.equal(taken + a.stats.droppedBytes, sent * size + notes * 3);
+  // In MIDI messages: each one the hub relayed to the bridge was published,
+  // dropped by the bridge, or dropped by the hub when it cut the bridge off.
+  assert.equal(
+    stats.published + stats.dropped + stats.hubDropped,
+    sent + notes,
+  );
+  assert.equal(stats.hubDroppedBytes, a.stats.droppedBytes);
 });
 
 Deno.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
