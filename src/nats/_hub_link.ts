@@ -43,10 +43,17 @@ export class Inbound {
     this.#wake?.();
   }
 
-  /** Takes no more: the port reads what is held, then its end. */
-  end(): void {
+  /**
+   * Takes no more, and gives up what is held (a port that closes drops
+   * what it reads then): the port reads its end.
+   */
+  end(): { bytes: Uint8Array; hub: string }[] {
+    const left = this.#queue;
+    this.#queue = [];
+    this.#bytes = 0;
     this.#ended = true;
     this.#wake?.();
+    return left;
   }
 
   /**

@@ -435,18 +435,11 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   // Counts what the hub handed a port (or the stand-in) and the bridge
   // never took, as the hub's drop.
   #settleLedger(ledger: Ledger, reason: NatsDropReason): void {
-    const { dropped, droppedBytes } = ledger.settle();
-    if (dropped === 0 && droppedBytes === 0) return;
-    this.#stats.hubDropped += dropped;
-    this.#stats.hubDroppedBytes += droppedBytes;
-    this.dispatchEvent(
-      new NatsDropEvent("drop", {
-        hub: this.hub,
-        reason,
-        dropped,
-        droppedBytes,
-      }),
-    );
+    const counts = ledger.settle();
+    if (counts.droppedBytes === 0) return;
+    this.#stats.hubDropped += counts.dropped;
+    this.#stats.hubDroppedBytes += counts.droppedBytes;
+    this.#dropEvent(reason, counts);
   }
 
   // After the hub cut the bridge off: what it dropped for the bridge never
@@ -557,11 +550,16 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
 
   #report(reason: NatsDropReason): void {
     const counts = this.#drops.take(reason);
-    if (counts) {
-      this.dispatchEvent(
-        new NatsDropEvent("drop", { hub: this.hub, reason, ...counts }),
-      );
-    }
+    if (counts) this.#dropEvent(reason, counts);
+  }
+
+  #dropEvent(
+    reason: NatsDropReason,
+    counts: { dropped: number; droppedBytes: number },
+  ): void {
+    this.dispatchEvent(
+      new NatsDropEvent("drop", { hub: this.hub, reason, ...counts }),
+    );
   }
 
   /** The bridge's client port on its hub. */
@@ -630,9 +628,16 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     await this.#nc.close().catch(() => {});
     this.#settle("closed"); // what the link did not write is dropped
     this.#report("down"); // what the clients sent while it was down
-    // End of stream, once the port has read what is held for it: the hub
-    // lets its client go.
-    this.#inbound.end();
+    // End of stream: the hub lets its client go. What other hubs sent that
+    // the port has not read yet is dropped here, and counted.
+    for (const { bytes, hub } of this.#inbound.end()) {
+      const overflowed = countMessages(bytes);
+      this.#stats.overflowed += overflowed;
+      this.#stats.gaps++;
+      this.dispatchEvent(
+        new HubEvent("hubgap", { hub, reason: "gap", overflowed }),
+      );
+    }
     await this.#port?.close();
     this.#endAbsent();
     this.#report("closed"); // what the port still wrote as it closed
