@@ -29,4 +29,10 @@ export {
   type NatsBridgeEventMap,
   type NatsBridgeStats,
 } from "./src/nats/nats_bridge.ts";
-export { HubEvent, type HubEventInit } from "./src/nats/events.ts";
+export {
+  HubEvent,
+  type HubEventInit,
+  NatsDropEvent,
+  type NatsDropEventInit,
+  type NatsDropReason,
+} from "./src/nats/events.ts";

@@ -379,7 +379,8 @@ NATS_SERVER.test("A batch over maxPayload goes out as several NATS messages, and
     message("note_on", { note: 1 }),
   ]);
   assert.equal(bridgeA.stats.publishedBytes, 102 + 3);
-  assert.ok(bridgeA.stats.published >= Math.ceil(105 / 7));
+  assert.ok(bridgeA.stats.publishedBatches >= Math.ceil(105 / 7));
+  assert.equal(bridgeA.stats.published, 2); // MIDI messages
 });
 
 NATS_SERVER.test("Each hub's bytes are parsed as one stream, and a gap in them releases its notes", async () => {
@@ -421,7 +422,9 @@ NATS_SERVER.test("Each hub's bytes are parsed as one stream, and a gap in them r
   }
   assert.deepEqual(gaps.map((e) => [e.hub, e.notes]), [["by-hand", 1]]);
   assert.equal(hubs.bridges[0].stats.gaps, 1);
-  assert.equal(hubs.bridges[0].stats.lost, 1); // number 3
+  // A hub that sends no count: one NATS message lost, of unknown size.
+  assert.equal(hubs.bridges[0].stats.lostBatches, 1); // number 3
+  assert.equal(hubs.bridges[0].stats.lost, 0);
   assert.equal(hubs.bridges[0].stats.ignored, 1);
   assert.deepEqual(hubs.bridges[0].hubs, ["by-hand"]);
   await delay(50);
@@ -455,7 +458,7 @@ NATS_SERVER.test("A hub that takes the bus in too slowly drops what is over 1 Mi
     await nc.close();
   }
   await waitFor(
-    () => bridge.stats.received === batches,
+    () => bridge.stats.receivedBatches === batches,
     "every batch at the bridge",
   );
   const { overflowed } = bridge.stats;
@@ -556,6 +559,13 @@ NATS_SERVER.test("A hub whose NATS stalls holds the bridge's queue bounded, cuts
   assert.equal(stats.publishedBytes + stats.droppedBytes, taken);
   // And the hub dropped the rest, as for any slow client.
   assert.equal(taken + a.stats.droppedBytes, sent * size + notes * 3);
+  // In MIDI messages: each one the hub relayed to the bridge was published,
+  // dropped by the bridge, or dropped by the hub when it cut the bridge off.
+  assert.equal(
+    stats.published + stats.dropped + stats.hubDropped,
+    sent + notes,
+  );
+  assert.equal(stats.hubDroppedBytes, a.stats.droppedBytes);
 });
 
 NATS_AND_OPENSSL.test("joinNats speaks NATS's token and user auth, and TLS", async () => {
@@ -741,7 +751,7 @@ NATS_SERVER.test("midisock serve --nats bridges two CLI hubs and prints the bus'
   assert.ok(result.stdout.includes("# connect nats:cli\n"));
   assert.match(
     result.stdout,
-    /# nats closed published=0 received=1 dropped=0 lost=0 overflowed=0 ignored=0\n/,
+    /# nats closed published=0 received=1 dropped=0 droppedBytes=0 hubDropped=0 lost=0 lostBatches=0 overflowed=0 ignored=0\n/,
   );
   assert.match(result.stdout, /# nats reconnecting attempt=1 delay=\d+ms\n/);
 });
@@ -803,8 +813,11 @@ NATS_SERVER.test("midisock serve --json --nats prints the bridge's lines as JSON
       state: "closed",
       published: 0,
       received: 0,
+      dropped: 0,
       droppedBytes: 0,
+      hubDropped: 0,
       lost: 0,
+      lostBatches: 0,
       overflowed: 0,
       ignored: 0,
     },

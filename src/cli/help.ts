@@ -181,8 +181,12 @@ const NATS_EVENTS: [string, string][] = [
   ],
   ["# nats reconnecting attempt=N delay=MSms", "it dials NATS again"],
   [
-    "# nats reconnected attempts=N downtime=MSms dropped=BYTES",
-    "the bus is back; BYTES that this hub's clients sent meanwhile were lost",
+    "# nats reconnected attempts=N downtime=MSms dropped=N",
+    "the bus is back; N MIDI messages that this hub's clients sent meanwhile were lost",
+  ],
+  [
+    "# nats dropped hub=ID messages=N droppedBytes=BYTES reason=WHY",
+    "N messages of this hub's clients never went out (WHY: down, the link was down; unwritten, it was lost first; slow, NATS took them too slowly and the hub cut the bridge off; closed)",
   ],
   ["# hubjoin ID", "another hub was heard"],
   [
@@ -190,12 +194,12 @@ const NATS_EVENTS: [string, string][] = [
     "it is gone (REASON: bye, timeout after 3 s without a heartbeat, disconnect); N of its notes were released here",
   ],
   [
-    "# hubgap ID released=N",
-    "messages of it were lost on the way; N of its notes were released here",
+    "# hubgap ID lost=N [lostBatches=N] [overflowed=N] released=N",
+    "messages of it were lost on the way (N MIDI messages, or NATS messages of unknown size from an older hub), or dropped here while this hub was 1 MiB behind; N of its notes were released here",
   ],
   [
-    "# nats closed published=N received=N dropped=BYTES lost=N overflowed=N ignored=N",
-    "the bridge closed (the server stops): NATS messages it published and received, MIDI bytes it could not publish, other hubs' messages lost on the way, MIDI messages dropped while this hub was 1 MiB behind taking them in, and messages not taken (a hub id that is not its subject's)",
+    "# nats closed published=N received=N dropped=N droppedBytes=BYTES hubDropped=N lost=N lostBatches=N overflowed=N ignored=N",
+    "the bridge closed (the server stops): MIDI messages published and received, this hub's not published (and their bytes), dropped by the hub for the bridge, other hubs' lost on the way (and NATS messages of unknown size), dropped here while 1 MiB behind, and NATS messages not taken (a hub id that is not its subject's, or late). Every message that does not reach a hub is on one of these lines, on the hub that could know it, in MIDI messages",
   ],
 ];
 

@@ -26,9 +26,9 @@ export async function startBridge(
     { event: "nats", state: "connected", bus, hub },
     `# nats connected bus=${bus} hub=${hub}`,
   );
-  let dropped = 0; // bytes dropped before this outage
+  let dropped = 0; // MIDI messages dropped before this outage
   bridge.addEventListener("disconnect", ({ error }) => {
-    dropped = bridge.stats.droppedBytes;
+    dropped = bridge.stats.dropped;
     const why = error ? oneLine(error) : undefined;
     line(
       { event: "nats", state: "disconnected", error: why },
@@ -44,49 +44,77 @@ export async function startBridge(
   });
   bridge.addEventListener("reconnect", ({ attempt, downtime }) => {
     const ms = Math.round(downtime);
-    // What this hub's clients sent while the link was down, and so lost.
-    const lost = bridge.stats.droppedBytes - dropped;
+    // The MIDI messages of this hub's clients lost with the link (the
+    // `# nats dropped` lines before this one say how).
+    const lost = bridge.stats.dropped - dropped;
     line(
       {
         event: "nats",
         state: "reconnected",
         attempts: attempt,
         downtime: ms,
-        droppedBytes: lost,
+        dropped: lost,
       },
       `# nats reconnected attempts=${attempt} downtime=${ms}ms dropped=${lost}`,
+    );
+  });
+  // Each loss of this hub's clients' messages: MIDI messages, and bytes.
+  bridge.addEventListener("drop", (event) => {
+    const { hub, reason, dropped: messages, droppedBytes } = event;
+    line(
+      { event: "nats", state: "dropped", hub, reason, messages, droppedBytes },
+      `# nats dropped hub=${hub} messages=${messages} droppedBytes=${droppedBytes} reason=${reason}`,
     );
   });
   bridge.addEventListener("hubjoin", ({ hub }) => {
     line({ event: "hubjoin", hub }, `# hubjoin ${hub}`);
   });
-  for (const type of ["hubleave", "hubgap"] as const) {
-    bridge.addEventListener(type, (event) => {
-      const { hub, reason, notes } = event;
-      line(
-        { event: type, hub, reason, notes },
-        `# ${type} ${hub}${
-          type === "hubgap" ? "" : ` ${reason}`
-        } released=${notes}`,
-      );
-    });
-  }
-  bridge.addEventListener("close", () => {
-    // What the bridge carried, and what it could not.
-    const { published, received, droppedBytes, lost, overflowed, ignored } =
-      bridge.stats;
+  bridge.addEventListener("hubleave", (event) => {
+    const { hub, reason, notes } = event;
+    line(
+      { event: "hubleave", hub, reason, notes },
+      `# hubleave ${hub} ${reason} released=${notes}`,
+    );
+  });
+  // Each loss of another hub's messages: MIDI messages lost on the way
+  // (and NATS messages of unknown size, from a hub that sends no count),
+  // or dropped here.
+  bridge.addEventListener("hubgap", (event) => {
+    const { hub, notes, lost, lostBatches, overflowed } = event;
     line(
       {
-        event: "nats",
-        state: "closed",
-        published,
-        received,
-        droppedBytes,
+        event: "hubgap",
+        hub,
+        reason: "gap",
+        notes,
         lost,
+        lostBatches,
         overflowed,
-        ignored,
       },
-      `# nats closed published=${published} received=${received} dropped=${droppedBytes} lost=${lost} overflowed=${overflowed} ignored=${ignored}`,
+      `# hubgap ${hub} lost=${lost}${
+        lostBatches ? ` lostBatches=${lostBatches}` : ""
+      }${overflowed ? ` overflowed=${overflowed}` : ""} released=${notes}`,
+    );
+  });
+  bridge.addEventListener("close", () => {
+    // What the bridge carried, and what it could not: MIDI messages.
+    const s = bridge.stats;
+    const totals = {
+      published: s.published,
+      received: s.received,
+      dropped: s.dropped,
+      droppedBytes: s.droppedBytes,
+      hubDropped: s.hubDropped,
+      lost: s.lost,
+      lostBatches: s.lostBatches,
+      overflowed: s.overflowed,
+      ignored: s.ignored,
+    };
+    line(
+      { event: "nats", state: "closed", ...totals },
+      `# nats closed ${
+        Object.entries(totals).map(([k, v]) => `${k}=${v}`).join(" ")
+      }`,
     );
   });
   return bridge;

@@ -1,32 +1,28 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { asError } from "../util/error_text.ts";
-import {
-  type NatsConnection,
-  natsHeaders,
-  type NatsMsg,
-  NatsOutbox,
-} from "./_transport.ts";
+import { type NatsConnection, type NatsMsg, NatsOutbox } from "./_transport.ts";
 import { setImmediate } from "node:timers";
 import { sleep } from "../util/abort.ts";
 import type { Backoff } from "../client/backoff.ts";
 import { encodeAll } from "../midi/encode_into.ts";
-import { HubEvent } from "./events.ts";
+import { HubEvent, NatsDropEvent, type NatsDropReason } from "./events.ts";
 import type { Message } from "../midi/message.ts";
-import { NoteTracker } from "../midi/note_tracker.ts";
-import { MidiParser } from "../midi/parser.ts";
+import type { HubClient } from "../bus/hub.ts";
+import { Drops, Inbound, Ledger, standIn, tap } from "./_hub_link.ts";
 import type { PortServer } from "../bus/port_server.ts";
 import { ReconnectEvent } from "../client/events.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import type { Transport } from "../transport/transport.ts";
 import { TypedEventTarget } from "../util/typed_event_target.ts";
-
-/** The header that names the hub a NATS message comes from. */
-const HUB_HEADER = "Midisock-Hub";
-/** The header with the message's sequence number, per hub, from 1. */
-const SEQ_HEADER = "Midisock-Seq";
-/** The header of a hub's last message, as it closes. */
-const BYE_HEADER = "Midisock-Bye";
+import {
+  countMessages,
+  Numbers,
+  Origin,
+  parser,
+  readStamp,
+  stampHeaders,
+} from "./_wire.ts";
 
 /**
  * The most bytes the bridge holds for its hub, from the other hubs, while
@@ -42,28 +38,54 @@ const INPUT_BYTES = 1024 * 1024;
  */
 export const NATS_QUEUED_BYTES = 1024 * 1024;
 
-/** Whether `subject` is `prefix + hub`, without building that string. */
-function isSubjectOf(subject: string, prefix: string, hub: string): boolean {
-  return subject.length === prefix.length + hub.length &&
-    subject.startsWith(prefix) && subject.endsWith(hub);
-}
+/** The most hubs gone (by timeout or a lost link) whose numbers are kept. */
+const PAST_HUBS = 1024;
 
-/** Counters of a {@linkcode NatsBridge}, since it was made. */
+/**
+ * Counters of a {@linkcode NatsBridge}, since it was made. Every count of
+ * what the bus carries is in MIDI messages; a figure in bytes or in NATS
+ * messages says so in its name.
+ *
+ * Each MIDI message that a client of this hub sends and that does not reach
+ * another hub is counted once, by the one hub that can know it: here, in
+ * `dropped` or `hubDropped` (it never went out), or there, in `lost` (it
+ * went out and did not arrive) or `overflowed` (it arrived, and that hub
+ * was 1 MiB behind). So what one hub's clients sent, less what another
+ * hub's clients received, is the sum of those four counters of the two
+ * bridges.
+ */
 export interface NatsBridgeStats {
-  /** NATS messages of MIDI bytes published (heartbeats not counted). */
+  /** MIDI messages published: written to the socket to NATS. */
   published: number;
-  /** MIDI bytes published: written to the socket to NATS. */
+  /** Their bytes. */
   publishedBytes: number;
-  /** NATS messages of MIDI bytes received from other hubs. */
+  /** The NATS messages that carried them (heartbeats not counted). */
+  publishedBatches: number;
+  /** MIDI messages received from other hubs. */
   received: number;
-  /** MIDI bytes received from other hubs. */
+  /** Their bytes. */
   receivedBytes: number;
+  /** The NATS messages that carried them. */
+  receivedBatches: number;
   /**
-   * MIDI bytes of this hub's clients not published, because the link to
-   * NATS was down, or was lost (or the bridge closed) before they were
-   * written. The other hubs release what they lose by it.
+   * MIDI messages of this hub's clients that the bridge took from its hub
+   * and did not publish: the link to NATS was down, or was lost (or the
+   * bridge closed) before they were written, or the hub cut the bridge off
+   * while it held them. The other hubs release what they lose by it.
    */
+  dropped: number;
+  /** The bytes of `dropped`. */
   droppedBytes: number;
+  /**
+   * MIDI messages of this hub's clients that the hub queued for the bridge
+   * and dropped when it cut it off as a slow client (NATS took them in too
+   * slowly), or relayed while the bridge was out of it (a full hub held
+   * it out). The hub counts the bytes of the first in its own
+   * `stats.droppedBytes` too.
+   */
+  hubDropped: number;
+  /** The bytes of `hubDropped`. */
+  hubDroppedBytes: number;
   /**
    * MIDI bytes handed to NATS and not yet written to its socket (now): at
    * most 1 MiB (or one write of the hub's, if longer).
@@ -76,26 +98,37 @@ export interface NatsBridgeStats {
    * which release this hub's notes.
    */
   rejoins: number;
-  /** Times that messages of another hub were found lost on the way. */
+  /**
+   * Times that messages of another hub were found lost on the way (or
+   * dropped here), and its notes released.
+   */
   gaps: number;
   /**
-   * MIDI messages of other hubs dropped here because this hub took them in
-   * slower than they came, and fell 1 MiB behind. Each
-   * drop releases that hub's notes, as a gap does (`hubgap`).
+   * MIDI messages of other hubs that arrived and were dropped here, because
+   * this hub took them in slower than they came and fell 1 MiB behind (or
+   * the bridge was closing). Each drop releases that hub's notes, as a gap
+   * does (`hubgap`).
    */
   overflowed: number;
   /**
-   * NATS messages of other hubs lost on the way, as their sequence
-   * numbers tell (a hub that restarted and counts from 1 again adds none).
+   * MIDI messages of other hubs lost on the way, as the counts that their
+   * NATS messages carry tell: across a hub's absence too (a timeout, a lost
+   * link), unless it came back as a new run (it restarted).
    */
   lost: number;
+  /**
+   * NATS messages of other hubs lost on the way whose size is unknown: from
+   * a hub of an older version, which sends sequence numbers and no count.
+   */
+  lostBatches: number;
   /** Notes of other hubs released here (hubs gone, gaps, link lost). */
   releasedNotes: number;
   /**
    * NATS messages on the bus's subjects that were not taken: without the
    * headers or a sequence number, with this hub's own id (two hubs with
-   * one id), or whose `Midisock-Hub` header is not their subject's last
-   * token (a hub speaking for another).
+   * one id), whose `Midisock-Hub` header is not their subject's last token
+   * (a hub speaking for another), or late (older than one taken from the
+   * same hub, and so already counted as lost).
    */
   ignored: number;
   /** Other hubs heard now. */
@@ -116,6 +149,8 @@ export interface NatsBridgeEventMap {
   hubleave: HubEvent;
   /** Messages of another hub were lost, and its notes released here. */
   hubgap: HubEvent;
+  /** MIDI messages of this hub's clients never went out. */
+  drop: NatsDropEvent;
   /** The bridge closed. */
   close: Event;
 }
@@ -150,15 +185,6 @@ export let openBridge: (
   options: BridgeSettings,
 ) => Promise<NatsBridge>;
 
-/** What the bridge knows of another hub. */
-class Origin {
-  // Each hub's bytes are one stream: a batch may end inside a message.
-  parser = new MidiParser();
-  tracker = new NoteTracker();
-  seq: number | undefined;
-  seen = performance.now();
-}
-
 /**
  * A bridge from a {@linkcode PortServer} (a hub) to a bus on NATS, which
  * {@linkcode joinNats} makes. Every hub bridged to the same bus behaves as
@@ -182,6 +208,12 @@ class Origin {
  * nothing more from its hub, which queues for it, and cuts it off as a slow
  * client if NATS stays behind. The bridge then joins its hub again at once
  * (`stats.rejoins`), and the other hubs release this hub's notes.
+ *
+ * No MIDI message is lost without a count: what never went out is counted
+ * here (`stats.dropped`, `stats.hubDropped`, and a `drop` event), and what
+ * went out and did not arrive is counted by the hubs that missed it
+ * (`stats.lost`, `stats.overflowed`, and a `hubgap` event), from the count
+ * of MIDI messages published that each NATS message carries.
  *
  * @example Two hubs, one bus, on a throwaway nats-server
  * ```ts ignore
@@ -227,6 +259,8 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   readonly hub: string;
   /** The bus. */
   readonly bus: string;
+  // This run of the hub: the others tell a restart from a return by it.
+  #instance = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
   #subject: string;
   #busPrefix: string; // `midisock.<bus>.`
   #dial: () => Promise<NatsConnection>;
@@ -240,12 +274,22 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   #port!: SocketPort;
   #rejoining = false;
   #gone = new WeakSet<SocketPort>(); // ports whose close event has fired
-  #input!: ReadableStreamDefaultController<Uint8Array>;
+  // What the bridge holds for its hub, from the other hubs, until the
+  // hub's port reads it: it outlives a port (a rejoin takes it over).
+  #inbound = new Inbound();
   #outbox: NatsOutbox;
   // Published and not yet written: where each batch ends in the outbox.
   #unsettled: { end: number; messages: number; bytes: number }[] = [];
   #origins = new Map<string, Origin>();
+  // The numbers of hubs gone by a timeout or a lost link, for their return.
+  #past = new Map<string, Numbers>();
   #seq = 0;
+  // MIDI messages published (or being), less those dropped since: the
+  // count that each NATS message carries.
+  #count = 0;
+  #drops = new Drops(); // not reported yet
+  // A stand-in client of the hub while the bridge is out of it.
+  #absent: { client: HubClient; ledger: Ledger } | undefined;
   #timer: ReturnType<typeof setInterval>;
   #stop = new AbortController();
   #reconnecting: Promise<void> | undefined;
@@ -253,13 +297,19 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   #stats = {
     published: 0,
     publishedBytes: 0,
+    publishedBatches: 0,
     received: 0,
     receivedBytes: 0,
+    receivedBatches: 0,
+    dropped: 0,
     droppedBytes: 0,
+    hubDropped: 0,
+    hubDroppedBytes: 0,
     rejoins: 0,
     gaps: 0,
     overflowed: 0,
     lost: 0,
+    lostBatches: 0,
     releasedNotes: 0,
     ignored: 0,
   };
@@ -305,23 +355,19 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     // Set once join() returns: the transport's callbacks may run before
     // (for a client turned away at once).
     const joined: { port?: SocketPort } = {};
+    const ledger = new Ledger();
     let wrote = false; // the hub took it in (a port turned away never writes)
-    const readable = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#input = controller;
-      },
-    }, new ByteLengthQueuingStrategy({ highWaterMark: INPUT_BYTES }));
+    const { readable, stop } = this.#inbound.readable();
     const write = async (bytes: Uint8Array) => {
       wrote = true;
+      const messages = ledger.take(bytes);
       // Once NATS has room for them: until then the hub queues for the
       // bridge, and cuts it off if it stays behind (slowClientTimeout).
       const limit = Math.max(0, NATS_QUEUED_BYTES - bytes.length);
       // (A link lost meanwhile takes nothing more; a new one is checked.)
       for (let outbox; (outbox = this.#outbox).pending > limit;) {
         if (outbox.closed) break;
-        // A cut wakes waitForRoom(0) (the port takes no more), so that the
-        // bridge joins again at once, before the hub relays its next
-        // message.
+        // A cut wakes waitForRoom(0) (the port takes no more).
         const done = new AbortController();
         try {
           await Promise.race([
@@ -331,14 +377,17 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         } finally {
           done.abort();
         }
-        if (joined.port?.closed) {
-          if (this.#port !== joined.port || this.#closing) break;
-          this.#stats.droppedBytes += bytes.length; // the hub cut it off
-          this.#rejoin(joined.port);
+        if (joined.port?.closed && !this.#closing) {
+          // The hub cut the bridge off (and it joined again), or let it
+          // go: these are dropped, since what the hub relays from now on
+          // goes out through the next port, and must not be overtaken.
+          this.#drop(messages, bytes.length, "slow");
+          this.#report("slow");
+          if (this.#port === joined.port) this.#rejoin(joined.port);
           return;
         }
       }
-      this.#publish(bytes);
+      this.#publish(bytes, messages);
       // The write ends a macrotask later (not a timer: setTimeout(0) waits
       // a millisecond or more): what the hub relays meanwhile (the rest of
       // a client's read, other clients) is queued, and goes out as the
@@ -352,6 +401,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       write,
       closeWrite: () => Promise.resolve(),
       close: () => {
+        stop();
         if (this.#closing || (joined.port && this.#port !== joined.port)) {
           return;
         }
@@ -367,30 +417,59 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       name: `nats:${this.bus}`,
       snapshot: false, // the bus's state is not this hub's to publish
     });
-    port.addEventListener("close", () => this.#gone.add(port), { once: true });
+    // Each message that the hub relays toward the bridge is taken by it,
+    // or counted as dropped by the hub; a cut is a rejoin at once, before
+    // the hub relays its next message.
+    tap(port, ledger, () => {
+      if (this.#port === port && !this.#server.closed) this.#rejoin(port);
+    });
+    port.addEventListener("close", () => {
+      this.#gone.add(port);
+      // What the hub queued for this port and never wrote to it.
+      const slow = ledger.cut && !this.#closing && !this.#server.closed;
+      this.#settleLedger(ledger, slow ? "slow" : "closed");
+    }, { once: true });
     joined.port = this.#port = port;
+  }
+
+  // Counts what the hub handed a port (or the stand-in) and the bridge
+  // never took, as the hub's drop.
+  #settleLedger(ledger: Ledger, reason: NatsDropReason): void {
+    const counts = ledger.settle();
+    if (counts.droppedBytes === 0) return;
+    this.#stats.hubDropped += counts.dropped;
+    this.#stats.hubDroppedBytes += counts.droppedBytes;
+    this.#dropEvent(reason, counts);
   }
 
   // After the hub cut the bridge off: what it dropped for the bridge never
   // reached the other hubs, so a number is skipped (they see a gap, and
   // release this hub's notes); the hub released here what the other hubs
-  // had on through the old port, so the bridge forgets it.
+  // had on through the old port, so the bridge forgets it, but for what it
+  // still holds for the hub, which goes through the next port.
   //
   // It joins again at once, so that nothing the hub relays falls between
   // the two ports. On a hub at maxClients the old port still counts until
   // it has closed: then the bridge joins once it has, and if other clients
   // took the slot, tries again with its backoff until it gets in or the hub
   // closes. What the hub relays while the bridge is out reaches no other
-  // hub; they see the skipped number, and release this hub's notes.
+  // hub: a stand-in client counts it, and the other hubs see the skipped
+  // number, and release this hub's notes.
   #rejoin(old: SocketPort | undefined): void {
     if (this.#closing || this.#rejoining) return;
+    if (this.#server.closed) {
+      this.close().catch(() => {}); // the hub is closing: so is the bridge
+      return;
+    }
     this.#seq++;
-    for (const origin of this.#origins.values()) {
-      origin.parser.discardPartial();
-      origin.tracker.release();
+    for (const origin of this.#origins.values()) origin.tracker.release();
+    for (const { bytes, hub } of this.#inbound.held()) {
+      const tracker = this.#origins.get(hub)?.tracker;
+      if (tracker) { for (const m of parser().feed(bytes)) tracker.track(m); }
     }
     if (this.#tryJoin()) return;
     this.#rejoining = true;
+    this.#goAbsent();
     const gone = old && !this.#gone.has(old)
       ? new Promise<void>((resolve) =>
         old.addEventListener("close", () => resolve(), { once: true })
@@ -416,12 +495,31 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       return false;
     }
     this.#stats.rejoins++;
+    this.#endAbsent();
     return true;
   }
 
-  // Counts the batches now written to the socket as published; at `end`
-  // of a link, the others as dropped.
-  #settle(end = false): void {
+  // While the bridge is out of its hub (a full hub), what the hub relays
+  // would reach no other hub: a stand-in client of the hub counts it.
+  #goAbsent(): void {
+    if (this.#absent || this.#server.closed) return;
+    const ledger = new Ledger();
+    const client = standIn(`nats:${this.bus}`, ledger);
+    this.#server.hub.add(client);
+    this.#absent = { client, ledger };
+  }
+
+  #endAbsent(): void {
+    const absent = this.#absent;
+    if (!absent) return;
+    this.#absent = undefined;
+    this.#server.hub.delete(absent.client);
+    this.#settleLedger(absent.ledger, "slow");
+  }
+
+  // Counts the batches now written to the socket as published; at the end
+  // of a link, the others as dropped (for `end`).
+  #settle(end?: "unwritten" | "closed"): void {
     const written = this.#outbox.writtenTotal;
     let i = 0;
     for (; i < this.#unsettled.length; i++) {
@@ -429,13 +527,39 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       if (batch.end <= written) {
         this.#stats.published += batch.messages;
         this.#stats.publishedBytes += batch.bytes;
+        this.#stats.publishedBatches++;
       } else if (end) {
-        this.#stats.droppedBytes += batch.bytes;
+        this.#count -= batch.messages; // the next count says so
+        this.#drop(batch.messages, batch.bytes, end);
       } else {
         break;
       }
     }
     this.#unsettled.splice(0, i);
+    if (end) this.#report(end);
+  }
+
+  // Counts MIDI messages of this hub's that the bridge took and will not
+  // publish; #report() fires the event, one for each outage or loss.
+  #drop(dropped: number, droppedBytes: number, reason: NatsDropReason): void {
+    if (droppedBytes === 0) return;
+    this.#stats.dropped += dropped;
+    this.#stats.droppedBytes += droppedBytes;
+    this.#drops.add(reason, dropped, droppedBytes);
+  }
+
+  #report(reason: NatsDropReason): void {
+    const counts = this.#drops.take(reason);
+    if (counts) this.#dropEvent(reason, counts);
+  }
+
+  #dropEvent(
+    reason: NatsDropReason,
+    counts: { dropped: number; droppedBytes: number },
+  ): void {
+    this.dispatchEvent(
+      new NatsDropEvent("drop", { hub: this.hub, reason, ...counts }),
+    );
   }
 
   /** The bridge's client port on its hub. */
@@ -458,7 +582,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     return this.#closing !== undefined;
   }
 
-  /** Counters of messages, bytes and releases. */
+  /** Counters of messages, bytes, losses and releases. */
   get stats(): NatsBridgeStats {
     this.#settle();
     // A message's payload ends its frame: what is left of a frame that is
@@ -502,13 +626,21 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
       }
     }
     await this.#nc.close().catch(() => {});
-    this.#settle(true); // what the link did not write is dropped
-    try {
-      this.#input.close(); // end of stream: the hub lets its client go
-    } catch {
-      // The hub closed the port first.
+    this.#settle("closed"); // what the link did not write is dropped
+    this.#report("down"); // what the clients sent while it was down
+    // End of stream: the hub lets its client go. What other hubs sent that
+    // the port has not read yet is dropped here, and counted.
+    for (const { bytes, hub } of this.#inbound.end()) {
+      const overflowed = countMessages(bytes);
+      this.#stats.overflowed += overflowed;
+      this.#stats.gaps++;
+      this.dispatchEvent(
+        new HubEvent("hubgap", { hub, reason: "gap", overflowed }),
+      );
     }
     await this.#port?.close();
+    this.#endAbsent();
+    this.#report("closed"); // what the port still wrote as it closed
     this.dispatchEvent(new Event("close"));
   }
 
@@ -526,108 +658,130 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   }
 
   #headers(seq: number, bye = false) {
-    const h = natsHeaders();
-    h.set(HUB_HEADER, this.hub);
-    h.set(SEQ_HEADER, String(seq));
-    if (bye) h.set(BYE_HEADER, "1");
-    return h;
+    return stampHeaders(this.hub, this.#instance, seq, this.#count, bye);
   }
 
-  // What the hub relays to the bridge: this hub's clients' messages.
-  #publish(bytes: Uint8Array): void {
+  // What the hub relays to the bridge: this hub's clients' messages, whole.
+  #publish(bytes: Uint8Array, messages: number): void {
     if (!this.#connected) {
       // Counted, and numbered, so that the other hubs see the gap.
-      this.#stats.droppedBytes += bytes.length;
+      this.#drop(messages, bytes.length, this.#closing ? "closed" : "down");
       this.#seq++;
       return;
     }
     for (let i = 0; i < bytes.length; i += this.#maxPayload) {
+      const end = Math.min(bytes.length, i + this.#maxPayload);
       // A copy: the client holds the payload until it is flushed, and the
       // hub may use its buffer again once this returns.
-      const payload = bytes.slice(i, i + this.#maxPayload);
+      const payload = bytes.slice(i, end);
+      // The messages that end in it (a message cut in two counts once,
+      // with its end).
+      const n = end - i === bytes.length
+        ? messages
+        : countMessages(bytes, i, end);
       const seq = ++this.#seq;
+      this.#count += n;
       try {
         this.#nc.publish(this.#subject, payload, {
           headers: this.#headers(seq),
         });
       } catch {
-        this.#stats.droppedBytes += payload.length;
+        this.#count -= n;
+        this.#drop(n, payload.length, "unwritten");
         continue;
       }
       // Published once the socket has taken it (see #settle).
       this.#unsettled.push({
         end: this.#outbox.queuedTotal,
-        messages: 1,
+        messages: n,
         bytes: payload.length,
       });
     }
+    this.#report("unwritten");
   }
 
   // What another hub published.
   #receive(msg: NatsMsg): void {
-    if (this.#closing) return;
-    const h = msg.headers;
-    const hub = h?.get(HUB_HEADER);
-    const seq = Number(h?.get(SEQ_HEADER));
     // A hub speaks for itself only: its id is its subject's last token (so
     // NATS permissions on subjects decide who may be which hub). This hub's
     // own id is another's mistake (noEcho keeps its own messages away).
-    if (
-      !h || !hub || hub === this.hub ||
-      !isSubjectOf(msg.subject, this.#busPrefix, hub) ||
-      !Number.isSafeInteger(seq) || seq < 0
-    ) {
+    const stamp = readStamp(msg, this.#busPrefix);
+    if (!stamp || stamp.hub === this.hub) {
       this.#stats.ignored++;
       return;
     }
+    const { hub } = stamp;
+    const data = msg.data;
+    const heartbeat = data.length === 0; // with the hub's last number
     let origin = this.#origins.get(hub);
+    if (origin?.numbers.restartedBy(stamp, heartbeat)) {
+      // A new run of that hub, while the old one seemed alive: what that
+      // one had on is released, and the new one is counted from here.
+      this.#gap(hub, origin, {});
+      origin.parser = parser();
+      origin.numbers = new Numbers();
+    }
     if (!origin) {
       origin = new Origin();
+      // The same run of a hub, back after a timeout or a lost link: a gap
+      // across its absence is counted too.
+      const past = this.#past.get(hub);
+      this.#past.delete(hub);
+      if (past && !past.restartedBy(stamp, heartbeat)) origin.numbers = past;
       this.#origins.set(hub, origin);
       this.dispatchEvent(new HubEvent("hubjoin", { hub }));
     }
     origin.seen = performance.now();
-    if (h.has(BYE_HEADER)) return this.#leave(hub, origin, "bye");
-    const data = msg.data;
-    // A heartbeat carries the number of the hub's last message: any other
-    // number than the last one here means lost messages (or a restart).
-    const expected = data.length === 0 ? origin.seq : (origin.seq ?? 0) + 1;
-    if (origin.seq !== undefined && seq !== expected) {
-      this.#stats.lost += Math.max(0, seq - expected!);
-      this.#gap(hub, origin);
+    const numbers = origin.numbers;
+    if (numbers.isLate(stamp, heartbeat)) {
+      this.#stats.ignored++; // its loss was counted when the gap was seen
+      return;
     }
-    origin.seq = seq;
-    if (data.length === 0) return;
-    this.#stats.received++;
-    this.#stats.receivedBytes += data.length;
-    const messages = origin.parser.feed(data);
-    for (const m of messages) origin.tracker.track(m);
-    if (!this.#inject(messages)) {
-      // The hub is behind by INPUT_BYTES: these are dropped, counted, and
-      // what their hub had on is released, as for a gap.
-      this.#stats.overflowed += messages.length;
-      this.#gap(hub, origin);
+    const skipped = numbers.skipped(stamp, heartbeat);
+    // A hub's bytes are one stream, but not across a gap.
+    if (skipped > 0) origin.parser = parser();
+    const messages = heartbeat ? [] : origin.parser.feed(data);
+    const lost = numbers.lost(stamp, messages.length);
+    numbers.take(stamp);
+    if (skipped > 0 || lost) {
+      // Of a hub that sends no count, the NATS messages: of unknown size.
+      const lostBatches = lost === undefined ? skipped : 0;
+      this.#stats.lost += lost ?? 0;
+      this.#stats.lostBatches += lostBatches;
+      this.#gap(hub, origin, { lost: lost ?? 0, lostBatches });
     }
+    if (!heartbeat) {
+      this.#stats.received += messages.length;
+      this.#stats.receivedBytes += data.length;
+      this.#stats.receivedBatches++;
+      for (const m of messages) origin.tracker.track(m);
+      if (!this.#inject(messages, hub)) {
+        // The hub is behind by INPUT_BYTES (or the bridge closes): these
+        // are dropped, counted, and what their hub had on is released, as
+        // for a gap.
+        this.#stats.overflowed += messages.length;
+        this.#gap(hub, origin, { overflowed: messages.length });
+      }
+    }
+    if (stamp.bye) this.#leave(hub, origin, "bye");
   }
 
   // Sends messages into the hub, as the bridge's client: unless the hub is
-  // INPUT_BYTES behind (then false), or `always` (releases).
-  #inject(messages: readonly Message[], always = false): boolean {
+  // INPUT_BYTES behind (then false), or `always` (releases), or the bridge
+  // has ended its input (false).
+  #inject(messages: readonly Message[], hub: string, always = false): boolean {
     if (messages.length === 0) return true;
-    if (!always && (this.#input.desiredSize ?? 1) <= 0) return false;
-    const bytes = encodeAll(messages);
-    try {
-      this.#input.enqueue(bytes);
-    } catch {
-      // The hub let the bridge go: it is closing.
+    const inbound = this.#inbound;
+    if (inbound.ended || (!always && inbound.bytes >= INPUT_BYTES)) {
+      return false;
     }
+    inbound.push(encodeAll(messages), hub);
     return true;
   }
 
-  #release(origin: Origin): Message[] {
-    origin.parser.discardPartial();
+  #release(hub: string, origin: Origin): Message[] {
     const messages = origin.tracker.release();
-    this.#inject(messages, true);
+    this.#inject(messages, hub, true);
     for (const m of messages) {
       if (m.type === "note_off") this.#stats.releasedNotes++;
     }
@@ -640,15 +794,28 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
     reason: "bye" | "timeout" | "disconnect",
   ) {
     this.#origins.delete(hub);
-    const messages = this.#release(origin);
+    this.#past.delete(hub);
+    // A hub that said goodbye comes back as a new run; one that went
+    // silent or out of reach may come back as the same.
+    if (reason !== "bye" && origin.numbers.seq !== undefined) {
+      this.#past.set(hub, origin.numbers);
+      if (this.#past.size > PAST_HUBS) {
+        this.#past.delete(this.#past.keys().next().value!);
+      }
+    }
+    const messages = this.#release(hub, origin);
     this.dispatchEvent(new HubEvent("hubleave", { hub, reason, messages }));
   }
 
-  #gap(hub: string, origin: Origin): void {
+  #gap(
+    hub: string,
+    origin: Origin,
+    counts: { lost?: number; lostBatches?: number; overflowed?: number },
+  ): void {
     this.#stats.gaps++;
-    const messages = this.#release(origin);
+    const messages = this.#release(hub, origin);
     this.dispatchEvent(
-      new HubEvent("hubgap", { hub, reason: "gap", messages }),
+      new HubEvent("hubgap", { hub, reason: "gap", messages, ...counts }),
     );
   }
 
@@ -674,7 +841,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
   // The link to NATS is lost: the other hubs are out of reach.
   #lost(error: Error | undefined): void {
     this.#connected = false;
-    this.#settle(true); // what the lost link did not write is dropped
+    this.#settle("unwritten"); // what the lost link did not write is dropped
     this.#downSince = performance.now();
     this.dispatchEvent(new ReconnectEvent("disconnect", { error }));
     for (const [hub, origin] of this.#origins) {
@@ -715,6 +882,7 @@ export class NatsBridge extends TypedEventTarget<NatsBridgeEventMap> {
         continue; // it went down again at once
       }
       this.#connected = true;
+      this.#report("down"); // what the clients sent while it was down
       this.dispatchEvent(
         new ReconnectEvent("reconnect", {
           attempt,
