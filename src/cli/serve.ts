@@ -140,6 +140,9 @@ export async function serve(
       throw error;
     }
     gateway.addEventListener("reject", (event) => printer.reject(event));
+    gateway.addEventListener("accepterror", (event) => {
+      printer.acceptError(event.error ?? event.message);
+    });
   }
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
