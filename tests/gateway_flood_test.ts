@@ -293,3 +293,61 @@ Deno.test("WebGateway's accept loop outlives running out of file descriptors: un
   assert.equal(stats.rejected, 0);
   assert.ok(stats.acceptErrors >= 1, JSON.stringify(stats));
 });
+
+Deno.test("midisock serve warns when --max-clients and the web page's connections need more descriptors than the process may open, and says nothing where it cannot read the limit", async () => {
+  const warned = async (limit: number, flags: string[], args: string[]) => {
+    await using serve = underLimit(limit, [...flags, CLI, "serve", ...args]);
+    await serve.waitForMatch("stderr", /^midisock: listening on /);
+    serve.kill("SIGTERM");
+    const { code } = await serve.result();
+    assert.equal(code, 0);
+    return serve.stderr.filter((l) => l.includes("file descriptors"));
+  };
+  const tail =
+    "more file descriptors than this process may open (256); past that, connections wait unanswered: raise ulimit -n or lower --max-clients";
+  assert.deepEqual(
+    await warned(256, ["--allow-all"], [
+      "--max-clients",
+      "200",
+      "--web",
+      "0",
+      "127.0.0.1:0",
+    ]),
+    [`midisock: warning: --max-clients 200 and 128 web connections need ${tail}`],
+  );
+  assert.deepEqual(
+    await warned(256, ["--allow-all"], ["--max-clients", "300", "127.0.0.1:0"]),
+    [`midisock: warning: --max-clients 300 needs ${tail}`],
+  );
+  // Within the limit: no warning.
+  assert.deepEqual(
+    await warned(256, ["--allow-all"], [
+      "--max-clients",
+      "100",
+      "--web",
+      "0",
+      "127.0.0.1:0",
+    ]),
+    [],
+  );
+  // Deno lets only --allow-all read /proc/self/limits: without it (as
+  // `deno task serve` runs, or with --allow-read), serve asks for nothing
+  // and says nothing.
+  for (
+    const flags of [
+      ["--allow-net", "--allow-env=MIDISOCK_TOKEN"],
+      ["--allow-net", "--allow-env", "--allow-read"],
+    ]
+  ) {
+    assert.deepEqual(
+      await warned(256, flags, [
+        "--max-clients",
+        "300",
+        "--web",
+        "0",
+        "127.0.0.1:0",
+      ]),
+      [],
+    );
+  }
+});

@@ -308,3 +308,24 @@ export class Acceptor {
     probe.done.resolve();
   }
 }
+
+/**
+ * The process's soft limit on open files (`ulimit -n`, which Deno raises
+ * to the hard limit as it starts), where it can be read without asking: on
+ * Linux, from `/proc/self/limits`, which Deno 2.9 lets a program read only
+ * with `--allow-all`. Else undefined.
+ *
+ * @returns The limit, or undefined.
+ */
+export function openFileLimit(): number | undefined {
+  const path = "/proc/self/limits";
+  try {
+    if (Deno.build.os !== "linux") return undefined;
+    const read = Deno.permissions.querySync({ name: "read", path });
+    if (read.state !== "granted") return undefined;
+    const match = /^Max open files\s+(\d+)/m.exec(Deno.readTextFileSync(path));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
