@@ -129,6 +129,11 @@ export class Child implements AsyncDisposable {
     });
   }
 
+  /** Whether the child has exited (as far as this process has seen). */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
   /** The lines printed on stdout so far. */
   get stdout(): readonly string[] {
     return this.#out.lines;

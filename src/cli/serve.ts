@@ -12,6 +12,7 @@ import type { NatsBridge } from "../nats/nats_bridge.ts";
 import type { NatsBridgeOptions } from "../nats/join_nats.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
+import { openFileLimit } from "../transport/listen.ts";
 import { oneLine } from "../util/error_text.ts";
 import {
   address,
@@ -143,6 +144,9 @@ export async function serve(
       throw error;
     }
     gateway.addEventListener("reject", (event) => printer.reject(event));
+    gateway.addEventListener("accepterror", (event) => {
+      printer.acceptError(event.error ?? event.message);
+    });
   }
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
@@ -233,6 +237,18 @@ export async function serve(
           `${PROGRAM}: warning: the web page answers only to localhost, 127.0.0.1, [::1] and --web-host names; run with --allow-sys=networkInterfaces to let it answer to this machine's addresses`,
         );
       }
+    }
+    // A client and a web connection each hold a file descriptor; past the
+    // limit, connections wait unanswered in the system's queue. (The
+    // default maxClients leaves room for the web page's.)
+    const limit = maxClients === undefined ? undefined : openFileLimit();
+    const web = gateway?.maxHttpConnections ?? 0;
+    if (limit !== undefined && maxClients! + web > limit) {
+      await err.write(
+        `${PROGRAM}: warning: --max-clients ${maxClients}${
+          gateway ? ` and ${web} web connections need` : " needs"
+        } more file descriptors than this process may open (${limit}); past that, connections wait unanswered: raise ulimit -n or lower --max-clients`,
+      );
     }
     const open = !values.allow && token === undefined;
     if (open && server.addrs.some((a) => !isLoopback(a.hostname))) {

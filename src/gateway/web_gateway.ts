@@ -1,15 +1,23 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { errorText } from "../util/error_text.ts";
+import { addressName, formatAddress } from "../transport/address.ts";
 import { unbracket } from "../transport/hosts.ts";
-import { bindAll } from "../transport/listen.ts";
-import { PAGE_HTML, PAGE_JS } from "./_web_assets.ts";
-import { formatAddress } from "../transport/address.ts";
+import { Acceptor, listenAll, type NetConn } from "../transport/listen.ts";
 import { RejectEvent } from "../bus/events.ts";
 import type { PortServer } from "../bus/port_server.ts";
-import { addressName } from "../transport/address.ts";
+import { timeoutSignal, whenAborted } from "../util/abort.ts";
 import { TypedEventTarget } from "../util/typed_event_target.ts";
 import { WebSocketTransport } from "../transport/websocket_transport.ts";
+import { PAGE_HTML, PAGE_JS } from "./_web_assets.ts";
+import {
+  type Answer,
+  answerBytes,
+  HttpError,
+  HttpReader,
+  type RequestHead,
+  writeAll,
+} from "./_http.ts";
+import { acceptKey, ServerWebSocket, validKey } from "./_server_websocket.ts";
 
 /** Options for {@linkcode WebGateway}. */
 export interface WebGatewayOptions {
@@ -59,6 +67,33 @@ export interface WebGatewayOptions {
    * Web MIDI needs a secure context (HTTPS, or `localhost`).
    */
   tls?: { cert: string; key: string };
+  /**
+   * The most HTTP connections open at once that are not WebSockets: a
+   * browser's connections for the page and its script, and any connection
+   * that has not (yet) sent a whole request. One more closes the oldest of
+   * them (the one whose current request began first), which is counted in
+   * `stats.rejected` and reported with a `reject` event; the new one is
+   * served. So a flood of idle connections cannot take the process's file
+   * descriptors, and a browser that asks at once still gets the page. A
+   * WebSocket leaves this count when it opens, and is one of the server's
+   * clients, bounded by its `maxClients`: size the process's descriptor
+   * limit (`ulimit -n`) for both, and some for the process itself.
+   *
+   * @default {128}
+   */
+  maxHttpConnections?: number;
+  /**
+   * How long, in milliseconds, an HTTP connection may take over each
+   * request: from when it is accepted (or its last answer was sent) until
+   * its request has come whole and been answered. One that takes longer
+   * (an idle connection, a request sent a byte at a time, an answer never
+   * read) is closed and counted in `stats.timedOut`; if it had sent part
+   * of a request, it is also counted in `stats.rejected` and reported with
+   * a `reject` event. A WebSocket is past this once it opens.
+   *
+   * @default {10000}
+   */
+  requestTimeout?: number;
 }
 
 /** Counters of a {@linkcode WebGateway}. */
@@ -68,17 +103,28 @@ export interface WebGatewayStats {
   /** WebSockets opened and handed to the server (which may refuse them). */
   sockets: number;
   /**
-   * Requests refused here: a `Host` that is not one of the gateway's names,
-   * a WebSocket from a foreign Origin, a malformed WebSocket upgrade, or one
-   * to a closed server.
+   * Requests and connections refused here: a `Host` that is not one of the
+   * gateway's names, a WebSocket from a foreign Origin, a malformed
+   * WebSocket upgrade, or one to a closed server; a connection closed over
+   * `maxHttpConnections`, or after `requestTimeout` part-way through a
+   * request.
    */
   rejected: number;
   /**
-   * WebSockets closed for sending too much: a frame bigger than the
+   * WebSockets closed for sending too much: a message bigger than the
    * transport's `maxUnreadBytes` (code 1009), or more than that not yet read
    * (code 1008).
    */
   overLimit: number;
+  /** HTTP connections closed after `requestTimeout`. */
+  timedOut: number;
+  /**
+   * accept() failures: a connection reset before it was accepted, or the
+   * process out of file descriptors (the loop pauses, then goes on).
+   */
+  acceptErrors: number;
+  /** HTTP connections open now, not WebSockets (see `maxHttpConnections`). */
+  connections: number;
 }
 
 /** The events of a {@linkcode WebGateway}. */
@@ -89,6 +135,12 @@ export interface WebGatewayEventMap {
    * closed for sending too much.
    */
   reject: RejectEvent;
+  /**
+   * accept() failed: a connection reset before it was accepted, or the
+   * process is out of file descriptors (the gateway pauses, and goes on
+   * accepting). Counted in `stats.acceptErrors`.
+   */
+  accepterror: ErrorEvent;
 }
 
 const PAGE_HEADERS = {
@@ -140,10 +192,67 @@ function machineAddresses(): string[] {
     .map((i) => urlHostname(i.address));
 }
 
-/** The name of a request's peer, `host:port`. */
-function peerName(info: Deno.ServeHandlerInfo): string {
-  const remoteAddr = info.remoteAddr as Deno.NetAddr;
+/** The name of a connection's peer, `host:port`. */
+function peerName(conn: Deno.Conn): string {
+  const remoteAddr = conn.remoteAddr as Deno.NetAddr;
   return addressName(remoteAddr) ?? remoteAddr.hostname;
+}
+
+/** A Host header that is a host and maybe a port, and nothing else. */
+const HOST_HEADER =
+  /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+;=-]+)(:[0-9]{0,5})?$/;
+
+/** Whether a header's comma-separated list has `token`, in any case. */
+function hasToken(value: string | null, token: string): boolean {
+  return value !== null &&
+    value.split(",").some((t) => t.trim().toLowerCase() === token);
+}
+
+/** The page and its script, encoded once. */
+const PAGE: Answer = {
+  status: 200,
+  headers: { "content-type": "text/html; charset=utf-8", ...PAGE_HEADERS },
+  body: new TextEncoder().encode(PAGE_HTML),
+};
+const SCRIPT: Answer = {
+  status: 200,
+  headers: {
+    "content-type": "text/javascript; charset=utf-8",
+    ...PAGE_HEADERS,
+  },
+  body: new TextEncoder().encode(PAGE_JS),
+};
+
+/** The most bytes of one message from a page: the transport's default. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** An answer in plain text. */
+function text(status: number, body: string, headers = {}): Answer {
+  return {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+    body,
+  };
+}
+
+/** A WebSocket upgrade that passed every check. */
+interface Upgrade {
+  /** The request's URL. */
+  url: URL;
+  /** Its `Sec-WebSocket-Key`. */
+  key: string;
+}
+
+/** An HTTP connection that is not a WebSocket. */
+interface HttpConn {
+  /** Its peer, `host:port`. */
+  address: string;
+  /** Whether a byte of its current request has come. */
+  began: boolean;
+  /** The timer of its current request. */
+  timeout?: { signal: AbortSignal; [Symbol.dispose](): void };
+  /** Its work: ends once it is closed and its last read has ended. */
+  task?: Promise<void>;
 }
 
 /** An origin, as browsers send it: `scheme://host[:port]`. */
@@ -178,12 +287,19 @@ function normalOrigin(origin: string): string {
  * package's own codec (`web/page.ts`, bundled), and needs nothing from the
  * network.
  *
- * It uses `Deno.serve` and `Deno.upgradeWebSocket`. A request whose `Host`
- * is not one of the gateway's names (see `hosts`) is refused (403), as is a
- * WebSocket whose `Origin` is neither the page's own nor in `origins`.
- * Closing the gateway closes its WebSockets (their clients leave the bus)
- * and the HTTP server; closing the server closes the WebSockets, not the
- * gateway.
+ * It accepts its connections with the accept loop of the server's own
+ * listeners, which never dies (running out of file descriptors pauses it,
+ * and is reported), and speaks HTTP/1.1 and WebSocket (RFC 6455, without
+ * extensions) itself: `Deno.serve` owns an accept loop that ends, and the
+ * process with it, when the descriptors run out. The HTTP connections that
+ * are not WebSockets are bounded (`maxHttpConnections`, the oldest goes),
+ * and each request has `requestTimeout` to come and be answered.
+ *
+ * A request whose `Host` is not one of the gateway's names (see `hosts`) is
+ * refused (403), as is a WebSocket whose `Origin` is neither the page's own
+ * nor in `origins`. Closing the gateway closes its WebSockets (their
+ * clients leave the bus) and its connections; closing the server closes
+ * the WebSockets, not the gateway.
  *
  * @example A bus that a browser can join
  * ```ts
@@ -208,8 +324,13 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
   #https: boolean;
   #origins: Set<string>;
   #names: Set<string>;
-  #servers: Deno.HttpServer<Deno.NetAddr>[];
-  #unbound: Promise<void>[] = [];
+  #acceptors: Acceptor[];
+  #maxHttp: number;
+  #requestTimeout: number;
+  // The HTTP connections, oldest request first.
+  #http = new Map<NetConn, HttpConn>();
+  // Each connection's work, until it is closed (as HTTP, then WebSocket).
+  #tasks = new Set<Promise<void>>();
   #sockets = new Set<WebSocketTransport>();
   #host: string;
   #closing: Promise<void> | undefined;
@@ -217,15 +338,17 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
   #opened = 0;
   #rejected = 0;
   #overLimit = 0;
+  #timedOut = 0;
+  #acceptErrors = 0;
 
   /**
    * Starts serving.
    *
    * @param server The server whose bus the WebSockets join.
-   * @param options Where to listen, other origins and names to allow, and
-   * TLS.
+   * @param options Where to listen, other origins and names to allow, TLS,
+   * and the bounds of HTTP connections.
    * @throws {SyntaxError} For a bad origin or host, named.
-   * @throws {RangeError} For a port out of range.
+   * @throws {RangeError} For a port, bound or timeout out of range.
    * @throws {Deno.errors.AddrInUse} If the port is taken; the message
    * names `host:port`.
    */
@@ -237,11 +360,25 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
       origins = [],
       hosts = [],
       tls,
+      maxHttpConnections = 128,
+      requestTimeout = 10_000,
     } = options;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new RangeError(
         `Invalid port for the web gateway: expected an integer in 0..65535, got ${port}`,
       );
+    }
+    for (
+      const [field, value] of [
+        ["maxHttpConnections", maxHttpConnections],
+        ["requestTimeout", requestTimeout],
+      ] as const
+    ) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(
+          `Invalid ${field} option: expected an integer >= 1, got ${value}`,
+        );
+      }
     }
     for (const [field, value] of [["origins", origins], ["hosts", hosts]]) {
       if (!Array.isArray(value)) {
@@ -252,6 +389,8 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
     }
     this.#server = server;
     this.#https = tls !== undefined;
+    this.#maxHttp = maxHttpConnections;
+    this.#requestTimeout = requestTimeout;
     this.#origins = new Set(origins.map(normalOrigin));
     // Its own names: the loopbacks, the ones given, the host it listens
     // on, or this machine's addresses for every interface (and below, the
@@ -262,22 +401,14 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
       ...(everywhere ? machineAddresses() : [urlHostname(hostname)]),
     ]);
     this.#host = hostname;
-    const handler = (request: Request, info: Deno.ServeHandlerInfo) =>
-      this.#handle(request, info);
-    this.#servers = bindAll(
-      hostname,
-      port,
-      (host, at) =>
-        Deno.serve({
-          hostname: host,
-          port: at,
-          onListen() {},
-          ...(tls ? { cert: tls.cert, key: tls.key } : {}),
-        }, handler),
-      (http) => http.addr.port,
-      // A server given up (its port was taken in the other family): its
-      // shutdown is awaited by close().
-      (http) => this.#unbound.push(http.shutdown().catch(() => {})),
+    // HTTP/1.1 only, with TLS too (no ALPN): a WebSocket is an HTTP/1.1
+    // upgrade.
+    this.#acceptors = listenAll(hostname, port, tls).map((listener) =>
+      new Acceptor(
+        listener,
+        (conn) => this.#take(conn),
+        (error) => this.#acceptError(error),
+      )
     );
     for (const { hostname: address } of this.addrs) {
       if (!["0.0.0.0", "::"].includes(address)) {
@@ -288,12 +419,12 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
 
   /** The TCP port that the gateway listens on. */
   get port(): number {
-    return this.#servers[0].addr.port;
+    return this.#acceptors[0].addr.port;
   }
 
   /** The addresses that the gateway listens on. */
   get addrs(): Deno.NetAddr[] {
-    return this.#servers.map((server) => server.addr);
+    return this.#acceptors.map((acceptor) => acceptor.addr);
   }
 
   /**
@@ -304,14 +435,21 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
     // Every interface: the page is at localhost, for this machine.
     const bare = unbracket(this.#host);
     const host = ["", "0.0.0.0", "::"].includes(bare) ? "localhost" : bare;
-    return `${this.#https ? "https" : "http"}://${
-      formatAddress(host, this.port)
-    }/`;
+    return `${this.#scheme}://${formatAddress(host, this.port)}/`;
   }
 
   /**
-   * Counters of requests, WebSockets, requests refused, and WebSockets
-   * closed for sending too much.
+   * The most HTTP connections open at once that are not WebSockets (the
+   * `maxHttpConnections` option).
+   */
+  get maxHttpConnections(): number {
+    return this.#maxHttp;
+  }
+
+  /**
+   * Counters of requests, WebSockets, requests and connections refused,
+   * WebSockets closed for sending too much, connections timed out, accept
+   * errors, and the HTTP connections open now.
    */
   get stats(): WebGatewayStats {
     return {
@@ -319,6 +457,9 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
       sockets: this.#opened,
       rejected: this.#rejected,
       overLimit: this.#overLimit,
+      timedOut: this.#timedOut,
+      acceptErrors: this.#acceptErrors,
+      connections: this.#http.size,
     };
   }
 
@@ -327,82 +468,260 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
     return this.#closing !== undefined;
   }
 
-  #handle(request: Request, info: Deno.ServeHandlerInfo): Response {
-    this.#requests++;
-    const url = new URL(request.url);
-    // The name the browser asked for (Deno takes the URL's host from the
-    // Host header): a page whose own name points here may not come in.
+  get #scheme(): string {
+    return this.#https ? "https" : "http";
+  }
+
+  #acceptError(error: Error): void {
+    this.#acceptErrors++;
+    this.dispatchEvent(
+      new ErrorEvent("accepterror", { error, message: error.message }),
+    );
+  }
+
+  // A connection from the accept loop. Over the bound, the oldest HTTP
+  // connection goes: an idle one, most likely, and not this one, which may
+  // be a browser's that asks at once. The loop accepts again once the
+  // oldest has let go of its descriptor (Deno frees it when its pending
+  // read ends, not at close()): so a flood never holds more than
+  // maxHttpConnections of them.
+  #take(conn: NetConn): Promise<void> | undefined {
+    if (this.closed) {
+      closeQuietly(conn);
+      return;
+    }
+    let evicted: Promise<void> | undefined;
+    if (this.#http.size >= this.#maxHttp) {
+      const [oldest, held] = this.#http.entries().next().value!;
+      this.#forget(oldest);
+      closeQuietly(oldest);
+      this.#reject(held.address, `over maxHttpConnections (${this.#maxHttp})`);
+      evicted = held.task;
+    }
+    const task = this.#serve(conn);
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+    return evicted;
+  }
+
+  // Starts the clock of a connection's next request, and makes it the
+  // newest.
+  #wait(conn: NetConn, held: HttpConn): void {
+    held.timeout?.[Symbol.dispose]();
+    this.#http.delete(conn);
+    this.#http.set(conn, held);
+    const timeout = timeoutSignal(this.#requestTimeout);
+    held.timeout = timeout;
+    whenAborted(timeout.signal).then(() => {
+      if (held.timeout !== timeout || !this.#http.has(conn)) return;
+      this.#forget(conn);
+      closeQuietly(conn);
+      this.#timedOut++;
+      if (held.began) {
+        this.#reject(
+          held.address,
+          `request not done within requestTimeout (${this.#requestTimeout} ms)`,
+        );
+      }
+    });
+  }
+
+  // Takes a connection out of the HTTP ones, and stops its clock.
+  #forget(conn: NetConn): void {
+    const held = this.#http.get(conn);
+    if (!held) return;
+    held.timeout?.[Symbol.dispose]();
+    held.timeout = undefined;
+    this.#http.delete(conn);
+  }
+
+  // Serves a connection's requests until it closes, or becomes a WebSocket.
+  #serve(conn: NetConn): Promise<void> {
+    const held: HttpConn = { address: peerName(conn), began: false };
+    held.task = this.#served(conn, held);
+    return held.task;
+  }
+
+  async #served(conn: NetConn, held: HttpConn): Promise<void> {
+    this.#wait(conn, held);
+    const reader = new HttpReader(conn);
+    let upgraded = false;
+    try {
+      if ("setNoDelay" in conn) conn.setNoDelay(true); // MIDI: no waiting
+      while (this.#http.has(conn)) {
+        let head: RequestHead | null;
+        try {
+          head = await reader.readHead(() => held.began = true);
+        } catch (error) {
+          if (!(error instanceof HttpError)) return; // closed, or failed
+          const answer = text(error.status, `${error.message}\n`);
+          await writeAll(conn, answerBytes(answer, { close: true }));
+          return;
+        }
+        if (head === null) return;
+        this.#requests++;
+        let close = head.version === "HTTP/1.0" ||
+          hasToken(head.headers.get("connection"), "close");
+        // A body (no browser sends the page one): a small one is read and
+        // dropped; any other makes the connection close after the answer.
+        const length = head.headers.get("content-length");
+        if (head.headers.has("transfer-encoding")) {
+          close = true;
+        } else if (length !== null) {
+          if (!/^\d+$/.test(length)) {
+            const answer = text(400, "Bad request: bad Content-Length\n");
+            await writeAll(conn, answerBytes(answer, { close: true }));
+            return;
+          }
+          if (!await reader.dropBody(Number(length))) close = true;
+        }
+        const route = this.#route(head, conn);
+        if ("status" in route) {
+          close ||= route.status === 400; // a request it could not read
+          await writeAll(
+            conn,
+            answerBytes(route, { head: head.method === "HEAD", close }),
+          );
+          if (close) return;
+          held.began = reader.holding;
+          this.#wait(conn, held);
+          continue;
+        }
+        upgraded = true;
+        this.#forget(conn);
+        await this.#open(conn, route, reader.rest());
+        return;
+      }
+    } catch {
+      // The connection failed, or was closed under a read or a write.
+    } finally {
+      this.#forget(conn);
+      if (!upgraded) closeQuietly(conn);
+    }
+  }
+
+  // What a request gets: an answer, or an upgrade to make.
+  #route(head: RequestHead, conn: NetConn): Answer | Upgrade {
+    let url: URL;
+    try {
+      url = this.#url(head);
+    } catch (error) {
+      return text(400, `Bad request: ${(error as Error).message}\n`);
+    }
+    // The name the browser asked for: a page whose own name points here
+    // may not come in.
     if (!this.#names.has(url.hostname)) {
       const reason = `host ${url.hostname} is not allowed`;
-      this.#reject(peerName(info), reason);
-      return new Response(`Forbidden: ${reason}\n`, { status: 403 });
+      this.#reject(peerName(conn), reason);
+      return text(403, `Forbidden: ${reason}\n`);
     }
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return new Response("Method not allowed\n", {
-        status: 405,
-        headers: { allow: "GET, HEAD" },
-      });
+    if (head.method !== "GET" && head.method !== "HEAD") {
+      return text(405, "Method not allowed\n", { allow: "GET, HEAD" });
     }
     switch (url.pathname) {
       case "/":
       case "/index.html":
-        return new Response(PAGE_HTML, {
-          headers: {
-            "content-type": "text/html; charset=utf-8",
-            ...PAGE_HEADERS,
-          },
-        });
+        return PAGE;
       case "/midisock.js":
-        return new Response(PAGE_JS, {
-          headers: {
-            "content-type": "text/javascript; charset=utf-8",
-            ...PAGE_HEADERS,
-          },
-        });
+        return SCRIPT;
       case "/ws":
-        return this.#upgrade(request, info, url);
+        return this.#upgrade(head, conn, url);
       default:
-        return new Response("Not found\n", { status: 404 });
+        return text(404, "Not found\n");
     }
   }
 
-  #upgrade(
-    request: Request,
-    info: Deno.ServeHandlerInfo,
-    url: URL,
-  ): Response {
-    const remoteAddr = info.remoteAddr as Deno.NetAddr;
-    const address = peerName(info);
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("Expected a WebSocket upgrade\n", { status: 426 });
+  // The request's URL, its host from the Host header (or from the target,
+  // if it is a whole URL).
+  #url(head: RequestHead): URL {
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(head.target)) {
+      return new URL(head.target);
     }
-    const origin = request.headers.get("origin");
+    const host = head.headers.get("host");
+    if (host === null) throw new Error("no Host header");
+    if (!HOST_HEADER.test(host)) throw new Error("bad Host header");
+    if (!head.target.startsWith("/")) throw new Error("bad request target");
+    return new URL(`${this.#scheme}://${host}${head.target}`);
+  }
+
+  #upgrade(head: RequestHead, conn: NetConn, url: URL): Answer | Upgrade {
+    const address = peerName(conn);
+    const headers = head.headers;
+    if (headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return text(426, "Expected a WebSocket upgrade\n");
+    }
+    const origin = headers.get("origin");
     // The page's own origin: where the browser found it, by one of the
     // gateway's names (the Host was checked).
-    const own = `${this.#https ? "https" : "http"}://${url.host}`;
+    const own = `${this.#scheme}://${url.host}`;
     if (origin !== null && origin !== own && !this.#origins.has(origin)) {
       const reason = `origin ${origin} is not allowed`;
       this.#reject(address, reason);
-      return new Response(`Forbidden: ${reason}\n`, { status: 403 });
+      return text(403, `Forbidden: ${reason}\n`);
     }
     if (this.closed || this.#server.closed) {
       const reason = "the server is closed";
       this.#reject(address, reason);
-      return new Response(`Service unavailable: ${reason}\n`, { status: 503 });
+      return text(503, `Service unavailable: ${reason}\n`);
     }
-    let upgrade;
-    try {
-      upgrade = Deno.upgradeWebSocket(request);
-    } catch (error) {
-      // Such as an Upgrade header with no "Connection: Upgrade".
-      const reason = `bad WebSocket upgrade: ${errorText(error)}`;
+    const key = headers.get("sec-websocket-key");
+    const version = headers.get("sec-websocket-version");
+    const bad = head.method !== "GET"
+      ? `the method is ${head.method}, not GET`
+      : !hasToken(headers.get("connection"), "upgrade")
+      ? "no Connection: Upgrade header"
+      : !validKey(key)
+      ? "no Sec-WebSocket-Key of 16 bytes in base64"
+      : version !== "13"
+      ? `Sec-WebSocket-Version ${version ?? "missing"}, not 13`
+      : undefined;
+    if (bad !== undefined) {
+      const reason = `bad WebSocket upgrade: ${bad}`;
       this.#reject(address, reason);
-      return new Response(`Bad request: ${reason}\n`, { status: 400 });
+      return text(
+        version === "13" ? 400 : 426,
+        `Bad request: ${reason}\n`,
+        { "sec-websocket-version": "13" },
+      );
     }
-    const { socket, response } = upgrade;
-    const transport = new WebSocketTransport(socket, {
-      remoteAddr,
-      localAddr: this.#servers[0].addr,
+    return { url, key: key! };
+  }
+
+  // Answers an upgrade (101), and hands the WebSocket to the server.
+  async #open(conn: NetConn, upgrade: Upgrade, rest: Uint8Array) {
+    const { url } = upgrade;
+    const address = peerName(conn);
+    // The answer first: no frame may go before it.
+    const answer: Answer = {
+      status: 101,
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-accept": await acceptKey(upgrade.key),
+      },
+    };
+    try {
+      await writeAll(conn, answerBytes(answer));
+    } catch {
+      closeQuietly(conn); // it went before it was answered
+      return;
+    }
+    const socket = new ServerWebSocket(conn, {
+      url: `${this.#https ? "wss" : "ws"}://${url.host}${url.pathname}`,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      tooBig: (bytes, whole) => {
+        const reason = `${
+          whole ? "a frame of" : "a message in frames of at least"
+        } ${bytes} bytes, over maxUnreadBytes (${MAX_MESSAGE_BYTES})`;
+        this.#overLimit++;
+        this.dispatchEvent(new RejectEvent("reject", { address, reason }));
+        return reason;
+      },
+    });
+    const transport = new WebSocketTransport(socket as unknown as WebSocket, {
+      remoteAddr: conn.remoteAddr,
+      localAddr: conn.localAddr,
+      maxUnreadBytes: MAX_MESSAGE_BYTES,
       // The page asks to be told who sent each message.
       senders: url.searchParams.get("senders") === "1",
       onLimit: (reason) => {
@@ -411,18 +730,19 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
       },
     });
     this.#sockets.add(transport);
-    socket.addEventListener("close", () => this.#sockets.delete(transport));
-    // The server takes it in once it is open: a socket that is still
-    // opening cannot be closed with a reason.
-    socket.addEventListener("open", () => {
-      if (this.closed || this.#server.closed) {
-        transport.close("the server is closed");
-        return;
-      }
+    socket.start(rest);
+    if (this.closed || this.#server.closed) {
+      transport.close("the server is closed");
+    } else {
       this.#opened++;
-      this.#server.admit(transport);
-    }, { once: true });
-    return response;
+      try {
+        this.#server.admit(transport);
+      } catch {
+        transport.close("the server is closed"); // closed in between
+      }
+    }
+    await socket.done;
+    this.#sockets.delete(transport);
   }
 
   #reject(address: string, reason: string): void {
@@ -432,18 +752,20 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
 
   /**
    * Closes every WebSocket it opened (their clients leave the bus) and
-   * stops serving.
+   * every HTTP connection, and stops listening.
    *
-   * @returns When the HTTP servers have finished.
+   * @returns When every connection is closed.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      for (const acceptor of this.#acceptors) acceptor.close();
+      for (const conn of [...this.#http.keys()]) {
+        this.#forget(conn);
+        closeQuietly(conn);
+      }
       for (const transport of this.#sockets) transport.close();
-      this.#sockets.clear();
-      await Promise.all([
-        ...this.#servers.map((server) => server.shutdown()),
-        ...this.#unbound,
-      ]);
+      await Promise.all(this.#acceptors.map((acceptor) => acceptor.done));
+      await Promise.all(this.#tasks);
     })();
     return this.#closing;
   }
@@ -455,5 +777,14 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/** Closes a connection that may be closed already. */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
   }
 }

@@ -167,14 +167,17 @@ interface Probe {
 
 /**
  * Runs the accept loop of one listener. Each connection goes to `onConn`,
- * in the order the system completed them. An error about one connection
+ * in the order the system completed them; if `onConn` returns a promise,
+ * the loop waits for it before it accepts again (the browser gateway waits
+ * so for a connection it closed to make room, whose descriptor Deno lets
+ * go only once its pending read has ended). An error about one connection
  * (a peer that reset before it was accepted) goes to `onError` and the loop
  * goes on; any other error (out of descriptors) also pauses it for
  * ACCEPT_PAUSE ms. Only the listener's close ends it.
  */
 export class Acceptor {
   #listener: NetListener;
-  #onConn: (conn: NetConn) => void;
+  #onConn: (conn: NetConn) => void | Promise<void>;
   #onError: (error: Error) => void;
   #stop = new AbortController();
   #probe: Probe | undefined;
@@ -185,7 +188,7 @@ export class Acceptor {
 
   constructor(
     listener: NetListener,
-    onConn: (conn: NetConn) => void,
+    onConn: (conn: NetConn) => void | Promise<void>,
     onError: (error: Error) => void,
   ) {
     this.#listener = listener;
@@ -274,7 +277,8 @@ export class Acceptor {
       } else if (this.#lateProbes.delete(key(conn.remoteAddr))) {
         conn.close(); // a probe that came after its settle() gave up
       } else {
-        this.#onConn(conn);
+        const pace = this.#onConn(conn);
+        if (pace) await pace;
       }
     }
     if (this.#probe) this.#finish(this.#probe);
@@ -302,5 +306,26 @@ export class Acceptor {
       else this.#onConn(conn);
     }
     probe.done.resolve();
+  }
+}
+
+/**
+ * The process's soft limit on open files (`ulimit -n`, which Deno raises
+ * to the hard limit as it starts), where it can be read without asking: on
+ * Linux, from `/proc/self/limits`, which Deno 2.9 lets a program read only
+ * with `--allow-all`. Else undefined.
+ *
+ * @returns The limit, or undefined.
+ */
+export function openFileLimit(): number | undefined {
+  const path = "/proc/self/limits";
+  try {
+    if (Deno.build.os !== "linux") return undefined;
+    const read = Deno.permissions.querySync({ name: "read", path });
+    if (read.state !== "granted") return undefined;
+    const match = /^Max open files\s+(\d+)/m.exec(Deno.readTextFileSync(path));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
   }
 }
