@@ -11,6 +11,7 @@ import {
   senderLine,
 } from "../transport/hello.ts";
 import { Outbox } from "./_outbox.ts";
+import { checkPartial, PartialWatch } from "./_partial.ts";
 import { checkSensing, Sensing } from "./_sensing.ts";
 import type { BufferBudget } from "./buffer_budget.ts";
 import { addressName } from "../transport/address.ts";
@@ -24,7 +25,6 @@ import {
   type MidiParserOptions,
   type MidiParserStats,
 } from "../midi/parser.ts";
-import { TYPES } from "../midi/specs.ts";
 import { TcpTransport } from "../transport/tcp_transport.ts";
 import type { Transport } from "../transport/transport.ts";
 
@@ -168,12 +168,7 @@ export function checkPortOptions(options: SocketPortOptions): number {
     );
   }
   checkSensing(options.activeSensing);
-  const partial = options.partialTimeout ?? 10_000;
-  if (typeof partial !== "number" || !(partial >= 0)) {
-    throw new RangeError(
-      `Invalid partialTimeout option: expected a number of milliseconds >= 0, got ${partial}`,
-    );
-  }
+  checkPartial(options.partialTimeout);
   return closeTimeout;
 }
 
@@ -231,11 +226,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #senders = false;
   #lastSender: string | undefined | null = null;
   #draining = false; // closing: bytes from the peer are read and dropped
-  #pendingSize = 0; // the parser's pendingBytes after the last chunk
-  #pendingSince = performance.now(); // when a message last grew or ended
   #waitingForRoom = false; // not reading: the reader is behind
-  #partialTimeout: number;
-  #partialTimer: ReturnType<typeof setTimeout> | undefined;
+  #partial: PartialWatch;
   #reported: MidiParserStats = {
     messages: 0,
     skippedBytes: 0,
@@ -292,7 +284,13 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       waiting: () => this.#waitingForRoom,
       lost: (error) => this._lost(error),
     });
-    this.#partialTimeout = options.partialTimeout ?? 10_000;
+    this.#partial = new PartialWatch(options.partialTimeout ?? 10_000, {
+      name: () => this.#name,
+      pending: () => this.#parser.pendingBytes,
+      closed: () => this.closed,
+      waiting: () => this.#waitingForRoom,
+      lost: (error) => this._lost(error),
+    });
     // The hello line goes first, before any MIDI byte.
     const sensing = this.#sensing.helloField;
     if (options.hello || sensing) {
@@ -592,7 +590,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    */
   protected async _shutdown(): Promise<void> {
     this.#sensing.stop();
-    clearTimeout(this.#partialTimer);
+    this.#partial.stop();
     const outbox = this.#outbox;
     {
       using timeout = timeoutSignal(this.#closeTimeout);
@@ -643,25 +641,16 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
         this.#budget?.hold(this, parser.partialBytes);
         this.#reportDrops();
-        const pending = parser.pendingBytes;
-        if (
-          pending !== this.#pendingSize ||
-          // (A real-time message, status 0xF8 and up, comes in the middle
-          // of another: it is no progress on it.)
-          (pending > 0 && messages.some((m) => TYPES[m.type].status < 0xf8))
-        ) {
-          this.#pendingSize = pending;
-          this.#pendingSince = now;
-        }
-        if (pending > 0) this.#watchPartial();
+        this.#partial.read(now, parser.pendingBytes, messages);
         const space = inbox.space();
         if (space) {
           this.#waitingForRoom = true;
           await space;
           this.#waitingForRoom = false;
           // The peer was not to blame for the wait.
-          this.#pendingSince = performance.now();
-          this.#sensing.heard(this.#pendingSince);
+          const after = performance.now();
+          this.#partial.resumed(after);
+          this.#sensing.heard(after);
         }
       }
     } catch (error) {
@@ -826,32 +815,6 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    */
   get helloError(): string | undefined {
     return this.#helloError;
-  }
-
-  // A message left half sent: the port is lost if no byte comes for
-  // partialTimeout ms while it is still unfinished.
-  #watchPartial(): void {
-    const limit = this.#partialTimeout;
-    if (limit === 0 || this.#partialTimer !== undefined) return;
-    const check = () => {
-      this.#partialTimer = undefined;
-      const partial = this.#parser.pendingBytes;
-      if (partial === 0 || this.closed) return;
-      // Real-time bytes trickled in do not count: only a message that
-      // grows or ends does.
-      const idle = performance.now() - this.#pendingSince;
-      if (this.#waitingForRoom || idle < limit) {
-        const wait = this.#waitingForRoom ? limit : limit - idle;
-        this.#partialTimer = setTimeout(check, wait);
-        return;
-      }
-      this._lost(
-        new Error(
-          `${this.#name} left a message half sent (${partial} bytes) for ${limit} ms`,
-        ),
-      );
-    };
-    this.#partialTimer = setTimeout(check, limit);
   }
 
   // Fires a drop event if the parser dropped anything since the last one.
