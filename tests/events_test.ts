@@ -71,16 +71,25 @@ Deno.test("PortEvent from an init has the fields of each old form, and counts de
   await using port = pipePort("keys");
   const init = { port, droppedBytes: 512, messages: 3 };
   const event = new PortEvent("disconnect", init);
-  assert.deepEqual(fields(event), { type: "disconnect", ...init });
+  assert.deepEqual(fields(event), {
+    type: "disconnect",
+    ...init,
+    lostMessages: 0,
+  });
   assert.deepEqual(
     fields(new PortEvent("disconnect", port, 512, 3)),
     fields(event),
+  );
+  assert.deepEqual(
+    fields(new PortEvent("disconnect", { ...init, lostMessages: 2 })),
+    { ...fields(event), lostMessages: 2 },
   );
   assert.deepEqual(fields(new PortEvent("connect", port)), {
     type: "connect",
     port,
     droppedBytes: 0,
     messages: 0,
+    lostMessages: 0,
   });
   assert.deepEqual(
     fields(new PortEvent("slowclient", port, 64)),

@@ -41,10 +41,16 @@ export interface SocketPortOptions extends MidiParserOptions {
    * How long {@linkcode SocketPort.close} waits for queued messages to be
    * written, in milliseconds, before it drops them (and counts them in
    * `stats.droppedBytes`). Once they are written and the peer has seen the
-   * end of the stream, close() reads and drops what the peer still sends
-   * until the peer ends too, within the same time: closing a socket with
-   * unread bytes would reset the connection, and a reset can destroy what
-   * the peer has not read yet.
+   * end of the stream, close() reads what the peer still sends until the
+   * peer ends too, within the same time, and drops it (counted in
+   * `stats.lostMessages`): closing a socket with unread bytes would reset
+   * the connection, and a reset can destroy what the peer has not read yet.
+   *
+   * When a write fails (the peer is gone: a broken pipe, a reset), the port
+   * still reads what the peer had sent before it went, to its end, and
+   * delivers it while its reader keeps up, for up to this long; then it
+   * reads the rest for up to this long again, and counts its messages in
+   * `stats.lostMessages`.
    *
    * @default {2000}
    */
@@ -132,6 +138,13 @@ export interface SocketPortStats extends MidiParserStats {
   droppedBytes: number;
   /** Active sensing bytes (0xFE) taken as signs of life on this link. */
   activeSensing: number;
+  /**
+   * Messages that the peer sent and this port read but never delivered:
+   * they came after close() had begun, or after a write had failed and the
+   * port's reader did not take them within `closeTimeout` (see
+   * {@linkcode SocketPortOptions.closeTimeout}). Also in `messages`.
+   */
+  lostMessages: number;
 }
 
 /** The events of a {@linkcode SocketPort}. */
@@ -226,6 +239,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #senders = false;
   #lastSender: string | undefined | null = null;
   #draining = false; // closing: bytes from the peer are read and dropped
+  #lost = 0; // messages read while draining, and so never delivered
+  #readToEnd = false; // a write failed: what the peer sent is still read
+  #readDone = false; // the reading has ended
   #waitingForRoom = false; // not reading: the reader is behind
   #partial: PartialWatch;
   #reported: MidiParserStats = {
@@ -273,7 +289,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     this.#parser = new MidiParser(options);
     this.#outbox = new Outbox(
       sinkOf(this.#transport),
-      (error) => this._lost(error),
+      (error) => this.#writeFailed(error),
     );
     this.#source = sourceOf(this.#transport);
     // A peer that shows who sent each message (a browser page).
@@ -354,6 +370,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       queuedBytes: outbox.queuedBytes,
       droppedBytes: outbox.droppedBytes,
       activeSensing: this.#sensing.sensed,
+      lostMessages: this.#lost,
     };
   }
 
@@ -598,6 +615,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       if (this._error || this.#cut) {
         outbox.cut();
         await Promise.race([outbox.settled(), whenAborted(deadline)]);
+        if (this.#readToEnd) await this.#readRest(deadline);
       } else {
         await outbox.close(deadline);
         // Our end is sent: read and drop what the peer still sends until it
@@ -619,6 +637,40 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     this.dispatchEvent(new Event("close"));
   }
 
+  // A write failed: the peer's end is gone, but what it sent before may
+  // still wait to be read (a reset leaves it readable, and read() returns
+  // it before the error). The port reads it before it closes.
+  #writeFailed(error: Error): void {
+    this.#readToEnd = true;
+    this._lost(error);
+  }
+
+  // After a failed write: the reading goes on to the peer's end, and
+  // delivers what it reads until the deadline; from then on (the reader
+  // is behind) it reads the rest without delivering it, and counts its
+  // messages as lost, for closeTimeout more. The peer sends nothing new
+  // once its connection failed, so the rest is what the system holds.
+  async #readRest(deadline: AbortSignal): Promise<void> {
+    await Promise.race([this.#pump, whenAborted(deadline)]);
+    if (this.#readDone) return;
+    this.#draining = true;
+    this._inbox.end(); // wakes the reading if it waits for room
+    using more = timeoutSignal(this.#closeTimeout);
+    await Promise.race([this.#pump, whenAborted(more.signal)]);
+  }
+
+  // Closing: a chunk is read and dropped, and its messages counted.
+  #drop(chunk: Uint8Array): void {
+    const parser = this.#parser;
+    if (this.#helloReader) {
+      const rest = this.#readHello(chunk);
+      if (rest === undefined) return; // more of a hello line to come
+      chunk = rest;
+    }
+    this.#lost += this.#sensing.take(parser.feed(chunk)).length;
+    this.#budget?.hold(this, parser.partialBytes);
+  }
+
   /** Reads the transport into the inbox, until it ends. */
   async #read(): Promise<void> {
     const source = this.#source;
@@ -629,7 +681,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       while (true) {
         let chunk: Uint8Array | null | undefined = await source.read();
         if (chunk === null) break;
-        if (this.#draining) continue;
+        if (this.#draining) {
+          this.#drop(chunk);
+          continue;
+        }
         const now = performance.now();
         this.#sensing.heard(now);
         if (this.#helloReader) {
@@ -656,6 +711,8 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     } catch (error) {
       failure = asError(error);
     }
+    this.#readDone = true;
+    this.#partial.stop(); // a close may have read on after its own stop
     if (this.#helloReader) this.#settleHello(null);
     parser.end();
     this.#budget?.release(this);
