@@ -159,6 +159,27 @@ function dialHost(addr: Deno.NetAddr): string {
  */
 const ACCEPT_PAUSE = 100;
 
+/**
+ * The most connections that the accept loop takes in a row before one of
+ * them has been read; then it waits until one has, or ACCEPT_WAIT ms.
+ *
+ * Deno completes an accept() at once while connections wait in the
+ * listener's backlog, without polling the sockets that it has already
+ * accepted: a loop that never waits takes the whole backlog (hundreds of
+ * connections, under a burst or a fast churn of clients) before it reads a
+ * byte of any. Those connections are counted against `maxClients` and
+ * written to, although their clients may have left long ago. Waiting until
+ * one of them has been read lets Deno poll them all.
+ */
+const ACCEPT_AHEAD = 16;
+
+/**
+ * How long, in ms, the accept loop waits for one of ACCEPT_AHEAD
+ * connections to be read: clients that connect and send nothing (a client
+ * that only listens) are taken in at this pace, at worst.
+ */
+const ACCEPT_WAIT = 5;
+
 interface Probe {
   key?: string; // the probe's own address, once its dial has resolved
   held: NetConn[]; // connections accepted while the probe was unknown
@@ -167,16 +188,24 @@ interface Probe {
 
 /**
  * Runs the accept loop of one listener. Each connection goes to `onConn`,
- * in the order the system completed them. An error about one connection
- * (a peer that reset before it was accepted) goes to `onError` and the loop
- * goes on; any other error (out of descriptors) also pauses it for
- * ACCEPT_PAUSE ms. Only the listener's close ends it.
+ * in the order the system completed them; `onConn` returns a promise that
+ * settles once the connection has been read (or let go), or nothing for a
+ * connection that it closed at once. The loop takes at most ACCEPT_AHEAD
+ * connections in a row before one of them has been read, then waits until
+ * one has (or ACCEPT_WAIT ms). An error about one connection (a peer that
+ * reset before it was accepted) goes to `onError` and the loop goes on; any
+ * other error (out of descriptors) also pauses it for ACCEPT_PAUSE ms. Only
+ * the listener's close ends it.
  */
 export class Acceptor {
   #listener: NetListener;
-  #onConn: (conn: NetConn) => void;
+  #onConn: (conn: NetConn) => Promise<void> | void;
   #onError: (error: Error) => void;
   #stop = new AbortController();
+  // Connections taken in a row, none of which has been read yet, and a
+  // signal that aborts when one of them is.
+  #ahead = 0;
+  #read = new AbortController();
   #probe: Probe | undefined;
   // Probes whose settle() gave up before they were taken in.
   #lateProbes = new Set<string>();
@@ -185,7 +214,7 @@ export class Acceptor {
 
   constructor(
     listener: NetListener,
-    onConn: (conn: NetConn) => void,
+    onConn: (conn: NetConn) => Promise<void> | void,
     onError: (error: Error) => void,
   ) {
     this.#listener = listener;
@@ -274,11 +303,32 @@ export class Acceptor {
       } else if (this.#lateProbes.delete(key(conn.remoteAddr))) {
         conn.close(); // a probe that came after its settle() gave up
       } else {
-        this.#onConn(conn);
+        this.#take(conn);
+        if (this.#ahead >= ACCEPT_AHEAD) {
+          await sleep(
+            ACCEPT_WAIT,
+            AbortSignal.any([this.#read.signal, stop]),
+          );
+          this.#ahead = 0;
+        }
       }
     }
     if (this.#probe) this.#finish(this.#probe);
   }
+
+  // Hands a connection on, and counts it as taken ahead until it is read.
+  #take(conn: NetConn): void {
+    const read = this.#onConn(conn);
+    if (read === undefined) return;
+    this.#ahead++;
+    read.then(this.#wasRead, this.#wasRead);
+  }
+
+  #wasRead = (): void => {
+    this.#ahead = 0;
+    this.#read.abort();
+    this.#read = new AbortController();
+  };
 
   // Once the probe's address is known: everything accepted before it goes
   // on, the probe is closed, and settle() resolves.
@@ -299,7 +349,7 @@ export class Acceptor {
     if (probe.key !== undefined) this.#lateProbes.add(probe.key);
     for (const conn of probe.held.splice(0)) {
       if (this.#stop.signal.aborted) conn.close();
-      else this.#onConn(conn);
+      else this.#take(conn);
     }
     probe.done.resolve();
   }
