@@ -71,16 +71,25 @@ Deno.test("PortEvent from an init has the fields of each old form, and counts de
   await using port = pipePort("keys");
   const init = { port, droppedBytes: 512, messages: 3 };
   const event = new PortEvent("disconnect", init);
-  assert.deepEqual(fields(event), { type: "disconnect", ...init });
+  assert.deepEqual(fields(event), {
+    type: "disconnect",
+    ...init,
+    lostMessages: 0,
+  });
   assert.deepEqual(
     fields(new PortEvent("disconnect", port, 512, 3)),
     fields(event),
+  );
+  assert.deepEqual(
+    fields(new PortEvent("disconnect", { ...init, lostMessages: 2 })),
+    { ...fields(event), lostMessages: 2 },
   );
   assert.deepEqual(fields(new PortEvent("connect", port)), {
     type: "connect",
     port,
     droppedBytes: 0,
     messages: 0,
+    lostMessages: 0,
   });
   assert.deepEqual(
     fields(new PortEvent("slowclient", port, 64)),
@@ -155,6 +164,9 @@ Deno.test("HubEvent from an init has the hub, reason and messages of the old for
     hub: "studio-b",
     reason: "timeout",
     messages: notes,
+    lost: 0,
+    lostBatches: 0,
+    overflowed: 0,
   });
   assert.equal(event.notes, 1);
   assert.deepEqual(
@@ -166,7 +178,15 @@ Deno.test("HubEvent from an init has the hub, reason and messages of the old for
     ),
     fields(event),
   );
-  const joined = { type: "hubjoin", hub: "studio-b", reason: "", messages: [] };
+  const joined = {
+    type: "hubjoin",
+    hub: "studio-b",
+    reason: "",
+    messages: [],
+    lost: 0,
+    lostBatches: 0,
+    overflowed: 0,
+  };
   assert.deepEqual(
     fields(new HubEvent("hubjoin", { hub: "studio-b" })),
     joined,

@@ -159,7 +159,7 @@ export class Admission {
     this.#acceptors = listenAll(host, port, tls).map((listener) =>
       new Acceptor(
         listener,
-        (conn) => this.take(conn),
+        (conn) => ({ read: this.take(conn) }),
         (error) => this.#failed(error),
       )
     );
@@ -296,8 +296,12 @@ export class Admission {
    * or once its handshake and hello line are done.
    *
    * @param conn The client's connection or transport.
+   * @returns For a client taken in, a promise that settles once it has
+   * been read (its first bytes or its end, or its handshake and hello line)
+   * or has closed: the accept loop paces itself by it. Nothing for a client
+   * turned away at once.
    */
-  take(conn: NetConn | Transport): void {
+  take(conn: NetConn | Transport): Promise<void> | undefined {
     const remote = conn.remoteAddr;
     const host = remote !== undefined && "hostname" in remote
       ? remote.hostname
@@ -308,7 +312,7 @@ export class Admission {
     if (reason) {
       closeQuietly(conn, reason); // before a byte of it is read
       this.reject(addressName(remote) ?? host ?? "a client", reason);
-      return;
+      return undefined;
     }
     // A TLS connection from the listener (not a WebSocket, whose TLS, if
     // any, the HTTP server has done).
@@ -318,9 +322,10 @@ export class Admission {
         this.#vetting.delete(conn)
       );
       this.#vetting.set(conn, done);
-      return;
+      return done;
     }
-    this.#make(conn);
+    const port = this.#make(conn);
+    return port && firstRead(port);
   }
 
   /**
@@ -463,7 +468,7 @@ export class Admission {
     }
   }
 
-  #make(conn: NetConn | Transport): void {
+  #make(conn: NetConn | Transport): SocketPort | undefined {
     let port: SocketPort;
     try {
       port = this.port(conn, this.#clientOptions);
@@ -471,10 +476,21 @@ export class Admission {
       // The connection went before it could be made a port.
       closeQuietly(conn);
       this.#failed(asError(error));
-      return;
+      return undefined;
     }
     this.place(port);
+    return port;
   }
+}
+
+// Settles once a client's port has read its first bytes or its end (it
+// knows whether they open with a hello line), or has closed.
+function firstRead(port: SocketPort): Promise<void> {
+  if (port.hello !== undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    port.addEventListener("hello", () => resolve(), { once: true });
+    port.addEventListener("close", () => resolve(), { once: true });
+  });
 }
 
 // Closes a connection or a transport, with a reason for the peer where the

@@ -35,6 +35,13 @@ export interface PortEventInit extends EventInit {
    * @default {0}
    */
   messages?: number;
+  /**
+   * For `disconnect`, how many messages the client sent that the server
+   * read but never delivered (`lostMessages` in its port's `stats`).
+   *
+   * @default {0}
+   */
+  lostMessages?: number;
 }
 
 /**
@@ -74,6 +81,13 @@ export class PortEvent extends Event {
    * events.
    */
   readonly messages: number;
+  /**
+   * For `disconnect`: how many messages the client sent that the server
+   * read but never delivered, because the client's port was closing (the
+   * server closed, or a write to the client failed and the server's
+   * readers did not take the rest in time). 0 for other events.
+   */
+  readonly lostMessages: number;
 
   /**
    * Makes the event.
@@ -124,6 +138,7 @@ export class PortEvent extends Event {
     this.port = fields.port;
     this.droppedBytes = fields.droppedBytes ?? 0;
     this.messages = fields.messages ?? 0;
+    this.lostMessages = (fields as PortEventInit).lostMessages ?? 0;
   }
 }
 

@@ -202,13 +202,23 @@ export interface PortServerStats {
   slowClients: number;
   /** Bytes queued for clients and never written. */
   droppedBytes: number;
+  /**
+   * Messages that clients sent and the server read but never delivered,
+   * because a client's port was closing (`lostMessages` in its `stats`):
+   * the server closed while it still sent, or a write to it failed and the
+   * server's readers did not take the rest within `closeTimeout`.
+   */
+  lostMessages: number;
 }
 
 /** The events of a {@linkcode PortServer}. */
 export interface PortServerEventMap {
   /** A client was adopted by the server. */
   connect: PortEvent;
-  /** An adopted client went away. `droppedBytes` is what it never got. */
+  /**
+   * An adopted client went away. `droppedBytes` is what it never got, and
+   * `lostMessages` what it sent that was never delivered.
+   */
   disconnect: PortEvent;
   /** A client fell too far behind and was disconnected. */
   slowclient: PortEvent;
@@ -241,7 +251,11 @@ const INBOX_BYTES = 256 * 1024;
 // A client's counters that the server's stats sum, over every client.
 type Counts = Pick<
   PortServerStats,
-  "skippedBytes" | "discardedMessages" | "oversizedSysex" | "droppedBytes"
+  | "skippedBytes"
+  | "discardedMessages"
+  | "oversizedSysex"
+  | "droppedBytes"
+  | "lostMessages"
 >;
 
 function addCounts(total: Counts, counts: Counts): void {
@@ -249,6 +263,7 @@ function addCounts(total: Counts, counts: Counts): void {
   total.discardedMessages += counts.discardedMessages;
   total.oversizedSysex += counts.oversizedSysex;
   total.droppedBytes += counts.droppedBytes;
+  total.lostMessages += counts.lostMessages;
 }
 
 /**
@@ -315,6 +330,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     discardedMessages: 0,
     oversizedSysex: 0,
     droppedBytes: 0,
+    lostMessages: 0,
   };
   #received = 0;
 
@@ -829,6 +845,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
           port,
           droppedBytes: s.droppedBytes,
           messages: taken,
+          lostMessages: s.lostMessages,
         }),
       );
     }

@@ -84,6 +84,14 @@ export class Printer {
     );
   }
 
+  /** Messages that a client sent and the server read but never delivered. */
+  lost(port: string, messages: number): Promise<void> {
+    return this.#event(
+      { event: "lost", port, messages },
+      `# lost ${messages} message${messages === 1 ? "" : "s"} from ${port}`,
+    );
+  }
+
   /** A client that said hello, and so has a name. */
   hello(port: SocketPort): Promise<void> {
     const address = addressName(port.remoteAddr) ?? port.name;

@@ -182,6 +182,7 @@ export async function serve(
       const release = releases.get(client);
       releases.delete(client);
       if (release) printer.release(release);
+      if (event.lostMessages) printer.lost(client.name, event.lostMessages);
       printer.event("disconnect", client.name, event.droppedBytes || undefined);
     };
     // The server took event.messages of it, all told.

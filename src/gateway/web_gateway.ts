@@ -2,7 +2,12 @@
 
 import { addressName, formatAddress } from "../transport/address.ts";
 import { unbracket } from "../transport/hosts.ts";
-import { Acceptor, listenAll, type NetConn } from "../transport/listen.ts";
+import {
+  Acceptor,
+  listenAll,
+  type NetConn,
+  type Taking,
+} from "../transport/listen.ts";
 import { RejectEvent } from "../bus/events.ts";
 import type { PortServer } from "../bus/port_server.ts";
 import { timeoutSignal, whenAborted } from "../util/abort.ts";
@@ -485,7 +490,7 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
   // oldest has let go of its descriptor (Deno frees it when its pending
   // read ends, not at close()): so a flood never holds more than
   // maxHttpConnections of them.
-  #take(conn: NetConn): Promise<void> | undefined {
+  #take(conn: NetConn): Taking | undefined {
     if (this.closed) {
       closeQuietly(conn);
       return;
@@ -501,7 +506,7 @@ export class WebGateway extends TypedEventTarget<WebGatewayEventMap> {
     const task = this.#serve(conn);
     this.#tasks.add(task);
     task.finally(() => this.#tasks.delete(task));
-    return evicted;
+    return { room: evicted };
   }
 
   // Starts the clock of a connection's next request, and makes it the

@@ -11,6 +11,7 @@ import {
   senderLine,
 } from "../transport/hello.ts";
 import { Outbox } from "./_outbox.ts";
+import { checkPartial, PartialWatch } from "./_partial.ts";
 import { checkSensing, Sensing } from "./_sensing.ts";
 import type { BufferBudget } from "./buffer_budget.ts";
 import { addressName } from "../transport/address.ts";
@@ -25,7 +26,6 @@ import {
   type MidiParserOptions,
   type MidiParserStats,
 } from "../midi/parser.ts";
-import { TYPES } from "../midi/specs.ts";
 import { TcpTransport } from "../transport/tcp_transport.ts";
 import type { Transport } from "../transport/transport.ts";
 
@@ -42,10 +42,16 @@ export interface SocketPortOptions extends MidiParserOptions {
    * How long {@linkcode SocketPort.close} waits for queued messages to be
    * written, in milliseconds, before it drops them (and counts them in
    * `stats.droppedBytes`). Once they are written and the peer has seen the
-   * end of the stream, close() reads and drops what the peer still sends
-   * until the peer ends too, within the same time: closing a socket with
-   * unread bytes would reset the connection, and a reset can destroy what
-   * the peer has not read yet.
+   * end of the stream, close() reads what the peer still sends until the
+   * peer ends too, within the same time, and drops it (counted in
+   * `stats.lostMessages`): closing a socket with unread bytes would reset
+   * the connection, and a reset can destroy what the peer has not read yet.
+   *
+   * When a write fails (the peer is gone: a broken pipe, a reset), the port
+   * still reads what the peer had sent before it went, to its end, and
+   * delivers it while its reader keeps up, for up to this long; then it
+   * reads the rest for up to this long again, and counts its messages in
+   * `stats.lostMessages`.
    *
    * @default {2000}
    */
@@ -133,6 +139,13 @@ export interface SocketPortStats extends MidiParserStats {
   droppedBytes: number;
   /** Active sensing bytes (0xFE) taken as signs of life on this link. */
   activeSensing: number;
+  /**
+   * Messages that the peer sent and this port read but never delivered:
+   * they came after close() had begun, or after a write had failed and the
+   * port's reader did not take them within `closeTimeout` (see
+   * {@linkcode SocketPortOptions.closeTimeout}). Also in `messages`.
+   */
+  lostMessages: number;
 }
 
 /** The events of a {@linkcode SocketPort}. */
@@ -169,12 +182,7 @@ export function checkPortOptions(options: SocketPortOptions): number {
     );
   }
   checkSensing(options.activeSensing);
-  const partial = options.partialTimeout ?? 10_000;
-  if (typeof partial !== "number" || !(partial >= 0)) {
-    throw new RangeError(
-      `Invalid partialTimeout option: expected a number of milliseconds >= 0, got ${partial}`,
-    );
-  }
+  checkPartial(options.partialTimeout);
   return closeTimeout;
 }
 
@@ -232,11 +240,11 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #senders = false;
   #lastSender: string | undefined | null = null;
   #draining = false; // closing: bytes from the peer are read and dropped
-  #pendingSize = 0; // the parser's pendingBytes after the last chunk
-  #pendingSince = performance.now(); // when a message last grew or ended
+  #lost = 0; // messages read while draining, and so never delivered
+  #readToEnd = false; // a write failed: what the peer sent is still read
+  #readDone = false; // the reading has ended
   #waitingForRoom = false; // not reading: the reader is behind
-  #partialTimeout: number;
-  #partialTimer: ReturnType<typeof setTimeout> | undefined;
+  #partial: PartialWatch;
   #drops: DropTally;
 
   /**
@@ -278,7 +286,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     this.#drops = new DropTally(this.#parser);
     this.#outbox = new Outbox(
       sinkOf(this.#transport),
-      (error) => this._lost(error),
+      (error) => this.#writeFailed(error),
     );
     this.#source = sourceOf(this.#transport);
     // A peer that shows who sent each message (a browser page).
@@ -289,7 +297,13 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       waiting: () => this.#waitingForRoom,
       lost: (error) => this._lost(error),
     });
-    this.#partialTimeout = options.partialTimeout ?? 10_000;
+    this.#partial = new PartialWatch(options.partialTimeout ?? 10_000, {
+      name: () => this.#name,
+      pending: () => this.#parser.pendingBytes,
+      closed: () => this.closed,
+      waiting: () => this.#waitingForRoom,
+      lost: (error) => this._lost(error),
+    });
     // The hello line goes first, before any MIDI byte.
     const sensing = this.#sensing.helloField;
     if (options.hello || sensing) {
@@ -353,6 +367,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       queuedBytes: outbox.queuedBytes,
       droppedBytes: outbox.droppedBytes,
       activeSensing: this.#sensing.sensed,
+      lostMessages: this.#lost,
     };
   }
 
@@ -589,7 +604,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    */
   protected async _shutdown(): Promise<void> {
     this.#sensing.stop();
-    clearTimeout(this.#partialTimer);
+    this.#partial.stop();
     const outbox = this.#outbox;
     {
       using timeout = timeoutSignal(this.#closeTimeout);
@@ -597,6 +612,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       if (this._error || this.#cut) {
         outbox.cut();
         await Promise.race([outbox.settled(), whenAborted(deadline)]);
+        if (this.#readToEnd) await this.#readRest(deadline);
       } else {
         await outbox.close(deadline);
         // Our end is sent: read and drop what the peer still sends until it
@@ -618,6 +634,40 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     this.dispatchEvent(new Event("close"));
   }
 
+  // A write failed: the peer's end is gone, but what it sent before may
+  // still wait to be read (a reset leaves it readable, and read() returns
+  // it before the error). The port reads it before it closes.
+  #writeFailed(error: Error): void {
+    this.#readToEnd = true;
+    this._lost(error);
+  }
+
+  // After a failed write: the reading goes on to the peer's end, and
+  // delivers what it reads until the deadline; from then on (the reader
+  // is behind) it reads the rest without delivering it, and counts its
+  // messages as lost, for closeTimeout more. The peer sends nothing new
+  // once its connection failed, so the rest is what the system holds.
+  async #readRest(deadline: AbortSignal): Promise<void> {
+    await Promise.race([this.#pump, whenAborted(deadline)]);
+    if (this.#readDone) return;
+    this.#draining = true;
+    this._inbox.end(); // wakes the reading if it waits for room
+    using more = timeoutSignal(this.#closeTimeout);
+    await Promise.race([this.#pump, whenAborted(more.signal)]);
+  }
+
+  // Closing: a chunk is read and dropped, and its messages counted.
+  #drop(chunk: Uint8Array): void {
+    const parser = this.#parser;
+    if (this.#helloReader) {
+      const rest = this.#readHello(chunk);
+      if (rest === undefined) return; // more of a hello line to come
+      chunk = rest;
+    }
+    this.#lost += this.#sensing.take(parser.feed(chunk)).length;
+    this.#budget?.hold(this, parser.partialBytes);
+  }
+
   /** Reads the transport into the inbox, until it ends. */
   async #read(): Promise<void> {
     const source = this.#source;
@@ -628,7 +678,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       while (true) {
         let chunk: Uint8Array | null | undefined = await source.read();
         if (chunk === null) break;
-        if (this.#draining) continue;
+        if (this.#draining) {
+          this.#drop(chunk);
+          continue;
+        }
         const now = performance.now();
         this.#sensing.heard(now);
         if (this.#helloReader) {
@@ -640,30 +693,23 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
         this.#budget?.hold(this, parser.partialBytes);
         this.#reportDrops();
-        const pending = parser.pendingBytes;
-        if (
-          pending !== this.#pendingSize ||
-          // (A real-time message, status 0xF8 and up, comes in the middle
-          // of another: it is no progress on it.)
-          (pending > 0 && messages.some((m) => TYPES[m.type].status < 0xf8))
-        ) {
-          this.#pendingSize = pending;
-          this.#pendingSince = now;
-        }
-        if (pending > 0) this.#watchPartial();
+        this.#partial.read(now, parser.pendingBytes, messages);
         const space = inbox.space();
         if (space) {
           this.#waitingForRoom = true;
           await space;
           this.#waitingForRoom = false;
           // The peer was not to blame for the wait.
-          this.#pendingSince = performance.now();
-          this.#sensing.heard(this.#pendingSince);
+          const after = performance.now();
+          this.#partial.resumed(after);
+          this.#sensing.heard(after);
         }
       }
     } catch (error) {
       failure = asError(error);
     }
+    this.#readDone = true;
+    this.#partial.stop(); // a close may have read on after its own stop
     if (this.#helloReader) this.#settleHello(null);
     parser.end();
     this.#budget?.release(this);
@@ -823,32 +869,6 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
    */
   get helloError(): string | undefined {
     return this.#helloError;
-  }
-
-  // A message left half sent: the port is lost if no byte comes for
-  // partialTimeout ms while it is still unfinished.
-  #watchPartial(): void {
-    const limit = this.#partialTimeout;
-    if (limit === 0 || this.#partialTimer !== undefined) return;
-    const check = () => {
-      this.#partialTimer = undefined;
-      const partial = this.#parser.pendingBytes;
-      if (partial === 0 || this.closed) return;
-      // Real-time bytes trickled in do not count: only a message that
-      // grows or ends does.
-      const idle = performance.now() - this.#pendingSince;
-      if (this.#waitingForRoom || idle < limit) {
-        const wait = this.#waitingForRoom ? limit : limit - idle;
-        this.#partialTimer = setTimeout(check, wait);
-        return;
-      }
-      this._lost(
-        new Error(
-          `${this.#name} left a message half sent (${partial} bytes) for ${limit} ms`,
-        ),
-      );
-    };
-    this.#partialTimer = setTimeout(check, limit);
   }
 
   // Fires a drop event for what the parser dropped since the last one.

@@ -159,6 +159,27 @@ function dialHost(addr: Deno.NetAddr): string {
  */
 const ACCEPT_PAUSE = 100;
 
+/**
+ * The most connections that the accept loop takes in a row before one of
+ * them has been read; then it waits until one has, or ACCEPT_WAIT ms.
+ *
+ * Deno completes an accept() at once while connections wait in the
+ * listener's backlog, without polling the sockets that it has already
+ * accepted: a loop that never waits takes the whole backlog (hundreds of
+ * connections, under a burst or a fast churn of clients) before it reads a
+ * byte of any. Those connections are counted against `maxClients` and
+ * written to, although their clients may have left long ago. Waiting until
+ * one of them has been read lets Deno poll them all.
+ */
+const ACCEPT_AHEAD = 16;
+
+/**
+ * How long, in ms, the accept loop waits for one of ACCEPT_AHEAD
+ * connections to be read: clients that connect and send nothing (a client
+ * that only listens) are taken in at this pace, at worst.
+ */
+const ACCEPT_WAIT = 5;
+
 interface Probe {
   key?: string; // the probe's own address, once its dial has resolved
   held: NetConn[]; // connections accepted while the probe was unknown
@@ -166,20 +187,44 @@ interface Probe {
 }
 
 /**
+ * What the receiver of an accepted connection tells the accept loop to wait
+ * for. Both are optional: a connection closed at once has neither.
+ */
+export interface Taking {
+  /**
+   * Settles once the connection has been read (its first bytes, its end, or
+   * its handshake) or let go: until one of the connections taken in a row
+   * has, the loop takes at most ACCEPT_AHEAD of them.
+   */
+  read?: Promise<void>;
+  /**
+   * Settles once the room made for this connection is free (a connection
+   * closed to make room, whose descriptor Deno lets go only once its pending
+   * read has ended): the loop accepts nothing more until then.
+   */
+  room?: Promise<void>;
+}
+
+/**
  * Runs the accept loop of one listener. Each connection goes to `onConn`,
- * in the order the system completed them; if `onConn` returns a promise,
- * the loop waits for it before it accepts again (the browser gateway waits
- * so for a connection it closed to make room, whose descriptor Deno lets
- * go only once its pending read has ended). An error about one connection
- * (a peer that reset before it was accepted) goes to `onError` and the loop
- * goes on; any other error (out of descriptors) also pauses it for
- * ACCEPT_PAUSE ms. Only the listener's close ends it.
+ * in the order the system completed them, and says what the loop should
+ * wait for (a {@linkcode Taking}). The loop takes at most ACCEPT_AHEAD
+ * connections in a row before one of them has been read, then waits until
+ * one has (or ACCEPT_WAIT ms); and it waits for the room that a connection
+ * made before it accepts again. An error about one connection (a peer that
+ * reset before it was accepted) goes to `onError` and the loop goes on; any
+ * other error (out of descriptors) also pauses it for ACCEPT_PAUSE ms. Only
+ * the listener's close ends it.
  */
 export class Acceptor {
   #listener: NetListener;
-  #onConn: (conn: NetConn) => void | Promise<void>;
+  #onConn: (conn: NetConn) => Taking | void;
   #onError: (error: Error) => void;
   #stop = new AbortController();
+  // Connections taken in a row, none of which has been read yet, and a
+  // signal that aborts when one of them is.
+  #ahead = 0;
+  #read = new AbortController();
   #probe: Probe | undefined;
   // Probes whose settle() gave up before they were taken in.
   #lateProbes = new Set<string>();
@@ -188,7 +233,7 @@ export class Acceptor {
 
   constructor(
     listener: NetListener,
-    onConn: (conn: NetConn) => void | Promise<void>,
+    onConn: (conn: NetConn) => Taking | void,
     onError: (error: Error) => void,
   ) {
     this.#listener = listener;
@@ -277,12 +322,37 @@ export class Acceptor {
       } else if (this.#lateProbes.delete(key(conn.remoteAddr))) {
         conn.close(); // a probe that came after its settle() gave up
       } else {
-        const pace = this.#onConn(conn);
-        if (pace) await pace;
+        const room = this.#take(conn);
+        if (room) await room;
+        if (this.#ahead >= ACCEPT_AHEAD) {
+          await sleep(
+            ACCEPT_WAIT,
+            AbortSignal.any([this.#read.signal, stop]),
+          );
+          this.#ahead = 0;
+        }
       }
     }
     if (this.#probe) this.#finish(this.#probe);
   }
+
+  // Hands a connection on, and counts it as taken ahead until it is read.
+  // Hands a connection on; returns the room to wait for, if any.
+  #take(conn: NetConn): Promise<void> | undefined {
+    const taking = this.#onConn(conn);
+    if (!taking) return undefined;
+    if (taking.read) {
+      this.#ahead++;
+      taking.read.then(this.#wasRead, this.#wasRead);
+    }
+    return taking.room;
+  }
+
+  #wasRead = (): void => {
+    this.#ahead = 0;
+    this.#read.abort();
+    this.#read = new AbortController();
+  };
 
   // Once the probe's address is known: everything accepted before it goes
   // on, the probe is closed, and settle() resolves.
@@ -303,7 +373,7 @@ export class Acceptor {
     if (probe.key !== undefined) this.#lateProbes.add(probe.key);
     for (const conn of probe.held.splice(0)) {
       if (this.#stop.signal.aborted) conn.close();
-      else this.#onConn(conn);
+      else this.#take(conn);
     }
     probe.done.resolve();
   }
