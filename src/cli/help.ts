@@ -143,6 +143,10 @@ const SERVE_EVENTS: [string, string][] = [
     "bytes from it made no message: garbage, N messages cut short (by a status byte, or by the client leaving in the middle of one), N sysex messages over --max-sysex",
   ],
   [
+    "# lost N messages from NAME",
+    "messages the client sent that the server read too late to deliver (a write to the client failed first, and the reader fell behind), printed before its # disconnect line",
+  ],
+  [
     "# hello ADDRESS NAME",
     "a client taken in by its address named itself in a hello line; lines after it use NAME (on a server with a token, a client is named before it is taken in, on its # connect line)",
   ],
