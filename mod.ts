@@ -100,7 +100,11 @@ export {
   WebSocketTransport,
   type WebSocketTransportOptions,
 } from "./src/transport/websocket_transport.ts";
-export { MidiPort, type ReceiveOptions } from "./src/port/midi_port.ts";
+export {
+  MidiPort,
+  type ReceiveOptions,
+  type TimedMessage,
+} from "./src/port/midi_port.ts";
 export {
   SocketPort,
   type SocketPortEventMap,
