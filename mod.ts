@@ -161,6 +161,22 @@ export {
 } from "./src/client/backoff.ts";
 export { NoteTracker } from "./src/midi/note_tracker.ts";
 export {
+  type Division,
+  META_END_OF_TRACK,
+  META_TEMPO,
+  META_TIME_SIGNATURE,
+  type MetaEvent,
+  type MidiEvent,
+  type MidiFile,
+  type TrackEvent,
+} from "./src/smf/midi_file.ts";
+export { readMidiFile } from "./src/smf/read_midi_file.ts";
+export {
+  headerChunk,
+  TrackEncoder,
+  writeMidiFile,
+} from "./src/smf/write_midi_file.ts";
+export {
   WebGateway,
   type WebGatewayEventMap,
   type WebGatewayOptions,
