@@ -172,6 +172,10 @@ export {
 } from "./src/smf/midi_file.ts";
 export { readMidiFile } from "./src/smf/read_midi_file.ts";
 export {
+  RecordingFile,
+  type RecordingFileOptions,
+} from "./src/smf/recording_file.ts";
+export {
   headerChunk,
   TrackEncoder,
   writeMidiFile,
