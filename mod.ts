@@ -100,7 +100,11 @@ export {
   WebSocketTransport,
   type WebSocketTransportOptions,
 } from "./src/transport/websocket_transport.ts";
-export { MidiPort, type ReceiveOptions } from "./src/port/midi_port.ts";
+export {
+  MidiPort,
+  type ReceiveOptions,
+  type TimedMessage,
+} from "./src/port/midi_port.ts";
 export {
   SocketPort,
   type SocketPortEventMap,
@@ -156,6 +160,26 @@ export {
   type ExponentialBackoffOptions,
 } from "./src/client/backoff.ts";
 export { NoteTracker } from "./src/midi/note_tracker.ts";
+export {
+  type Division,
+  META_END_OF_TRACK,
+  META_TEMPO,
+  META_TIME_SIGNATURE,
+  type MetaEvent,
+  type MidiEvent,
+  type MidiFile,
+  type TrackEvent,
+} from "./src/smf/midi_file.ts";
+export { readMidiFile } from "./src/smf/read_midi_file.ts";
+export {
+  RecordingFile,
+  type RecordingFileOptions,
+} from "./src/smf/recording_file.ts";
+export {
+  headerChunk,
+  TrackEncoder,
+  writeMidiFile,
+} from "./src/smf/write_midi_file.ts";
 export {
   WebGateway,
   type WebGatewayEventMap,

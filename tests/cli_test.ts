@@ -805,7 +805,9 @@ async function helpText(args: string[]): Promise<string> {
 
 const HELPS = [
   ["--help"],
-  ...["serve", "monitor", "send", "ports", "connect"].map((c) => [c, "--help"]),
+  ...["serve", "monitor", "send", "record", "ports", "connect"].map((
+    c,
+  ) => [c, "--help"]),
 ];
 
 /**

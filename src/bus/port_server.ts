@@ -168,6 +168,12 @@ export interface ReceivedMessage {
   port: SocketPort;
   /** The message. */
   message: Message;
+  /**
+   * When it arrived, in ms on the clock of `performance.now()` (see
+   * {@linkcode MidiPort.lastTime}). A note_off or CC64 that the server emits
+   * for a client that left has the time it was emitted.
+   */
+  time: number;
 }
 
 /** Counters of a {@linkcode PortServer}, over every client it has had. */
@@ -560,7 +566,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     this._pull("receive");
     const entry = await this._inbox.nextTagged(options.signal);
     if (entry === undefined) throw new PortClosedError(this.name, "receive");
-    return { message: entry[0], port: entry[1] as SocketPort };
+    return { message: entry[0], port: entry[1] as SocketPort, time: entry[2] };
   }
 
   /**
@@ -588,7 +594,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     this._pull("iterate");
     return new PortIterator(
       this._inbox,
-      (message, port) => ({ message, port: port as SocketPort }),
+      (message, port, time) => ({ message, port: port as SocketPort, time }),
       () => this._readerGone(),
     );
   }
@@ -816,6 +822,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
             break; // the client has gone, and everything it sent is taken
           }
         }
+        const time = port.lastTime;
         this.#received++;
         taken++;
         const refused = this.#admission.refuse(msg, port);
@@ -831,7 +838,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
           continue;
         }
         held?.track(msg);
-        await this.#deliver(msg, port, from);
+        await this.#deliver(msg, port, from, time);
       }
     } finally {
       await port.close();
@@ -856,6 +863,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     msg: Message,
     port: SocketPort,
     from: { from: SocketPort },
+    time: number,
   ): Promise<void> {
     if (this.#relay) {
       this.#relayed++;
@@ -864,7 +872,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     }
     if (this.#reading || !this.#relay) {
       const inbox = this._inbox;
-      inbox.push(msg, port);
+      inbox.push(msg, port, time);
       // Once the server closes, its inbox has ended and always has
       // room: what the client's port still holds is drained into it.
       const space = inbox.space();
@@ -881,7 +889,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   ): Promise<number> {
     const messages = held.release();
     if (messages.length === 0) return 0;
-    for (const msg of messages) await this.#deliver(msg, port, from);
+    const time = performance.now();
+    for (const msg of messages) await this.#deliver(msg, port, from, time);
     const event = new ReleaseEvent("release", { port, messages });
     this.#released += event.notes;
     this.dispatchEvent(event);

@@ -80,6 +80,7 @@ Usage:
   ${PROGRAM} serve [HOST:PORT] [--relay] [--json] [--quiet] [OPTION...]
   ${PROGRAM} monitor HOST:PORT [--json] [--no-reconnect] [--tls] [--ca FILE]
   ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
+  ${PROGRAM} record HOST:PORT FILE.mid [--ppq N] [--bpm N] [--duration S]
   ${PROGRAM} ports [--json]
   ${PROGRAM} connect HOST:PORT [--in NAME]... [--out NAME]... [--virtual NAME]...
   ${PROGRAM} COMMAND --help
@@ -91,6 +92,7 @@ ${
       ["serve", "Run a server and print what each client sends"],
       ["monitor", "Connect to a server and print what it sends"],
       ["send", "Connect to a server and send messages"],
+      ["record", "Connect to a server and keep what it sends in a MIDI file"],
       ["ports", "List this machine's MIDI inputs and outputs"],
       [
         "connect",
@@ -429,6 +431,37 @@ ${
 Exit status: 0 on Ctrl-C (SIGINT) or SIGTERM, or with --no-reconnect when
 the connection ends (the server closed it, or it was reset); 1 if it
 cannot connect at first (the connection is refused); 2 for a usage error.`;
+
+/** `midisock record --help`. */
+export const RECORD_HELP: string =
+  `Usage: ${PROGRAM} record HOST:PORT FILE.mid [--ppq N] [--bpm N]
+       [--duration SECONDS] [--tls] [--ca FILE] [--token-file FILE]
+       [--name NAME]
+
+Connects to a socket-port server and writes each message that the server
+sends into FILE.mid, a type 0 Standard MIDI File (a client of a bus does
+not know who sent what, so there is one track). Delta times come from
+each message's arrival time; the file starts with the first message. The
+file on disk is a valid MIDI file at all times, to within one second: what
+came is written, with an End of Track and the track's length, once a
+second, so a kill -9 loses at most the last second. Ctrl-C (SIGINT),
+SIGTERM, --duration or the end of the connection ends the file and prints
+one line: "recorded N messages in S s to FILE (BYTES bytes)".
+
+${
+    options("Options:", [
+      ["--ppq N", "Ticks per quarter note, 1..32767 (default 480)"],
+      ["--bpm N", "The tempo written in the file (default 120)"],
+      ["--duration SECONDS", "Stop after this many seconds"],
+      HELP_OPTION,
+    ])
+  }
+
+${options("Connection options:", LINK_OPTIONS)}
+
+Exit status: 0 when the recording ends (Ctrl-C, SIGTERM, --duration, or
+the server closed the connection); 1 if it cannot connect or write FILE;
+2 for a usage error.`;
 
 /** `midisock send --help`. */
 export const SEND_HELP: string =

@@ -43,6 +43,7 @@ import { connectDevices } from "./connect.ts";
 import { HELP, PROGRAM, VERSION } from "./help.ts";
 import { Lines } from "./lines.ts";
 import { monitor } from "./monitor.ts";
+import { record } from "./record.ts";
 import { ports } from "./ports.ts";
 import { send } from "./send.ts";
 import { serve } from "./serve.ts";
@@ -117,7 +118,7 @@ async function run(
   }
   if (first === undefined) {
     throw new UsageError(
-      `Missing command: serve, monitor, send, ports or connect (see ${PROGRAM} --help)`,
+      `Missing command: serve, monitor, send, record, ports or connect (see ${PROGRAM} --help)`,
     );
   }
   const rest = args.slice(end + 1);
@@ -128,6 +129,8 @@ async function run(
       return await monitor(rest, options, out);
     case "send":
       return await send(rest, options, out, err);
+    case "record":
+      return await record(rest, options, out);
     case "ports":
       return await ports(rest, out);
     case "connect":
@@ -136,7 +139,7 @@ async function run(
       throw new UsageError(
         `Unknown command ${
           JSON.stringify(first.value)
-        }: expected serve, monitor, send, ports or connect (see ${PROGRAM} --help)`,
+        }: expected serve, monitor, send, record, ports or connect (see ${PROGRAM} --help)`,
       );
   }
 }

@@ -475,7 +475,7 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
       }
       this.#stats.received++;
       this.#heard.track(msg);
-      inbox.push(msg);
+      inbox.push(msg, undefined, port.lastTime);
       const space = inbox.space();
       if (space) await space;
     }
@@ -485,10 +485,11 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
   // had left on.
   #release(): void {
     const inbox = this._inbox;
+    const time = performance.now();
     for (const msg of this.#heard.release()) {
       if (msg.type === "note_off") this.#stats.releasedNotes++;
       else this.#stats.releasedPedals++;
-      inbox.push(msg);
+      inbox.push(msg, undefined, time);
     }
   }
 

@@ -361,12 +361,13 @@ export class DevicePort extends MidiPort<DevicePortEventMap> {
   #receive(parser: MidiParser, bytes: Uint8Array): void {
     if (this.closed) return;
     const inbox = this._inbox;
+    const time = performance.now(); // when RtMidi handed the bytes over
     for (const msg of parser.feed(bytes)) {
       if (inbox.weight >= inbox.highWaterMark) {
         this.#overflowed++;
         this.dispatchEvent(new Event("overflow"));
       } else {
-        inbox.push(msg, this);
+        inbox.push(msg, this, time);
       }
     }
     this.#reportDrops();

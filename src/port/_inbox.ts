@@ -3,6 +3,8 @@
 // iteration. It is filled by a pump that stops while it is full. Fullness is
 // counted in bytes (each item weighs what it took on the wire), so a stream of
 // big sysex messages is bounded as tightly as a stream of notes.
+// Each item has an arrival time (ms on performance.now()'s clock), kept in a
+// plain array of numbers beside the items: no object per item.
 
 import { rejectOnAbort } from "../util/abort.ts";
 
@@ -19,8 +21,15 @@ export class Inbox<T, Tag = undefined> {
   #items: (T | undefined)[] = [];
   // The tag of each item (who sent it), kept beside the items.
   #tags: (Tag | undefined)[] = [];
+  // The arrival time of each item.
+  #times: number[] = [];
   /** The tag of the item that shift() took last. */
   lastTag: Tag | undefined;
+  /**
+   * The arrival time of the item that shift() took last, or that push()
+   * handed straight to a waiting next().
+   */
+  lastTime = 0;
   #head = 0;
   #ended = false;
   #takers: Taker[] = [];
@@ -49,16 +58,25 @@ export class Inbox<T, Tag = undefined> {
     return this.#ended;
   }
 
-  /** Adds an item, or hands it straight to the oldest waiting next(). */
-  push(item: T, tag?: Tag): void {
+  /**
+   * Adds an item, or hands it straight to the oldest waiting next().
+   *
+   * @param item The item.
+   * @param tag Who sent it.
+   * @param time When it arrived, in ms on performance.now()'s clock.
+   */
+  push(item: T, tag?: Tag, time = 0): void {
     const taker = this.#takers.shift();
     if (taker) {
       // Waiters wait only on an empty inbox, so this keeps the order.
-      taker.resolve(taker.tagged ? [item, tag] : item);
+      this.lastTag = tag;
+      this.lastTime = time;
+      taker.resolve(taker.tagged ? [item, tag, time] : item);
       return;
     }
     this.#items.push(item);
     this.#tags.push(tag);
+    this.#times.push(time);
     this.#weight += this.#weigh(item);
   }
 
@@ -67,12 +85,14 @@ export class Inbox<T, Tag = undefined> {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head] as T;
     this.lastTag = this.#tags[this.#head];
+    this.lastTime = this.#times[this.#head];
     this.#items[this.#head] = undefined;
     this.#tags[this.#head++] = undefined;
     this.#weight -= this.#weigh(item);
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#tags = this.#tags.slice(this.#head);
+      this.#times = this.#times.slice(this.#head);
       this.#head = 0;
     }
     if (this.#space && this.#weight < this.highWaterMark) {
@@ -99,16 +119,16 @@ export class Inbox<T, Tag = undefined> {
     return this.#wait(false, signal) as Promise<T | undefined>;
   }
 
-  /** As next(), with the item's tag. */
+  /** As next(), with the item's tag and arrival time. */
   nextTagged(
     signal?: AbortSignal,
-  ): Promise<[T, Tag | undefined] | undefined> {
+  ): Promise<[T, Tag | undefined, number] | undefined> {
     if (this.length > 0) {
       const item = this.shift()!;
-      return Promise.resolve([item, this.lastTag]);
+      return Promise.resolve([item, this.lastTag, this.lastTime]);
     }
     return this.#wait(true, signal) as Promise<
-      [T, Tag | undefined] | undefined
+      [T, Tag | undefined, number] | undefined
     >;
   }
 

@@ -11,6 +11,26 @@ import { TypedEventTarget } from "../util/typed_event_target.ts";
 export interface ReceiveOptions {
   /** A signal to stop waiting. */
   signal?: AbortSignal;
+  /**
+   * Whether to resolve to a {@linkcode TimedMessage} (the message and its
+   * arrival time) rather than the message alone.
+   *
+   * @default {false}
+   */
+  timestamps?: boolean;
+}
+
+/**
+ * A message and when it arrived: `time` is in milliseconds on the clock of
+ * `performance.now()` (monotonic, from the start of the process, with
+ * sub-millisecond resolution), taken when the message's bytes were read.
+ * The messages of one read share one time.
+ */
+export interface TimedMessage {
+  /** The message, as receive() gives it. */
+  message: Message;
+  /** When its bytes were read, in ms on performance.now()'s clock. */
+  time: number;
 }
 
 /**
@@ -227,20 +247,81 @@ export abstract class MidiPort<
    * assert.equal(msg.type, "stop");
    * ```
    */
-  receive(options: ReceiveOptions = {}): Promise<Message> {
+  receive(
+    options?: ReceiveOptions & { timestamps?: false },
+  ): Promise<Message>;
+  /**
+   * Waits for the next message, and says when it arrived.
+   *
+   * @param options `timestamps: true`, and a signal to stop waiting.
+   * @returns The next message and its arrival time.
+   * @throws {PortClosedError} If the port is closed (or closes while waiting)
+   * and no message is left.
+   *
+   * @example Receiving with the arrival time
+   * ```ts
+   * import { connect, message, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * const before = performance.now();
+   * await client.send(message("stop"));
+   * const { message: msg, time } = await server.receive({ timestamps: true });
+   * assert.equal(msg.type, "stop");
+   * assert.ok(time >= before && time <= performance.now());
+   * ```
+   */
+  receive(
+    options: ReceiveOptions & { timestamps: true },
+  ): Promise<TimedMessage>;
+  receive(options: ReceiveOptions = {}): Promise<Message | TimedMessage> {
     try {
       this._pull("receive");
     } catch (error) {
       return Promise.reject(error);
     }
+    const inbox = this.#inbox;
+    const timed = options.timestamps === true;
     // No async function: a message that is there, or that comes, is handed
     // on with as few promise turns as can be.
-    const msg = this.#inbox.shift();
-    if (msg !== undefined) return Promise.resolve(msg);
-    return this.#inbox.next(options.signal).then((msg) => {
-      if (msg !== undefined) return msg;
-      throw new PortClosedError(this.name, "receive", { cause: this.#error });
+    const msg = inbox.shift();
+    if (msg !== undefined) {
+      return Promise.resolve(
+        timed ? { message: msg, time: inbox.lastTime } : msg,
+      );
+    }
+    return inbox.next(options.signal).then((msg) => {
+      if (msg === undefined) {
+        throw new PortClosedError(this.name, "receive", {
+          cause: this.#error,
+        });
+      }
+      return timed ? { message: msg, time: inbox.lastTime } : msg;
     });
+  }
+
+  /**
+   * When the message that receive(), poll() or iteration handed out last
+   * arrived, in ms on the clock of `performance.now()` (see
+   * {@linkcode TimedMessage}); 0 before the first. It costs nothing to
+   * keep, and is meant for one reader: with two readers at once, it is the
+   * time of whichever took a message last.
+   *
+   * @example The time of what poll() gave
+   * ```ts
+   * import { connect, message, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * await using client = await connect("127.0.0.1", server.port);
+   * await client.send(message("start"));
+   * await server.receive();
+   * assert.ok(server.lastTime > 0);
+   * ```
+   */
+  get lastTime(): number {
+    return this.#inbox.lastTime;
   }
 
   /**
@@ -316,6 +397,38 @@ export abstract class MidiPort<
     return new PortIterator(
       this.#inbox,
       (msg) => msg,
+      () => this._readerGone(),
+    );
+  }
+
+  /**
+   * Yields each message as it arrives with its arrival time, until the peer
+   * goes away or the port is closed; then it ends quietly. It reads the
+   * port as iteration does (not with its readable).
+   *
+   * @returns An async iterator of {@linkcode TimedMessage}s.
+   *
+   * @example Iterating with times
+   * ```ts
+   * import { connect, message, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0);
+   * const client = await connect("127.0.0.1", server.port);
+   * await using peer = await server.accept();
+   * await client.send(message("start"));
+   * await client.close();
+   * for await (const { message: msg, time } of peer.withTimes()) {
+   *   assert.equal(msg.type, "start");
+   *   assert.ok(time > 0 && time <= performance.now());
+   * }
+   * ```
+   */
+  withTimes(): AsyncIterableIterator<TimedMessage> {
+    this._pull("iterate");
+    return new PortIterator(
+      this.#inbox,
+      (message, _tag, time) => ({ message, time }),
       () => this._readerGone(),
     );
   }

@@ -24,13 +24,13 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({
  */
 export class PortIterator<T> implements AsyncIterableIterator<T> {
   #inbox: Inbox<Message, unknown>;
-  #make: (msg: Message, tag: unknown) => T;
+  #make: (msg: Message, tag: unknown, time: number) => T;
   #onReturn: () => void;
   #finished = false;
 
   constructor(
     inbox: Inbox<Message, unknown>,
-    make: (msg: Message, tag: unknown) => T,
+    make: (msg: Message, tag: unknown, time: number) => T,
     onReturn: () => void,
   ) {
     this.#inbox = inbox;
@@ -45,7 +45,7 @@ export class PortIterator<T> implements AsyncIterableIterator<T> {
     if (msg !== undefined) {
       return Promise.resolve({
         done: false,
-        value: this.#make(msg, inbox.lastTag),
+        value: this.#make(msg, inbox.lastTag, inbox.lastTime),
       });
     }
     return inbox.nextTagged().then((entry) => {
@@ -54,7 +54,7 @@ export class PortIterator<T> implements AsyncIterableIterator<T> {
         return DONE;
       }
       // Taken from the inbox: it is delivered, even after a return().
-      return { done: false, value: this.#make(entry[0], entry[1]) };
+      return { done: false, value: this.#make(entry[0], entry[1], entry[2]) };
     });
   }
 

@@ -690,7 +690,9 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
         }
         // Done with the chunk here; active sensing is no message.
         const messages = this.#sensing.take(parser.feed(chunk));
-        for (let i = 0; i < messages.length; i++) inbox.push(messages[i]);
+        for (let i = 0; i < messages.length; i++) {
+          inbox.push(messages[i], undefined, now);
+        }
         this.#budget?.hold(this, parser.partialBytes);
         this.#reportDrops();
         this.#partial.read(now, parser.pendingBytes, messages);

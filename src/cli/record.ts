@@ -1,0 +1,111 @@
+// Copyright 2026 the midisock authors. MIT license.
+// `midisock record`: keeps what a bus plays as a Standard MIDI File.
+
+import { connect } from "../client/connect.ts";
+import { RecordingFile } from "../smf/recording_file.ts";
+import {
+  address,
+  clientLink,
+  parseCommand,
+  TLS_CLIENT_OPTIONS,
+  UsageError,
+} from "./args.ts";
+import { PROGRAM, RECORD_HELP } from "./help.ts";
+import { type Lines, stdoutStatus } from "./lines.ts";
+import { onStop } from "./on_stop.ts";
+
+/** A number option: a finite number in a range, or a usage error. */
+function numberOption(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  integer: boolean,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (
+    text.trim() === "" || !Number.isFinite(value) || value < min ||
+    value > max || (integer && !Number.isInteger(value))
+  ) {
+    throw new UsageError(
+      `Invalid --${name} ${JSON.stringify(text)}: expected ${
+        integer ? "an integer" : "a number"
+      } in ${min}..${max} (see ${PROGRAM} record --help)`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Runs `midisock record ADDR FILE` with its arguments (after the command
+ * word): connects to a bus and writes what it plays into a type 0 Standard
+ * MIDI File, flushed once a second, until Ctrl-C, SIGTERM, `--duration`,
+ * `options.signal` or the end of the connection. Prints one line at the end.
+ *
+ * @returns The exit status: 0.
+ */
+export async function record(
+  args: string[],
+  options: { signal?: AbortSignal },
+  out: Lines,
+): Promise<number> {
+  const { values, positionals } = parseCommand("record", args, {
+    options: {
+      ppq: { type: "string" },
+      bpm: { type: "string" },
+      duration: { type: "string" },
+      ...TLS_CLIENT_OPTIONS,
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    await out.write(RECORD_HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `record takes an address and a file, got ${positionals.length} arguments (see ${PROGRAM} record --help)`,
+    );
+  }
+  const [where, path] = positionals;
+  const ticksPerBeat = numberOption("ppq", values.ppq, 480, 1, 32767, true);
+  const bpm = numberOption("bpm", values.bpm, 120, 1, 1000, false);
+  const seconds = numberOption("duration", values.duration, 0, 0, 1e9, false);
+  const { host, port } = address(where, true);
+  const link = await clientLink(values);
+  const bus = await connect(host, port, link);
+  const started = performance.now();
+  const file = await RecordingFile.create(path, { ticksPerBeat, bpm });
+  const stop = new AbortController();
+  const removeStop = onStop(() => stop.abort(), options.signal);
+  const timer = seconds > 0
+    ? setTimeout(() => stop.abort(), seconds * 1000)
+    : undefined;
+  stop.signal.addEventListener("abort", () => bus.close(), { once: true });
+  // At least once a second, what came is on disk, in a valid file.
+  let flushing = Promise.resolve();
+  const flusher = setInterval(() => {
+    flushing = flushing.then(() => file.flush());
+  }, 1000);
+  try {
+    for await (const { message, time } of bus.withTimes()) {
+      file.add(message, time);
+    }
+  } finally {
+    clearInterval(flusher);
+    clearTimeout(timer);
+    removeStop();
+    await bus.close();
+    await flushing;
+    await file.close();
+  }
+  const duration = (performance.now() - started) / 1000;
+  await out.write(
+    `recorded ${file.messages} messages in ${
+      duration.toFixed(1)
+    } s to ${path} (${file.size} bytes)`,
+  );
+  return stdoutStatus(out);
+}
