@@ -669,12 +669,12 @@ Deno.test("midisock gives one error line and a non-zero status for bad input", a
     [
       [],
       2,
-      "Missing command: serve, monitor, send, ports or connect (see midisock --help)",
+      "Missing command: serve, monitor, send, record, ports or connect (see midisock --help)",
     ],
     [
-      ["play"],
+      ["dance"],
       2,
-      'Unknown command "play": expected serve, monitor, send, ports or connect (see midisock --help)',
+      'Unknown command "dance": expected serve, monitor, send, record, ports or connect (see midisock --help)',
     ],
     [["--bogus"], 2, "Unknown option '--bogus' (see midisock --help)"],
     [
