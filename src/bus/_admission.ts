@@ -22,6 +22,7 @@ import { addressName } from "../transport/address.ts";
 import type { Transport } from "../transport/transport.ts";
 import { SocketPort, type SocketPortOptions } from "../port/socket_port.ts";
 import { allowList } from "./_cidr.ts";
+import { OpeningGuard } from "./_opening_guard.ts";
 
 /** The options of a server that decide who may join it. */
 export interface AdmissionOptions {
@@ -159,7 +160,7 @@ export class Admission {
     this.#acceptors = listenAll(host, port, tls).map((listener) =>
       new Acceptor(
         listener,
-        (conn) => this.take(conn),
+        (conn) => this.#take(conn, true),
         (error) => this.#failed(error),
       )
     );
@@ -284,7 +285,7 @@ export class Admission {
    * @param options Its port's options.
    * @returns The port.
    */
-  port(conn: Transport | NetConn, options: SocketPortOptions): SocketPort {
+  port(conn: Transport | Deno.Conn, options: SocketPortOptions): SocketPort {
     const port = new SocketPort(conn, options);
     this.#live++;
     port.addEventListener("close", () => this.#live--, { once: true });
@@ -292,35 +293,44 @@ export class Admission {
   }
 
   /**
-   * Checks a client, and hands it to the server if it may join: at once,
-   * or once its handshake and hello line are done.
+   * Checks a client that came by another way than the listener (a
+   * WebSocket), and hands it to the server if it may join: at once, or once
+   * its hello line is done.
    *
-   * @param conn The client's connection or transport.
+   * @param conn The client's transport.
    */
-  take(conn: NetConn | Transport): void {
+  take(conn: Transport): void {
+    this.#take(conn, false);
+  }
+
+  // Checks a client (of the listener: `listener`), and hands it to the
+  // server if it may join: at once, or once its handshake and hello line
+  // are done.
+  #take(conn: NetConn | Transport, listener: boolean): void {
     const remote = conn.remoteAddr;
     const host = remote !== undefined && "hostname" in remote
       ? remote.hostname
       : undefined;
+    const address = addressName(remote) ?? host ?? "a client";
     const reason = this.#allow && (host === undefined || !this.#allow(host))
       ? "not on the allow-list"
       : this.full();
     if (reason) {
       closeQuietly(conn, reason); // before a byte of it is read
-      this.reject(addressName(remote) ?? host ?? "a client", reason);
+      this.reject(address, reason);
       return;
     }
     // A TLS connection from the listener (not a WebSocket, whose TLS, if
     // any, the HTTP server has done).
     const tls = this.#tls && "handshake" in conn;
     if (tls || this.#token !== undefined) {
-      const done = this.#vet(conn, tls).finally(() =>
+      const done = this.#vet(conn, tls, listener).finally(() =>
         this.#vetting.delete(conn)
       );
       this.#vetting.set(conn, done);
       return;
     }
-    this.#make(conn);
+    this.#make(conn, listener, address);
   }
 
   /**
@@ -362,7 +372,11 @@ export class Admission {
   // A client of a TLS server, or of one with a token: it is taken in only
   // once its handshake is done and its hello line carries the token, both
   // within helloTimeout; until then nothing of it is read by anyone.
-  async #vet(conn: NetConn | Transport, tls: boolean): Promise<void> {
+  async #vet(
+    conn: NetConn | Transport,
+    tls: boolean,
+    listener: boolean,
+  ): Promise<void> {
     // Counted as a client from the start: as a connection until it is made
     // a port, then as a port.
     let unmade = true;
@@ -372,7 +386,7 @@ export class Admission {
     };
     this.#unmade++;
     try {
-      await this.#vetConn(conn, tls, made);
+      await this.#vetConn(conn, tls, listener, made);
     } finally {
       made();
     }
@@ -381,6 +395,7 @@ export class Admission {
   async #vetConn(
     conn: NetConn | Transport,
     tls: boolean,
+    listener: boolean,
     made: () => void,
   ): Promise<void> {
     using timeout = timeoutSignal(this.#helloTimeout);
@@ -397,17 +412,23 @@ export class Admission {
     if (this.#token === undefined) {
       made();
       if (host.closed()) closeQuietly(conn);
-      else this.#make(conn);
+      else this.#make(conn, listener, address);
       return;
     }
     let port: SocketPort;
+    // A client of the listener that opens with TLS or HTTP is told from
+    // one with no hello line.
+    const guard = listener
+      ? new OpeningGuard(conn as NetConn, () => {})
+      : undefined;
     try {
       made(); // from now on it is counted as a port
-      port = this.port(conn, this.#clientOptions);
+      port = this.port(guard?.conn ?? conn, this.#clientOptions);
     } catch (error) {
       return failed(errorText(error));
     }
-    const reason = await this.#checkHello(port, deadline);
+    const checked = await this.#checkHello(port, deadline);
+    const reason = guard?.refusal ?? checked;
     if (reason !== undefined || host.closed()) {
       // Nothing it sent was read, nor will be.
       await port.abort(reason ?? "the server closed");
@@ -463,10 +484,18 @@ export class Admission {
     }
   }
 
-  #make(conn: NetConn | Transport): void {
+  // Takes a client in at once. A client of the listener is guarded: if its
+  // first bytes show it speaks TLS or HTTP, it is turned away there, and
+  // none of its bytes is read as MIDI.
+  #make(conn: NetConn | Transport, listener: boolean, address: string): void {
     let port: SocketPort;
     try {
-      port = this.port(conn, this.#clientOptions);
+      const guarded = listener
+        ? new OpeningGuard(conn as NetConn, (reason) => {
+          if (!this.#host.closed()) this.reject(address, reason);
+        }).conn
+        : conn;
+      port = this.port(guarded, this.#clientOptions);
     } catch (error) {
       // The connection went before it could be made a port.
       closeQuietly(conn);
