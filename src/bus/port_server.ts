@@ -124,6 +124,16 @@ export interface PortServerOptions
    */
   helloTimeout?: number;
   /**
+   * The most connections that wait for their TLS handshake or hello line
+   * (or to be told why they are turned away), apart from `maxClients`.
+   * Past it, the oldest that has waited a tenth of `helloTimeout` is
+   * closed (`over maxPending (N)`), and until one has, the listener
+   * accepts no more. See docs/security.md.
+   *
+   * @default {64}
+   */
+  maxPending?: number;
+  /**
    * When a client leaves for any reason (it closed, failed, was reset, was
    * cut off as a slow client, left a message half sent, or went silent
    * under active sensing), emit the messages that release what it left
@@ -178,8 +188,10 @@ export interface PortServerStats {
   accepted: number;
   /** accept() failures about one connection (counted and skipped). */
   acceptErrors: number;
-  /** Clients turned away: not on the allow-list, or over maxClients. */
+  /** Clients turned away (each a `reject` event, with the reason). */
   rejected: number;
+  /** Connections waiting now before they are clients (`maxPending`). */
+  pending: number;
   /** Messages from clients not delivered: sysex, or refused by filter. */
   filtered: number;
   /** Bytes that clients hold now in messages still arriving. */
@@ -359,6 +371,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       tls,
       token,
       helloTimeout,
+      maxPending,
       maxBufferedBytes,
       releaseNotes,
       snapshot,
@@ -384,6 +397,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
         tls: tls !== undefined,
         token,
         helloTimeout,
+        maxPending,
         acceptSysex,
         filter,
       },
@@ -470,6 +484,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       accepted: this.#admission.accepted,
       acceptErrors: this.#admission.acceptErrors,
       rejected: this.#admission.rejected,
+      pending: this.#admission.pending,
       filtered: this.#filtered,
       bufferedBytes: this.#budget.heldBytes,
       bufferDiscards: this.#budget.discards,

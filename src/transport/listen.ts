@@ -167,14 +167,16 @@ interface Probe {
 
 /**
  * Runs the accept loop of one listener. Each connection goes to `onConn`,
- * in the order the system completed them. An error about one connection
+ * in the order the system completed them; when `onConn` returns a promise,
+ * the loop accepts nothing more until it settles (the connections that
+ * come meanwhile wait in the system's listen queue). An error about one connection
  * (a peer that reset before it was accepted) goes to `onError` and the loop
  * goes on; any other error (out of descriptors) also pauses it for
  * ACCEPT_PAUSE ms. Only the listener's close ends it.
  */
 export class Acceptor {
   #listener: NetListener;
-  #onConn: (conn: NetConn) => void;
+  #onConn: (conn: NetConn) => void | Promise<void>;
   #onError: (error: Error) => void;
   #stop = new AbortController();
   #probe: Probe | undefined;
@@ -185,7 +187,7 @@ export class Acceptor {
 
   constructor(
     listener: NetListener,
-    onConn: (conn: NetConn) => void,
+    onConn: (conn: NetConn) => void | Promise<void>,
     onError: (error: Error) => void,
   ) {
     this.#listener = listener;
@@ -274,7 +276,8 @@ export class Acceptor {
       } else if (this.#lateProbes.delete(key(conn.remoteAddr))) {
         conn.close(); // a probe that came after its settle() gave up
       } else {
-        this.#onConn(conn);
+        const taking = this.#onConn(conn);
+        if (taking) await taking;
       }
     }
     if (this.#probe) this.#finish(this.#probe);
