@@ -130,10 +130,10 @@ export {
 export {
   PortServer,
   type PortServerEventMap,
-  type PortServerOptions,
   type PortServerStats,
   type ReceivedMessage,
 } from "./src/bus/port_server.ts";
+export type { PortServerOptions } from "./src/bus/port_server_options.ts";
 export {
   BroadcastHub,
   type BroadcastHubEventMap,

@@ -912,6 +912,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         [
           "--allow CIDR",
           "--max-clients N",
+          "--max-pending N",
           "--no-sysex",
           "--token-file FILE",
           "--tls-cert FILE",

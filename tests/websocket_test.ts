@@ -801,6 +801,8 @@ Deno.test("A SocketPort over WebSocketTransport at /ws?senders=1 skips the sende
   );
   // After a note_on, a line read as bytes would be notes, by running status.
   await keys.send(message("note_on", { note: 60 }));
+  // The server's own note goes after it (a relay and a send race).
+  await waitFor(() => server.stats.relayed === 1, "the relay of note 60");
   await server.send(message("note_on", { note: 62 }));
   await keys.send(message("note_off", { note: 60 }));
   assert.deepEqual(await receiveN(listener, 3), [

@@ -2,16 +2,24 @@
 // Private: how clients come into a PortServer. Its listeners; who may join,
 // the same for every client, from a listener or admit()ted (the allow-list,
 // maxClients, the TLS handshake and the hello line's token, each within
-// helloTimeout); who takes each client that may (a caller of accept(), or
-// the server); and what of a client's gets in (acceptSysex, filter).
+// helloTimeout, with maxPending connections waiting at most); who takes
+// each client that may (a caller of accept(), or the server); and what of a
+// client's gets in (acceptSysex, filter).
 
 import { asError, errorText } from "../util/error_text.ts";
-import { rejectOnAbort, timeoutSignal, whenAborted } from "../util/abort.ts";
+import {
+  rejectOnAbort,
+  sleep,
+  timeoutSignal,
+  whenAborted,
+} from "../util/abort.ts";
 import { encodeHello } from "../transport/hello.ts";
 import {
   Acceptor,
   listenAll,
   type NetConn,
+  openFileLimit,
+  type Taking,
   type TlsCertificate,
 } from "../transport/listen.ts";
 import { DropEvent } from "../port/events.ts";
@@ -22,6 +30,19 @@ import { addressName } from "../transport/address.ts";
 import type { Transport } from "../transport/transport.ts";
 import { SocketPort, type SocketPortOptions } from "../port/socket_port.ts";
 import { allowList } from "./_cidr.ts";
+import { OpeningGuard } from "./_opening_guard.ts";
+
+/** A connection held before it is a client, and how to let it go. */
+interface Held {
+  /** The client's address, for the reject event. */
+  address: string;
+  /** Closes it at once. */
+  close(): void;
+  /** When it began to wait, by `performance.now()`. */
+  since: number;
+  /** Why it was let go to make room for a newer one, if it was. */
+  evicted?: string;
+}
 
 /** The options of a server that decide who may join it. */
 export interface AdmissionOptions {
@@ -35,6 +56,8 @@ export interface AdmissionOptions {
   token?: string;
   /** How long a client has for its handshake and hello line, in ms. */
   helloTimeout?: number;
+  /** The most connections that wait for their handshake or hello line. */
+  maxPending?: number;
   /** Whether a client's sysex may be delivered. */
   acceptSysex?: boolean;
   /** Whether a client's message may be delivered. */
@@ -78,10 +101,16 @@ export class Admission {
   #helloTimeout: number;
   #acceptSysex: boolean;
   #filter: ((message: Message, from: SocketPort) => boolean) | undefined;
-  #live = 0; // clients made and not yet closed
-  #unmade = 0; // connections being vetted that are no port yet
-  // Connections whose TLS handshake or hello line is awaited, and its end.
+  #maxPending: number;
+  #live = 0; // clients taken in and not yet closed
+  // Connections being vetted (their TLS handshake, their hello line and
+  // its token), and the end of that.
   #vetting = new Map<NetConn | Transport, Promise<void>>();
+  // Of those, the ones that wait for the client, oldest first.
+  #pending = new Map<NetConn | Transport, Held>();
+  // Resolved, and made anew, when a pending connection goes.
+  #roomChanged = Promise.withResolvers<void>();
+  #stop = new AbortController(); // the server closes
 
   /**
    * Checks the options.
@@ -95,7 +124,7 @@ export class Admission {
     clientOptions: SocketPortOptions,
     host: AdmissionHost,
   ) {
-    const { allow, maxClients, token, helloTimeout } = options;
+    const { allow, maxClients, token, helloTimeout, maxPending } = options;
     if (token !== undefined && (typeof token !== "string" || token === "")) {
       throw new TypeError(
         "Invalid token option: expected a string of at least one character",
@@ -115,6 +144,12 @@ export class Admission {
     if (!Number.isInteger(this.#maxClients) || this.#maxClients < 0) {
       throw new RangeError(
         `Invalid maxClients option: expected an integer >= 0, got ${maxClients}`,
+      );
+    }
+    this.#maxPending = maxPending ?? defaultMaxPending();
+    if (!Number.isInteger(this.#maxPending) || this.#maxPending < 1) {
+      throw new RangeError(
+        `Invalid maxPending option: expected an integer >= 1, got ${maxPending}`,
       );
     }
     this.#acceptSysex = options.acceptSysex ?? true;
@@ -159,7 +194,7 @@ export class Admission {
     this.#acceptors = listenAll(host, port, tls).map((listener) =>
       new Acceptor(
         listener,
-        (conn) => ({ read: this.take(conn) }),
+        (conn) => this.#fromListener(conn),
         (error) => this.#failed(error),
       )
     );
@@ -188,6 +223,11 @@ export class Admission {
   /** Clients turned away. */
   get rejected(): number {
     return this.#rejected;
+  }
+
+  /** Connections waiting for their TLS handshake or hello line. */
+  get pending(): number {
+    return this.#pending.size;
   }
 
   /**
@@ -270,62 +310,152 @@ export class Admission {
 
   /** Why one more client may not join now (`maxClients`), or undefined. */
   full(): string | undefined {
-    return this.#live + this.#unmade >= this.#maxClients
+    return this.#live >= this.#maxClients
       ? `over maxClients (${this.#maxClients})`
       : undefined;
   }
 
   /**
    * Makes a client's port, and counts it among the clients the server
-   * holds until it closes: from the moment it is made, so that a client
-   * that closes while it is vetted is counted out too.
+   * holds until it closes.
    *
    * @param conn The client's connection or transport.
    * @param options Its port's options.
    * @returns The port.
    */
-  port(conn: Transport | NetConn, options: SocketPortOptions): SocketPort {
+  port(conn: Transport | Deno.Conn, options: SocketPortOptions): SocketPort {
     const port = new SocketPort(conn, options);
-    this.#live++;
-    port.addEventListener("close", () => this.#live--, { once: true });
+    this.#count(port);
     return port;
   }
 
+  // Counts a client among those the server holds, until it closes.
+  #count(port: SocketPort): void {
+    if (port.closed) return; // its close event may be gone already
+    this.#live++;
+    port.addEventListener("close", () => this.#live--, { once: true });
+  }
+
   /**
-   * Checks a client, and hands it to the server if it may join: at once,
-   * or once its handshake and hello line are done.
+   * Checks a client that came by another way than the listener (a
+   * WebSocket), and hands it to the server if it may join: at once, or once
+   * its hello line is done.
    *
-   * @param conn The client's connection or transport.
-   * @returns For a client taken in, a promise that settles once it has
-   * been read (its first bytes or its end, or its handshake and hello line)
-   * or has closed: the accept loop paces itself by it. Nothing for a client
-   * turned away at once.
+   * @param conn The client's transport.
    */
-  take(conn: NetConn | Transport): Promise<void> | undefined {
+  take(conn: Transport): void {
+    this.#take(conn, false);
+  }
+
+  // Takes a client of the listener, and tells the accept loop what to wait
+  // for: until it has been read (its first bytes or its end, or its
+  // handshake and hello line), so that the loop paces itself by it; or, for
+  // one that must wait for its client (a TLS handshake, a hello line with
+  // the token), until there is room among the pending connections: the
+  // listener accepts nothing more meanwhile (see #hasRoom).
+  #fromListener(conn: NetConn): Taking {
+    const vetted = (this.#tls && "handshake" in conn) ||
+      this.#token !== undefined;
+    if (!vetted || this.#hasRoom()) return { read: this.#take(conn, true) };
+    return {
+      room: this.#whenRoom().then(() => {
+        if (this.#stop.signal.aborted) closeQuietly(conn);
+        else this.#take(conn, true);
+      }),
+    };
+  }
+
+  // Whether one more connection may wait for its client: below
+  // maxPending, or the oldest waiting can go, once it has waited a tenth
+  // of helloTimeout.
+  #hasRoom(): boolean {
+    if (this.pending < this.#maxPending) return true;
+    const oldest = this.#pending.values().next().value;
+    return oldest === undefined ||
+      performance.now() - oldest.since >= this.#patience;
+  }
+
+  // Waits until #hasRoom(), or the server closes.
+  async #whenRoom(): Promise<void> {
+    const stop = this.#stop.signal;
+    while (!this.#hasRoom() && !stop.aborted) {
+      const oldest = this.#pending.values().next().value!;
+      const wait = this.#patience - (performance.now() - oldest.since);
+      await Promise.race([
+        this.#roomChanged.promise,
+        sleep(Math.max(1, wait), stop),
+      ]);
+    }
+  }
+
+  // How long a connection that waits for its client is sure to keep its
+  // place: a tenth of helloTimeout.
+  get #patience(): number {
+    return this.#helloTimeout / 10;
+  }
+
+  // A pending connection went: there may be room.
+  #unhold(conn: NetConn | Transport) {
+    if (!this.#pending.delete(conn)) return;
+    this.#roomChanged.resolve();
+    this.#roomChanged = Promise.withResolvers<void>();
+  }
+
+  // Checks a client (of the listener: `listener`), and hands it to the
+  // server if it may join: at once, or once its handshake and hello line
+  // are done.
+  // Checks a client, and hands it to the server if it may join. Returns, for
+  // a client taken in, a promise that settles once it has been read or has
+  // closed; nothing for one turned away at once.
+  #take(
+    conn: NetConn | Transport,
+    listener: boolean,
+  ): Promise<void> | undefined {
     const remote = conn.remoteAddr;
     const host = remote !== undefined && "hostname" in remote
       ? remote.hostname
       : undefined;
+    const address = addressName(remote) ?? host ?? "a client";
     const reason = this.#allow && (host === undefined || !this.#allow(host))
       ? "not on the allow-list"
       : this.full();
     if (reason) {
       closeQuietly(conn, reason); // before a byte of it is read
-      this.reject(addressName(remote) ?? host ?? "a client", reason);
+      this.reject(address, reason);
       return undefined;
     }
     // A TLS connection from the listener (not a WebSocket, whose TLS, if
     // any, the HTTP server has done).
     const tls = this.#tls && "handshake" in conn;
     if (tls || this.#token !== undefined) {
-      const done = this.#vet(conn, tls).finally(() =>
-        this.#vetting.delete(conn)
-      );
+      this.#makeRoom();
+      const held: Held = {
+        address,
+        close: () => closeQuietly(conn),
+        since: performance.now(),
+      };
+      this.#pending.set(conn, held);
+      const done = this.#vet(conn, tls, listener, held).finally(() => {
+        this.#unhold(conn);
+        this.#vetting.delete(conn);
+      });
       this.#vetting.set(conn, done);
       return done;
     }
-    const port = this.#make(conn);
+    const port = this.#make(conn, listener, address);
     return port && firstRead(port);
+  }
+
+  // Makes room for one more connection that waits for its client, within
+  // maxPending: the oldest goes.
+  #makeRoom(): void {
+    if (this.pending < this.#maxPending) return;
+    for (const [conn, held] of this.#pending) {
+      this.#unhold(conn);
+      held.evicted = `over maxPending (${this.#maxPending})`;
+      held.close(); // its vetting ends, and counts it
+      return;
+    }
   }
 
   /**
@@ -347,6 +477,7 @@ export class Admission {
    * @returns The clients that were waiting, for the server to close.
    */
   async close(): Promise<SocketPort[]> {
+    this.#stop.abort();
     for (const acceptor of this.#acceptors) acceptor.close();
     for (const waiter of this.#acceptWaiters.splice(0)) {
       waiter.reject(new PortClosedError(this.#host.name(), "accept"));
@@ -366,66 +497,69 @@ export class Admission {
 
   // A client of a TLS server, or of one with a token: it is taken in only
   // once its handshake is done and its hello line carries the token, both
-  // within helloTimeout; until then nothing of it is read by anyone.
-  async #vet(conn: NetConn | Transport, tls: boolean): Promise<void> {
-    // Counted as a client from the start: as a connection until it is made
-    // a port, then as a port.
-    let unmade = true;
-    const made = () => {
-      if (unmade) this.#unmade--;
-      unmade = false;
-    };
-    this.#unmade++;
-    try {
-      await this.#vetConn(conn, tls, made);
-    } finally {
-      made();
-    }
-  }
-
-  async #vetConn(
+  // within helloTimeout; until then nothing of it is read by anyone. While
+  // it waits for the client, it is `held` among the pending connections.
+  async #vet(
     conn: NetConn | Transport,
     tls: boolean,
-    made: () => void,
+    listener: boolean,
+    held: Held,
   ): Promise<void> {
     using timeout = timeoutSignal(this.#helloTimeout);
     const deadline = timeout.signal;
-    const address = addressName(conn.remoteAddr) ?? "a client";
+    const { address } = held;
     const host = this.#host;
     const failed = (reason: string) => {
       closeQuietly(conn, reason);
-      if (!host.closed()) this.reject(address, reason);
+      if (!host.closed()) this.reject(address, held.evicted ?? reason);
     };
     if (tls && !await this.#handshake(conn as Deno.TlsConn, deadline, failed)) {
       return;
     }
     if (this.#token === undefined) {
-      made();
+      this.#unhold(conn); // it is in
+      const full = this.full();
       if (host.closed()) closeQuietly(conn);
-      else this.#make(conn);
+      else if (full) {
+        closeQuietly(conn, full);
+        this.reject(address, full);
+      } else this.#make(conn, listener, address);
       return;
     }
     let port: SocketPort;
+    // A client of the listener that opens with TLS or HTTP is told from
+    // one with no hello line.
+    const guard = listener
+      ? new OpeningGuard(conn as NetConn, () => {})
+      : undefined;
     try {
-      made(); // from now on it is counted as a port
-      port = this.port(conn, this.#clientOptions);
+      port = new SocketPort(guard?.conn ?? conn, this.#clientOptions);
     } catch (error) {
       return failed(errorText(error));
     }
-    const reason = await this.#checkHello(port, deadline);
+    const checked = await this.#checkHello(port, deadline, conn);
+    const reason = guard?.refusal ?? held.evicted ?? checked;
     if (reason !== undefined || host.closed()) {
       // Nothing it sent was read, nor will be.
       await port.abort(reason ?? "the server closed");
       if (reason !== undefined && !host.closed()) this.reject(address, reason);
       return;
     }
+    const full = this.full();
+    if (full) {
+      this.reject(address, full);
+      return await port.abort(full);
+    }
+    this.#count(port);
     this.place(port);
   }
 
   // Why a client's hello line does not let it in, or undefined if it does.
+  // Once the line has come, the connection no longer waits for its client.
   async #checkHello(
     port: SocketPort,
     deadline: AbortSignal,
+    conn: NetConn | Transport,
   ): Promise<string | undefined> {
     if (port.hello === undefined) {
       const known = new Promise<void>((resolve) =>
@@ -433,6 +567,7 @@ export class Admission {
       );
       await Promise.race([known, whenAborted(deadline)]);
     }
+    this.#unhold(conn);
     const hello = port.hello;
     if (hello === undefined) {
       return `no hello line within ${this.#helloTimeout} ms`;
@@ -468,10 +603,22 @@ export class Admission {
     }
   }
 
-  #make(conn: NetConn | Transport): SocketPort | undefined {
+  // Takes a client in at once. A client of the listener is guarded: if its
+  // first bytes show it speaks TLS or HTTP, it is turned away there, and
+  // none of its bytes is read as MIDI.
+  #make(
+    conn: NetConn | Transport,
+    listener: boolean,
+    address: string,
+  ): SocketPort | undefined {
     let port: SocketPort;
     try {
-      port = this.port(conn, this.#clientOptions);
+      const guarded = listener
+        ? new OpeningGuard(conn as NetConn, (reason) => {
+          if (!this.#host.closed()) this.reject(address, reason);
+        }).conn
+        : conn;
+      port = this.port(guarded, this.#clientOptions);
     } catch (error) {
       // The connection went before it could be made a port.
       closeQuietly(conn);
@@ -493,6 +640,16 @@ function firstRead(port: SocketPort): Promise<void> {
   });
 }
 
+/**
+ * 64, or a sixteenth of the process's open-file limit where that is lower:
+ * the connections held before they are clients come out of the room that
+ * defaultMaxClients() leaves below the limit.
+ */
+function defaultMaxPending(): number {
+  const limit = openFileLimit();
+  return limit === undefined ? 64 : Math.max(1, Math.min(64, limit >> 4));
+}
+
 // Closes a connection or a transport, with a reason for the peer where the
 // transport can carry one.
 function closeQuietly(conn: Deno.Conn | Transport, reason?: string): void {
@@ -506,25 +663,12 @@ function closeQuietly(conn: Deno.Conn | Transport, reason?: string): void {
 /**
  * 1024, or the process's open-file limit less an eighth of it (at least
  * 128) where that is lower: a server must never accept its way out of
- * descriptors.
+ * descriptors. The room left is for the runtime's own files and for the
+ * connections held before they are clients (maxPending).
  */
 function defaultMaxClients(): number {
   const limit = openFileLimit();
   if (limit === undefined) return 1024;
   // The runtime and the server's own files take some: leave them room.
   return Math.max(1, Math.min(1024, limit - Math.max(128, limit >> 3)));
-}
-
-/** The soft limit on open files, where it can be read without asking. */
-function openFileLimit(): number | undefined {
-  const path = "/proc/self/limits";
-  try {
-    if (Deno.build.os !== "linux") return undefined;
-    const read = Deno.permissions.querySync({ name: "read", path });
-    if (read.state !== "granted") return undefined;
-    const match = /^Max open files\s+(\d+)/m.exec(Deno.readTextFileSync(path));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }

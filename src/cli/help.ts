@@ -154,7 +154,7 @@ const SERVE_EVENTS: [string, string][] = [
   ],
   [
     "# reject ADDRESS REASON",
-    "a client was turned away before a byte of it was read: not on the --allow list, over --max-clients, a failed TLS handshake, no hello line with the token",
+    "a client was turned away, and nothing it sent was delivered: not on the --allow list, over --max-clients or --max-pending, a failed TLS handshake, no hello line with the token, a TLS client on a plaintext port, an HTTP request on a MIDI port",
   ],
   [
     "# released N notes for NAME",
@@ -213,8 +213,8 @@ const NATS_EVENTS: [string, string][] = [
 export const SERVE_HELP: string =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--snapshot] [--no-release]
          [--max-sysex BYTES] [--json] [--quiet]
-         [--allow CIDR]... [--max-clients N] [--no-sysex] [--token-file FILE]
-         [--tls-cert FILE --tls-key FILE]
+         [--allow CIDR]... [--max-clients N] [--max-pending N] [--no-sysex]
+         [--token-file FILE] [--tls-cert FILE --tls-key FILE]
          [--out NAME]... [--virtual NAME]...
          [--web [HOST:]PORT [--web-origin ORIGIN]... [--web-host NAME]...]
          [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
@@ -273,6 +273,10 @@ ${
       [
         "--max-clients N",
         "The most clients at once (default 1024; keep it below the process's file descriptor limit, ulimit -n)",
+      ],
+      [
+        "--max-pending N",
+        "The most connections that wait for their TLS handshake or hello line, apart from --max-clients (default 64). Past it, the oldest that has waited 200 ms is closed (a # reject line), and until one has, new connections wait in the system's queue: idle sockets cannot keep out a client with the token",
       ],
       [
         "--no-sysex",

@@ -53,6 +53,7 @@ export async function serve(
       "max-sysex": { type: "string" },
       allow: { type: "string", multiple: true },
       "max-clients": { type: "string" },
+      "max-pending": { type: "string" },
       "no-sysex": { type: "boolean" },
       snapshot: { type: "boolean" },
       "no-release": { type: "boolean" },
@@ -89,6 +90,14 @@ export async function serve(
   const maxClients = values["max-clients"] === undefined
     ? undefined
     : wholeNumber("--max-clients", values["max-clients"], "clients");
+  const maxPending = values["max-pending"] === undefined
+    ? undefined
+    : wholeNumber("--max-pending", values["max-pending"], "connections");
+  if (maxPending === 0) {
+    throw new UsageError(
+      `Invalid --max-pending "0": expected at least 1 connection (see ${PROGRAM} serve --help)`,
+    );
+  }
   const certFile = values["tls-cert"];
   const keyFile = values["tls-key"];
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -122,6 +131,7 @@ export async function serve(
       maxSysexBytes,
       allow: values.allow,
       maxClients,
+      maxPending,
       acceptSysex: !values["no-sysex"],
       releaseNotes: !values["no-release"],
       snapshot: !!values.snapshot,

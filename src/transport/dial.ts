@@ -4,10 +4,10 @@
 
 import { timeoutSignal } from "../util/abort.ts";
 import { hostsFor, unbracket } from "./hosts.ts";
+import { formatAddress } from "./address.ts";
 
 /** How long connect() waits for a TLS handshake, in milliseconds. */
 export const TLS_TIMEOUT = 10_000;
-import { formatAddress } from "./address.ts";
 
 /** The name of a connection to `host:port`: `[v6]:port` for IPv6. */
 export function dialName(host: string, port: number): string {
@@ -35,6 +35,19 @@ function named(error: unknown, name: string): unknown {
 
 /** TLS for a connection: `true`, or the CA certificates to trust (PEM). */
 export type DialTls = boolean | { caCerts?: string[] };
+
+/**
+ * Whether a TLS handshake failed in a way that says the peer does not
+ * speak TLS: it closed or reset the connection, or sent bytes that are no
+ * TLS record.
+ */
+function notTls(error: unknown): boolean {
+  return error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    (error instanceof Deno.errors.InvalidData &&
+      /corrupt message|InvalidContentType/i.test(error.message));
+}
 
 /**
  * Connects to `host:port`, trying each address of the host in turn
@@ -92,6 +105,15 @@ export async function dial(
         conn?.close();
       } catch {
         // Already closed.
+      }
+      if (notTls(error)) {
+        const Ctor = (error as Error).constructor as ErrorConstructor;
+        throw new Ctor(
+          `Cannot connect to ${name}: the TLS handshake failed (does the server speak TLS?): ${
+            (error as Error).message
+          }`,
+          { cause: error },
+        );
       }
       throw named(error, name);
     }

@@ -60,6 +60,62 @@ export function encodeHello(
   return new TextEncoder().encode(line);
 }
 
+/**
+ * What a connection's first bytes are, when they are not MIDI and not a
+ * hello line: `"tls"` for a TLS record header (content type 0x14..0x17,
+ * version 03 00..03 04), `"http"` for an HTTP request line (`GET `,
+ * `POST `, `PRI * HTTP/2`, ...) or status line (`HTTP/`), `"more"` while
+ * they could still become one (at most 12 bytes), or undefined. A MIDI
+ * stream never opens this way: its first byte is a status byte, and 0x14
+ * to 0x17 and ASCII letters are data bytes.
+ */
+export type Opening = "tls" | "http" | "more" | undefined;
+
+const HTTP_OPENINGS = [
+  "GET ",
+  "HEAD ",
+  "POST ",
+  "PUT ",
+  "DELETE ",
+  "CONNECT ",
+  "OPTIONS ",
+  "TRACE ",
+  "PATCH ",
+  "PRI * HTTP/2",
+  "HTTP/",
+];
+
+/** The most bytes that {@linkcode opening} needs to decide. */
+export const MAX_OPENING = 12;
+
+/** What a connection's first bytes are (see {@linkcode Opening}). */
+export function opening(bytes: Uint8Array): Opening {
+  if (bytes.length === 0) return "more";
+  const first = bytes[0];
+  if (first >= 0x80) return undefined; // a status byte: MIDI
+  if (first >= 0x14 && first <= 0x17) {
+    if (bytes.length < 2) return "more";
+    if (bytes[1] !== 0x03) return undefined;
+    if (bytes.length < 3) return "more";
+    return bytes[2] <= 0x04 ? "tls" : undefined;
+  }
+  let more = false;
+  for (const line of HTTP_OPENINGS) {
+    const n = Math.min(bytes.length, line.length);
+    let i = 0;
+    while (i < n && bytes[i] === line.charCodeAt(i)) i++;
+    if (i < n) continue;
+    if (n === line.length) return "http";
+    more = true;
+  }
+  return more ? "more" : undefined;
+}
+
+/** Why a stream that opens with a TLS record is no hello line. */
+export const TLS_OPENING = "a TLS record, not MIDI";
+/** Why a stream that opens with HTTP is no hello line. */
+export const HTTP_OPENING = "HTTP, not MIDI";
+
 /** How far a HelloReader has got. */
 export type HelloResult =
   | { state: "more" } // a hello line may be coming: feed more bytes
@@ -83,9 +139,7 @@ export class HelloReader {
     // Does it open with the magic (or as much of it as has come)?
     const n = Math.min(buf.length, HELLO_MAGIC.length);
     for (let i = 0; i < n; i++) {
-      if (buf[i] !== HELLO_MAGIC.charCodeAt(i)) {
-        return { state: "none", rest: buf };
-      }
+      if (buf[i] !== HELLO_MAGIC.charCodeAt(i)) return this.#other(buf);
     }
     const lf = buf.indexOf(0x0a);
     const over = lf < 0 ? buf.length >= MAX_HELLO : lf + 1 > MAX_HELLO;
@@ -102,6 +156,16 @@ export class HelloReader {
     return typeof parsed === "string"
       ? { state: "bad", reason: parsed, rest: buf }
       : { state: "hello", fields: parsed, rest: buf.subarray(lf + 1) };
+  }
+
+  // No hello line: MIDI, or a TLS record or HTTP, whose bytes are no MIDI
+  // and are dropped (a client reads a TLS server's alert this way).
+  #other(buf: Uint8Array): HelloResult {
+    const kind = opening(buf);
+    if (kind === "more") return { state: "more" };
+    if (kind === undefined) return { state: "none", rest: buf };
+    const reason = kind === "tls" ? TLS_OPENING : HTTP_OPENING;
+    return { state: "bad", reason, rest: new Uint8Array(0) };
   }
 }
 

@@ -1,0 +1,159 @@
+// Copyright 2026 the midisock authors. MIT license.
+// Private: a client's connection, as a server reads it, that holds the
+// first bytes until they show what the client speaks. A TLS record or an
+// HTTP request cannot open a MIDI stream (0x16 and ASCII letters are data
+// bytes with no status), so such a client is turned away there, and not
+// one of its bytes reaches the port's parser. A mido peer, whose first
+// byte is a status byte, goes through at once, untouched.
+
+import { type Opening, opening } from "../transport/hello.ts";
+
+/** Why a client is turned away at its first bytes. */
+export const PROBE_REASONS: Readonly<Record<"tls" | "http", string>> = {
+  tls: "TLS client on a plaintext port",
+  http: "HTTP request on a MIDI port",
+};
+
+/**
+ * A TCP or TLS connection that holds its first bytes (at most
+ * MAX_OPENING, 12) until they show whether the client speaks TLS or HTTP
+ * rather than MIDI. If it does, `onProbe` is told why, the connection is
+ * closed, and the port reads the end of the stream. It has the part of a
+ * `Deno.Conn` that a port's TcpTransport uses (read, write, closeWrite,
+ * close, setNoDelay, the addresses), so a SocketPort takes it as a conn:
+ * {@linkcode OpeningGuard.conn}.
+ */
+export class OpeningGuard implements
+  Pick<
+    Deno.Conn,
+    "read" | "write" | "closeWrite" | "close" | "localAddr" | "remoteAddr"
+  > {
+  #conn: Deno.Conn;
+  #onProbe: (reason: string) => void;
+  #held: Uint8Array | undefined = new Uint8Array(0); // undefined: decided
+  #rest: Uint8Array | undefined; // held bytes that did not fit a read
+  #refusal: string | undefined;
+
+  /**
+   * Guards a connection.
+   *
+   * @param conn The client's connection. The guard owns it.
+   * @param onProbe Told why, if the client turns out to be no MIDI peer.
+   */
+  constructor(conn: Deno.Conn, onProbe: (reason: string) => void) {
+    this.#conn = conn;
+    this.#onProbe = onProbe;
+  }
+
+  /**
+   * The guard, typed as the conn that a SocketPort wraps (in a
+   * TcpTransport, which uses only the members that the guard has).
+   */
+  get conn(): Deno.Conn {
+    return this as unknown as Deno.Conn;
+  }
+
+  /** Why the client was turned away at its first bytes, if it was. */
+  get refusal(): string | undefined {
+    return this.#refusal;
+  }
+
+  /** The address of this end. */
+  get localAddr(): Deno.Addr {
+    return this.#conn.localAddr;
+  }
+
+  /** The client's address. */
+  get remoteAddr(): Deno.Addr {
+    return this.#conn.remoteAddr;
+  }
+
+  /**
+   * Reads the client's next bytes into `buf`: the first ones once they are
+   * known to be no TLS or HTTP, then as they come.
+   *
+   * @param buf Where to read.
+   * @returns How many bytes, or null at the end (and for a probe).
+   */
+  async read(buf: Uint8Array): Promise<number | null> {
+    if (this.#rest) return this.#give(this.#rest, buf);
+    if (this.#held === undefined) return await this.#conn.read(buf);
+    while (true) {
+      const n = await this.#conn.read(buf);
+      const held = this.#held;
+      if (n === null) {
+        this.#held = undefined;
+        return held.length > 0 ? this.#give(held, buf) : null;
+      }
+      const chunk = buf.subarray(0, n);
+      const bytes: Uint8Array = held.length === 0 ? chunk : concat(held, chunk);
+      const kind: Opening = opening(bytes);
+      if (kind === "more") {
+        this.#held = bytes === chunk ? chunk.slice() : bytes;
+        continue;
+      }
+      this.#held = undefined;
+      if (kind !== undefined) {
+        this.#refusal = PROBE_REASONS[kind];
+        this.close();
+        this.#onProbe(this.#refusal);
+        return null;
+      }
+      return bytes === chunk ? n : this.#give(bytes, buf);
+    }
+  }
+
+  /**
+   * Writes some of `bytes`, as `Deno.Conn.write()` does.
+   *
+   * @param bytes The bytes.
+   * @returns How many were written.
+   */
+  write(bytes: Uint8Array): Promise<number> {
+    return this.#conn.write(bytes);
+  }
+
+  /**
+   * Shuts the write side.
+   *
+   * @returns When it is shut.
+   */
+  closeWrite(): Promise<void> {
+    return this.#conn.closeWrite();
+  }
+
+  /**
+   * Turns TCP_NODELAY on or off, where the connection has it.
+   *
+   * @param noDelay Whether to turn it on.
+   */
+  setNoDelay(noDelay?: boolean): void {
+    if ("setNoDelay" in this.#conn) {
+      (this.#conn as Deno.TcpConn).setNoDelay(noDelay);
+    }
+  }
+
+  /** Closes the connection. Closing twice is harmless. */
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  // Hands held bytes on, as many as fit; the rest waits for the next read.
+  #give(bytes: Uint8Array, buf: Uint8Array): number {
+    const n = Math.min(bytes.length, buf.length);
+    buf.set(bytes.subarray(0, n));
+    this.#rest = n < bytes.length ? bytes.slice(n) : undefined;
+    return n;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
