@@ -116,6 +116,7 @@ export {
   type ConnectOptions,
   type ReconnectOptions,
 } from "./src/client/connect.ts";
+export { RefusedError } from "./src/client/refused_error.ts";
 export {
   type DialHint,
   ReconnectingPort,

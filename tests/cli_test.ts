@@ -1156,8 +1156,13 @@ Deno.test("midisock serve with a token (MIDISOCK_TOKEN) takes in send --token-fi
     ]);
     assert.equal(good.code, 0, good.stderr);
     await serve.waitForCount(1, (l) => l === "keys start time=0", "start");
-    // No token: turned away, and its message never printed.
-    await runMidisock(["send", address, "stop"]);
+    // No token: turned away, told why, and its message never printed.
+    assert.deepEqual(await runMidisock(["send", address, "stop"]), {
+      code: 1,
+      signal: null,
+      stdout: "",
+      stderr: `midisock: error: Refused by ${address}: it asks for a token\n`,
+    });
     await serve.waitForCount(1, (l) => l.startsWith("# reject "), "reject");
     serve.kill("SIGTERM");
     assert.equal((await serve.result()).code, 0);
@@ -1168,7 +1173,7 @@ Deno.test("midisock serve with a token (MIDISOCK_TOKEN) takes in send --token-fi
     ]);
     assert.match(
       serve.stdout.find((l) => l.startsWith("# reject"))!,
-      /^# reject 127\.0\.0\.1:\d+ no hello line$/,
+      /^# reject 127\.0\.0\.1:\d+ no token in the hello line$/,
     );
     const empty = `${dir}/empty`;
     await Deno.writeTextFile(empty, "\n");

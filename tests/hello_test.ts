@@ -26,15 +26,17 @@ async function rawClient(
   return conn;
 }
 
-Deno.test("connect() opens with the hello line, percent-encoded, before any MIDI byte", async () => {
+Deno.test("connect() opens with the hello line, percent-encoded, before any MIDI byte, and a server that never answers it took the client in", async () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const accepted = listener.accept();
+  // A server that says nothing (an older one) for 2 s took the client in.
   await using client = await connect("127.0.0.1", listener.addr.port, {
     hello: { name: "keys 1", token: "s3cr et" },
   });
+  assert.equal(client.hello, undefined);
   await client.send(message("note_on", { note: 60, velocity: 100 }));
   using conn = await accepted;
-  const line = "MIDISOCK/1 name=keys%201 token=s3cr%20et\n";
+  const line = "MIDISOCK/1 name=keys%201 token=s3cr%20et verdict=1\n";
   assert.deepEqual(
     await readExactly(conn, line.length + 3),
     new Uint8Array([...bytes(line), ...NOTE]),
@@ -46,7 +48,7 @@ Deno.test("connect() opens with the hello line, percent-encoded, before any MIDI
     {
       name: "RangeError",
       message:
-        "Invalid hello: the line would be 617 bytes, over the limit of 512",
+        "Invalid hello: the line would be 627 bytes, over the limit of 512",
     },
   );
 });
@@ -224,7 +226,7 @@ Deno.test("The token is kept apart from a port's hello fields, and a token too l
   await waitFor(() => server.stats.accepted === 1, "the client");
   server.poll();
   const [port] = server.ports;
-  assert.deepEqual(port.hello, { name: "keys" });
+  assert.deepEqual(port.hello, { name: "keys", verdict: "1" });
   assert.equal(JSON.stringify(port.hello).includes("s3cret"), false);
   assert.equal(await port.matchesToken("s3cret"), true);
 });

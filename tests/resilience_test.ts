@@ -393,12 +393,19 @@ Deno.test("A reconnecting port closed while it waits to dial again stops at once
   await assert.rejects(client.ready(), { name: "PortClosedError" });
 });
 
-Deno.test("A reconnecting port that a server refuses at once (a wrong token) counts each refusal as a failed attempt, and gives up", async () => {
-  await using server = new PortServer("127.0.0.1", 0, { token: "right" });
-  const rejects: string[] = [];
-  server.addEventListener("reject", (e) => rejects.push(e.reason));
-  const client = await connect("127.0.0.1", server.port, {
-    hello: { token: "wrong" },
+Deno.test("A reconnecting port that a server closes at once, without a word, counts each close as a failed attempt, and gives up", async () => {
+  // A server that ends each connection at once and says nothing (an older
+  // server turning a client away, or one out of room).
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let closed = 0;
+  const closing = (async () => {
+    for await (const conn of listener) {
+      conn.close();
+      closed++;
+    }
+  })();
+  const client = await connect("127.0.0.1", listener.addr.port, {
+    hello: { name: "keys" },
     reconnect: { maxAttempts: 3, backoff: () => 10 },
   });
   const close = next<ErrorEvent>(client, "close");
@@ -407,8 +414,27 @@ Deno.test("A reconnecting port that a server refuses at once (a wrong token) cou
     event.error.message,
     /^Gave up connecting to 127\.0\.0\.1:\d+ after 3 failed attempts in a row; the last: /,
   );
-  assert.equal(client.stats.reconnects, 2); // 3 refusals: the first, and 2
-  assert.deepEqual(rejects, ["wrong token", "wrong token", "wrong token"]);
+  assert.equal(client.stats.reconnects, 2); // 3 closes: the first, and 2
+  assert.equal(closed, 3);
+  listener.close();
+  await closing;
+});
+
+Deno.test("A reconnecting port that a server refuses for its token fails at once, with the reason, and is not tried again", async () => {
+  await using server = new PortServer("127.0.0.1", 0, { token: "right" });
+  const rejects: string[] = [];
+  server.addEventListener("reject", (e) => rejects.push(e.reason));
+  await assert.rejects(
+    connect("127.0.0.1", server.port, {
+      hello: { token: "wrong" },
+      reconnect: { maxAttempts: 3, backoff: () => 10 },
+    }),
+    {
+      name: "RefusedError",
+      message: `Refused by 127.0.0.1:${server.port}: wrong token`,
+    },
+  );
+  assert.deepEqual(rejects, ["wrong token"]);
 });
 
 Deno.test("A reconnecting port notices a server that answered active sensing before and now says nothing at all", async () => {

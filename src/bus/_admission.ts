@@ -2,9 +2,10 @@
 // Private: how clients come into a PortServer. Its listeners; who may join,
 // the same for every client, from a listener or admit()ted (the allow-list,
 // maxClients, the TLS handshake and the hello line's token, each within
-// helloTimeout, with maxPending connections waiting at most); who takes
-// each client that may (a caller of accept(), or the server); and what of a
-// client's gets in (acceptSysex, filter).
+// helloTimeout, with maxPending connections waiting at most); what a client
+// that asked is told (the verdict line); who takes each client that may (a
+// caller of accept(), or the server); and what of a client's gets in
+// (acceptSysex, filter).
 
 import { asError, errorText } from "../util/error_text.ts";
 import {
@@ -13,7 +14,12 @@ import {
   timeoutSignal,
   whenAborted,
 } from "../util/abort.ts";
-import { encodeHello } from "../transport/hello.ts";
+import {
+  encodeHello,
+  type HelloFields,
+  sameToken,
+  verdictLine,
+} from "../transport/hello.ts";
 import {
   Acceptor,
   listenAll,
@@ -30,7 +36,14 @@ import { addressName } from "../transport/address.ts";
 import type { Transport } from "../transport/transport.ts";
 import { SocketPort, type SocketPortOptions } from "../port/socket_port.ts";
 import { allowList } from "./_cidr.ts";
-import { OpeningGuard } from "./_opening_guard.ts";
+import { type Opened, OpeningGuard } from "./_opening_guard.ts";
+
+/**
+ * The reasons that a verdict line gives (`MIDISOCK/1 verdict=refused
+ * reason=...`): a missing or wrong token (the server never says which),
+ * an address not on the allow-list, a server at maxClients.
+ */
+export type RefusalCode = "token" | "allow" | "full";
 
 /** A connection held before it is a client, and how to let it go. */
 interface Held {
@@ -108,7 +121,11 @@ export class Admission {
   #vetting = new Map<NetConn | Transport, Promise<void>>();
   // Of those, the ones that wait for the client, oldest first.
   #pending = new Map<NetConn | Transport, Held>();
-  // Resolved, and made anew, when a pending connection goes.
+  // Connections turned away that are being told why, oldest first, and the
+  // end of that.
+  #telling = new Map<NetConn | Transport, Held>();
+  #tellings = new Set<Promise<void>>();
+  // Resolved, and made anew, when a held connection goes.
   #roomChanged = Promise.withResolvers<void>();
   #stop = new AbortController(); // the server closes
 
@@ -225,9 +242,12 @@ export class Admission {
     return this.#rejected;
   }
 
-  /** Connections waiting for their TLS handshake or hello line. */
+  /**
+   * Connections held before they are clients: waiting for their TLS
+   * handshake or hello line, or being told why they are turned away.
+   */
   get pending(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#telling.size;
   }
 
   /**
@@ -285,8 +305,11 @@ export class Admission {
    * server's events from now on.
    *
    * @param port The client.
+   * @param answer Whether a hello line that comes later and asks for a
+   * verdict is answered (a client of the listener, taken in before its
+   * hello line was read).
    */
-  place(port: SocketPort): void {
+  place(port: SocketPort, answer = false): void {
     this.#accepted++;
     const host = this.#host;
     // Passed on as the server's (copies: an event is dispatched once).
@@ -299,6 +322,12 @@ export class Admission {
       port.addEventListener("hello", () => {
         if (port.hello?.name) {
           host.dispatchEvent(new PortEvent("hello", { port }));
+        }
+        // It is in. Said before any MIDI byte, or not at all: a client
+        // that hears MIDI first knows it is in.
+        const quiet = port.stats.writtenBytes + port.queuedBytes === 0;
+        if (answer && asksVerdict(port.hello) && quiet && !port.closed) {
+          port.enqueue(verdictLine());
         }
       }, { once: true });
     }
@@ -339,7 +368,8 @@ export class Admission {
   /**
    * Checks a client that came by another way than the listener (a
    * WebSocket), and hands it to the server if it may join: at once, or once
-   * its hello line is done.
+   * its hello line is done. It is told why it is turned away only where its
+   * transport can carry a reason (close()).
    *
    * @param conn The client's transport.
    */
@@ -366,10 +396,13 @@ export class Admission {
   }
 
   // Whether one more connection may wait for its client: below
-  // maxPending, or the oldest waiting can go, once it has waited a tenth
-  // of helloTimeout.
+  // maxPending, or one held can go (one being told why it was turned
+  // away, or the oldest waiting once it has waited a tenth of
+  // helloTimeout).
   #hasRoom(): boolean {
-    if (this.pending < this.#maxPending) return true;
+    if (this.pending < this.#maxPending || this.#telling.size > 0) {
+      return true;
+    }
     const oldest = this.#pending.values().next().value;
     return oldest === undefined ||
       performance.now() - oldest.since >= this.#patience;
@@ -394,9 +427,9 @@ export class Admission {
     return this.#helloTimeout / 10;
   }
 
-  // A pending connection went: there may be room.
-  #unhold(conn: NetConn | Transport) {
-    if (!this.#pending.delete(conn)) return;
+  // A held connection went: there may be room.
+  #unhold(map: Map<NetConn | Transport, Held>, conn: NetConn | Transport) {
+    if (!map.delete(conn)) return;
     this.#roomChanged.resolve();
     this.#roomChanged = Promise.withResolvers<void>();
   }
@@ -416,19 +449,19 @@ export class Admission {
       ? remote.hostname
       : undefined;
     const address = addressName(remote) ?? host ?? "a client";
-    const reason = this.#allow && (host === undefined || !this.#allow(host))
-      ? "not on the allow-list"
-      : this.full();
-    if (reason) {
-      closeQuietly(conn, reason); // before a byte of it is read
-      this.reject(address, reason);
+    if (this.#allow && (host === undefined || !this.#allow(host))) {
+      this.#turnAway(conn, listener, address, "allow");
+      return undefined;
+    }
+    if (this.full()) {
+      this.#turnAway(conn, listener, address, "full");
       return undefined;
     }
     // A TLS connection from the listener (not a WebSocket, whose TLS, if
     // any, the HTTP server has done).
     const tls = this.#tls && "handshake" in conn;
     if (tls || this.#token !== undefined) {
-      this.#makeRoom();
+      this.#makeRoom(true);
       const held: Held = {
         address,
         close: () => closeQuietly(conn),
@@ -436,7 +469,7 @@ export class Admission {
       };
       this.#pending.set(conn, held);
       const done = this.#vet(conn, tls, listener, held).finally(() => {
-        this.#unhold(conn);
+        this.#unhold(this.#pending, conn);
         this.#vetting.delete(conn);
       });
       this.#vetting.set(conn, done);
@@ -446,15 +479,107 @@ export class Admission {
     return port && firstRead(port);
   }
 
-  // Makes room for one more connection that waits for its client, within
-  // maxPending: the oldest goes.
-  #makeRoom(): void {
-    if (this.pending < this.#maxPending) return;
+  // Makes room for one more connection held before it is a client, within
+  // maxPending. For one that is vetted: the oldest being told why it was
+  // turned away goes first, then the oldest that waits for its client. One
+  // to be told why gets no room but what is free (false): under a flood of
+  // clients turned away, the newcomers are closed at once, and no
+  // descriptor waits for a read to end.
+  #makeRoom(vetting: boolean): boolean {
+    if (this.pending < this.#maxPending) return true;
+    if (!vetting) return false;
+    for (const [conn, held] of this.#telling) {
+      this.#unhold(this.#telling, conn);
+      held.close();
+      return true;
+    }
     for (const [conn, held] of this.#pending) {
-      this.#unhold(conn);
+      this.#unhold(this.#pending, conn);
       held.evicted = `over maxPending (${this.#maxPending})`;
       held.close(); // its vetting ends, and counts it
-      return;
+      return true;
+    }
+    return true;
+  }
+
+  // Turns a client away at the door (allow-list, maxClients): counted and
+  // reported at once, then, for a client of the listener, told why if it
+  // asks (see #tell).
+  #turnAway(
+    conn: NetConn | Transport,
+    listener: boolean,
+    address: string,
+    code: "allow" | "full",
+  ): void {
+    const reason = code === "allow" ? "not on the allow-list" : this.full()!;
+    this.reject(address, reason);
+    if (listener) this.#tell(conn as NetConn, address, code);
+    else closeQuietly(conn, reason);
+  }
+
+  // Tells a client of the listener that is turned away why, if its hello
+  // line asks for it (`hello`, or read here: within a tenth of
+  // helloTimeout, as a midisock client sends it as soon as it connects),
+  // then closes it: the verdict line, the end of the stream, and the
+  // client's end, within helloTimeout. Nothing of it is read but its hello
+  // line, nor delivered. It is held among the pending connections, while
+  // there is room; else it is closed at once.
+  #tell(
+    conn: NetConn,
+    address: string,
+    code: RefusalCode,
+    hello?: HelloFields,
+  ): void {
+    if (!this.#makeRoom(false)) return closeQuietly(conn);
+    const held: Held = {
+      address,
+      close: () => closeQuietly(conn),
+      since: performance.now(),
+    };
+    this.#telling.set(conn, held);
+    const telling = this.#answer(conn, code, hello).finally(() => {
+      closeQuietly(conn);
+      this.#unhold(this.#telling, conn);
+      this.#tellings.delete(telling);
+    });
+    this.#tellings.add(telling);
+  }
+
+  async #answer(
+    conn: NetConn,
+    code: RefusalCode,
+    hello: HelloFields | undefined,
+  ): Promise<void> {
+    const stop = () => closeQuietly(conn);
+    if (hello === undefined) {
+      using timeout = timeoutSignal(this.#patience);
+      timeout.signal.addEventListener("abort", stop, { once: true });
+      try {
+        if (this.#tls && "handshake" in conn) await conn.handshake();
+        const opened = await new OpeningGuard(conn, () => {}).readHello();
+        if (opened.kind === "hello") hello = opened.fields;
+      } catch {
+        return; // no handshake
+      } finally {
+        timeout.signal.removeEventListener("abort", stop);
+      }
+    }
+    if (!asksVerdict(hello)) return;
+    using timeout = timeoutSignal(this.#helloTimeout);
+    timeout.signal.addEventListener("abort", stop, { once: true });
+    try {
+      await writeAll(conn, verdictLine(code));
+      await conn.closeWrite();
+      // Until the client closes too: a close with unread bytes would
+      // reset the connection, and could destroy the line.
+      const buf = new Uint8Array(1024);
+      while (await conn.read(buf) !== null) {
+        // Dropped.
+      }
+    } catch {
+      // Gone, or cut off at the deadline.
+    } finally {
+      timeout.signal.removeEventListener("abort", stop);
     }
   }
 
@@ -484,7 +609,8 @@ export class Admission {
     }
     await Promise.all(this.#acceptors.map((acceptor) => acceptor.done));
     for (const conn of this.#vetting.keys()) closeQuietly(conn);
-    await Promise.all(this.#vetting.values());
+    for (const held of this.#telling.values()) held.close();
+    await Promise.all([...this.#vetting.values(), ...this.#tellings]);
     return this.#waiting.splice(0);
   }
 
@@ -517,28 +643,20 @@ export class Admission {
       return;
     }
     if (this.#token === undefined) {
-      this.#unhold(conn); // it is in
-      const full = this.full();
+      this.#unhold(this.#pending, conn); // it is in
       if (host.closed()) closeQuietly(conn);
-      else if (full) {
-        closeQuietly(conn, full);
-        this.reject(address, full);
-      } else this.#make(conn, listener, address);
+      else if (this.full()) this.#turnAway(conn, listener, address, "full");
+      else this.#make(conn, listener, address);
       return;
     }
+    if (listener) return await this.#vetHello(conn as NetConn, held, deadline);
     let port: SocketPort;
-    // A client of the listener that opens with TLS or HTTP is told from
-    // one with no hello line.
-    const guard = listener
-      ? new OpeningGuard(conn as NetConn, () => {})
-      : undefined;
     try {
-      port = new SocketPort(guard?.conn ?? conn, this.#clientOptions);
+      port = new SocketPort(conn, this.#clientOptions);
     } catch (error) {
       return failed(errorText(error));
     }
-    const checked = await this.#checkHello(port, deadline, conn);
-    const reason = guard?.refusal ?? held.evicted ?? checked;
+    const reason = held.evicted ?? await this.#checkHello(port, deadline, conn);
     if (reason !== undefined || host.closed()) {
       // Nothing it sent was read, nor will be.
       await port.abort(reason ?? "the server closed");
@@ -554,6 +672,81 @@ export class Admission {
     this.place(port);
   }
 
+  // A client of the listener, on a server with a token: its hello line is
+  // read and its token checked before it is made a port, so that nothing
+  // it sent is read as MIDI unless it is taken in, and a client that asks
+  // is told the verdict, before any MIDI byte or at the end.
+  async #vetHello(
+    conn: NetConn,
+    held: Held,
+    deadline: AbortSignal,
+  ): Promise<void> {
+    const host = this.#host;
+    const guard = new OpeningGuard(conn, () => {});
+    const stop = () => closeQuietly(conn);
+    deadline.addEventListener("abort", stop, { once: true });
+    let opened: Opened;
+    try {
+      opened = await guard.readHello();
+    } finally {
+      deadline.removeEventListener("abort", stop);
+    }
+    this.#unhold(this.#pending, conn); // it has spoken, or gone
+    const hello = opened.kind === "hello" ? opened.fields : undefined;
+    const reason = held.evicted ??
+      (opened.kind === "end" && deadline.aborted
+        ? `no hello line within ${this.#helloTimeout} ms`
+        : await this.#tokenReason(opened));
+    if (host.closed()) return closeQuietly(conn);
+    const { address } = held;
+    if (reason !== undefined) {
+      this.reject(address, reason);
+      if (TOKEN_REASONS.has(reason)) this.#tell(conn, address, "token", hello);
+      else closeQuietly(conn, reason);
+      return;
+    }
+    const full = this.full();
+    if (full) {
+      this.reject(address, full);
+      return this.#tell(conn, address, "full", hello);
+    }
+    let port: SocketPort;
+    try {
+      // It reads its hello line again, from the bytes the guard holds,
+      // with its first read: it has its name before it is taken in.
+      port = new SocketPort(guard.conn, this.#clientOptions);
+    } catch (error) {
+      closeQuietly(conn);
+      return this.#failed(asError(error));
+    }
+    if (port.hello === undefined) {
+      const known = new Promise<void>((resolve) =>
+        port.addEventListener("hello", () => resolve(), { once: true })
+      );
+      await Promise.race([known, whenAborted(deadline)]);
+    }
+    if (host.closed()) return await port.abort("the server closed");
+    if (asksVerdict(hello)) port.enqueue(verdictLine()); // before any MIDI
+    this.#count(port);
+    this.place(port);
+  }
+
+  // Why a client's opening does not let it in, on a server with a token,
+  // or undefined if it does.
+  async #tokenReason(opened: Opened): Promise<string | undefined> {
+    switch (opened.kind) {
+      case "probe":
+      case "bad":
+        return opened.reason;
+      case "none":
+      case "end":
+        return "no hello line";
+    }
+    const token = opened.fields.token;
+    if (token === undefined) return "no token in the hello line";
+    return await sameToken(token, this.#token!) ? undefined : "wrong token";
+  }
+
   // Why a client's hello line does not let it in, or undefined if it does.
   // Once the line has come, the connection no longer waits for its client.
   async #checkHello(
@@ -567,7 +760,7 @@ export class Admission {
       );
       await Promise.race([known, whenAborted(deadline)]);
     }
-    this.#unhold(conn);
+    this.#unhold(this.#pending, conn);
     const hello = port.hello;
     if (hello === undefined) {
       return `no hello line within ${this.#helloTimeout} ms`;
@@ -625,7 +818,7 @@ export class Admission {
       this.#failed(asError(error));
       return undefined;
     }
-    this.place(port);
+    this.place(port, listener);
     return port;
   }
 }
@@ -640,6 +833,9 @@ function firstRead(port: SocketPort): Promise<void> {
   });
 }
 
+// The reasons to turn a client away that a verdict line gives as `token`.
+const TOKEN_REASONS = new Set(["wrong token", "no token in the hello line"]);
+
 /**
  * 64, or a sixteenth of the process's open-file limit where that is lower:
  * the connections held before they are clients come out of the room that
@@ -648,6 +844,17 @@ function firstRead(port: SocketPort): Promise<void> {
 function defaultMaxPending(): number {
   const limit = openFileLimit();
   return limit === undefined ? 64 : Math.max(1, Math.min(64, limit >> 4));
+}
+
+/** Whether a client's hello line asks for the server's verdict. */
+function asksVerdict(hello: HelloFields | null | undefined): boolean {
+  return hello?.verdict === "1";
+}
+
+/** Writes all of `bytes` to a connection. */
+async function writeAll(conn: NetConn, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
 
 // Closes a connection or a transport, with a reason for the peer where the

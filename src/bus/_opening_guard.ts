@@ -6,7 +6,22 @@
 // one of its bytes reaches the port's parser. A mido peer, whose first
 // byte is a status byte, goes through at once, untouched.
 
-import { type Opening, opening } from "../transport/hello.ts";
+import {
+  type HelloFields,
+  HelloReader,
+  HTTP_OPENING,
+  type Opening,
+  opening,
+  TLS_OPENING,
+} from "../transport/hello.ts";
+
+/** What a client opened with, as {@linkcode OpeningGuard.readHello} reads it. */
+export type Opened =
+  | { kind: "hello"; fields: HelloFields } // a hello line (the token too)
+  | { kind: "probe"; reason: string } // TLS or HTTP (PROBE_REASONS)
+  | { kind: "bad"; reason: string } // a bad hello line
+  | { kind: "none" } // MIDI, with no hello line
+  | { kind: "end" }; // the end of the stream (or its close) first
 
 /** Why a client is turned away at its first bytes. */
 export const PROBE_REASONS: Readonly<Record<"tls" | "http", string>> = {
@@ -51,6 +66,59 @@ export class OpeningGuard implements
    */
   get conn(): Deno.Conn {
     return this as unknown as Deno.Conn;
+  }
+
+  /**
+   * Reads the client's opening: its hello line, if it opens with one, or
+   * enough to know that it does not (a TLS or HTTP client too). The bytes
+   * read are held, and read() gives them first, as if they had not been
+   * read: a port made of the guard then reads the hello line itself. The
+   * fields include the token: they are for the server's check alone. Ends
+   * when the connection is closed (so a deadline closes it).
+   *
+   * @returns What the client opened with.
+   */
+  async readHello(): Promise<Opened> {
+    const reader = new HelloReader();
+    const buf = new Uint8Array(MAX_HELLO_READ);
+    let held: Uint8Array = this.#held ?? new Uint8Array(0);
+    this.#held = undefined; // decided here, whatever comes
+    try {
+      while (true) {
+        let n: number | null;
+        try {
+          n = await this.#conn.read(buf);
+        } catch {
+          n = null; // closed, or reset
+        }
+        if (n === null) return { kind: "end" };
+        const chunk = buf.subarray(0, n);
+        held = concat(held, chunk);
+        const result = reader.feed(chunk);
+        switch (result.state) {
+          case "more":
+            continue;
+          case "hello":
+            return { kind: "hello", fields: result.fields };
+          case "none":
+            return { kind: "none" };
+          case "bad": {
+            const kind = result.reason === TLS_OPENING
+              ? "tls"
+              : result.reason === HTTP_OPENING
+              ? "http"
+              : undefined;
+            if (kind === undefined) {
+              return { kind: "bad", reason: result.reason };
+            }
+            this.#refusal = PROBE_REASONS[kind];
+            return { kind: "probe", reason: this.#refusal };
+          }
+        }
+      }
+    } finally {
+      this.#rest = held.length > 0 ? held : undefined;
+    }
   }
 
   /** Why the client was turned away at its first bytes, if it was. */
@@ -150,6 +218,9 @@ export class OpeningGuard implements
     return n;
   }
 }
+
+// What readHello() reads at a time: a hello line's worth.
+const MAX_HELLO_READ = 512;
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

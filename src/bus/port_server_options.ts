@@ -31,14 +31,16 @@ export interface PortServerOptions
   /**
    * The clients that may connect: addresses and CIDR blocks, IPv4 and IPv6
    * (`["127.0.0.1", "10.0.0.0/8", "fd00::/8"]`). An IPv4 client of a
-   * dual-stack listener matches its IPv4 form. Any other client is closed
-   * before a byte of it is read, counted in `stats.rejected`, and reported
-   * with a `reject` event. By default anyone may connect.
+   * dual-stack listener matches its IPv4 form. Any other client is closed,
+   * nothing of it delivered (told why, if its hello line asks), counted in
+   * `stats.rejected`, and reported with a `reject` event. By default anyone
+   * may connect.
    */
   allow?: string[];
   /**
-   * The most clients at once. One more is closed at once, counted in
-   * `stats.rejected` and reported with a `reject` event. Each client holds
+   * The most clients at once. One more is turned away (told why, if its
+   * hello line asks), counted in `stats.rejected` and reported with a
+   * `reject` event. Each client holds
    * a file descriptor, and Deno's accept() fails (or worse) once the
    * process runs out of them: keep this below the process's limit
    * (`ulimit -n`). The default is 1024, or the limit less an eighth of it

@@ -87,6 +87,7 @@ export const TLS_CLIENT_OPTIONS = {
   tls: { type: "boolean" },
   ca: { type: "string" },
   "token-file": { type: "string" },
+  "insecure-token": { type: "boolean" },
   name: { type: "string" },
 } as const;
 
@@ -156,29 +157,33 @@ export async function readText(option: string, path: string): Promise<string> {
   }
 }
 
-/** How monitor, send and connect connect: TLS, and the hello line. */
+/**
+ * How monitor, send and connect connect: TLS, and the hello line, which
+ * they always send (with no field, if need be), so that a server can tell
+ * them why it turns them away.
+ */
 export interface Link {
   tls?: DialTls;
-  hello?: { name?: string; token?: string };
+  hello: { name?: string; token?: string };
+  insecureToken?: boolean;
 }
 
-/** The Link from --tls, --ca, --name and the token. */
+/** The Link from --tls, --ca, --name, the token and --insecure-token. */
 export async function clientLink(
-  values: { tls?: boolean; ca?: string; name?: string; "token-file"?: string },
+  values: {
+    tls?: boolean;
+    ca?: string;
+    name?: string;
+    "token-file"?: string;
+    "insecure-token"?: boolean;
+  },
 ): Promise<Link> {
+  const token = await readToken(values["token-file"]);
   return {
     tls: await clientTls(values),
-    hello: await clientHello(values),
+    hello: { name: values.name, token },
+    insecureToken: values["insecure-token"],
   };
-}
-
-/** The hello line: --name and the token, if any. */
-async function clientHello(
-  values: { name?: string; "token-file"?: string },
-): Promise<{ name?: string; token?: string } | undefined> {
-  const token = await readToken(values["token-file"]);
-  if (values.name === undefined && token === undefined) return undefined;
-  return { name: values.name, token };
 }
 
 /** TLS for connect(), from --tls and --ca FILE (which implies --tls). */

@@ -154,7 +154,7 @@ const SERVE_EVENTS: [string, string][] = [
   ],
   [
     "# reject ADDRESS REASON",
-    "a client was turned away, and nothing it sent was delivered: not on the --allow list, over --max-clients or --max-pending, a failed TLS handshake, no hello line with the token, a TLS client on a plaintext port, an HTTP request on a MIDI port",
+    "a client was turned away, and nothing it sent was delivered: not on the --allow list, over --max-clients or --max-pending, a failed TLS handshake, no hello line with the token, a TLS client on a plaintext port, an HTTP request on a MIDI port. A client whose hello line asks for it (monitor and send do) is told why",
   ],
   [
     "# released N notes for NAME",
@@ -391,6 +391,10 @@ const LINK_OPTIONS: [string, string][] = [
     "Open with a hello line that carries the token on FILE's first line, for a server with a token (or the MIDISOCK_TOKEN environment variable, if set and readable: --allow-env=MIDISOCK_TOKEN)",
   ],
   ["--name NAME", "Open with a hello line that gives the server this name"],
+  [
+    "--insecure-token",
+    "Send the token without TLS to a host that is not this machine's loopback (anyone on the way can read it); without this option, that fails before it connects",
+  ],
 ];
 
 /** `midisock monitor --help`. */
@@ -434,7 +438,10 @@ ${
 
 Exit status: 0 on Ctrl-C (SIGINT) or SIGTERM, or with --no-reconnect when
 the connection ends (the server closed it, or it was reset); 1 if it
-cannot connect at first (the connection is refused); 2 for a usage error.`;
+cannot connect at first (the connection is refused), or if the server
+turns it away for its token or address, or speaks TLS (or HTTP) where it
+expected plain MIDI: the error says why, as "Refused by HOST:PORT: wrong
+token"; 2 for a usage error.`;
 
 /** `midisock record --help`. */
 export const RECORD_HELP: string =
@@ -505,8 +512,10 @@ ${
   }
 
 Exit status: 0 when everything was sent; 1 if the connection is refused or
-fails, or for a bad line on stdin (the lines before it are sent); 2 for a
-usage error, such as a bad MESSAGE argument (then nothing is sent).`;
+fails, if the server turns it away (nothing is delivered; the error says
+why, as "Refused by HOST:PORT: wrong token"), or for a bad line on stdin
+(the lines before it are sent); 2 for a usage error, such as a bad MESSAGE
+argument (then nothing is sent).`;
 
 /** `midisock ports --help`. */
 export const PORTS_HELP: string = `Usage: ${PROGRAM} ports [--json]

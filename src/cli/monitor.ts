@@ -3,6 +3,7 @@
 
 import { connect } from "../client/connect.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
+import { verdictError } from "../client/verdict.ts";
 import {
   address,
   clientLink,
@@ -21,6 +22,9 @@ import { Printer } from "./printer.ts";
  * stdout, or (with --no-reconnect) the server. It prints on `out`.
  *
  * @returns The exit status: 0.
+ * @throws The reason, if the server turned the monitor away (exit status
+ * 1): a wrong or missing token, an address not on its allow-list; or it
+ * speaks TLS or HTTP.
  */
 export async function monitor(
   args: string[],
@@ -48,17 +52,25 @@ export async function monitor(
   const removeStop = onStop(() => server.close(), options.signal);
   out.onError = () => server.close();
   printer.drops(server);
-  if (server instanceof ReconnectingPort) printer.watch(server, true, true);
+  // Why the server turned it away, if it did: then it stops, and says so.
+  let refused: Error | undefined;
+  if (server instanceof ReconnectingPort) {
+    printer.watch(server, true, true);
+    server.addEventListener("close", (event) => refused = event.error);
+  }
   try {
     await printer.event("connect", server.name);
     for await (const msg of server) await printer.message(server.name, msg);
     printer.flush();
     if (!(server instanceof ReconnectingPort)) {
+      const tokenSent = link.hello.token !== undefined;
+      refused = verdictError(server, server.name, tokenSent);
       await printer.event("disconnect", server.name);
     }
   } finally {
     removeStop();
     await server.close();
   }
+  if (refused) throw refused;
   return stdoutStatus(out);
 }

@@ -4,11 +4,19 @@
 
 import { connect } from "../client/connect.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
+import { RefusedError } from "../client/refused_error.ts";
+import { verdictError } from "../client/verdict.ts";
 import type { Message } from "../midi/message.ts";
 import { parseMessage } from "../midi/text.ts";
+import { PortClosedError } from "../port/errors.ts";
 import type { SocketPort } from "../port/socket_port.ts";
-import { dial, dialName } from "../transport/dial.ts";
-import { encodeHello } from "../transport/hello.ts";
+import { checkClearToken, dial, dialName } from "../transport/dial.ts";
+import {
+  encodeHello,
+  HelloReader,
+  type HelloResult,
+} from "../transport/hello.ts";
+import { timeoutSignal, whenAborted } from "../util/abort.ts";
 import { oneLine } from "../util/error_text.ts";
 import {
   address,
@@ -118,6 +126,19 @@ async function sendMessages(
   }
   await server.close(); // writes what is queued first
   await discarding;
+  // The server turned it away, and said why (its reply comes while the
+  // port closes): nothing was delivered.
+  if (!(server instanceof ReconnectingPort)) {
+    const tokenSent = options.hello.token !== undefined;
+    const refused = verdictError(server, server.name, tokenSent);
+    if (refused) throw refused;
+  }
+  // A reconnecting port that was turned away for good.
+  if (
+    failure instanceof PortClosedError && failure.cause instanceof RefusedError
+  ) {
+    throw failure.cause;
+  }
   if (failure === undefined && server instanceof ReconnectingPort) {
     const { dropped } = server.stats;
     if (dropped > 0) {
@@ -150,15 +171,29 @@ async function sendBytes(
   link: Link,
 ): Promise<number> {
   const name = dialName(host, port);
-  // Checked before anything is opened, and sent before the first byte.
-  const hello = link.hello ? encodeHello(link.hello) : undefined;
+  // Raw bytes: a hello line only for a name or a token. Checked before
+  // anything is opened, and sent before the first byte; it asks for the
+  // server's verdict.
+  const { name: helloName, token } = link.hello;
+  if (token !== undefined) {
+    checkClearToken(host, name, link.tls, link.insecureToken);
+  }
+  const says = helloName !== undefined || token !== undefined;
+  const hello = says
+    ? encodeHello({ name: helloName, token, verdict: "1" })
+    : undefined;
   const conn = await dial(host, port, name, undefined, link.tls);
   if ("setNoDelay" in conn) conn.setNoDelay(true);
+  // What the server sends is dropped, but for its reply to the hello line.
+  const reader = says ? new HelloReader() : undefined;
+  let reply: HelloResult | undefined;
   const discarding = (async () => {
     const buf = new Uint8Array(16 * 1024);
     try {
-      while (await conn.read(buf) !== null) {
-        // Nothing: send only sends.
+      for (let n; (n = await conn.read(buf)) !== null;) {
+        if (reader && (reply === undefined || reply.state === "more")) {
+          reply = reader.feed(buf.subarray(0, n));
+        }
       }
     } catch {
       // Closed here, or reset: either way there is nothing more to read.
@@ -190,6 +225,11 @@ async function sendBytes(
       }
     }
     await conn.closeWrite();
+    if (says) {
+      // The server's reply comes before its end of the stream.
+      using timeout = timeoutSignal(REPLY_TIMEOUT);
+      await Promise.race([discarding, whenAborted(timeout.signal)]);
+    }
   } catch (error) {
     failure = error;
   }
@@ -199,9 +239,20 @@ async function sendBytes(
     // Already closed.
   }
   await discarding;
+  if (reply?.state === "hello" && reply.fields.verdict === "refused") {
+    const reason = reply.fields.reason ?? "unknown";
+    throw new RefusedError(name, reason, { tokenSent: token !== undefined });
+  }
   if (failure !== undefined) throw failure;
   return 0;
 }
+
+/**
+ * How long `send --hex` waits, once it has sent everything, for the server
+ * to end the stream (and so for its reply to a hello line), in ms: a
+ * port's default closeTimeout.
+ */
+const REPLY_TIMEOUT = 2000;
 
 /** Reads and discards what a server sends, so that it never piles up. */
 async function discard(port: SocketPort | ReconnectingPort): Promise<void> {

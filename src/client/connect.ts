@@ -1,7 +1,8 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { dial, dialName } from "../transport/dial.ts";
+import { checkClearToken, dial, dialName } from "../transport/dial.ts";
 import { PortClosedError } from "../port/errors.ts";
+import { awaitVerdict } from "./verdict.ts";
 import {
   ReconnectingPort,
   type ReconnectingPortOptions,
@@ -38,6 +39,15 @@ export interface ConnectOptions extends SocketPortOptions {
    * @default {false}
    */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * Send the hello line's token without TLS to a host that is not this
+   * machine's loopback (`localhost`, 127.0.0.0/8, ::1). Without it, such a
+   * connect() fails with a TypeError before it dials: anyone who can watch
+   * the network could read a token sent in clear text.
+   *
+   * @default {false}
+   */
+  insecureToken?: boolean;
 }
 
 /** How {@linkcode connect} reconnects: the backoff, and how many attempts. */
@@ -50,10 +60,22 @@ export type ReconnectOptions = Omit<ReconnectingPortOptions, "name">;
  *
  * @param host A DNS name, an IPv4 or IPv6 address, or `""` for this machine.
  * @param port The server's TCP port.
+ * A client that sends a hello line asks the server for its verdict
+ * (`verdict=1`) and reads the reply as its port's `hello`: `{ verdict: "ok"
+ * }`, or `{ verdict: "refused", reason: "token" }`. With a token, connect()
+ * resolves only once the server has taken the client in (or said nothing
+ * for 2 s while it keeps the connection open: an older server, which never
+ * answers), and rejects with a {@linkcode RefusedError} that names the
+ * reason if it turned the client away. Without a token, it does not wait,
+ * and a refusal closes the port, with its `hello` saying why.
+ *
  * @param options Port options, and a signal to give up.
  * @returns The connected port, named `host:port`.
  * @throws {Deno.errors.ConnectionRefused} If no one listens there. Like
  * every connection error, its message names `host:port`.
+ * @throws {RefusedError} If the server turned a client with a token away.
+ * @throws {TypeError} For a token without TLS to a host beyond loopback,
+ * unless `insecureToken` is set.
  *
  * @example Connecting and sending
  * ```ts
@@ -117,20 +139,36 @@ export async function connect(
       }: expected an integer in 1..65535, got ${port}`,
     );
   }
-  checkPortOptions(options); // before anything is opened
   const name = options.name ?? dialName(host, port);
-  const { reconnect, signal, tls, ...rest } = options;
+  const { reconnect, signal, tls, insecureToken, ...rest } = options;
+  const portOptions = clientOptions({
+    ...(reconnect ? { activeSensing: 1000 } : {}),
+    ...rest,
+    name,
+  });
+  checkPortOptions(portOptions); // before anything is opened
+  const tokenSent = rest.hello?.token !== undefined;
+  if (tokenSent) checkClearToken(host, name, tls, insecureToken);
   if (!reconnect) {
     const conn = await dial(host, port, name, signal, tls);
-    return new SocketPort(conn, { ...rest, name });
+    const opened = new SocketPort(conn, portOptions);
+    if (tokenSent) await awaitVerdict(opened, name, true, signal);
+    return opened;
   }
-  const portOptions = { activeSensing: 1000, ...rest, name };
+  // Once a server has answered a hello line, each connection waits for
+  // its verdict, so that a refusal is no reconnect.
+  let answers = false;
   const reconnecting = new ReconnectingPort(async (stop, hint) => {
     const conn = await dial(host, port, name, stop, tls);
-    return new SocketPort(conn, {
+    const opened = new SocketPort(conn, {
       ...portOptions,
-      expectSensing: hint.sensing > 0 && portOptions.activeSensing > 0,
+      expectSensing: hint.sensing > 0 && (portOptions.activeSensing ?? 0) > 0,
     });
+    opened.addEventListener("hello", () => {
+      if (opened.hello) answers = true;
+    }, { once: true });
+    if (tokenSent || answers) await awaitVerdict(opened, name, tokenSent, stop);
+    return opened;
   }, { ...(reconnect === true ? {} : reconnect), name });
   try {
     await reconnecting.ready(signal);
@@ -140,4 +178,20 @@ export async function connect(
     throw error instanceof PortClosedError && error.cause ? error.cause : error;
   }
   return reconnecting;
+}
+
+/**
+ * A client's port options. A client that says hello (a name, a token,
+ * active sensing) asks for the server's verdict, and reads the reply line
+ * as its port's `hello`.
+ */
+function clientOptions(options: SocketPortOptions): SocketPortOptions {
+  const says = options.hello !== undefined || (options.activeSensing ?? 0) > 0;
+  if (!says) return options;
+  // The hello option's type names the fields that users give; a hello
+  // line takes any (unknown ones are ignored).
+  const hello = { ...options.hello, verdict: "1" } as SocketPortOptions[
+    "hello"
+  ];
+  return { ...options, hello, readHello: true };
 }

@@ -10,7 +10,9 @@ import type { Message } from "../midi/message.ts";
 import { MidiPort } from "../port/midi_port.ts";
 import { NoteTracker } from "../midi/note_tracker.ts";
 import { ReconnectEvent } from "./events.ts";
+import { RefusedError } from "./refused_error.ts";
 import type { SocketPort } from "../port/socket_port.ts";
+import { verdictError } from "./verdict.ts";
 
 /** Options for {@linkcode ReconnectingPort}. */
 export interface ReconnectingPortOptions {
@@ -26,7 +28,9 @@ export interface ReconnectingPortOptions {
   /**
    * How many attempts to connect again may fail in a row before the port
    * gives up and closes, with an error that says how many failed and why
-   * the last did.
+   * the last did. A server that turns the port away for a reason that a
+   * retry cannot fix (a {@linkcode RefusedError} for its token or address)
+   * closes it at once, with that error; one that is full is tried again.
    *
    * @default {Infinity}
    */
@@ -396,12 +400,23 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
       if (this.#stop.signal.aborted) return;
       down = performance.now();
       if (port.sensing) this.#sensing = port.sensing;
+      // The server turned it away, and said why: for good (its token, its
+      // address; or it speaks TLS or HTTP), or to be tried again (a full
+      // server).
+      const refused = verdictError(port, this.#name, false);
+      if (refused && !(refused instanceof RefusedError && !refused.final)) {
+        this.#release();
+        this._lost(refused);
+        return;
+      }
       // A connection that the server ends at once, before a byte of it
       // (a wrong token, a full server), is one more failed attempt: the
       // backoff keeps growing, and maxAttempts counts it.
-      if (port.stats.messages === 0 && down - opened < STABLE_MS) {
+      if (
+        refused || (port.stats.messages === 0 && down - opened < STABLE_MS)
+      ) {
         failed = attempts;
-        error = port.error ??
+        error = refused ?? port.error ??
           new Error(`${this.#name} closed the connection at once`);
       } else {
         failed = 0;
@@ -442,6 +457,11 @@ export class ReconnectingPort extends MidiPort<ReconnectingPortEventMap> {
       } catch (cause) {
         if (signal.aborted) return [undefined, attempt];
         error = asError(cause);
+        // Turned away for a reason that a retry cannot fix.
+        if (error instanceof RefusedError && error.final) {
+          this._lost(error);
+          return [undefined, attempt];
+        }
       }
     }
     if (first) {

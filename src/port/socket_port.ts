@@ -678,15 +678,17 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       while (true) {
         let chunk: Uint8Array | null | undefined = await source.read();
         if (chunk === null) break;
-        if (this.#draining) {
-          this.#drop(chunk);
-          continue;
-        }
         const now = performance.now();
         this.#sensing.heard(now);
+        // Read even while closing: a server's reply to a client's hello
+        // line comes after what the client sent.
         if (this.#helloReader) {
           chunk = this.#readHello(chunk);
           if (chunk === undefined) continue; // more of a hello line to come
+        }
+        if (this.#draining) {
+          this.#drop(chunk);
+          continue;
         }
         // Done with the chunk here; active sensing is no message.
         const messages = this.#sensing.take(parser.feed(chunk));

@@ -3,7 +3,7 @@
 // by connect() and by the CLI's raw `send --hex`.
 
 import { timeoutSignal } from "../util/abort.ts";
-import { hostsFor, unbracket } from "./hosts.ts";
+import { hostsFor, isLoopback, unbracket } from "./hosts.ts";
 import { formatAddress } from "./address.ts";
 
 /** How long connect() waits for a TLS handshake, in milliseconds. */
@@ -35,6 +35,24 @@ function named(error: unknown, name: string): unknown {
 
 /** TLS for a connection: `true`, or the CA certificates to trust (PEM). */
 export type DialTls = boolean | { caCerts?: string[] };
+
+/**
+ * The rule for a token in clear text: without TLS, a client sends a token
+ * only to a loopback host (see isLoopback), or when told to (`insecure`).
+ * Throws a TypeError that names the address otherwise, before anything is
+ * dialed.
+ */
+export function checkClearToken(
+  host: string,
+  name: string,
+  tls: DialTls | undefined,
+  insecure: boolean | undefined,
+): void {
+  if (tls || insecure || isLoopback(host)) return;
+  throw new TypeError(
+    `Cannot send a token to ${name} in clear text: connect with tls, or set insecureToken to send it anyway`,
+  );
+}
 
 /**
  * Whether a TLS handshake failed in a way that says the peer does not

@@ -116,6 +116,17 @@ export const TLS_OPENING = "a TLS record, not MIDI";
 /** Why a stream that opens with HTTP is no hello line. */
 export const HTTP_OPENING = "HTTP, not MIDI";
 
+/**
+ * The line that answers a hello line that asks for it (`verdict=1`): the
+ * server took the client in, `MIDISOCK/1 verdict=ok`, or turned it away
+ * for `reason`, `MIDISOCK/1 verdict=refused reason=token`.
+ */
+export function verdictLine(reason?: string): Uint8Array {
+  return encodeHello(
+    reason === undefined ? { verdict: "ok" } : { verdict: "refused", reason },
+  );
+}
+
 /** How far a HelloReader has got. */
 export type HelloResult =
   | { state: "more" } // a hello line may be coming: feed more bytes

@@ -16,3 +16,14 @@ export function hostsFor(host: string): string[] {
   if (bare.toLowerCase() === "localhost") return ["127.0.0.1", "::1"];
   return [bare];
 }
+
+/**
+ * Whether a host, as given to dial or listen, is this machine's loopback:
+ * `localhost`, `""` (this machine), 127.0.0.0/8 or ::1 (in brackets or
+ * not). A DNS name other than localhost is not, whatever it resolves to.
+ */
+export function isLoopback(host: string): boolean {
+  const bare = unbracket(host).toLowerCase();
+  return bare === "" || bare === "localhost" || bare === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
