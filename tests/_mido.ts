@@ -4,8 +4,9 @@
 
 import type { Message } from "../mod.ts";
 
-/** The Python that has mido (Debian's python3-mido). */
-export const PYTHON = "/usr/bin/python3";
+// The Python that has mido, named once in _peers.ts.
+import { PYTHON } from "./_peers.ts";
+export { PYTHON };
 
 const ORACLE = new URL("./fixtures/mido_oracle.py", import.meta.url).pathname;
 

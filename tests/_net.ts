@@ -12,8 +12,9 @@ import {
 } from "../mod.ts";
 import { ALL_TYPES, Random as Rng } from "./_random.ts";
 
-/** The Python that has mido (Debian's python3-mido). */
-export const PYTHON = "/usr/bin/python3";
+// The Python that has mido, named once in _peers.ts.
+import { PYTHON } from "./_peers.ts";
+export { PYTHON };
 
 /** How long any single wait may take before the test fails (a hang guard). */
 export const DEADLINE_MS = 15_000;
