@@ -2,18 +2,17 @@
 // `midisock connect`: plays local MIDI inputs into a server, and a server on
 // local MIDI outputs.
 
-import { connect } from "../client/connect.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
 import type { DevicePort } from "../device/device_port.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import {
-  address,
   clientLink,
   onePositional,
   parseCommand,
   TLS_CLIENT_OPTIONS,
   UsageError,
 } from "./args.ts";
+import { busAddress } from "./dial.ts";
 import { closeAll, deviceModule, names, openDevices } from "./devices.ts";
 import { CONNECT_HELP, PROGRAM } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
@@ -48,13 +47,14 @@ export async function connectDevices(
     await out.write(CONNECT_HELP);
     return 0;
   }
-  const { host, port } = address(onePositional("connect", positionals), true);
+  const where = onePositional("connect", positionals);
+  const link = await clientLink(values);
+  const bus = busAddress(where, link);
   if (!values.in && !values.out && !values.virtual) {
     throw new UsageError(
       `connect needs a MIDI port: --in NAME, --out NAME or --virtual NAME (see ${PROGRAM} connect --help)`,
     );
   }
-  const link = await clientLink(values);
   const printer = new Printer(out, false);
   const device = await deviceModule();
   const inputs = await openDevices("input", values.in, values.virtual);
@@ -62,9 +62,9 @@ export async function connectDevices(
   let server: SocketPort | ReconnectingPort;
   try {
     outputs = await openDevices("output", values.out, undefined);
-    server = values["no-reconnect"]
-      ? await connect(host, port, link)
-      : await connect(host, port, { ...link, reconnect: true });
+    server = await bus.open({
+      reconnect: !values["no-reconnect"],
+    });
   } catch (error) {
     await closeAll(inputs);
     await closeAll(outputs);

@@ -1,16 +1,15 @@
 // Copyright 2026 the midisock authors. MIT license.
 // `midisock monitor`: prints what a server sends.
 
-import { connect } from "../client/connect.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
 import { verdictError } from "../client/verdict.ts";
 import {
-  address,
   clientLink,
   onePositional,
   parseCommand,
   TLS_CLIENT_OPTIONS,
 } from "./args.ts";
+import { dialBus } from "./dial.ts";
 import { MONITOR_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
@@ -43,12 +42,12 @@ export async function monitor(
     await out.write(MONITOR_HELP);
     return 0;
   }
-  const { host, port } = address(onePositional("monitor", positionals), true);
+  const where = onePositional("monitor", positionals);
   const printer = new Printer(out, !!values.json);
   const link = await clientLink(values);
-  const server = values["no-reconnect"]
-    ? await connect(host, port, link)
-    : await connect(host, port, { ...link, reconnect: true });
+  const server = await dialBus(where, link, {
+    reconnect: !values["no-reconnect"],
+  });
   const removeStop = onStop(() => server.close(), options.signal);
   out.onError = () => server.close();
   printer.drops(server);

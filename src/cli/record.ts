@@ -1,15 +1,14 @@
 // Copyright 2026 the midisock authors. MIT license.
 // `midisock record`: keeps what a bus plays as a Standard MIDI File.
 
-import { connect } from "../client/connect.ts";
 import { RecordingFile } from "../smf/recording_file.ts";
 import {
-  address,
   clientLink,
   parseCommand,
   TLS_CLIENT_OPTIONS,
   UsageError,
 } from "./args.ts";
+import { busAddress } from "./dial.ts";
 import { PROGRAM, RECORD_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
@@ -73,9 +72,8 @@ export async function record(
   const ticksPerBeat = numberOption("ppq", values.ppq, 480, 1, 32767, true);
   const bpm = numberOption("bpm", values.bpm, 120, 1, 1000, false);
   const seconds = numberOption("duration", values.duration, 0, 0, 1e9, false);
-  const { host, port } = address(where, true);
   const link = await clientLink(values);
-  const bus = await connect(host, port, link);
+  const bus = await busAddress(where, link).open({ reconnect: false });
   const started = performance.now();
   const file = await RecordingFile.create(path, { ticksPerBeat, bpm });
   const stop = new AbortController();

@@ -2,11 +2,11 @@
 // `midisock send`: sends messages, or bytes in hex, from the arguments or
 // from stdin.
 
-import { connect } from "../client/connect.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
 import { RefusedError } from "../client/refused_error.ts";
 import { verdictError } from "../client/verdict.ts";
 import type { Message } from "../midi/message.ts";
+import { MidiParser } from "../midi/parser.ts";
 import { parseMessage } from "../midi/text.ts";
 import { PortClosedError } from "../port/errors.ts";
 import type { SocketPort } from "../port/socket_port.ts";
@@ -26,6 +26,7 @@ import {
   TLS_CLIENT_OPTIONS,
   UsageError,
 } from "./args.ts";
+import { type BusAddress, busAddress, splitScheme } from "./dial.ts";
 import { PROGRAM, SEND_HELP } from "./help.ts";
 import { parseHex } from "./hex.ts";
 import type { Lines } from "./lines.ts";
@@ -61,7 +62,7 @@ export async function send(
       `send needs an address, such as localhost:8080 (see ${PROGRAM} send --help)`,
     );
   }
-  const { host, port } = address(positionals[0], true);
+  const where = positionals[0];
   const hex = !!values.hex;
   // Arguments are checked before anything is sent.
   const items = positionals.slice(1).map((text, i) => {
@@ -75,16 +76,28 @@ export async function send(
     ? options.stdin ?? Deno.stdin.readable
     : undefined;
   const link = await clientLink(values);
-  return hex
-    ? await sendBytes(host, port, items as Uint8Array[], stdin, link)
-    : await sendMessages(host, port, items as Message[], stdin, {
-      ...link,
-      // Reading stdin, it stays connected: it reconnects, and says so on
-      // stderr.
-      reconnect: stdin !== undefined && !values["no-reconnect"]
-        ? new Printer(err, false)
-        : undefined,
-    });
+  if (hex && splitScheme(where) === undefined) {
+    const { host, port } = address(where, true);
+    return await sendBytes(host, port, items as Uint8Array[], stdin, link);
+  }
+  // Bytes for a transport that carries messages: parsed as MIDI, with one
+  // parser, so a message may go on from one argument or line to the next.
+  const parser = new MidiParser();
+  const parseLine = hex
+    ? (line: string) => parser.feed(parseHex(line))
+    : (line: string) => [parseMessage(line)];
+  const messages = hex
+    ? (items as Uint8Array[]).flatMap((bytes) => parser.feed(bytes))
+    : items as Message[];
+  return await sendMessages(busAddress(where, link), messages, stdin, {
+    parseLine,
+    hello: link.hello,
+    // Reading stdin, it stays connected: it reconnects, and says so on
+    // stderr.
+    reconnect: stdin !== undefined && !values["no-reconnect"]
+      ? new Printer(err, false)
+      : undefined,
+  });
 }
 
 /**
@@ -92,16 +105,17 @@ export async function send(
  * `link.reconnect`, which prints its lines), then those read from stdin.
  */
 async function sendMessages(
-  host: string,
-  port: number,
+  bus: BusAddress,
   messages: Message[],
   stdin: ReadableStream<Uint8Array> | undefined,
-  link: Link & { reconnect?: Printer },
+  options: {
+    parseLine: (line: string) => Message[];
+    hello: Link["hello"];
+    reconnect?: Printer;
+  },
 ): Promise<number> {
-  const { reconnect: printer, ...options } = link;
-  const server = printer
-    ? await connect(host, port, { ...options, reconnect: true })
-    : await connect(host, port, options);
+  const { reconnect: printer, parseLine } = options;
+  const server = await bus.open({ reconnect: printer !== undefined });
   if (printer && server instanceof ReconnectingPort) {
     printer.watch(server, false);
   }
@@ -112,13 +126,13 @@ async function sendMessages(
     if (stdin) {
       for await (const [n, line] of readLines(stdin)) {
         if (!isContent(line)) continue;
-        let msg: Message;
+        let parsed: Message[];
         try {
-          msg = parseMessage(line);
+          parsed = parseLine(line);
         } catch (error) {
           throw new Error(`line ${n}: ${oneLine(error)}`);
         }
-        await server.send(msg);
+        for (const msg of parsed) await server.send(msg);
       }
     }
   } catch (error) {
