@@ -9,8 +9,10 @@ import {
   message,
   PortServer,
   type RejectEvent,
+  SocketPort,
+  type Transport,
 } from "../mod.ts";
-import { delay, PYTHON, receiveN, waitFor } from "./_net.ts";
+import { delay, memoryPair, PYTHON, receiveN, waitFor } from "./_net.ts";
 import { PYTHON3 } from "./_peers.ts";
 
 /**
@@ -308,4 +310,38 @@ print(len(socks))`,
   assert.equal(stats.accepted, 128);
   assert.equal(stats.rejected, 272);
   assert.equal(stats.acceptErrors, 0);
+});
+
+Deno.test("admit() with a name: a session transport with no hello line is checked against allow and maxClients, never the token", async () => {
+  await using server = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    token: "s3cret",
+    allow: ["127.0.0.0/8"],
+    maxClients: 2,
+  });
+  const rejects: string[] = [];
+  server.addEventListener("reject", (e) => rejects.push(e.reason));
+  const from = (hostname: string): [Transport, Transport] => {
+    const [a, b] = memoryPair();
+    const addr: Deno.NetAddr = { transport: "udp", hostname, port: 5004 };
+    return [{ ...a, remoteAddr: addr, close: a.close }, b];
+  };
+  // On the list, with no hello line and no token: admitted, by its name.
+  const [inside, insidePeer] = from("127.0.0.2");
+  server.admit(inside, { name: "rtp:Keys" });
+  await using keys = new SocketPort(insidePeer, { name: "keys" });
+  // Off the list: turned away, and counted.
+  const [outside, outsidePeer] = from("192.0.2.7");
+  server.admit(outside, { name: "rtp:Far" });
+  outsidePeer.close();
+  await waitFor(() => server.ports.length === 1, "the admitted session");
+  assert.equal(server.ports[0].name, "rtp:Keys");
+  assert.equal(rejects.length, 1);
+  assert.match(rejects[0], /allow-list/);
+  await keys.send(message("note_on", { note: 60 }));
+  const { port, message: msg } = await server.receiveWithPort();
+  assert.deepEqual([port.name, msg], [
+    "rtp:Keys",
+    message("note_on", { note: 60 }),
+  ]);
 });

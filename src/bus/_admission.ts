@@ -371,10 +371,15 @@ export class Admission {
    * its hello line is done. It is told why it is turned away only where its
    * transport can carry a reason (close()).
    *
+   * With `named`, a client of a transport that has no hello line (a
+   * session of RTP-MIDI, Network MIDI 2.0): it is checked against the
+   * allow-list and maxClients alone, and keeps the name it is given.
+   *
    * @param conn The client's transport.
+   * @param named The client's name, for a transport with no hello line.
    */
-  take(conn: Transport): void {
-    this.#take(conn, false);
+  take(conn: Transport, named?: { name: string }): void {
+    this.#take(conn, false, named);
   }
 
   // Takes a client of the listener, and tells the accept loop what to wait
@@ -443,6 +448,7 @@ export class Admission {
   #take(
     conn: NetConn | Transport,
     listener: boolean,
+    named?: { name: string },
   ): Promise<void> | undefined {
     const remote = conn.remoteAddr;
     const host = remote !== undefined && "hostname" in remote
@@ -457,6 +463,7 @@ export class Admission {
       this.#turnAway(conn, listener, address, "full");
       return undefined;
     }
+    if (named) return void this.#make(conn, false, address, named.name);
     // A TLS connection from the listener (not a WebSocket, whose TLS, if
     // any, the HTTP server has done).
     const tls = this.#tls && "handshake" in conn;
@@ -803,6 +810,7 @@ export class Admission {
     conn: NetConn | Transport,
     listener: boolean,
     address: string,
+    name?: string,
   ): SocketPort | undefined {
     let port: SocketPort;
     try {
@@ -811,7 +819,12 @@ export class Admission {
           if (!this.#host.closed()) this.reject(address, reason);
         }).conn
         : conn;
-      port = this.port(guarded, this.#clientOptions);
+      port = this.port(
+        guarded,
+        name === undefined
+          ? this.#clientOptions
+          : { ...this.#clientOptions, name, readHello: false },
+      );
     } catch (error) {
       // The connection went before it could be made a port.
       closeQuietly(conn);

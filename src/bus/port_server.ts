@@ -610,7 +610,13 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    * WebSockets in this way. Use {@linkcode PortServer.join} for a client
    * that your program vouches for.
    *
+   * A transport that has no hello line (a session of RTP-MIDI, or of
+   * Network MIDI 2.0, which have their own handshakes) is admitted with
+   * `{ name }`: it is checked against `allow` and `maxClients` alone, never
+   * against `token`, and keeps that name.
+   *
    * @param transport The client's transport. The server owns it from now on.
+   * @param options `name`, for a transport with no hello line.
    * @throws {PortClosedError} If the server is closed.
    *
    * @example A client that must say the token
@@ -639,9 +645,9 @@ export class PortServer extends MidiPort<PortServerEventMap> {
    * assert.deepEqual([port.name, msg], ["pipe", message("start")]);
    * ```
    */
-  admit(transport: Transport): void {
+  admit(transport: Transport, options?: { name: string }): void {
     if (this.closed) throw new PortClosedError(this.name, "admit");
-    this.#admission.take(transport);
+    this.#admission.take(transport, options);
   }
 
   // Sends a message to the clients of the bus (all but `from`), and keeps
