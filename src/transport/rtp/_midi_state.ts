@@ -176,15 +176,27 @@ export class MidiState {
     ch.lastSeq = seq;
   }
 
+  /**
+   * Reset All Controllers (and a system reset): the RP-015 values. Only an
+   * item that changes is stamped with `seq`; one never set takes its value
+   * unstamped (the receiver's state, from the same stream, has it unset too,
+   * and sets it the same way).
+   */
   #resetControllers(ch: ChannelState, seq: number): void {
     for (const [control, value] of RESET_CONTROLLERS) {
+      const was = ch.control[control];
       ch.control[control] = value;
-      ch.controlSeq[control] = seq;
+      if (was !== UNKNOWN && was !== value) {
+        ch.controlSeq[control] = ch.lastSeq = seq;
+      }
+    }
+    if (ch.pitch !== UNKNOWN && ch.pitch !== 8192) {
+      ch.pitchSeq = ch.lastSeq = seq;
     }
     ch.pitch = 8192;
-    ch.pitchSeq = seq;
+    if (ch.pressure !== UNKNOWN && ch.pressure !== 0) {
+      ch.pressureSeq = ch.lastSeq = seq;
+    }
     ch.pressure = 0;
-    ch.pressureSeq = seq;
-    ch.lastSeq = seq;
   }
 }
