@@ -118,8 +118,10 @@ export class CommandListWriter {
     if (status < 0xf0) {
       if (status === this.#running) from = 1;
       this.#running = status;
-    } else if (status < 0xf8) {
-      this.#running = 0; // system common cancels running status
+    } else {
+      // Only right after the same status: some receivers do not keep
+      // running status across a real-time command, which MIDI allows.
+      this.#running = 0;
     }
     this.bytes.set(from === 0 ? msg : msg.subarray(1), this.length);
     this.length += msg.length - from;
