@@ -28,9 +28,14 @@ const PAIR_ATTEMPTS = 32;
 class OrderedSocket {
   readonly socket: dgram.Socket;
   #ready = false;
-  #inFlight = false;
   #held: [Uint8Array, number, string][] = [];
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
   #onError: (error: Error) => void;
+  #sent = (error: Error | null) => {
+    if (error) this.#onError(error);
+    if (--this.#inFlight === 0) this.#idle?.();
+  };
 
   constructor(socket: dgram.Socket, onError: (error: Error) => void) {
     this.socket = socket;
@@ -39,31 +44,39 @@ class OrderedSocket {
 
   send(bytes: Uint8Array, port: number, address: string): void {
     if (this.#ready) {
-      this.#send(bytes, port, address);
+      this.#send(bytes, port, address, this.#sent);
       return;
     }
-    if (this.#inFlight) {
+    if (this.#inFlight > 0) {
       this.#held.push([bytes, port, address]);
       return;
     }
-    this.#inFlight = true;
-    try {
-      this.socket.send(bytes, port, address, (error) => {
-        if (error) this.#onError(error);
-        this.#ready = true;
-        for (const [b, p, a] of this.#held.splice(0)) this.#send(b, p, a);
-      });
-    } catch (error) {
+    this.#send(bytes, port, address, (error) => {
       this.#ready = true;
-      this.#onError(error as Error);
-    }
+      for (const [b, p, a] of this.#held.splice(0)) {
+        this.#send(b, p, a, this.#sent);
+      }
+      this.#sent(error);
+    });
   }
 
-  #send(bytes: Uint8Array, port: number, address: string): void {
+  /** Resolves once every send made so far has been handed to the system. */
+  idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle = resolve);
+  }
+
+  #send(
+    bytes: Uint8Array,
+    port: number,
+    address: string,
+    done: (error: Error | null) => void,
+  ): void {
+    this.#inFlight++;
     try {
-      this.socket.send(bytes, port, address);
+      this.socket.send(bytes, port, address, done);
     } catch (error) {
-      this.#onError(error as Error); // a closed socket, a bad address
+      done(error as Error); // a closed socket, a bad address
     }
   }
 }
@@ -73,6 +86,7 @@ export class UdpPair {
   readonly #control: OrderedSocket;
   readonly #data: OrderedSocket;
   #closed = false;
+  #done = Promise.resolve();
   /** The address both are bound to. */
   readonly hostname: string;
   /** The control port (the data port is the next). */
@@ -166,15 +180,26 @@ export class UdpPair {
     );
   }
 
-  /** Closes both sockets. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const s of [this.#control.socket, this.#data.socket]) {
-      try {
-        s.close();
-      } catch { /* closed already */ }
+  /**
+   * Closes both sockets, once what was sent so far has left (a BY sent
+   * just before is not lost).
+   *
+   * @returns When they are closed.
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#done = Promise.all([this.#control.idle(), this.#data.idle()]).then(
+        () => {
+          for (const s of [this.#control.socket, this.#data.socket]) {
+            try {
+              s.close();
+            } catch { /* closed already */ }
+          }
+        },
+      );
     }
+    return this.#done;
   }
 }
 

@@ -227,7 +227,7 @@ export async function connectRtp(
   } catch (error) {
     clearTimeout(timer);
     if (peer) pair.send("control", exchange("BY", token, ssrc), port, address);
-    pair.close();
+    await pair.close();
     throw error;
   } finally {
     signal?.removeEventListener("abort", abort);

@@ -183,18 +183,22 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
     return [...this.#sessions.values()].map((s) => s.session);
   }
 
-  /** Ends every session (BY) and closes the ports. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const input of [...this.#sessions.values()]) input.session.close();
-    this.#pair.close();
+  /**
+   * Ends every session (BY) and closes the ports.
+   *
+   * @returns When the ports are closed, after the BYs have left.
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const input of [...this.#sessions.values()]) input.session.close();
+    }
+    return this.#pair.close();
   }
 
   /** Closes, as close() does, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
+    return this.close();
   }
 
   #datagram(
@@ -310,7 +314,10 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
         pair.send("control", b, control.port, control.address),
       sendData: (b) => pair.send("data", b, data.port, data.address),
       reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
-      detach: () => this.#sessions.delete(id),
+      detach: () => {
+        this.#sessions.delete(id);
+        return Promise.resolve();
+      },
       localAddr,
       remoteAddr,
     }, {

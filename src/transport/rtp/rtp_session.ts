@@ -5,7 +5,7 @@ import { MidiParser } from "../../midi/parser.ts";
 import { TypedEventTarget } from "../../util/typed_event_target.ts";
 import type { Transport } from "../transport.ts";
 import { clock, type Control, exchange, feedback } from "./_control.ts";
-import { RtpMidiReceiver, RtpMidiSender } from "./_interim_codec.ts";
+import { RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
 import {
   type RtpEndReason,
   RtpPacketEvent,
@@ -167,8 +167,11 @@ export interface SessionLink {
     channel: "control" | "data",
     to: { address: string; port: number },
   ): void;
-  /** The session ended: its owner forgets it (and closes its own sockets). */
-  detach(): void;
+  /**
+   * The session ended: its owner forgets it (and closes its own sockets,
+   * once what was sent has left).
+   */
+  detach(): Promise<void>;
   /** This end's control address. */
   readonly localAddr: Deno.NetAddr;
   /** The peer's control address. */
@@ -307,6 +310,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   #wake: (() => void) | undefined;
   #ended: RtpEndReason | undefined;
   #endedPromise = Promise.withResolvers<RtpEndReason>();
+  #detached: Promise<void> | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -481,10 +485,13 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     this.#end("closed");
   }
 
-  /** Ends the session, as close() does, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
+  /**
+   * Ends the session, as close() does, for `await using`, and resolves once
+   * its sockets (an initiator's own) are closed.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    return Promise.resolve();
+    await this.#detached;
   }
 
   // The session clock, in units of 100 us.
@@ -666,7 +673,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
         exchange("BY", this.#token, this.ssrc, this.#settings.name),
       );
     }
-    this.#link.detach();
+    this.#detached = this.#link.detach();
     for (const ping of this.#pings.values()) {
       ping.fail(this.#endedError("ping"));
     }
