@@ -30,6 +30,8 @@ import { PROGRAM, SERVE_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
 import { Printer } from "./printer.ts";
+import { rtpListenAddress, startRtp } from "./rtp.ts";
+import type { RtpListener } from "../transport/rtp/rtp_listener.ts";
 
 /**
  * Runs `midisock serve` with its arguments (after the command word) until
@@ -73,6 +75,8 @@ export async function serve(
       web: { type: "string" },
       "web-origin": { type: "string", multiple: true },
       "web-host": { type: "string", multiple: true },
+      rtp: { type: "string" },
+      "rtp-name": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -117,6 +121,7 @@ export async function serve(
     values["web-host"],
     host,
   );
+  const rtpWhere = rtpOption(values.rtp, values["rtp-name"], host);
   const printer = new Printer(out, !!values.json, !!values.quiet);
   // The NATS client and the MIDI outputs first: a module that cannot be
   // loaded, or a name that matches no output, fails before the server
@@ -158,9 +163,20 @@ export async function serve(
       printer.acceptError(event.error ?? event.message);
     });
   }
+  // RTP-MIDI beside the TCP port: each participant is a client.
+  let rtp: RtpListener | undefined;
+  if (rtpWhere) {
+    try {
+      rtp = await startRtp(server, rtpWhere, printer.line.bind(printer));
+    } catch (error) {
+      await Promise.all([server.close(), gateway?.close(), closeAll(outputs)]);
+      throw error;
+    }
+  }
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
-  const stop = () => Promise.all([server.close(), gateway?.close()]);
+  const stop = () =>
+    Promise.all([server.close(), gateway?.close(), rtp?.close()]);
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
@@ -272,6 +288,26 @@ export async function serve(
         `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may${unread}`,
       );
     }
+    if (rtp) {
+      await err.write(
+        `${PROGRAM}: RTP-MIDI sessions on ${
+          formatAddress(rtp.hostname, rtp.port)
+        } (data port ${rtp.port + 1}), named ${
+          JSON.stringify(rtpWhere!.name ?? "midisock")
+        }`,
+      );
+      if (token !== undefined || (!values.allow && !isLoopback(rtp.hostname))) {
+        await err.write(
+          `${PROGRAM}: ${
+            token !== undefined
+              ? "warning: "
+              : "warning: anyone who can reach the RTP port can play on the bus; "
+          }RTP participants are admitted by the allow-list only (RTP-MIDI has no token)${
+            values.allow ? "" : "; give --allow to say who may"
+          }`,
+        );
+      }
+    }
     if (outputs.length > 0) {
       await err.write(`${PROGRAM}: playing the bus on ${names(outputs)}`);
     }
@@ -284,7 +320,7 @@ export async function serve(
   } finally {
     removeStop();
     await bridge?.close();
-    await Promise.all([server.close(), gateway?.close()]);
+    await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
     for (const left of [...leaving.values()]) left.line();
     await closeAll(outputs); // each releases the notes it holds
   }
@@ -323,6 +359,23 @@ function webAddress(
     throw new UsageError(`Invalid --web address: ${oneLine(error)}`);
   }
   return { hostname: parsed.host, port: parsed.port, origins, hosts };
+}
+
+/** serve's --rtp and --rtp-name, or undefined without --rtp. */
+function rtpOption(
+  text: string | undefined,
+  name: string | undefined,
+  serverHost: string,
+): { host: string; port: number; name?: string } | undefined {
+  if (text === undefined) {
+    if (name !== undefined) {
+      throw new UsageError(
+        `--rtp-name needs --rtp (see ${PROGRAM} serve --help)`,
+      );
+    }
+    return undefined;
+  }
+  return { ...rtpListenAddress(text, serverHost), name };
 }
 
 /** The NATS options of serve, or undefined without --nats. */

@@ -30,11 +30,13 @@ class OrderedSocket {
   #ready = false;
   #held: [Uint8Array, number, string][] = [];
   #inFlight = 0;
-  #idle: (() => void) | undefined;
+  #idle: (() => void)[] = [];
   #onError: (error: Error) => void;
   #sent = (error: Error | null) => {
     if (error) this.#onError(error);
-    if (--this.#inFlight === 0) this.#idle?.();
+    if (--this.#inFlight === 0) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+    }
   };
 
   constructor(socket: dgram.Socket, onError: (error: Error) => void) {
@@ -63,7 +65,7 @@ class OrderedSocket {
   /** Resolves once every send made so far has been handed to the system. */
   idle(): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle = resolve);
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   #send(
@@ -178,6 +180,14 @@ export class UdpPair {
       port,
       address,
     );
+  }
+
+  /**
+   * Resolves once every data packet sent so far has left: a BY sent after
+   * that cannot overtake the last MIDI (two sockets race otherwise).
+   */
+  dataSent(): Promise<void> {
+    return this.#data.idle();
   }
 
   /**

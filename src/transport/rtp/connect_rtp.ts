@@ -202,7 +202,13 @@ export async function connectRtp(
       sendControl: (b) => pair.send("control", b, port, address),
       sendData: (b) => pair.send("data", b, port + 1, address),
       reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
-      detach: () => pair.close(),
+      end: async (bye) => {
+        if (bye) {
+          await pair.dataSent();
+          pair.send("control", bye, port, address);
+        }
+        await pair.close();
+      },
       localAddr,
       remoteAddr,
     }, {

@@ -116,6 +116,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
   #pending = new Map<string, Pending>();
   #sessions = new Map<string, SessionInput>();
   #closed = false;
+  #done = Promise.resolve();
 
   private constructor(
     settings: SessionSettings,
@@ -191,9 +192,14 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      for (const input of [...this.#sessions.values()]) input.session.close();
+      const ending = [...this.#sessions.values()].map((input) => {
+        input.session.close();
+        return input.session[Symbol.asyncDispose]();
+      });
+      // The BYs go out first.
+      this.#done = Promise.all(ending).then(() => this.#pair.close());
     }
-    return this.#pair.close();
+    return this.#done;
   }
 
   /** Closes, as close() does, for `await using`. */
@@ -314,9 +320,11 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
         pair.send("control", b, control.port, control.address),
       sendData: (b) => pair.send("data", b, data.port, data.address),
       reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
-      detach: () => {
+      end: async (bye) => {
         this.#sessions.delete(id);
-        return Promise.resolve();
+        if (!bye) return;
+        await pair.dataSent();
+        pair.send("control", bye, control.port, control.address);
       },
       localAddr,
       remoteAddr,

@@ -168,10 +168,11 @@ export interface SessionLink {
     to: { address: string; port: number },
   ): void;
   /**
-   * The session ended: its owner forgets it (and closes its own sockets,
-   * once what was sent has left).
+   * The session ended: its owner forgets it, sends `bye` (if any) once the
+   * data packets sent so far have left, and closes its own sockets, if it
+   * has them of its own, once that has left too.
    */
-  detach(): Promise<void>;
+  end(bye: Uint8Array | undefined): Promise<void>;
   /** This end's control address. */
   readonly localAddr: Deno.NetAddr;
   /** The peer's control address. */
@@ -215,6 +216,7 @@ const TICK_MS = 100; // the session's timer
 const BURST = 6; // CK exchanges at the start
 const FEEDBACK_MS = 1000; // an RS at most this often, when packets came
 const GUARD_MAX = 4; // guard packets after the last MIDI, at most
+const BYE_GRACE_MS = 50; // data still taken after the peer's BY
 
 function hostPort(from: { address: string; port: number }): string {
   return from.address.includes(":")
@@ -311,6 +313,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   #ended: RtpEndReason | undefined;
   #endedPromise = Promise.withResolvers<RtpEndReason>();
   #detached: Promise<void> | undefined;
+  #byeTimer: ReturnType<typeof setTimeout> | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -474,10 +477,14 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     return Promise.resolve();
   }
 
-  /** Ends the session (BY), as close() does: RTP has no half close. */
-  closeWrite(): Promise<void> {
+  /**
+   * Ends the session (BY), as close() does: RTP has no half close.
+   *
+   * @returns When the BY has left (and an initiator's sockets are closed).
+   */
+  async closeWrite(): Promise<void> {
     this.close();
-    return Promise.resolve();
+    await this.#detached;
   }
 
   /** Ends the session: says BY to the peer, and ends the readable. */
@@ -566,7 +573,10 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     this.#heard = performance.now();
     switch (packet.command) {
       case "BY":
-        this.#end("bye");
+        // The two ports are read apart, so the peer's last MIDI, sent
+        // before its BY, may be read just after it: take data for a
+        // moment more.
+        this.#byeTimer ??= setTimeout(() => this.#end("bye"), BYE_GRACE_MS);
         return;
       case "CK": {
         const [t1, t2] = packet.timestamps;
@@ -668,12 +678,12 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     if (this.#ended) return;
     this.#ended = reason;
     clearInterval(this.#timer);
-    if (reason !== "bye") {
-      this.#link.sendControl(
-        exchange("BY", this.#token, this.ssrc, this.#settings.name),
-      );
-    }
-    this.#detached = this.#link.detach();
+    clearTimeout(this.#byeTimer);
+    this.#detached = this.#link.end(
+      reason === "bye"
+        ? undefined
+        : exchange("BY", this.#token, this.ssrc, this.#settings.name),
+    );
     for (const ping of this.#pings.values()) {
       ping.fail(this.#endedError("ping"));
     }
