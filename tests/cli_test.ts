@@ -928,6 +928,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--web-origin ORIGIN",
         "--web-host NAME",
       ]],
+      ["RTP-MIDI options:", ["--rtp [HOST:]PORT", "--rtp-name NAME"]],
       ["NATS options:", [
         "--nats URL",
         "--bus NAME",

@@ -102,7 +102,9 @@ ${
   }
 
 An address is HOST:PORT, [IPV6]:PORT or :PORT; the host defaults to
-localhost. A MIDI port NAME is its whole name, or a piece of it, in any
+localhost. rtp://HOST[:PORT] (port 5004 by default) invites an RTP-MIDI
+session instead (a Mac, rtpMIDI, rtpmidid; --name is its session name).
+A MIDI port NAME is its whole name, or a piece of it, in any
 case, that no other port's name has (see ${PROGRAM} ports). The commands
 and options that use MIDI ports need --allow-ffi --allow-read --allow-env.
 A message is in mido's text format, such as
@@ -209,6 +211,26 @@ const NATS_EVENTS: [string, string][] = [
   ],
 ];
 
+/** The event lines of serve --rtp. */
+const RTP_EVENTS: [string, string][] = [
+  [
+    "# recovery NAME recovered=N lost=N total=N",
+    "packets from the participant NAME were lost, and the next packet's recovery journal gave back N messages (the lost note_offs, pedals, controllers and programs), played before its own",
+  ],
+  [
+    "# badpacket ADDRESS [NAME] REASON",
+    "a malformed datagram, or one of no session, counted and skipped; the sessions go on",
+  ],
+  [
+    "# overflow NAME REASON",
+    "messages from NAME dropped because the server fell 1 MiB behind reading them",
+  ],
+  [
+    "# rtpend NAME reason=bye|timeout|closed packets=N lost=N recovered=N bad=N",
+    "the session ended: the peer said BY, went silent for 70 s, or was closed; with its counts (its # disconnect line follows)",
+  ],
+];
+
 /** `midisock serve --help`. */
 export const SERVE_HELP: string =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--snapshot] [--no-release]
@@ -218,6 +240,7 @@ export const SERVE_HELP: string =
          [--out NAME]... [--virtual NAME]...
          [--web [HOST:]PORT [--web-origin ORIGIN]... [--web-host NAME]...]
          [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
+         [--rtp [HOST:]PORT [--rtp-name NAME]]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -329,6 +352,22 @@ ${
       ],
     ])
   }
+
+${
+    options("RTP-MIDI options:", [
+      [
+        "--rtp [HOST:]PORT",
+        `Also accept RTP-MIDI (AppleMIDI) invitations on UDP PORT and PORT+1 (the host defaults to the server's; 5004 is the usual port): each Mac, iPhone, rtpMIDI, rtpmidid or AppleMIDI board that joins is one client, named rtp: and its session name, with the same --allow, --max-clients, relay and note release (RTP-MIDI has no token). Its address goes to stderr`,
+      ],
+      [
+        "--rtp-name NAME",
+        "The session name that peers show (default midisock)",
+      ],
+    ])
+  }
+
+RTP-MIDI lines:
+${list(RTP_EVENTS, EVENTS)}
 
 One bus across machines (--nats implies --relay): hubs that give the same
 --bus on the same NATS system are one bus. Each hub's clients hear every
