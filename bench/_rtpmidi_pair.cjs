@@ -26,7 +26,10 @@ const start = () => {
   a.connect({ address: "127.0.0.1", port });
   const synced = () => {
     const s = [...a.getStreams(), ...b.getStreams()];
-    if (s.length === 2 && s.every((x) => x.latency !== null && x.timeDifference !== null)) run();
+    if (
+      s.length === 2 &&
+      s.every((x) => x.latency !== null && x.timeDifference !== null)
+    ) run();
     else setTimeout(synced, 20);
   };
   synced();
@@ -54,7 +57,9 @@ function run() {
   send();
 }
 setTimeout(() => {
-  process.stdout.write(JSON.stringify({ error: `timed out after ${n} round trips` }) + "\n");
+  process.stdout.write(
+    JSON.stringify({ error: `timed out after ${n} round trips` }) + "\n",
+  );
   process.exit(1);
 }, 50_000);
 a.start();
