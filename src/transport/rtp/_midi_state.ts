@@ -8,7 +8,7 @@
 export const UNKNOWN = -1;
 
 /**
- * The controllers that Reset All Controllers (CC 121) and a system reset set,
+ * The controllers that Reset All Controllers (CC 121) sets,
  * with their values (MIDI RP-015): modulation, expression and the pedals.
  * Pitch bend goes to its centre and channel pressure to 0.
  */
@@ -81,7 +81,7 @@ export class MidiState {
       this.resetSeq = seq;
       for (const ch of this.channels) {
         this.#allNotesOff(ch, seq);
-        this.#resetControllers(ch, seq);
+        this.#forget(ch);
       }
       return;
     }
@@ -177,7 +177,21 @@ export class MidiState {
   }
 
   /**
-   * Reset All Controllers (and a system reset): the RP-015 values. Only an
+   * A system reset: what came before it is no longer the channel's state
+   * (RFC 6295 Appendix A.1), so the journal drops it; the notes it ended stay
+   * coded as off bits. Chapter D's count tells a receiver that missed it.
+   */
+  #forget(ch: ChannelState): void {
+    ch.control.fill(UNKNOWN);
+    ch.controlSeq.fill(-1);
+    ch.program = ch.programBankMsb = ch.programBankLsb = UNKNOWN;
+    ch.programSeq = -1;
+    ch.pitch = ch.pressure = UNKNOWN;
+    ch.pitchSeq = ch.pressureSeq = -1;
+  }
+
+  /**
+   * Reset All Controllers (CC 121): the RP-015 values. Only an
    * item that changes is stamped with `seq`; one never set takes its value
    * unstamped (the receiver's state, from the same stream, has it unset too,
    * and sets it the same way).

@@ -450,7 +450,9 @@ const RESYNC_AFTER = 16;
  * receiver has played, the journal gives back the note_offs, controllers
  * (the sustain pedal among them), program changes, pitch wheel and channel
  * pressure that the lost packets carried, before the packet's own messages,
- * so that no note is left stuck. Without a gap the journal is not read.
+ * so that no note is left stuck. Without a gap the journal is not read. The
+ * first packet of a stream ends a gap when its journal's checkpoint is an
+ * earlier packet: what the sender played before it is given back too.
  *
  * No input makes it throw, and its memory is bounded by `maxSysex`.
  *
@@ -586,9 +588,11 @@ export class RtpMidiReceiver {
     }
 
     let gap = 0;
+    let first = false;
     if (this.#ext === undefined || ssrc !== this.#ssrc) {
       this.#ext = seq;
       this.#ssrc = ssrc;
+      first = true;
     } else {
       const diff = (seq - this.#ext) & 0xffff;
       if (diff === 0 || diff >= 0x8000) {
@@ -631,6 +635,13 @@ export class RtpMidiReceiver {
       journalAt = -1;
     }
 
+    if (first && journalAt >= 0 && journalAt + 3 <= end) {
+      // The first packet ends a loss event (RFC 6295 §4): the packets from
+      // the journal's checkpoint to this one were never seen.
+      const checkpoint = (packet[journalAt + 1] << 8) | packet[journalAt + 2];
+      const missed = (seq - checkpoint) & 0xffff;
+      if (missed < 0x8000) gap = missed;
+    }
     const sysex = this.#sysex;
     if (gap > 0) {
       result.lost = gap;
