@@ -649,3 +649,50 @@ Deno.test("After an acknowledgment, a later loss is still recovered from the new
   const got = receiver.receive(sender.packets([CLOCK], 3)[0]);
   assert.deepEqual(got.messages, [m(0xb0, 64, 0), m(0x80, 60, 64), CLOCK]);
 });
+
+Deno.test("The receiver reads chapter N byte vectors from another implementation (rtpmidid's tests/test_journal.cpp)", () => {
+  // Notes 71, 72, 75, 80 and 120 held on channel 5; then a packet lost.
+  const receiver = new RtpMidiReceiver();
+  const header = (seq: number) => [0x80, 0x61, 0, seq, 0, 0, 0, 0, 0, 0, 0, 1];
+  const first = receiver.receive(m(
+    ...header(1),
+    ...[0x0f, 0x95, 71, 1, 0, 72, 1, 0, 75, 1, 0, 80, 1, 0, 120, 1],
+  ));
+  assert.deepEqual([first.messages.length, first.malformed], [5, undefined]);
+  // rtpmidid's "80 99 90" (off bits for 72 and 75) and "80 8A 01 00 80" (71
+  // and 80), each in a channel journal of channel 5 (header "A8 LL 08": S=1,
+  // CHAN=5, TOC=N); and its "81 F0 C8 FF" (a log of note 72, velocity 127).
+  const chapters = [[0x80, 0x99, 0x90], [0x80, 0x8a, 0x01, 0x00, 0x80], [
+    0x81,
+    0xf0,
+    0xc8,
+    0xff,
+  ]];
+  const journal = [0xa2, 0, 1];
+  for (const n of chapters) journal.push(0xa8, 3 + n.length, 0x08, ...n);
+  const got = receiver.receive(m(...header(3), 0x40, ...journal));
+  assert.equal(got.malformed, undefined);
+  assert.deepEqual(got.messages, [
+    m(0x85, 72, 64),
+    m(0x85, 75, 64),
+    m(0x85, 71, 64),
+    m(0x85, 80, 64),
+    m(0x95, 72, 127), // Y=1: played again
+  ]);
+});
+
+Deno.test("The first packet that arrives ends a loss event: what the sender played before it comes back", () => {
+  const { results, receiver } = lossy([
+    [m(0xb0, 7, 90), m(0x90, 60, 100)], // lost
+    [m(0xb0, 64, 127)], // lost
+    [CLOCK],
+  ], new Set([0, 1]));
+  assert.deepEqual(results[0].messages, [
+    m(0xb0, 7, 90),
+    m(0xb0, 64, 127),
+    m(0x90, 60, 100),
+    CLOCK,
+  ]);
+  assert.deepEqual([results[0].lost, results[0].recovered], [2, 3]);
+  assert.equal(receiver.lastSeq, 102);
+});
