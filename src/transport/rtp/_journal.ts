@@ -31,6 +31,7 @@ const MAX_CHANNEL_JOURNAL = 3 + 3 + 1 + 2 * 120 + 2 + 2 + 2 * 128 + 16 + 1;
 export class JournalWriter {
   #buf = new Uint8Array(3 + 4 + 16 * MAX_CHANNEL_JOURNAL);
   #logs: number[] = [];
+  #bits = new Uint8Array(16);
 
   /**
    * The journal of packet `current` (an extended sequence number), coding
@@ -155,21 +156,24 @@ export class JournalWriter {
   ): number {
     const logs = this.#logs;
     logs.length = 0;
+    const bits = this.#bits.fill(0);
     let low = 16, high = -1;
     let offRecent = false;
-    for (let note = 0; note < 128; note++) {
+    // Oldest first, so the notes before the checkpoint come first.
+    for (const note of ch.noteOrder) {
       const seq = ch.noteSeq[note];
       if (seq < checkpoint) continue;
       if (ch.velocity[note] !== 0) logs.push(note);
       else {
-        if (low === 16) low = note >> 3;
-        high = note >> 3;
+        const octet = note >> 3;
+        bits[octet] |= 0x80 >> (note & 7);
+        if (octet < low) low = octet;
+        if (octet > high) high = octet;
         if (seq === prev) offRecent = true;
       }
     }
     if (logs.length === 0 && high < 0) return start;
     present();
-    logs.sort((a, b) => ch.noteOrder[a] - ch.noteOrder[b]);
     let at = start;
     let len = logs.length, lowHigh: number;
     if (high >= 0) lowHigh = (low << 4) | high;
@@ -191,12 +195,7 @@ export class JournalWriter {
       buf[at++] = (young ? 0x80 : 0) | ch.velocity[note];
     }
     if (high >= 0) {
-      buf.fill(0, at, at + high - low + 1);
-      for (let note = low * 8; note < (high + 1) * 8; note++) {
-        if (ch.noteSeq[note] >= checkpoint && ch.velocity[note] === 0) {
-          buf[at + (note >> 3) - low] |= 0x80 >> (note & 7);
-        }
-      }
+      buf.set(bits.subarray(low, high + 1), at);
       at += high - low + 1;
     }
     return at;

@@ -36,8 +36,11 @@ export class ChannelState {
   readonly noteSeq = new Float64Array(128).fill(-1);
   /** The RTP timestamp of each note's last note_on. */
   readonly noteTime = new Float64Array(128);
-  /** The order of each note's last command, for oldest-first logs. */
-  readonly noteOrder = new Float64Array(128);
+  /**
+   * Every note that had a note command, in the order of its last one (the
+   * oldest first): the note logs' order, and their packets never decrease.
+   */
+  readonly noteOrder = new Set<number>();
   /** Each controller's value (0..119), UNKNOWN when never set. */
   readonly control = new Int16Array(120).fill(UNKNOWN);
   /** The packet of each controller's last change; -1 for none. */
@@ -68,7 +71,6 @@ export class MidiState {
   /** System resets seen, modulo 128 (chapter D's COUNT). */
   resetCount = 0;
   resetSeq = -1;
-  #order = 0;
 
   /**
    * Applies one complete message (its bytes, status first), as carried by
@@ -157,7 +159,8 @@ export class MidiState {
     if (velocity !== 0) ch.held++;
     ch.velocity[note] = velocity;
     ch.noteSeq[note] = seq;
-    ch.noteOrder[note] = this.#order++;
+    ch.noteOrder.delete(note);
+    ch.noteOrder.add(note);
     if (velocity !== 0) ch.noteTime[note] = time;
     ch.lastSeq = seq;
   }
@@ -169,7 +172,8 @@ export class MidiState {
       if (ch.velocity[note] !== 0) {
         ch.velocity[note] = 0;
         ch.noteSeq[note] = seq;
-        ch.noteOrder[note] = this.#order++;
+        ch.noteOrder.delete(note);
+        ch.noteOrder.add(note);
       }
     }
     ch.held = 0;

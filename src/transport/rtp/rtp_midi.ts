@@ -127,6 +127,7 @@ export class RtpMidiSender {
   #checkpoint: number;
   #state = new MidiState();
   #writer = new JournalWriter();
+  #listBuffer = new Uint8Array(MAX_LIST);
   #stats: RtpMidiSenderStats = {
     packets: 0,
     bytes: 0,
@@ -333,6 +334,7 @@ export class RtpMidiSender {
 
   #list(journal: Uint8Array): CommandListWriter {
     return new CommandListWriter(
+      this.#listBuffer,
       Math.min(MAX_LIST, this.#max - RTP_HEADER - 2 - journal.length),
     );
   }
