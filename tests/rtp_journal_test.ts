@@ -467,11 +467,18 @@ Deno.test("acknowledge() moves the checkpoint past what the peer has, and the jo
     2,
     [],
   ]);
-  // An old or never-sent seq changes nothing; the 32-bit RS form works.
+  // An old or never-sent seq changes nothing.
   sender.acknowledge(65534);
-  sender.acknowledge(0x0001_0000 + 2); // extended: packet 2
-  assert.equal(decodeJournal(nextJournal(sender).journal).checkpoint, 3);
+  sender.acknowledge(40000);
+  assert.equal(decodeJournal(nextJournal(sender).journal).checkpoint, 2);
+  // The RS field's two forms: extended (rollover count, then the number) and
+  // Arduino AppleMIDI's (the number, then zeros).
+  sender.acknowledge(0x0001_0000 + 3); // packet 3
+  assert.equal(decodeJournal(nextJournal(sender).journal).checkpoint, 4);
+  sender.acknowledge(4 * 0x10000); // packet 4
+  assert.equal(decodeJournal(nextJournal(sender).journal).checkpoint, 5);
   assert.throws(() => sender.acknowledge(1.5), TypeError);
+  assert.throws(() => sender.acknowledge(-1), RangeError);
 });
 
 Deno.test("A journal too long for maxPacketBytes is cut short from its oldest end, and counted", () => {

@@ -269,9 +269,16 @@ export class RtpMidiSender {
    * up to `seq`, so the journal no longer codes them. A `seq` that is older
    * than an earlier one, or that this sender never sent, changes nothing.
    *
-   * @param seq The sequence number from the feedback; only its low 16 bits
-   * are read, so the extended number of a 32-bit RS field works too.
+   * The RS packet's sequence field is 32 bits, and peers fill it two ways:
+   * the 16-bit number in its first two bytes and zeros after (Arduino
+   * AppleMIDI), or an extended number with the 16-bit one in its last two
+   * bytes. Pass the field whole: of its two halves, the one that names a
+   * packet sent since the last acknowledgment is taken.
+   *
+   * @param seq The sequence number from the feedback: 16 bits, or the RS
+   * packet's whole 32-bit field.
    * @throws {TypeError} For a seq that is not an integer.
+   * @throws {RangeError} For a seq outside 0..0xffffffff.
    *
    * @example The journal shrinks once the peer has the packets
    * ```ts
@@ -287,14 +294,22 @@ export class RtpMidiSender {
    * ```
    */
   acknowledge(seq: number): void {
-    if (typeof seq !== "number" || !Number.isInteger(seq)) {
-      throw new TypeError(`Invalid seq: expected an integer, got ${seq}`);
-    }
+    checkInteger("seq", seq, 0, 0xffffffff);
     const last = this.#seq - 1;
     if (last < this.#first) return;
-    const back = (((last - seq) % 0x10000) + 0x10000) % 0x10000;
-    const acked = last - back;
-    if (acked + 1 > this.#checkpoint) this.#checkpoint = acked + 1;
+    const low = seq & 0xffff, high = seq >>> 16;
+    const halves = seq <= 0xffff
+      ? [low]
+      : low === 0
+      ? [high, low]
+      : [low, high];
+    for (const half of halves) {
+      const acked = last - ((last - half) & 0xffff);
+      if (acked >= this.#checkpoint - 1 && acked >= this.#first) {
+        this.#checkpoint = acked + 1;
+        return;
+      }
+    }
   }
 
   /**
