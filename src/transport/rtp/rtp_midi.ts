@@ -270,9 +270,9 @@ export class RtpMidiSender {
    * than an earlier one, or that this sender never sent, changes nothing.
    *
    * The RS packet's sequence field is 32 bits, and peers fill it two ways:
-   * the 16-bit number in its first two bytes and zeros after (Arduino
-   * AppleMIDI), or an extended number with the 16-bit one in its last two
-   * bytes. Pass the field whole: of its two halves, the one that names a
+   * the 16-bit number in its first two bytes and zeros after (as Wireshark's
+   * AppleMIDI dissector reads it and Arduino AppleMIDI writes it), or an
+   * extended number with the 16-bit one in its last two bytes. Pass the field whole: of its two halves, the one that names a
    * packet sent since the last acknowledgment is taken.
    *
    * @param seq The sequence number from the feedback: 16 bits, or the RS
@@ -533,6 +533,9 @@ export class RtpMidiReceiver {
   /**
    * The highest extended sequence number received (the 16-bit number plus
    * 65536 for each wrap), for RS feedback; undefined before the first packet.
+   * An RS packet carries `lastSeq & 0xffff` in the first two bytes of its
+   * 4-byte sequence field, then two zero bytes (as Wireshark's AppleMIDI
+   * dissector reads it and Arduino AppleMIDI writes it).
    */
   get lastSeq(): number | undefined {
     return this.#ext;
