@@ -703,3 +703,31 @@ Deno.test("The first packet that arrives ends a loss event: what the sender play
   assert.deepEqual([results[0].lost, results[0].recovered], [2, 3]);
   assert.equal(receiver.lastSeq, 102);
 });
+
+Deno.test("Lost packets that no journal covers are reported as dropped: with no journal, or before a journal's checkpoint", () => {
+  const plain = new RtpMidiSender({ ssrc: 5, seq: 0, journal: false });
+  const receiver = new RtpMidiReceiver();
+  receiver.receive(plain.packets([m(0x90, 60, 100)], 0)[0]);
+  plain.packets([m(0x80, 60, 0)], 1); // lost
+  plain.packets([CLOCK], 2); // lost
+  const got = receiver.receive(plain.packets([CLOCK], 3)[0]);
+  assert.deepEqual(
+    [got.messages, got.lost, got.recovered, got.dropped],
+    [[CLOCK], 2, 0, "2 lost packets, and no journal"],
+  );
+
+  // A sender whose journal was acknowledged past what this receiver has
+  // (as if another had answered for it).
+  const sender = new RtpMidiSender({ ssrc: 6, seq: 0 });
+  const late = new RtpMidiReceiver();
+  late.receive(sender.packets([CLOCK], 0)[0]);
+  sender.packets([m(0x90, 60, 100)], 1); // lost: 1
+  sender.packets([m(0xb0, 7, 1)], 2); // lost: 2
+  sender.acknowledge(1);
+  const after = late.receive(sender.packets([CLOCK], 3)[0]);
+  assert.deepEqual(after.messages, [m(0xb0, 7, 1), CLOCK]);
+  assert.equal(
+    after.dropped,
+    "1 of 2 lost packets before the journal's checkpoint 2",
+  );
+});

@@ -431,7 +431,9 @@ export interface RtpMidiReceived {
   malformed?: string;
   /**
    * What was given up that was not the packet's fault: a sysex over
-   * `maxSysex`, or one cut by lost packets. The caller counts it.
+   * `maxSysex`, one cut by lost packets, or lost packets that no journal
+   * covers (none came, or its checkpoint is after them). The caller counts
+   * it.
    */
   dropped?: string;
   /**
@@ -670,6 +672,17 @@ export class RtpMidiReceiver {
         const journal = readJournal(packet, journalAt, end);
         if (journal.problem) result.malformed ??= journal.problem;
         result.recovered = recover(journal, this.#state, result.messages);
+        // The journal codes the packets from its checkpoint on: the lost
+        // ones before it (if the sender cut its journal short) are gone.
+        const uncovered = (journal.checkpoint - seq + gap) & 0xffff;
+        if (!journal.problem && uncovered > 0 && uncovered <= gap) {
+          result.dropped =
+            `${uncovered} of ${gap} lost packets before the journal's checkpoint ${journal.checkpoint}`;
+        }
+      } else {
+        result.dropped = `${gap} lost packet${
+          gap === 1 ? "" : "s"
+        }, and no journal`;
       }
     }
     const commands: Uint8Array[] = [];
@@ -690,7 +703,7 @@ export class RtpMidiReceiver {
       result.messages.push(msg);
     }
     if (sysex.problem) result.malformed ??= sysex.problem;
-    if (sysex.dropped) result.dropped = sysex.dropped;
+    if (sysex.dropped) result.dropped ??= sysex.dropped;
     sysex.problem = sysex.dropped = undefined;
     return result;
   }
