@@ -731,3 +731,20 @@ Deno.test("Lost packets that no journal covers are reported as dropped: with no 
     "1 of 2 lost packets before the journal's checkpoint 2",
   );
 });
+
+Deno.test("A new SSRC is a new stream: the notes and pedal that the old one left on are released first", () => {
+  const old = new RtpMidiSender({ ssrc: 1, seq: 0 });
+  const receiver = new RtpMidiReceiver();
+  receiver.receive(
+    old.packets([m(0x90, 60, 100), m(0xb2, 64, 127), m(0x92, 61, 1)], 0)[0],
+  );
+  const fresh = new RtpMidiSender({ ssrc: 2, seq: 500 });
+  const got = receiver.receive(fresh.packets([m(0x90, 70, 100)], 0)[0]);
+  assert.deepEqual(got.messages, [
+    m(0x80, 60, 64),
+    m(0x82, 61, 64),
+    m(0xb2, 64, 0),
+    m(0x90, 70, 100),
+  ]);
+  assert.deepEqual([got.recovered, got.lost, got.ssrc], [3, 0, 2]);
+});

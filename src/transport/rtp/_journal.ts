@@ -440,3 +440,24 @@ export function recover(
   }
   return out.length - before;
 }
+
+/**
+ * Releases what `state` holds: a note_off for each held note, then CC 64
+ * value 0 on each channel whose sustain pedal is down. Returns how many
+ * messages it pushed onto `out`.
+ */
+export function release(state: MidiState, out: Uint8Array[]): number {
+  const before = out.length;
+  state.channels.forEach((ch, chan) => {
+    if (ch.held === 0) return;
+    for (let note = 0; note < 128; note++) {
+      if (ch.velocity[note] !== 0) {
+        out.push(new Uint8Array([0x80 | chan, note, 64]));
+      }
+    }
+  });
+  state.channels.forEach((ch, chan) => {
+    if (ch.control[64] >= 64) out.push(new Uint8Array([0xb0 | chan, 64, 0]));
+  });
+  return out.length - before;
+}

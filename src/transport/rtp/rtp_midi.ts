@@ -9,7 +9,7 @@ import {
   readCommandList,
   SysexAssembler,
 } from "./_command_section.ts";
-import { JournalWriter, readJournal, recover } from "./_journal.ts";
+import { JournalWriter, readJournal, recover, release } from "./_journal.ts";
 import { MidiState } from "./_midi_state.ts";
 
 /** The RTP payload type that AppleMIDI uses (97, a dynamic type). */
@@ -471,7 +471,9 @@ const RESYNC_AFTER = 16;
  * pressure that the lost packets carried, before the packet's own messages,
  * so that no note is left stuck. Without a gap the journal is not read. The
  * first packet of a stream ends a gap when its journal's checkpoint is an
- * earlier packet: what the sender played before it is given back too.
+ * earlier packet: what the sender played before it is given back too. A
+ * packet with a new SSRC starts a new stream: the notes and pedals that the
+ * old one left on are released first (counted in `recovered`).
  *
  * No input makes it throw, and its memory is bounded by `maxSysex`.
  *
@@ -612,6 +614,12 @@ export class RtpMidiReceiver {
     let gap = 0;
     let first = false;
     if (this.#ext === undefined || ssrc !== this.#ssrc) {
+      if (this.#ext !== undefined) {
+        // A new stream from the peer (it started over): what the old one
+        // left sounding is released, for the new one's journal cannot.
+        result.recovered = release(this.#state, result.messages);
+        this.#state = new MidiState();
+      }
       this.#ext = seq;
       this.#ssrc = ssrc;
       first = true;
@@ -671,7 +679,7 @@ export class RtpMidiReceiver {
       if (journalAt >= 0) {
         const journal = readJournal(packet, journalAt, end);
         if (journal.problem) result.malformed ??= journal.problem;
-        result.recovered = recover(journal, this.#state, result.messages);
+        result.recovered += recover(journal, this.#state, result.messages);
         // The journal codes the packets from its checkpoint on: the lost
         // ones before it (if the sender cut its journal short) are gone.
         const uncovered = (journal.checkpoint - seq + gap) & 0xffff;
