@@ -195,13 +195,15 @@ class Listener {
   }
   /**
    * The notes, then the values; a bank select of 0 is the same as none (the
-   * journal's chapter P codes an unset half of the bank as 0), and so is a
-   * pedal that is up.
+   * journal's chapter P codes an unset half of the bank as 0), and so are a
+   * pedal that is up and a wheel at its centre (which Reset All Controllers
+   * sets whether the wheel was known or not).
    */
   get state(): string[] {
     const values = [...this.values].filter(([k, v]) =>
       !(v === 0 && (k.endsWith(" cc0") || k.endsWith(" cc32"))) &&
-      !(k.endsWith(" cc64") && v < 64) // a pedal up is the same as none
+      !(k.endsWith(" cc64") && v < 64) && // a pedal up is the same as none
+      !(k.endsWith(" pitch") && v === 8192) // and so is a centred wheel
     );
     return [
       ...[...this.notes].sort(),
