@@ -413,7 +413,7 @@ Deno.test("Chapter W codes the pitch wheel's two data bytes, chapter T the chann
   assert.deepEqual(journal.channels[1].T, { S: 1, PRESSURE: 0x55 });
 });
 
-Deno.test("System chapter D counts resets; the notes a reset ends are off bits; All Notes Off and Reset All Controllers are coded by their effects", () => {
+Deno.test("System chapter D counts resets; a reset drops the state before it but the notes it ends are off bits; All Notes Off and Reset All Controllers are coded by their effects", () => {
   const sender = new RtpMidiSender({ ssrc: 1, seq: 0 });
   sendTurns(sender, [[m(0x90, 60, 100), m(0xb0, 64, 127)], [m(0xff)]]);
   const p = nextJournal(sender);
@@ -429,11 +429,11 @@ Deno.test("System chapter D counts resets; the notes a reset ends are off bits; 
     LENGTH: 4,
     chapterD: { S: 0, B: 1, reset: { S: 0, COUNT: 1 } },
   });
+  // What came before the reset is dropped (the pedal too), but the notes it
+  // ended are off bits.
+  assert.equal(journal.channels[0].toc, "N");
   assert.deepEqual(journal.channels[0].N!.offNotes, [60]);
   assert.deepEqual(journal.channels[0].N!.logs, []);
-  assert.deepEqual(journal.channels[0].C!.log, [
-    { S: 0, NUMBER: 64, A: 0, VALUE: 0 },
-  ]);
 
   const modes = new RtpMidiSender({ ssrc: 1, seq: 0 });
   sendTurns(modes, [
@@ -467,11 +467,18 @@ Deno.test("acknowledge() moves the checkpoint past what the peer has, and the jo
     2,
     [],
   ]);
-  // An old or never-sent seq changes nothing; the 32-bit RS form works.
+  // An old or never-sent seq changes nothing.
   sender.acknowledge(65534);
-  sender.acknowledge(0x0001_0000 + 2); // extended: packet 2
-  assert.equal(decodeJournal(nextJournal(sender).journal).checkpoint, 3);
+  sender.acknowledge(40000);
+  assert.equal(decodeJournal(nextJournal(sender).journal).checkpoint, 2);
+  // The RS field's two forms: extended (rollover count, then the number) and
+  // Arduino AppleMIDI's (the number, then zeros).
+  sender.acknowledge(0x0001_0000 + 3); // packet 3
+  assert.equal(decodeJournal(nextJournal(sender).journal).checkpoint, 4);
+  sender.acknowledge(4 * 0x10000); // packet 4
+  assert.equal(decodeJournal(nextJournal(sender).journal).checkpoint, 5);
   assert.throws(() => sender.acknowledge(1.5), TypeError);
+  assert.throws(() => sender.acknowledge(-1), RangeError);
 });
 
 Deno.test("A journal too long for maxPacketBytes is cut short from its oldest end, and counted", () => {
@@ -648,4 +655,96 @@ Deno.test("After an acknowledgment, a later loss is still recovered from the new
   sender.packets([m(0xb0, 64, 0), m(0x80, 60, 0)], 2); // lost
   const got = receiver.receive(sender.packets([CLOCK], 3)[0]);
   assert.deepEqual(got.messages, [m(0xb0, 64, 0), m(0x80, 60, 64), CLOCK]);
+});
+
+Deno.test("The receiver reads chapter N byte vectors from another implementation (rtpmidid's tests/test_journal.cpp)", () => {
+  // Notes 71, 72, 75, 80 and 120 held on channel 5; then a packet lost.
+  const receiver = new RtpMidiReceiver();
+  const header = (seq: number) => [0x80, 0x61, 0, seq, 0, 0, 0, 0, 0, 0, 0, 1];
+  const first = receiver.receive(m(
+    ...header(1),
+    ...[0x0f, 0x95, 71, 1, 0, 72, 1, 0, 75, 1, 0, 80, 1, 0, 120, 1],
+  ));
+  assert.deepEqual([first.messages.length, first.malformed], [5, undefined]);
+  // rtpmidid's "80 99 90" (off bits for 72 and 75) and "80 8A 01 00 80" (71
+  // and 80), each in a channel journal of channel 5 (header "A8 LL 08": S=1,
+  // CHAN=5, TOC=N); and its "81 F0 C8 FF" (a log of note 72, velocity 127).
+  const chapters = [[0x80, 0x99, 0x90], [0x80, 0x8a, 0x01, 0x00, 0x80], [
+    0x81,
+    0xf0,
+    0xc8,
+    0xff,
+  ]];
+  const journal = [0xa2, 0, 1];
+  for (const n of chapters) journal.push(0xa8, 3 + n.length, 0x08, ...n);
+  const got = receiver.receive(m(...header(3), 0x40, ...journal));
+  assert.equal(got.malformed, undefined);
+  assert.deepEqual(got.messages, [
+    m(0x85, 72, 64),
+    m(0x85, 75, 64),
+    m(0x85, 71, 64),
+    m(0x85, 80, 64),
+    m(0x95, 72, 127), // Y=1: played again
+  ]);
+});
+
+Deno.test("The first packet that arrives ends a loss event: what the sender played before it comes back", () => {
+  const { results, receiver } = lossy([
+    [m(0xb0, 7, 90), m(0x90, 60, 100)], // lost
+    [m(0xb0, 64, 127)], // lost
+    [CLOCK],
+  ], new Set([0, 1]));
+  assert.deepEqual(results[0].messages, [
+    m(0xb0, 7, 90),
+    m(0xb0, 64, 127),
+    m(0x90, 60, 100),
+    CLOCK,
+  ]);
+  assert.deepEqual([results[0].lost, results[0].recovered], [2, 3]);
+  assert.equal(receiver.lastSeq, 102);
+});
+
+Deno.test("Lost packets that no journal covers are reported as dropped: with no journal, or before a journal's checkpoint", () => {
+  const plain = new RtpMidiSender({ ssrc: 5, seq: 0, journal: false });
+  const receiver = new RtpMidiReceiver();
+  receiver.receive(plain.packets([m(0x90, 60, 100)], 0)[0]);
+  plain.packets([m(0x80, 60, 0)], 1); // lost
+  plain.packets([CLOCK], 2); // lost
+  const got = receiver.receive(plain.packets([CLOCK], 3)[0]);
+  assert.deepEqual(
+    [got.messages, got.lost, got.recovered, got.dropped],
+    [[CLOCK], 2, 0, "2 lost packets, and no journal"],
+  );
+
+  // A sender whose journal was acknowledged past what this receiver has
+  // (as if another had answered for it).
+  const sender = new RtpMidiSender({ ssrc: 6, seq: 0 });
+  const late = new RtpMidiReceiver();
+  late.receive(sender.packets([CLOCK], 0)[0]);
+  sender.packets([m(0x90, 60, 100)], 1); // lost: 1
+  sender.packets([m(0xb0, 7, 1)], 2); // lost: 2
+  sender.acknowledge(1);
+  const after = late.receive(sender.packets([CLOCK], 3)[0]);
+  assert.deepEqual(after.messages, [m(0xb0, 7, 1), CLOCK]);
+  assert.equal(
+    after.dropped,
+    "1 of 2 lost packets before the journal's checkpoint 2",
+  );
+});
+
+Deno.test("A new SSRC is a new stream: the notes and pedal that the old one left on are released first", () => {
+  const old = new RtpMidiSender({ ssrc: 1, seq: 0 });
+  const receiver = new RtpMidiReceiver();
+  receiver.receive(
+    old.packets([m(0x90, 60, 100), m(0xb2, 64, 127), m(0x92, 61, 1)], 0)[0],
+  );
+  const fresh = new RtpMidiSender({ ssrc: 2, seq: 500 });
+  const got = receiver.receive(fresh.packets([m(0x90, 70, 100)], 0)[0]);
+  assert.deepEqual(got.messages, [
+    m(0x80, 60, 64),
+    m(0x82, 61, 64),
+    m(0xb2, 64, 0),
+    m(0x90, 70, 100),
+  ]);
+  assert.deepEqual([got.recovered, got.lost, got.ssrc], [3, 0, 2]);
 });

@@ -95,8 +95,12 @@ export class CommandListWriter {
   readonly messages: Uint8Array[] = [];
   #running = 0;
 
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity);
+  /**
+   * A list of at most `capacity` bytes, written into `buffer` (which the
+   * caller copies out of before it makes the next list on it).
+   */
+  constructor(buffer: Uint8Array, capacity: number) {
+    this.bytes = buffer.subarray(0, capacity);
   }
 
   /** Bytes still free. */

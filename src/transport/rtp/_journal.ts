@@ -31,6 +31,7 @@ const MAX_CHANNEL_JOURNAL = 3 + 3 + 1 + 2 * 120 + 2 + 2 + 2 * 128 + 16 + 1;
 export class JournalWriter {
   #buf = new Uint8Array(3 + 4 + 16 * MAX_CHANNEL_JOURNAL);
   #logs: number[] = [];
+  #bits = new Uint8Array(16);
 
   /**
    * The journal of packet `current` (an extended sequence number), coding
@@ -155,21 +156,24 @@ export class JournalWriter {
   ): number {
     const logs = this.#logs;
     logs.length = 0;
+    const bits = this.#bits.fill(0);
     let low = 16, high = -1;
     let offRecent = false;
-    for (let note = 0; note < 128; note++) {
+    // Oldest first, so the notes before the checkpoint come first.
+    for (const note of ch.noteOrder) {
       const seq = ch.noteSeq[note];
       if (seq < checkpoint) continue;
       if (ch.velocity[note] !== 0) logs.push(note);
       else {
-        if (low === 16) low = note >> 3;
-        high = note >> 3;
+        const octet = note >> 3;
+        bits[octet] |= 0x80 >> (note & 7);
+        if (octet < low) low = octet;
+        if (octet > high) high = octet;
         if (seq === prev) offRecent = true;
       }
     }
     if (logs.length === 0 && high < 0) return start;
     present();
-    logs.sort((a, b) => ch.noteOrder[a] - ch.noteOrder[b]);
     let at = start;
     let len = logs.length, lowHigh: number;
     if (high >= 0) lowHigh = (low << 4) | high;
@@ -191,12 +195,7 @@ export class JournalWriter {
       buf[at++] = (young ? 0x80 : 0) | ch.velocity[note];
     }
     if (high >= 0) {
-      buf.fill(0, at, at + high - low + 1);
-      for (let note = low * 8; note < (high + 1) * 8; note++) {
-        if (ch.noteSeq[note] >= checkpoint && ch.velocity[note] === 0) {
-          buf[at + (note >> 3) - low] |= 0x80 >> (note & 7);
-        }
-      }
+      buf.set(bits.subarray(low, high + 1), at);
       at += high - low + 1;
     }
     return at;
@@ -439,5 +438,26 @@ export function recover(
       }
     }
   }
+  return out.length - before;
+}
+
+/**
+ * Releases what `state` holds: a note_off for each held note, then CC 64
+ * value 0 on each channel whose sustain pedal is down. Returns how many
+ * messages it pushed onto `out`.
+ */
+export function release(state: MidiState, out: Uint8Array[]): number {
+  const before = out.length;
+  state.channels.forEach((ch, chan) => {
+    if (ch.held === 0) return;
+    for (let note = 0; note < 128; note++) {
+      if (ch.velocity[note] !== 0) {
+        out.push(new Uint8Array([0x80 | chan, note, 64]));
+      }
+    }
+  });
+  state.channels.forEach((ch, chan) => {
+    if (ch.control[64] >= 64) out.push(new Uint8Array([0xb0 | chan, 64, 0]));
+  });
   return out.length - before;
 }

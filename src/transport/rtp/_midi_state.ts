@@ -8,7 +8,7 @@
 export const UNKNOWN = -1;
 
 /**
- * The controllers that Reset All Controllers (CC 121) and a system reset set,
+ * The controllers that Reset All Controllers (CC 121) sets,
  * with their values (MIDI RP-015): modulation, expression and the pedals.
  * Pitch bend goes to its centre and channel pressure to 0.
  */
@@ -36,8 +36,11 @@ export class ChannelState {
   readonly noteSeq = new Float64Array(128).fill(-1);
   /** The RTP timestamp of each note's last note_on. */
   readonly noteTime = new Float64Array(128);
-  /** The order of each note's last command, for oldest-first logs. */
-  readonly noteOrder = new Float64Array(128);
+  /**
+   * Every note that had a note command, in the order of its last one (the
+   * oldest first): the note logs' order, and their packets never decrease.
+   */
+  readonly noteOrder = new Set<number>();
   /** Each controller's value (0..119), UNKNOWN when never set. */
   readonly control = new Int16Array(120).fill(UNKNOWN);
   /** The packet of each controller's last change; -1 for none. */
@@ -68,7 +71,6 @@ export class MidiState {
   /** System resets seen, modulo 128 (chapter D's COUNT). */
   resetCount = 0;
   resetSeq = -1;
-  #order = 0;
 
   /**
    * Applies one complete message (its bytes, status first), as carried by
@@ -81,7 +83,7 @@ export class MidiState {
       this.resetSeq = seq;
       for (const ch of this.channels) {
         this.#allNotesOff(ch, seq);
-        this.#resetControllers(ch, seq);
+        this.#forget(ch);
       }
       return;
     }
@@ -157,7 +159,8 @@ export class MidiState {
     if (velocity !== 0) ch.held++;
     ch.velocity[note] = velocity;
     ch.noteSeq[note] = seq;
-    ch.noteOrder[note] = this.#order++;
+    ch.noteOrder.delete(note);
+    ch.noteOrder.add(note);
     if (velocity !== 0) ch.noteTime[note] = time;
     ch.lastSeq = seq;
   }
@@ -169,7 +172,8 @@ export class MidiState {
       if (ch.velocity[note] !== 0) {
         ch.velocity[note] = 0;
         ch.noteSeq[note] = seq;
-        ch.noteOrder[note] = this.#order++;
+        ch.noteOrder.delete(note);
+        ch.noteOrder.add(note);
       }
     }
     ch.held = 0;
@@ -177,7 +181,21 @@ export class MidiState {
   }
 
   /**
-   * Reset All Controllers (and a system reset): the RP-015 values. Only an
+   * A system reset: what came before it is no longer the channel's state
+   * (RFC 6295 Appendix A.1), so the journal drops it; the notes it ended stay
+   * coded as off bits. Chapter D's count tells a receiver that missed it.
+   */
+  #forget(ch: ChannelState): void {
+    ch.control.fill(UNKNOWN);
+    ch.controlSeq.fill(-1);
+    ch.program = ch.programBankMsb = ch.programBankLsb = UNKNOWN;
+    ch.programSeq = -1;
+    ch.pitch = ch.pressure = UNKNOWN;
+    ch.pitchSeq = ch.pressureSeq = -1;
+  }
+
+  /**
+   * Reset All Controllers (CC 121): the RP-015 values. Only an
    * item that changes is stamped with `seq`; one never set takes its value
    * unstamped (the receiver's state, from the same stream, has it unset too,
    * and sets it the same way).

@@ -9,7 +9,7 @@ import {
   readCommandList,
   SysexAssembler,
 } from "./_command_section.ts";
-import { JournalWriter, readJournal, recover } from "./_journal.ts";
+import { JournalWriter, readJournal, recover, release } from "./_journal.ts";
 import { MidiState } from "./_midi_state.ts";
 
 /** The RTP payload type that AppleMIDI uses (97, a dynamic type). */
@@ -127,6 +127,7 @@ export class RtpMidiSender {
   #checkpoint: number;
   #state = new MidiState();
   #writer = new JournalWriter();
+  #listBuffer = new Uint8Array(MAX_LIST);
   #stats: RtpMidiSenderStats = {
     packets: 0,
     bytes: 0,
@@ -268,9 +269,16 @@ export class RtpMidiSender {
    * up to `seq`, so the journal no longer codes them. A `seq` that is older
    * than an earlier one, or that this sender never sent, changes nothing.
    *
-   * @param seq The sequence number from the feedback; only its low 16 bits
-   * are read, so the extended number of a 32-bit RS field works too.
+   * The RS packet's sequence field is 32 bits, and peers fill it two ways:
+   * the 16-bit number in its first two bytes and zeros after (as Wireshark's
+   * AppleMIDI dissector reads it and Arduino AppleMIDI writes it), or an
+   * extended number with the 16-bit one in its last two bytes. Pass the field whole: of its two halves, the one that names a
+   * packet sent since the last acknowledgment is taken.
+   *
+   * @param seq The sequence number from the feedback: 16 bits, or the RS
+   * packet's whole 32-bit field.
    * @throws {TypeError} For a seq that is not an integer.
+   * @throws {RangeError} For a seq outside 0..0xffffffff.
    *
    * @example The journal shrinks once the peer has the packets
    * ```ts
@@ -286,14 +294,22 @@ export class RtpMidiSender {
    * ```
    */
   acknowledge(seq: number): void {
-    if (typeof seq !== "number" || !Number.isInteger(seq)) {
-      throw new TypeError(`Invalid seq: expected an integer, got ${seq}`);
-    }
+    checkInteger("seq", seq, 0, 0xffffffff);
     const last = this.#seq - 1;
     if (last < this.#first) return;
-    const back = (((last - seq) % 0x10000) + 0x10000) % 0x10000;
-    const acked = last - back;
-    if (acked + 1 > this.#checkpoint) this.#checkpoint = acked + 1;
+    const low = seq & 0xffff, high = seq >>> 16;
+    const halves = seq <= 0xffff
+      ? [low]
+      : low === 0
+      ? [high, low]
+      : [low, high];
+    for (const half of halves) {
+      const acked = last - ((last - half) & 0xffff);
+      if (acked >= this.#checkpoint - 1 && acked >= this.#first) {
+        this.#checkpoint = acked + 1;
+        return;
+      }
+    }
   }
 
   /**
@@ -333,6 +349,7 @@ export class RtpMidiSender {
 
   #list(journal: Uint8Array): CommandListWriter {
     return new CommandListWriter(
+      this.#listBuffer,
       Math.min(MAX_LIST, this.#max - RTP_HEADER - 2 - journal.length),
     );
   }
@@ -414,7 +431,9 @@ export interface RtpMidiReceived {
   malformed?: string;
   /**
    * What was given up that was not the packet's fault: a sysex over
-   * `maxSysex`, or one cut by lost packets. The caller counts it.
+   * `maxSysex`, one cut by lost packets, or lost packets that no journal
+   * covers (none came, or its checkpoint is after them). The caller counts
+   * it.
    */
   dropped?: string;
   /**
@@ -450,7 +469,11 @@ const RESYNC_AFTER = 16;
  * receiver has played, the journal gives back the note_offs, controllers
  * (the sustain pedal among them), program changes, pitch wheel and channel
  * pressure that the lost packets carried, before the packet's own messages,
- * so that no note is left stuck. Without a gap the journal is not read.
+ * so that no note is left stuck. Without a gap the journal is not read. The
+ * first packet of a stream ends a gap when its journal's checkpoint is an
+ * earlier packet: what the sender played before it is given back too. A
+ * packet with a new SSRC starts a new stream: the notes and pedals that the
+ * old one left on are released first (counted in `recovered`).
  *
  * No input makes it throw, and its memory is bounded by `maxSysex`.
  *
@@ -514,6 +537,9 @@ export class RtpMidiReceiver {
   /**
    * The highest extended sequence number received (the 16-bit number plus
    * 65536 for each wrap), for RS feedback; undefined before the first packet.
+   * An RS packet carries `lastSeq & 0xffff` in the first two bytes of its
+   * 4-byte sequence field, then two zero bytes (as Wireshark's AppleMIDI
+   * dissector reads it and Arduino AppleMIDI writes it).
    */
   get lastSeq(): number | undefined {
     return this.#ext;
@@ -586,9 +612,17 @@ export class RtpMidiReceiver {
     }
 
     let gap = 0;
+    let first = false;
     if (this.#ext === undefined || ssrc !== this.#ssrc) {
+      if (this.#ext !== undefined) {
+        // A new stream from the peer (it started over): what the old one
+        // left sounding is released, for the new one's journal cannot.
+        result.recovered = release(this.#state, result.messages);
+        this.#state = new MidiState();
+      }
       this.#ext = seq;
       this.#ssrc = ssrc;
+      first = true;
     } else {
       const diff = (seq - this.#ext) & 0xffff;
       if (diff === 0 || diff >= 0x8000) {
@@ -631,6 +665,13 @@ export class RtpMidiReceiver {
       journalAt = -1;
     }
 
+    if (first && journalAt >= 0 && journalAt + 3 <= end) {
+      // The first packet ends a loss event (RFC 6295 §4): the packets from
+      // the journal's checkpoint to this one were never seen.
+      const checkpoint = (packet[journalAt + 1] << 8) | packet[journalAt + 2];
+      const missed = (seq - checkpoint) & 0xffff;
+      if (missed < 0x8000) gap = missed;
+    }
     const sysex = this.#sysex;
     if (gap > 0) {
       result.lost = gap;
@@ -638,7 +679,18 @@ export class RtpMidiReceiver {
       if (journalAt >= 0) {
         const journal = readJournal(packet, journalAt, end);
         if (journal.problem) result.malformed ??= journal.problem;
-        result.recovered = recover(journal, this.#state, result.messages);
+        result.recovered += recover(journal, this.#state, result.messages);
+        // The journal codes the packets from its checkpoint on: the lost
+        // ones before it (if the sender cut its journal short) are gone.
+        const uncovered = (journal.checkpoint - seq + gap) & 0xffff;
+        if (!journal.problem && uncovered > 0 && uncovered <= gap) {
+          result.dropped =
+            `${uncovered} of ${gap} lost packets before the journal's checkpoint ${journal.checkpoint}`;
+        }
+      } else {
+        result.dropped = `${gap} lost packet${
+          gap === 1 ? "" : "s"
+        }, and no journal`;
       }
     }
     const commands: Uint8Array[] = [];
@@ -659,7 +711,7 @@ export class RtpMidiReceiver {
       result.messages.push(msg);
     }
     if (sysex.problem) result.malformed ??= sysex.problem;
-    if (sysex.dropped) result.dropped = sysex.dropped;
+    if (sysex.dropped) result.dropped ??= sysex.dropped;
     sysex.problem = sysex.dropped = undefined;
     return result;
   }
