@@ -226,6 +226,10 @@ const RTP_EVENTS: [string, string][] = [
     "messages from NAME dropped because the server fell 1 MiB behind reading them",
   ],
   [
+    "# rtpdropped NAME REASON",
+    "something from NAME was given up that was not a bad packet: a sysex over the size limit or cut by lost packets, or lost packets that no recovery journal covered (a peer that sends none)",
+  ],
+  [
     "# rtpend NAME reason=bye|timeout|closed packets=N lost=N recovered=N bad=N",
     "the session ended: the peer said BY, went silent for 70 s, or was closed; with its counts (its # disconnect line follows)",
   ],

@@ -157,6 +157,12 @@ function watch(session: RtpSession, line: LineWriter): void {
       `# overflow ${port} ${reason}`,
     );
   });
+  session.addEventListener("dropped", ({ reason }) => {
+    line(
+      { event: "rtpdropped", port, reason, total: session.stats.dropped },
+      `# rtpdropped ${port} ${reason}`,
+    );
+  });
   session.addEventListener("end", ({ reason }) => {
     const { packetsReceived, lost, recovered, badPackets } = session.stats;
     line(

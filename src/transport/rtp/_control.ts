@@ -34,6 +34,7 @@ export interface Clock {
 export interface Feedback {
   readonly command: "RS";
   readonly ssrc: number;
+  /** The sequence field: 32 bits (16 for a 10-byte packet). */
   readonly seq: number;
 }
 
@@ -114,7 +115,11 @@ export function parseControl(packet: Uint8Array): Control | string {
       if (packet.length < 10) {
         return `truncated RS packet (${packet.length} bytes, expected 12)`;
       }
-      return { command, ssrc: view.getUint32(4), seq: view.getUint16(8) };
+      // The field is 32 bits, which peers fill two ways (the 16-bit number
+      // then zeros, or an extended number): RtpMidiSender.acknowledge()
+      // takes it whole. A 10-byte RS has the 16 bits alone.
+      const seq = packet.length >= 12 ? view.getUint32(8) : view.getUint16(8);
+      return { command, ssrc: view.getUint32(4), seq };
     }
     case "RL": {
       if (packet.length < 8) {

@@ -93,9 +93,11 @@ export interface RtpPacketEventInit<S extends NamedSession = NamedSession>
 
 /**
  * A packet worth a line: one that was malformed (`badpacket`; it is counted
- * and skipped, and the session goes on), or one whose recovery journal
+ * and skipped, and the session goes on), one whose recovery journal
  * repaired a loss (`recovery`: the lost note_offs, controllers and programs
- * were played before its own commands).
+ * were played before its own commands), messages dropped because the reader
+ * fell behind (`overflow`), or something else given up (`dropped`: a sysex
+ * too long or cut by loss, lost packets that no journal covered).
  *
  * @example A bad packet, as serve prints it
  * ```ts
@@ -122,11 +124,11 @@ export class RtpPacketEvent<S extends NamedSession = NamedSession>
   /**
    * Makes the event.
    *
-   * @param type `badpacket`, `recovery` or `overflow`.
+   * @param type `badpacket`, `recovery`, `overflow` or `dropped`.
    * @param init Where from, and what.
    */
   constructor(
-    type: "badpacket" | "recovery" | "overflow",
+    type: "badpacket" | "recovery" | "overflow" | "dropped",
     init: RtpPacketEventInit<S>,
   ) {
     super(type, init);

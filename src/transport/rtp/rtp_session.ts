@@ -81,6 +81,12 @@ export interface RtpSessionStats {
   badPackets: number;
   /** Messages dropped because the reader fell `maxUnreadBytes` behind. */
   overflowed: number;
+  /**
+   * Packets of which something was given up that was not their fault: a
+   * sysex over `maxSysexBytes`, one cut by lost packets, or lost packets
+   * that no journal covered.
+   */
+  dropped: number;
   /** The last round trip of a clock synchronization, in milliseconds. */
   rtt: number | undefined;
 }
@@ -95,6 +101,11 @@ export interface RtpSessionEventMap {
   recovery: RtpPacketEvent<RtpSession>;
   /** Messages dropped because the reader fell behind. */
   overflow: RtpPacketEvent<RtpSession>;
+  /**
+   * Something given up that was not the packet's fault (a sysex too long or
+   * cut by loss, lost packets that no journal covered), with the reason.
+   */
+  dropped: RtpPacketEvent<RtpSession>;
 }
 
 /** The settings of a session, checked, with their defaults. */
@@ -284,6 +295,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     recovered: 0,
     badPackets: 0,
     overflowed: 0,
+    dropped: 0,
     rtt: undefined,
   };
 
@@ -617,6 +629,16 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     this.stats.packetsReceived++;
     const got = this.#receiver.receive(packet);
     if (got.malformed !== undefined) this.#bad(got.malformed, hostPort(from));
+    if (got.dropped !== undefined) {
+      this.stats.dropped++;
+      this.dispatchEvent(
+        new RtpPacketEvent("dropped", {
+          address: hostPort(from),
+          session: this,
+          reason: got.dropped,
+        }),
+      );
+    }
     this.stats.lost += got.lost;
     if (got.recovered > 0) {
       this.stats.recovered += got.recovered;
