@@ -321,7 +321,9 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   >();
   #chunks: Uint8Array[] = [];
   #unread = 0;
-  #wake: (() => void) | undefined;
+  #reading:
+    | { buf: Uint8Array; resolve: (n: number | null) => void }
+    | undefined;
   #ended: RtpEndReason | undefined;
   #endedPromise = Promise.withResolvers<RtpEndReason>();
   #detached: Promise<void> | undefined;
@@ -449,16 +451,22 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
    * @param buf Where to put them.
    * @returns How many, or null once the session has ended.
    */
-  async read(buf: Uint8Array): Promise<number | null> {
-    while (this.#chunks.length === 0) {
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
+  read(buf: Uint8Array): Promise<number | null> {
+    if (this.#chunks.length > 0) return Promise.resolve(this.#take(buf));
+    if (this.#ended) return Promise.resolve(null);
+    // The next packet's messages go straight into `buf`.
+    const { promise, resolve } = Promise.withResolvers<number | null>();
+    this.#reading = { buf, resolve };
+    return promise;
+  }
+
+  // Moves what waits into `buf`.
+  #take(buf: Uint8Array): number {
     let n = 0;
     while (n < buf.length && this.#chunks.length) {
       const chunk = this.#chunks[0];
       const take = Math.min(chunk.length, buf.length - n);
-      buf.set(chunk.subarray(0, take), n);
+      buf.set(take === chunk.length ? chunk : chunk.subarray(0, take), n);
       n += take;
       if (take === chunk.length) this.#chunks.shift();
       else this.#chunks[0] = chunk.subarray(take);
@@ -691,9 +699,12 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   }
 
   #wakeReader(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    const reading = this.#reading;
+    if (!reading) return;
+    this.#reading = undefined;
+    reading.resolve(
+      this.#ended && !this.#chunks.length ? null : this.#take(reading.buf),
+    );
   }
 
   #end(reason: RtpEndReason): void {
