@@ -204,6 +204,9 @@ export async function connectRtp(
       reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
       end: async (bye) => {
         if (bye) {
+          // On both ports, as rtpmidid does (it ends a session only when
+          // both have said BY): after the last MIDI on the data port.
+          pair.send("data", bye, port + 1, address);
           await pair.dataSent();
           pair.send("control", bye, port, address);
         }

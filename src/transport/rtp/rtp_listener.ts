@@ -323,6 +323,9 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
       end: async (bye) => {
         this.#sessions.delete(id);
         if (!bye) return;
+        // On both ports, as rtpmidid does (it ends a session only when
+        // both have said BY): after the last MIDI on the data port.
+        pair.send("data", bye, data.port, data.address);
         await pair.dataSent();
         pair.send("control", bye, control.port, control.address);
       },

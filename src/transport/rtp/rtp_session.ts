@@ -179,8 +179,9 @@ export interface SessionLink {
     to: { address: string; port: number },
   ): void;
   /**
-   * The session ended: its owner forgets it, sends `bye` (if any) once the
-   * data packets sent so far have left, and closes its own sockets, if it
+   * The session ended: its owner forgets it, sends `bye` (if any) to the
+   * peer's data port after the data packets sent so far, then to its
+   * control port once those have left, and closes its own sockets, if it
    * has them of its own, once that has left too.
    */
   end(bye: Uint8Array | undefined): Promise<void>;
