@@ -397,3 +397,72 @@ Deno.test("RTP fuzz: no datagram throws, crashes or stalls a live session; each 
     fuzzData.close();
   }
 });
+
+Deno.test("RTP invitations: a full listener answers NO, which connectRtp reports as refused; no answer times out, naming the address", async () => {
+  await using full = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0, maxPending: 0, name: "full" },
+    () => {},
+  );
+  await assert.rejects(
+    connectRtp("127.0.0.1", full.port),
+    (e) =>
+      e instanceof Deno.errors.ConnectionRefused &&
+      e.message ===
+        `RTP-MIDI session at 127.0.0.1:${full.port} refused the invitation (full)`,
+  );
+  assert.equal(full.stats.refused, 1);
+  // A data port's IN with no invitation on the control port is answered NO.
+  const peer = await rawSocket();
+  try {
+    peer.send(exchange("IN", 9, 9, "x"), full.port + 1, "127.0.0.1");
+    await until("NO", () => peer.got.length === 1);
+    assert.equal(
+      String.fromCharCode(peer.got[0].bytes[2], peer.got[0].bytes[3]),
+      "NO",
+    );
+    // Nobody answers on the peer's port: the invitation times out.
+    await assert.rejects(
+      connectRtp("127.0.0.1", peer.address().port, {
+        invitations: 3,
+        inviteInterval: 20,
+      }),
+      (e) =>
+        e instanceof Deno.errors.TimedOut &&
+        e.message ===
+          `No answer from the RTP-MIDI session at 127.0.0.1:${peer.address().port} (control port) after 3 invitations`,
+    );
+  } finally {
+    peer.close();
+  }
+  assert.equal(full.sessions.length, 0);
+});
+
+Deno.test("RTP overflow: messages beyond maxUnreadBytes unread are dropped, counted and reported, and reading goes on", async () => {
+  const joined = Promise.withResolvers<RtpSession>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0, maxUnreadBytes: 9 },
+    (s) => joined.resolve(s),
+  );
+  await using a = await connectRtp("127.0.0.1", listener.port);
+  const b = await joined.promise;
+  const reasons: string[] = [];
+  b.addEventListener("overflow", (e) => reasons.push(e.reason));
+  for (let n = 0; n < 5; n++) await a.write(new Uint8Array([0x90, n, 1]));
+  await until("5 packets", () => b.stats.packetsReceived === 5);
+  assert.equal(b.stats.overflowed, 2);
+  assert.deepEqual(reasons, [
+    "1 message dropped: the reader is 9 bytes behind",
+    "1 message dropped: the reader is 9 bytes behind",
+  ]);
+  const buf = new Uint8Array(64);
+  assert.deepEqual(
+    buf.subarray(0, (await b.read(buf))!),
+    new Uint8Array([0x90, 0, 1, 0x90, 1, 1, 0x90, 2, 1]),
+  );
+  await a.write(new Uint8Array([0x90, 9, 1]));
+  assert.deepEqual(
+    buf.subarray(0, (await b.read(buf))!),
+    new Uint8Array([0x90, 9, 1]),
+  );
+  await b[Symbol.asyncDispose]();
+});
