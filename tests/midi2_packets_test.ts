@@ -18,6 +18,7 @@ import {
   MAX_DATAGRAM_BYTES,
   type Midi2Command,
   NakReason,
+  reasonName,
   RetransmitErrorReason,
 } from "../src/transport/midi2/_packets.ts";
 import {
@@ -359,6 +360,26 @@ Deno.test("decodeDatagram returns a known command with a bad layout as malformed
     "Ping (0x20) at offset 4: no ping id in the payload",
     "Invitation (0x01) at offset 8: the name's 5 words run past the payload's 1",
   ]);
+});
+
+Deno.test("decodeDatagram reads amidi2net's NAK (code 0x7F) as a NAK, so that no NAK answers it", () => {
+  const { commands } = decodeDatagram(hex(`${SIG} 7F 01 02 00 FF 01 00 03`));
+  assert.deepEqual(commands, [{
+    type: "nak",
+    reason: NakReason.CommandNotExpected,
+    header: 0xff010003,
+    text: "",
+    offset: 4,
+  }]);
+});
+
+Deno.test("reasonName names a code of a reason table", () => {
+  assert.equal(reasonName(ByeReason, 0x04), "Timeout (0x04)");
+  assert.equal(
+    reasonName(NakReason, 0x01),
+    "CommandNotSupported (0x01)",
+  );
+  assert.equal(reasonName(ByeReason, 0x99), "reason 0x99");
 });
 
 Deno.test("decodeDatagram reads names that end with a NUL, as amidi2net sends them", () => {

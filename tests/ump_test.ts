@@ -9,6 +9,8 @@ import { scaleDown, scaleUp } from "../src/midi/_ump_scale.ts";
 import {
   decodeUmpStream,
   encodeUmpStream,
+  endpointDiscoveryReply,
+  streamTextPackets,
   type UmpStreamMessage,
 } from "../src/midi/ump_stream.ts";
 import { decode, encode } from "../mod.ts";
@@ -413,6 +415,88 @@ Deno.test("encodeUmpStream writes what decodeUmpStream reads", () => {
   assert.deepEqual(
     encodeUmpStream({ type: "endpoint_name", form: 0, text: "Midis" }),
     [0xf0034d69, 0x64697300, 0, 0],
+  );
+});
+
+Deno.test("UmpToMidi1 joins an endpoint name of several UMP Stream packets, UTF-8 across their edge", () => {
+  // "Network MIDI 2.0 ☃" is 20 bytes: a start packet of 14, an end of 6.
+  const name = "Network MIDI 2.0 \u2603";
+  const words = [
+    0xf4034e65,
+    0x74776f72,
+    0x6b204d49,
+    0x44492032, // start: "Network MIDI 2"
+    0xfc032e30,
+    0x20e29883,
+    0,
+    0, // end: ".0 " and the snowman
+  ];
+  assert.deepEqual(streamTextPackets("endpoint_name", name), words);
+  const toMidi1 = new UmpToMidi1();
+  assert.deepEqual(toMidi1.push(words.slice(0, 4)).stream, []);
+  assert.deepEqual(toMidi1.push(words.slice(4)).stream, [
+    { type: "endpoint_name", form: 0, text: name },
+  ]);
+  // A character cut between two packets is joined as bytes.
+  const cut = streamTextPackets("endpoint_name", "abcdefghijklm\u00e9");
+  assert.deepEqual(new UmpToMidi1().push(cut).stream, [
+    { type: "endpoint_name", form: 0, text: "abcdefghijklm\u00e9" },
+  ]);
+  // An end with no start is reported.
+  assert.match(
+    new UmpToMidi1().push(words.slice(4)).dropped[0].reason,
+    /endpoint_name packet 0xfc032e30 came with no start/,
+  );
+});
+
+Deno.test("endpointDiscoveryReply answers what the filter asks, in order", () => {
+  const identity = {
+    name: "midisock",
+    productInstanceId: "A1",
+    protocol: 2 as const,
+  };
+  const all = endpointDiscoveryReply(
+    {
+      type: "endpoint_discovery",
+      umpVersionMajor: 1,
+      umpVersionMinor: 1,
+      filter: 0x1f,
+    },
+    identity,
+  );
+  assert.deepEqual(all, [
+    // Endpoint Info: UMP 1.1, static, 0 blocks, MIDI 2.0 and 1.0.
+    0xf0010101,
+    0x80000300,
+    0,
+    0,
+    // Endpoint Name "midisock", complete.
+    0xf0036d69,
+    0x6469736f,
+    0x636b0000,
+    0,
+    // Product Instance Id "A1".
+    0xf0044131,
+    0,
+    0,
+    0,
+    // Stream Configuration Notification: MIDI 2.0.
+    0xf0060200,
+    0,
+    0,
+    0,
+  ]);
+  assert.deepEqual(
+    endpointDiscoveryReply(
+      {
+        type: "endpoint_discovery",
+        umpVersionMajor: 1,
+        umpVersionMinor: 1,
+        filter: 0x10,
+      },
+      identity,
+    ),
+    [0xf0060200, 0, 0, 0],
   );
 });
 

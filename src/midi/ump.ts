@@ -8,6 +8,7 @@
 import { scaleDown, scaleUp } from "./_ump_scale.ts";
 import {
   decodeUmpStream,
+  streamTextBytes,
   type UmpProtocol,
   type UmpStreamMessage,
 } from "./ump_stream.ts";
@@ -117,7 +118,8 @@ const MT4_NAMES: Record<number, string> = {
  * controllers, per-note pitch bend and management, relative controllers,
  * SysEx8 and mixed data, flex data, reserved types) and what is malformed is
  * dropped and reported, never silently. UMP Stream messages come back typed
- * in `stream`. Utility messages are ignored (and counted). It never throws
+ * in `stream` (an endpoint name or product instance id of several packets
+ * joined into one, `form` 0). Utility messages are ignored (and counted). It never throws
  * on any words.
  *
  * @example A MIDI 2.0 note on, scaled down
@@ -136,6 +138,7 @@ export class UmpToMidi1 {
   #sysex: number[] | undefined;
   #sysexWords: number[] = [];
   #sysexError: string | undefined;
+  #texts = new Map<string, number[]>();
   #stats: UmpToMidi1Stats = {
     messages: 0,
     dropped: 0,
@@ -240,7 +243,14 @@ export class UmpToMidi1 {
     }
     if (mt === 0xf) {
       this.#stats.stream++;
-      result.stream.push(decodeUmpStream(packet));
+      const message = decodeUmpStream(packet);
+      if (
+        (message.type === "endpoint_name" ||
+          message.type === "product_instance_id") && message.form !== 0
+      ) {
+        return this.#joinText(message.type, message.form, packet, result);
+      }
+      result.stream.push(message);
       return;
     }
     const group = (w0 >>> 24) & 0xf;
@@ -283,6 +293,44 @@ export class UmpToMidi1 {
           }`,
           packet,
         );
+    }
+  }
+
+  /** Joins the packets of a name or product instance id into one. */
+  #joinText(
+    type: "endpoint_name" | "product_instance_id",
+    form: number,
+    packet: number[],
+    result: UmpToMidi1Result,
+  ): void {
+    const bytes = streamTextBytes(packet);
+    let text = this.#texts.get(type);
+    if (form === 1) {
+      text = [];
+      this.#texts.set(type, text);
+    } else if (text === undefined) {
+      return this.#drop(
+        result,
+        `UMP Stream ${type} packet ${hex(packet[0])} came with no start`,
+        packet,
+      );
+    }
+    for (const byte of bytes) text.push(byte);
+    if (text.length > 98) {
+      this.#texts.delete(type);
+      return this.#drop(
+        result,
+        `UMP Stream ${type} is longer than 98 bytes`,
+        packet,
+      );
+    }
+    if (form === 3) {
+      this.#texts.delete(type);
+      result.stream.push({
+        type,
+        form: 0,
+        text: new TextDecoder().decode(new Uint8Array(text)),
+      });
     }
   }
 

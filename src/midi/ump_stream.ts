@@ -92,13 +92,29 @@ export type UmpStreamMessage =
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
-function textOf(words: ArrayLike<number>, fromByte: number): string {
+/**
+ * The text bytes of one Endpoint Name, Product Instance Id or Function Block
+ * Name packet, without the zero bytes that pad it.
+ *
+ * @param words The four words of the packet.
+ * @param fromByte Where its text starts (2, or 3 for a function block name).
+ * @returns Up to 14 bytes of UTF-8, which may end inside a character that the
+ * next packet finishes.
+ */
+export function streamTextBytes(
+  words: ArrayLike<number>,
+  fromByte = 2,
+): Uint8Array {
   const bytes: number[] = [];
   for (let i = fromByte; i < 16; i++) {
-    const byte = (words[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
+    const byte = ((words[i >> 2] ?? 0) >>> (24 - 8 * (i & 3))) & 0xff;
     if (byte !== 0) bytes.push(byte);
   }
-  return decoder.decode(new Uint8Array(bytes));
+  return new Uint8Array(bytes);
+}
+
+function textOf(words: ArrayLike<number>, fromByte: number): string {
+  return decoder.decode(streamTextBytes(words, fromByte));
 }
 
 /**
@@ -255,4 +271,102 @@ export function encodeUmpStream(message: UmpStreamMessage): number[] {
         (_, i) => (message.words[i] ?? 0) >>> 0,
       );
   }
+}
+
+/**
+ * Splits an Endpoint Name or Product Instance Id into the UMP Stream packets
+ * that carry it, 14 bytes each (complete, or start, continue and end).
+ *
+ * @param type Which text.
+ * @param text The text, at most 98 bytes of UTF-8 for a name and 42 for a
+ * product instance id (the UMP specification's bounds).
+ * @returns The packets' words, four for each.
+ * @throws {RangeError} A text over its bound.
+ */
+export function streamTextPackets(
+  type: "endpoint_name" | "product_instance_id",
+  text: string,
+): number[] {
+  const bytes = new TextEncoder().encode(text);
+  const max = type === "endpoint_name" ? 98 : 42;
+  if (bytes.length > max) {
+    throw new RangeError(
+      `A UMP ${type} must be at most ${max} bytes, got ${bytes.length}`,
+    );
+  }
+  const count = Math.max(1, Math.ceil(bytes.length / 14));
+  const out: number[] = [];
+  for (let p = 0; p < count; p++) {
+    const form = count === 1 ? 0 : p === 0 ? 1 : p === count - 1 ? 3 : 2;
+    const packet = encodeUmpStream({ type, form, text: "" });
+    bytes.subarray(p * 14, p * 14 + 14).forEach((byte, i) => {
+      const at = i + 2;
+      packet[at >> 2] = (packet[at >> 2] | (byte << (24 - 8 * (at & 3)))) >>>
+        0;
+    });
+    out.push(...packet);
+  }
+  return out;
+}
+
+/** What an endpoint says of itself, for {@linkcode endpointDiscoveryReply}. */
+export interface EndpointIdentity {
+  /** The endpoint name, at most 98 bytes of UTF-8. */
+  name: string;
+  /** The Product Instance Id, at most 42 bytes. */
+  productInstanceId: string;
+  /** The protocol in use now. */
+  protocol: UmpProtocol;
+  /** It can speak the MIDI 1.0 protocol. @default {true} */
+  midi1?: boolean;
+  /** It can speak the MIDI 2.0 protocol. @default {true} */
+  midi2?: boolean;
+}
+
+/**
+ * The answer to an Endpoint Discovery: the notifications that its filter asks
+ * for, in the specification's order: Endpoint Info (UMP 1.1, no function
+ * blocks, no JR timestamps), the Endpoint Name, the Product Instance Id and
+ * the Stream Configuration in use. A Device Identity is not sent: there is no
+ * manufacturer to name.
+ *
+ * @param discovery The request.
+ * @param identity What to say.
+ * @returns The words of the replies, four for each packet.
+ */
+export function endpointDiscoveryReply(
+  discovery: EndpointDiscovery,
+  identity: EndpointIdentity,
+): number[] {
+  const out: number[] = [];
+  if (discovery.filter & 0x01) {
+    out.push(...encodeUmpStream({
+      type: "endpoint_info",
+      umpVersionMajor: 1,
+      umpVersionMinor: 1,
+      staticFunctionBlocks: true,
+      functionBlocks: 0,
+      midi2: identity.midi2 ?? true,
+      midi1: identity.midi1 ?? true,
+      rxJR: false,
+      txJR: false,
+    }));
+  }
+  if (discovery.filter & 0x04) {
+    out.push(...streamTextPackets("endpoint_name", identity.name));
+  }
+  if (discovery.filter & 0x08) {
+    out.push(
+      ...streamTextPackets("product_instance_id", identity.productInstanceId),
+    );
+  }
+  if (discovery.filter & 0x10) {
+    out.push(...encodeUmpStream({
+      type: "stream_configuration_notification",
+      protocol: identity.protocol,
+      rxJR: false,
+      txJR: false,
+    }));
+  }
+  return out;
 }

@@ -71,7 +71,14 @@ export const AuthState = {
   UserNotFound: 0x02,
 } as const;
 
-/** The reasons of a NAK (Table 25). amidi2net sends NAK as 0x7F, not 0x8F. */
+/**
+ * The code that amidi2net sends its NAK with (not the specification's
+ * 0x8F). {@linkcode decodeDatagram} reads it as a NAK too, so that two
+ * peers never answer each other's NAK with a NAK, forever.
+ */
+export const AMIDI2NET_NAK = 0x7f;
+
+/** The reasons of a NAK (Table 25). */
 export const NakReason = {
   Other: 0x00,
   CommandNotSupported: 0x01,
@@ -85,19 +92,33 @@ export const ByeReason = {
   Unknown: 0x00,
   UserTerminated: 0x01,
   PowerDown: 0x02,
-  TooManyMissingPackets: 0x03,
+  TooManyMissingUmpPackets: 0x03,
   Timeout: 0x04,
   SessionNotEstablished: 0x05,
   NoPendingSession: 0x06,
   ProtocolError: 0x07,
-  TooManyOpenSessions: 0x40,
-  InvitationWithAuthenticationRejectedMissingPriorAttempt: 0x41,
+  InvitationFailedTooManyOpenSessions: 0x40,
+  InvitationWithAuthenticationRejectedMissingPriorInvitation: 0x41,
   InvitationRejectedUserDidNotAccept: 0x42,
   InvitationRejectedAuthenticationFailed: 0x43,
   InvitationRejectedUsernameNotFound: 0x44,
   NoMatchingAuthenticationMethod: 0x45,
   InvitationCanceled: 0x80,
 } as const;
+
+/**
+ * The name of a reason code in one of the tables above, for messages:
+ * `reasonName(ByeReason, 0x04)` is "Timeout (0x04)".
+ */
+export function reasonName(
+  table: Readonly<Record<string, number>>,
+  code: number,
+): string {
+  for (const [name, value] of Object.entries(table)) {
+    if (value === code) return `${name} (${hex(code)})`;
+  }
+  return `reason ${hex(code)}`;
+}
 
 /** The reasons of a Retransmit Error. */
 export const RetransmitErrorReason = {
@@ -188,7 +209,10 @@ export interface EmptyCommand {
   type: "session_reset" | "session_reset_reply" | "bye_reply";
 }
 
-/** NAK (0x8F): a command refused, its header echoed. */
+/**
+ * NAK (0x8F): a command refused, its header echoed. A NAK that amidi2net
+ * sends (0x7F) decodes as one too; its `header` says which code it had.
+ */
 export interface NakCommand {
   type: "nak";
   /** One of {@linkcode NakReason}. */
@@ -208,7 +232,11 @@ export interface ByeCommand {
   text: string;
 }
 
-/** UMP Data (0xFF): UMP words with a 16-bit sequence number. */
+/**
+ * UMP Data (0xFF): UMP words with a 16-bit sequence number. Zephyr takes
+ * exactly one UMP message in each (1 to 4 words) and NAKs more as malformed;
+ * Windows MIDI Services and amidi2net take several.
+ */
 export interface UmpDataCommand {
   type: "ump_data";
   /** 0..65535, one more for each UMP Data command, wrapping. */
@@ -778,6 +806,7 @@ function decodeCommand(
     case CommandCode.ByeReply:
       return { type: "bye_reply" };
     case CommandCode.NAK:
+    case AMIDI2NET_NAK:
       if (payload.length < 4) {
         return malformed("no header of the command refused in the payload");
       }
