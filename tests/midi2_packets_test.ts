@@ -162,7 +162,7 @@ const VECTORS: [string, Midi2Command, string][] = [
     {
       type: "nak",
       reason: NakReason.CommandNotSupported,
-      header: 0x77020000,
+      refusedHeader: 0x77020000,
       text: "",
     },
     `${SIG} 8F 01 01 00  77 02 00 00`,
@@ -172,7 +172,7 @@ const VECTORS: [string, Midi2Command, string][] = [
     {
       type: "nak",
       reason: NakReason.CommandMalformed,
-      header: 0x20000000,
+      refusedHeader: 0x20000000,
       text: "no id",
     },
     `${SIG} 8F 03 03 00  20 00 00 00  6E 6F 20 69 64 00 00 00`,
@@ -339,7 +339,7 @@ Deno.test("decodeDatagram returns an unknown command with its header for the NAK
     encodeDatagram([{
       type: "nak",
       reason: NakReason.CommandNotSupported,
-      header: commands[0].header,
+      refusedHeader: commands[0].header,
       text: "",
     }]),
     hex(`${SIG} 8F 01 01 00 77 02 AB CD`),
@@ -367,8 +367,9 @@ Deno.test("decodeDatagram reads amidi2net's NAK (code 0x7F) as a NAK, so that no
   assert.deepEqual(commands, [{
     type: "nak",
     reason: NakReason.CommandNotExpected,
-    header: 0xff010003,
+    refusedHeader: 0xff010003,
     text: "",
+    header: 0x7f010200,
     offset: 4,
   }]);
 });

@@ -217,8 +217,8 @@ export interface NakCommand {
   type: "nak";
   /** One of {@linkcode NakReason}. */
   reason: number;
-  /** The header word of the command refused. */
-  header: number;
+  /** The header word of the command refused (echoed). */
+  refusedHeader: number;
   /** A text for people, UTF-8, maybe empty. */
   text: string;
 }
@@ -511,7 +511,13 @@ function partsOf(command: Midi2Command): Parts {
         csd1: checkInt(command.reason, `${what} reason`, 0xff),
         csd2: 0,
         payload: [
-          u32(checkInt(command.header, `${what} header`, 0xffffffff)),
+          u32(
+            checkInt(
+              command.refusedHeader,
+              `${what} refusedHeader`,
+              0xffffffff,
+            ),
+          ),
           text,
           pad(text),
         ],
@@ -813,7 +819,7 @@ function decodeCommand(
       return {
         type: "nak",
         reason: csd1,
-        header: view.getUint32(0),
+        refusedHeader: view.getUint32(0),
         text: readText(payload.subarray(4)),
       };
     case CommandCode.Bye:
