@@ -148,6 +148,8 @@ export class UmpToMidi1 {
   };
 
   /**
+   * Makes a translator for one group.
+   *
    * @param options The group to map and the sysex bound.
    * @throws {RangeError} A group out of 0..15 or a bad sysex bound.
    */
@@ -584,6 +586,8 @@ export class Midi1ToUmp {
   #channels: ChannelState[] = [];
 
   /**
+   * Makes a translator for one group and protocol.
+   *
    * @param options The group and the protocol.
    * @throws {RangeError} A group out of 0..15 or a protocol not 1 or 2.
    */

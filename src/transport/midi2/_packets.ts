@@ -136,6 +136,7 @@ export interface IdentityFields {
 
 /** Invitation (0x01): a client asks for a session. */
 export interface InvitationCommand extends IdentityFields {
+  /** The kind of command. */
   type: "invitation";
   /** The bits of {@linkcode Capability}. */
   capabilities: number;
@@ -143,6 +144,7 @@ export interface InvitationCommand extends IdentityFields {
 
 /** Invitation with Authentication (0x02): the shared secret's digest. */
 export interface InvitationWithAuthCommand {
+  /** The kind of command. */
   type: "invitation_with_auth";
   /** SHA-256 of the nonce and the shared secret, 32 bytes. */
   digest: Uint8Array;
@@ -150,6 +152,7 @@ export interface InvitationWithAuthCommand {
 
 /** Invitation with User Authentication (0x03): a user and its digest. */
 export interface InvitationWithUserAuthCommand {
+  /** The kind of command. */
   type: "invitation_with_user_auth";
   /** SHA-256 of the nonce, the user name and the password, 32 bytes. */
   digest: Uint8Array;
@@ -159,11 +162,13 @@ export interface InvitationWithUserAuthCommand {
 
 /** Invitation Reply: Accepted (0x10). */
 export interface InvitationAcceptedCommand extends IdentityFields {
+  /** The kind of command. */
   type: "invitation_accepted";
 }
 
 /** Invitation Reply: Pending (0x11). */
 export interface InvitationPendingCommand extends IdentityFields {
+  /** The kind of command. */
   type: "invitation_pending";
 }
 
@@ -172,6 +177,7 @@ export interface InvitationPendingCommand extends IdentityFields {
  * Required (0x13).
  */
 export interface AuthRequiredCommand extends IdentityFields {
+  /** The kind of command. */
   type: "authentication_required" | "user_authentication_required";
   /** The 16-byte crypto nonce to hash. */
   nonce: Uint8Array;
@@ -181,6 +187,7 @@ export interface AuthRequiredCommand extends IdentityFields {
 
 /** Ping (0x20) or Ping Reply (0x21). */
 export interface PingCommand {
+  /** The kind of command. */
   type: "ping" | "ping_reply";
   /** The 32-bit ping id that the reply echoes. */
   id: number;
@@ -188,6 +195,7 @@ export interface PingCommand {
 
 /** Retransmit Request (0x80). */
 export interface RetransmitRequestCommand {
+  /** The kind of command. */
   type: "retransmit_request";
   /** The sequence number of the first UMP Data command wanted. */
   sequence: number;
@@ -197,6 +205,7 @@ export interface RetransmitRequestCommand {
 
 /** Retransmit Error (0x81). */
 export interface RetransmitErrorCommand {
+  /** The kind of command. */
   type: "retransmit_error";
   /** The sequence number that cannot be sent again. */
   sequence: number;
@@ -206,6 +215,7 @@ export interface RetransmitErrorCommand {
 
 /** The commands that carry nothing: Session Reset (Reply), Bye Reply. */
 export interface EmptyCommand {
+  /** The kind of command. */
   type: "session_reset" | "session_reset_reply" | "bye_reply";
 }
 
@@ -214,6 +224,7 @@ export interface EmptyCommand {
  * sends (0x7F) decodes as one too; its `header` says which code it had.
  */
 export interface NakCommand {
+  /** The kind of command. */
   type: "nak";
   /** One of {@linkcode NakReason}. */
   reason: number;
@@ -225,6 +236,7 @@ export interface NakCommand {
 
 /** Bye (0xF0): the end of a session, with a reason. */
 export interface ByeCommand {
+  /** The kind of command. */
   type: "bye";
   /** One of {@linkcode ByeReason}. */
   reason: number;
@@ -238,6 +250,7 @@ export interface ByeCommand {
  * Windows MIDI Services and amidi2net take several.
  */
 export interface UmpDataCommand {
+  /** The kind of command. */
   type: "ump_data";
   /** 0..65535, one more for each UMP Data command, wrapping. */
   sequence: number;
@@ -263,14 +276,19 @@ export type Midi2Command =
 
 /** A command whose code the specification does not have: NAK it. */
 export interface UnknownCommand {
+  /** The kind of command. */
   type: "unknown";
+  /** Always true: the mark of a command not understood. */
   unknown: true;
+  /** Its command code. */
   code: number;
 }
 
 /** A known command whose payload does not fit its layout: NAK it. */
 export interface MalformedCommand {
+  /** The kind of command. */
   type: "malformed";
+  /** Its command code. */
   code: number;
   /** What is wrong, naming the field. */
   error: string;
@@ -600,6 +618,17 @@ export function encodeCommand(command: Midi2Command): Uint8Array {
 /**
  * Encodes a datagram: the signature, then each command packet in order.
  *
+ * @example A ping
+ * ```ts
+ * import { encodeDatagram } from "./_packets.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(
+ *   encodeDatagram([{ type: "ping", id: 1 }]),
+ *   new Uint8Array([0x4d, 0x49, 0x44, 0x49, 0x20, 1, 0, 0, 0, 0, 0, 1]),
+ * );
+ * ```
+ *
  * @param commands The commands, maybe none.
  * @returns The datagram's bytes.
  * @throws {RangeError} A field out of range, or a datagram over
@@ -641,6 +670,20 @@ export function commandLength(command: Midi2Command): number {
  * offset; an unknown command code is returned as an `unknown` command and a
  * known one with a bad layout as a `malformed` one (with its header, for the
  * NAK), and the rest of the datagram is still read.
+ *
+ * @example An unknown command is kept for its NAK
+ * ```ts
+ * import { decodeDatagram } from "./_packets.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new Uint8Array([0x4d, 0x49, 0x44, 0x49, 0x77, 0, 0, 0, 0xf1, 0, 0, 0]);
+ * const { commands, errors } = decodeDatagram(bytes);
+ * assert.deepEqual(errors, []);
+ * assert.deepEqual(commands, [
+ *   { type: "unknown", unknown: true, code: 0x77, header: 0x77000000, offset: 4 },
+ *   { type: "bye_reply", header: 0xf1000000, offset: 8 },
+ * ]);
+ * ```
  *
  * @param bytes The UDP payload.
  * @returns The commands and the errors.
