@@ -5,7 +5,7 @@
 // separator and no terminator, each string as UTF-8. The specification's own
 // examples are in tests/midi2_packets_test.ts.
 
-import { NONCE_BYTES } from "./_packets.ts";
+import { NONCE_BYTES } from "./_commands.ts";
 
 const encoder = new TextEncoder();
 
