@@ -62,10 +62,10 @@ const VECTORS: [string, Midi2Command, string][] = [
     {
       type: "invitation",
       name: "Café",
-      productInstanceId: "",
+      productInstanceId: "7",
       capabilities: 0,
     },
-    `${SIG} 01 02 02 00  43 61 66 C3 A9 00 00 00`,
+    `${SIG} 01 03 02 00  43 61 66 C3 A9 00 00 00  37 00 00 00`,
   ],
   [
     "Invitation Reply: Accepted",
@@ -429,6 +429,25 @@ Deno.test("encodeCommand names the command and field of a bad value", () => {
         capabilities: 0,
       }),
     { message: "invitation name must be at most 98 bytes, got 99" },
+  );
+  assert.throws(
+    () =>
+      encodeCommand({
+        type: "invitation",
+        name: "n",
+        productInstanceId: "",
+        capabilities: 0,
+      }),
+    { message: "invitation productInstanceId must not be empty" },
+  );
+  assert.throws(
+    () =>
+      encodeCommand({
+        type: "ump_data",
+        sequence: 0,
+        words: new Array(65).fill(0),
+      }),
+    { message: "ump_data words must be at most 64, got 65" },
   );
   assert.throws(
     () =>

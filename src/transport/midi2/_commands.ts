@@ -29,6 +29,9 @@ export const DIGEST_BYTES = 32;
 /** The most 32-bit words of one command's payload (its length is one byte). */
 export const MAX_PAYLOAD_WORDS = 255;
 
+/** The most UMP words in one UMP Data command (amidi2net NAKs more). */
+export const MAX_UMP_DATA_WORDS = 64;
+
 /** The command codes (M2-124-UM 5.5, Command Codes and Packet Types). */
 export const CommandCode = {
   Invitation: 0x01,

@@ -20,6 +20,7 @@ import {
   MAX_NAME_BYTES,
   MAX_PAYLOAD_WORDS,
   MAX_PRODUCT_INSTANCE_ID_BYTES,
+  MAX_UMP_DATA_WORDS,
   type Midi2Command,
   NONCE_BYTES,
   SIGNATURE,
@@ -130,6 +131,15 @@ function partsOf(command: Midi2Command): Parts {
         MAX_PRODUCT_INSTANCE_ID_BYTES,
         true,
       );
+      if (command.type === "invitation" && (!name.length || !piid.length)) {
+        // Windows MIDI Services refuses an Invitation without them, and
+        // amidi2net one of less than two words.
+        throw new RangeError(
+          `invitation ${
+            name.length ? "productInstanceId" : "name"
+          } must not be empty`,
+        );
+      }
       const caps = command.type === "invitation"
         ? checkInt(command.capabilities, `${what} capabilities`, 0xff)
         : 0;
@@ -242,9 +252,9 @@ function partsOf(command: Midi2Command): Parts {
     case "ump_data": {
       const sequence = checkInt(command.sequence, `${what} sequence`, 0xffff);
       const list = command.words;
-      if (list.length > MAX_PAYLOAD_WORDS) {
+      if (list.length > MAX_UMP_DATA_WORDS) {
         throw new RangeError(
-          `${what} words must be at most ${MAX_PAYLOAD_WORDS}, got ${list.length}`,
+          `${what} words must be at most ${MAX_UMP_DATA_WORDS}, got ${list.length}`,
         );
       }
       const bytes = new Uint8Array(list.length * 4);
