@@ -96,6 +96,15 @@ const SYSTEM_LENGTH: Record<number, number> = {
   0xff: 1,
 };
 
+/** A MIDI 1.0 message of one, two or three bytes, without an array between. */
+function bytes(length: number, b0: number, b1 = 0, b2 = 0): Uint8Array {
+  const out = new Uint8Array(length);
+  out[0] = b0;
+  if (length > 1) out[1] = b1;
+  if (length > 2) out[2] = b2;
+  return out;
+}
+
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
 const MT4_NAMES: Record<number, string> = {
@@ -357,7 +366,7 @@ export class UmpToMidi1 {
         packet,
       );
     }
-    result.messages.push(new Uint8Array([status, d1, d2].slice(0, length)));
+    result.messages.push(bytes(length, status, d1, d2));
   }
 
   #midi1(packet: number[], result: UmpToMidi1Result): void {
@@ -384,7 +393,7 @@ export class UmpToMidi1 {
       );
     }
     result.messages.push(
-      two ? new Uint8Array([status, d1]) : new Uint8Array([status, d1, d2]),
+      two ? bytes(2, status, d1) : bytes(3, status, d1, d2),
     );
   }
 
@@ -468,7 +477,7 @@ export class UmpToMidi1 {
     const b2 = (w0 >>> 8) & 0xff, b3 = w0 & 0xff;
     const out = result.messages;
     const cc = (control: number, value: number) =>
-      out.push(new Uint8Array([0xb0 | channel, control, value]));
+      out.push(bytes(3, 0xb0 | channel, control, value));
     const dataOver = (what: string) =>
       this.#drop(
         result,
@@ -483,12 +492,12 @@ export class UmpToMidi1 {
         if (b2 > 0x7f) return dataOver(opcode === 0x9 ? "note on" : "note off");
         let velocity = scaleDown(w1 >>> 16, 16, 7);
         if (opcode === 0x9 && velocity === 0) velocity = 1;
-        out.push(new Uint8Array([(opcode << 4) | channel, b2, velocity]));
+        out.push(bytes(3, (opcode << 4) | channel, b2, velocity));
         return;
       }
       case 0xa:
         if (b2 > 0x7f) return dataOver("poly pressure");
-        out.push(new Uint8Array([0xa0 | channel, b2, scaleDown(w1, 32, 7)]));
+        out.push(bytes(3, 0xa0 | channel, b2, scaleDown(w1, 32, 7)));
         return;
       case 0xb:
         if (b2 > 0x7f) return dataOver("control change");
@@ -501,15 +510,15 @@ export class UmpToMidi1 {
           cc(0, (w1 >>> 8) & 0x7f);
           cc(32, w1 & 0x7f);
         }
-        out.push(new Uint8Array([0xc0 | channel, program]));
+        out.push(bytes(2, 0xc0 | channel, program));
         return;
       }
       case 0xd:
-        out.push(new Uint8Array([0xd0 | channel, scaleDown(w1, 32, 7)]));
+        out.push(bytes(2, 0xd0 | channel, scaleDown(w1, 32, 7)));
         return;
       case 0xe: {
         const value = scaleDown(w1, 32, 14);
-        out.push(new Uint8Array([0xe0 | channel, value & 0x7f, value >> 7]));
+        out.push(bytes(3, 0xe0 | channel, value & 0x7f, value >> 7));
         return;
       }
       case 0x2:

@@ -24,6 +24,7 @@ import {
   type Midi2Command,
   NONCE_BYTES,
   SIGNATURE,
+  type UmpDataCommand,
   type UnknownCommand,
 } from "./_commands.ts";
 
@@ -250,28 +251,43 @@ function partsOf(command: Midi2Command): Parts {
       };
     }
     case "ump_data": {
-      const sequence = checkInt(command.sequence, `${what} sequence`, 0xffff);
-      const list = command.words;
-      if (list.length > MAX_UMP_DATA_WORDS) {
-        throw new RangeError(
-          `${what} words must be at most ${MAX_UMP_DATA_WORDS}, got ${list.length}`,
-        );
-      }
-      const bytes = new Uint8Array(list.length * 4);
-      const view = new DataView(bytes.buffer);
-      for (let i = 0; i < list.length; i++) {
-        view.setUint32(
-          i * 4,
-          checkInt(list[i], `${what} words[${i}]`, 0xffffffff),
-        );
-      }
+      const bytes = new Uint8Array(4 + command.words.length * 4);
+      writeUmpData(new DataView(bytes.buffer), 0, command);
       return {
         code,
-        csd1: sequence >> 8,
-        csd2: sequence & 0xff,
-        payload: [bytes],
+        csd1: bytes[2],
+        csd2: bytes[3],
+        payload: [bytes.subarray(4)],
       };
     }
+  }
+}
+
+const outOf = (value: number, max: number) =>
+  !Number.isInteger(value) || value < 0 || value > max;
+
+/**
+ * Writes a UMP Data command at `at`: the hot path of a sender, with no
+ * allocation (its field names are built only for an error).
+ */
+function writeUmpData(view: DataView, at: number, command: UmpDataCommand) {
+  const { sequence, words } = command;
+  if (outOf(sequence, 0xffff)) checkInt(sequence, "ump_data sequence", 0xffff);
+  if (words.length > MAX_UMP_DATA_WORDS) {
+    throw new RangeError(
+      `ump_data words must be at most ${MAX_UMP_DATA_WORDS}, got ${words.length}`,
+    );
+  }
+  view.setUint32(
+    at,
+    ((CommandCode.UMPData << 24) | (words.length << 16) | sequence) >>> 0,
+  );
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (outOf(word, 0xffffffff)) {
+      checkInt(word, `ump_data words[${i}]`, 0xffffffff);
+    }
+    view.setUint32(at + 4 + i * 4, word);
   }
 }
 
@@ -332,20 +348,36 @@ export function encodeCommand(command: Midi2Command): Uint8Array {
 export function encodeDatagram(
   commands: readonly Midi2Command[],
 ): Uint8Array {
-  const packets = commands.map(encodeCommand);
+  // UMP Data is written in place; the rest is encoded first.
+  const packets: (Uint8Array | undefined)[] = new Array(commands.length);
   let length = 4;
-  for (const packet of packets) length += packet.length;
+  for (let i = 0; i < commands.length; i++) {
+    const command = commands[i];
+    if (command.type === "ump_data") {
+      length += 4 + command.words.length * 4;
+    } else {
+      length += (packets[i] = encodeCommand(command)).length;
+    }
+  }
   if (length > MAX_DATAGRAM_BYTES) {
     throw new RangeError(
       `A Network MIDI 2.0 datagram must be at most ${MAX_DATAGRAM_BYTES} bytes, got ${length} (${commands.length} commands)`,
     );
   }
   const out = new Uint8Array(length);
-  new DataView(out.buffer).setUint32(0, SIGNATURE);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, SIGNATURE);
   let at = 4;
-  for (const packet of packets) {
-    out.set(packet, at);
-    at += packet.length;
+  for (let i = 0; i < commands.length; i++) {
+    const packet = packets[i];
+    if (packet === undefined) {
+      const command = commands[i] as UmpDataCommand;
+      writeUmpData(view, at, command);
+      at += 4 + command.words.length * 4;
+    } else {
+      out.set(packet, at);
+      at += packet.length;
+    }
   }
   return out;
 }
@@ -422,6 +454,22 @@ export function decodeDatagram(bytes: Uint8Array): DecodedDatagram {
         } payload words, but ${bytes.length - at - 4} bytes are left`,
       );
       break;
+    }
+    if (code === CommandCode.UMPData) {
+      // The hot path: read the words from the datagram's own view.
+      const words: number[] = new Array(length / 4);
+      for (let i = 0; i < words.length; i++) {
+        words[i] = view.getUint32(at + 4 + i * 4);
+      }
+      commands.push({
+        type: "ump_data",
+        sequence: header & 0xffff,
+        words,
+        header,
+        offset: at,
+      });
+      at += 4 + length;
+      continue;
     }
     const payload = bytes.subarray(at + 4, at + 4 + length);
     const decoded = decodeCommand(
@@ -562,11 +610,6 @@ function decodeCommand(
       };
     case CommandCode.Bye:
       return { type: "bye", reason: csd1, text: readText(payload) };
-    case CommandCode.UMPData: {
-      const list: number[] = new Array(payload.length / 4);
-      for (let i = 0; i < list.length; i++) list[i] = view.getUint32(i * 4);
-      return { type: "ump_data", sequence: (csd1 << 8) | csd2, words: list };
-    }
     default:
       return { type: "unknown", unknown: true, code };
   }
