@@ -538,7 +538,8 @@ Deno.test("Midi1ToUmp scales up to MT 0x4 under the MIDI 2.0 protocol", () => {
     [bytes(0x90, 60, 64), [0x40903c00, 0x80000000]],
     [bytes(0x91, 60, 127), [0x40913c00, 0xffff0000]],
     [bytes(0x90, 60, 1), [0x40903c00, 0x02000000]],
-    [bytes(0x90, 60, 0), [0x40803c00, 0x00000000]], // velocity 0: note off
+    // Velocity 0: a note off, of MIDI 1.0's velocity 64.
+    [bytes(0x90, 60, 0), [0x40803c00, 0x80000000]],
     [bytes(0x80, 60, 64), [0x40803c00, 0x80000000]],
     [bytes(0xa0, 60, 64), [0x40a03c00, 0x80000000]],
     [bytes(0xb0, 7, 127), [0x40b00700, 0xffffffff]],

@@ -573,8 +573,8 @@ interface ChannelState {
  * and a sysex as SysEx7 packets (MT 0x3, six bytes each). Channel voice goes
  * out as MT 0x2 under the MIDI 1.0 protocol, or under the MIDI 2.0 protocol
  * as MT 0x4 with the specification's min-center-max upscaling: a note on of
- * velocity 0 becomes a note off, bank select (CC 0, 32) rides on the next
- * program change, and RPN and NRPN (CC 101/100, 99/98 with Data Entry 6 and
+ * velocity 0 becomes a note off of velocity 0x8000 (MIDI 1.0's 64), bank
+ * select (CC 0, 32) rides on the next program change, and RPN and NRPN (CC 101/100, 99/98 with Data Entry 6 and
  * 38) become MIDI 2.0 RPN and NRPN messages, one on each Data Entry byte (so
  * a sender of the MSB alone is heard); Data Entry with no parameter selected,
  * and every other controller, goes out as a MIDI 2.0 control change.
@@ -719,7 +719,8 @@ export class Midi1ToUmp {
       case 0x8:
         return [head(0x8, d1, 0), (scaleUp(d2, 7, 16) << 16) >>> 0];
       case 0x9:
-        if (d2 === 0) return [head(0x8, d1, 0), 0];
+        // Velocity 0 is a note off, of velocity 64, as MIDI 1.0 has it.
+        if (d2 === 0) return [head(0x8, d1, 0), 0x80000000];
         return [head(0x9, d1, 0), (scaleUp(d2, 7, 16) << 16) >>> 0];
       case 0xa:
         return [head(0xa, d1, 0), scaleUp(d2, 7, 32)];
