@@ -285,6 +285,19 @@ Deno.test("UmpToMidi1 reports SysEx7 packets out of order", () => {
   ]);
 });
 
+Deno.test("UmpToMidi1.reset drops a sysex in progress, and what follows does not join it", () => {
+  const toMidi1 = new UmpToMidi1();
+  toMidi1.push([0x30160102, 0x03040506]);
+  assert.deepEqual(toMidi1.reset().map((d) => d.reason), [
+    "SysEx7 in progress was reset before its end packet",
+  ]);
+  assert.deepEqual(toMidi1.reset(), []);
+  const { messages, dropped } = toMidi1.push([0x30320708, 0]);
+  assert.deepEqual(messages, []);
+  assert.match(dropped[0].reason, /end packet 0x30320708 came with no start/);
+  assert.equal(toMidi1.stats.dropped, 2);
+});
+
 Deno.test("UmpToMidi1 maps only its group, and counts the others", () => {
   const toMidi1 = new UmpToMidi1({ group: 3 });
   const { messages } = toMidi1.push([

@@ -226,7 +226,13 @@ export class UmpToMidi1 {
     return result;
   }
 
-  /** Forgets a sysex in progress (on a session reset), reporting it. */
+  /**
+   * Forgets a sysex (and an endpoint name) in progress, on a session reset
+   * or when packets were lost for good, so that what follows does not join
+   * it.
+   *
+   * @returns The sysex dropped, if one was in progress.
+   */
   reset(): UmpDrop[] {
     const result: UmpToMidi1Result = { messages: [], dropped: [], stream: [] };
     if (this.#sysex !== undefined || this.#sysexError !== undefined) {
@@ -237,6 +243,7 @@ export class UmpToMidi1 {
       );
     }
     this.#endSysex();
+    this.#texts.clear();
     return result.dropped;
   }
 
