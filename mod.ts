@@ -166,6 +166,7 @@ export {
   META_END_OF_TRACK,
   META_TEMPO,
   META_TIME_SIGNATURE,
+  META_TRACK_NAME,
   type MetaEvent,
   type MidiEvent,
   type MidiFile,

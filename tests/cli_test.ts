@@ -905,6 +905,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--max-sysex BYTES",
         "--json",
         "-q, --quiet",
+        "--record FILE.mid",
         "-h, --help",
       ]],
       [

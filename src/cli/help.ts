@@ -238,7 +238,7 @@ const RTP_EVENTS: [string, string][] = [
 /** `midisock serve --help`. */
 export const SERVE_HELP: string =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--snapshot] [--no-release]
-         [--max-sysex BYTES] [--json] [--quiet]
+         [--max-sysex BYTES] [--json] [--quiet] [--record FILE.mid]
          [--allow CIDR]... [--max-clients N] [--max-pending N] [--no-sysex]
          [--token-file FILE] [--tls-cert FILE --tls-key FILE]
          [--out NAME]... [--virtual NAME]...
@@ -287,6 +287,10 @@ ${
         'Print JSON lines instead. A message is mido\'s msg.dict() with the sender first, such as {"sender":NAME,"type":"sysex","time":0,"data":[1,2]} (mido\'s snake_case field names, such as frame_type; sysex data as a list). Delete "sender" and mido\'s Message.from_dict() reads it; it rejects unknown keys. An event is {"event":"connect"|"disconnect"|"slowclient", "port":NAME}, with "droppedBytes":BYTES when bytes were dropped; {"event":"drop", "port":NAME, "skippedBytes":.., "discardedMessages":.., "oversizedSysex":..}; {"event":"release", "port":NAME, "notes":N, "pedals":N}; {"event":"reject", "address":.., "reason":..}; {"event":"filtered", "port":NAME, "type":TYPE, "reason":..}; {"event":"accepterror", "error":TEXT}; {"event":"outputerror", "port":NAME, "type":TYPE, "error":TEXT}',
       ],
       ["-q, --quiet", "Print no messages and no events"],
+      [
+        "--record FILE.mid",
+        'Keep what the clients play as a type 1 Standard MIDI File: a tempo track (120 bpm, 480 ticks a beat), then a track for each client, named by it. The file is complete on disk at all times, to within one second; when the server stops, it prints one line: "recorded N messages in S s to FILE (BYTES bytes)"',
+      ],
       HELP_OPTION,
     ])
   }
@@ -494,7 +498,8 @@ export const RECORD_HELP: string =
 
 Connects to a socket-port server and writes each message that the server
 sends into FILE.mid, a type 0 Standard MIDI File (a client of a bus does
-not know who sent what, so there is one track). Delta times come from
+not know who sent what, so there is one track; serve --record keeps a
+track for each client). Delta times come from
 each message's arrival time; the file starts with the first message. The
 file on disk is a valid MIDI file at all times, to within one second: what
 came is written, with an End of Track and the track's length, once a

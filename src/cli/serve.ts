@@ -13,6 +13,7 @@ import type { NatsBridgeOptions } from "../nats/join_nats.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
 import { openFileLimit } from "../transport/listen.ts";
+import { RecordingFile } from "../smf/recording_file.ts";
 import { oneLine } from "../util/error_text.ts";
 import {
   address,
@@ -75,6 +76,7 @@ export async function serve(
       web: { type: "string" },
       "web-origin": { type: "string", multiple: true },
       "web-host": { type: "string", multiple: true },
+      record: { type: "string" },
       rtp: { type: "string" },
       "rtp-name": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -173,6 +175,24 @@ export async function serve(
       throw error;
     }
   }
+  // What the bus plays, kept with a track for each client (--record).
+  let recording: RecordingFile | undefined;
+  let flusher: ReturnType<typeof setInterval> | undefined;
+  let flushing = Promise.resolve();
+  if (values.record !== undefined) {
+    try {
+      recording = await RecordingFile.create(values.record, { format: 1 });
+    } catch (error) {
+      await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
+      await closeAll(outputs);
+      throw new Error(`Cannot record to ${values.record}: ${oneLine(error)}`);
+    }
+    // At least once a second, what came is on disk, in a complete file.
+    flusher = setInterval(() => {
+      flushing = flushing.then(() => recording!.flush());
+    }, 1000);
+  }
+  const recordingStarted = performance.now();
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
   const stop = () =>
@@ -312,7 +332,8 @@ export async function serve(
       await err.write(`${PROGRAM}: playing the bus on ${names(outputs)}`);
     }
     // Ends when the server is closed and everything it had is printed.
-    for await (const { port: client, message } of messages) {
+    for await (const { port: client, message, time } of messages) {
+      recording?.add(message, time, client.name);
       await printer.message(client.name, message);
       if (outputs.length > 0) await play(outputs, message, printer);
       count(client);
@@ -323,6 +344,17 @@ export async function serve(
     await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
     for (const left of [...leaving.values()]) left.line();
     await closeAll(outputs); // each releases the notes it holds
+    if (recording) {
+      clearInterval(flusher);
+      await flushing;
+      await recording.close();
+      const seconds = (performance.now() - recordingStarted) / 1000;
+      await err.write(
+        `${PROGRAM}: recorded ${recording.messages} messages in ${
+          seconds.toFixed(1)
+        } s to ${values.record} (${recording.size} bytes)`,
+      );
+    }
   }
   return stdoutStatus(out);
 }
