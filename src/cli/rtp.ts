@@ -55,40 +55,53 @@ function rtpAddress(
 }
 
 /**
- * `rtp://HOST[:PORT]`: an AppleMIDI session that this end invites (the
- * port defaults to 5004). `--name` is the session name it gives itself;
- * RTP-MIDI has no TLS and no token.
+ * Checks the rest of an `rtp://HOST[:PORT]` address (the port defaults to
+ * 5004) with the command's link (`--name` is this end's session name;
+ * RTP-MIDI has no TLS and no token), and says how to open a session to it:
+ * `midisock ping rtp://` measures with the session's ping().
+ *
+ * @throws {UsageError} Naming the fault.
+ */
+export function rtpTarget(rest: string, link: Link): {
+  name: string;
+  open(signal: AbortSignal): Promise<RtpSession>;
+} {
+  if (link.tls) {
+    throw new UsageError(
+      `rtp:// has no TLS: drop --tls and --ca (see ${PROGRAM} --help)`,
+    );
+  }
+  if (link.hello.token !== undefined) {
+    throw new UsageError(
+      `rtp:// has no token: RTP-MIDI has no authentication; drop --token-file and MIDISOCK_TOKEN (see ${PROGRAM} --help)`,
+    );
+  }
+  const { host, port } = rtpAddress(rest.replace(/\/$/, ""), "address");
+  if (port === 0) {
+    throw new UsageError(
+      `Invalid address "rtp://${rest}": cannot connect to port 0`,
+    );
+  }
+  return {
+    name: `rtp://${formatAddress(host, port)}`,
+    open: (signal) =>
+      connectRtp(host, port, { name: link.hello.name ?? DEFAULT_NAME, signal }),
+  };
+}
+
+/**
+ * `rtp://HOST[:PORT]`: an AppleMIDI session that this end invites, as a
+ * port (an entry of dial.ts's SCHEMES).
  */
 export const RTP_SCHEME = {
   scheme: "rtp:",
   example: "rtp://HOST[:PORT]",
   parse(rest: string, link: Link) {
-    if (link.tls) {
-      throw new UsageError(
-        `rtp:// has no TLS: drop --tls and --ca (see ${PROGRAM} --help)`,
-      );
-    }
-    if (link.hello.token !== undefined) {
-      throw new UsageError(
-        `rtp:// has no token: RTP-MIDI has no authentication; drop --token-file and MIDISOCK_TOKEN (see ${PROGRAM} --help)`,
-      );
-    }
-    const { host, port } = rtpAddress(rest.replace(/\/$/, ""), "address");
-    if (port === 0) {
-      throw new UsageError(
-        `Invalid address "rtp://${rest}": cannot connect to port 0`,
-      );
-    }
-    const name = `rtp://${formatAddress(host, port)}`;
+    const { name, open } = rtpTarget(rest, link);
     return {
       name,
-      dial: async (signal: AbortSignal) => {
-        const session = await connectRtp(host, port, {
-          name: link.hello.name ?? DEFAULT_NAME,
-          signal,
-        });
-        return new SocketPort(session, { name });
-      },
+      dial: async (signal: AbortSignal) =>
+        new SocketPort(await open(signal), { name }),
     };
   },
 };
