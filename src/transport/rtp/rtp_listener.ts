@@ -50,7 +50,10 @@ export interface RtpListenerStats {
   sessions: number;
   /** Packets that were malformed or belonged to no session. */
   badPackets: number;
-  /** Invitations answered NO (too many waiting). */
+  /**
+   * Invitations answered NO (too many waiting), and sessions that
+   * `onSession` threw on (they are told BY).
+   */
   refused: number;
 }
 
@@ -346,9 +349,11 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
     );
     try {
       this.#onSession(opened.session);
-    } catch (error) {
+    } catch {
+      // The callback could not take it (a closed server): the peer is told
+      // BY, and it is counted. Nothing is thrown into the socket's handler.
+      this.stats.refused++;
       opened.session.close();
-      throw error;
     }
   }
 
