@@ -14,7 +14,7 @@ export type RtpEndReason = "bye" | "timeout" | "closed";
 /**
  * The fields of an {@linkcode RtpSessionEvent}.
  *
- * @example
+ * @example The fields of an end event
  * ```ts
  * import type { RtpSessionEventInit } from "@x/midisock/rtp";
  *
@@ -69,7 +69,7 @@ export class RtpSessionEvent<S extends NamedSession = NamedSession>
 /**
  * The fields of an {@linkcode RtpPacketEvent}.
  *
- * @example
+ * @example The fields of a bad packet event
  * ```ts
  * import type { RtpPacketEventInit } from "@x/midisock/rtp";
  *

@@ -140,6 +140,21 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
    * @returns The listener, listening.
    * @throws {Deno.errors.AddrInUse} If a port is taken.
    * @throws {RangeError} If an option is out of range.
+   *
+   * @example A listener on a free pair of ports, counting its sessions
+   * ```ts
+   * import { connectRtp, RtpListener } from "@x/midisock/rtp";
+   * import assert from "node:assert/strict";
+   *
+   * await using listener = await RtpListener.listen(
+   *   { hostname: "127.0.0.1", port: 0, name: "studio" },
+   *   (session) => console.log(`${session.name} joined`),
+   * );
+   * assert.equal(listener.port % 2, 0); // the control port; data is the next
+   * await using session = await connectRtp("127.0.0.1", listener.port, { name: "keys" });
+   * assert.equal(listener.stats.sessions, 1);
+   * assert.deepEqual(listener.sessions.map((s) => s.name), ["rtp:keys"]);
+   * ```
    */
   static async listen(
     options: RtpListenerOptions,

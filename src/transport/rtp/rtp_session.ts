@@ -387,7 +387,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
    * @returns The round trip, in milliseconds.
    * @throws {Deno.errors.NotConnected} If the session ended first.
    *
-   * @example
+   * @example The round trip to a listener on loopback
    * ```ts
    * import { connectRtp, RtpListener } from "@x/midisock/rtp";
    * import assert from "node:assert/strict";
