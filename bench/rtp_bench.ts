@@ -56,8 +56,15 @@ function bind(port = 0): Promise<dgram.Socket> {
   });
 }
 
+/** A round trip, set up once and timed many times. */
+interface Echo {
+  /** One round trip, in ms. */
+  once(i: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 /** The raw echo: a 3-byte datagram there and back. */
-async function raw(): Promise<number[]> {
+async function raw(): Promise<Echo> {
   const echo = await bind();
   const client = await bind();
   echo.on(
@@ -65,27 +72,30 @@ async function raw(): Promise<number[]> {
     (m: Uint8Array, from: dgram.RemoteInfo) =>
       echo.send(m, from.port, from.address),
   );
-  const out: number[] = [];
   const note = new Uint8Array([0x90, 60, 100]);
   let next: () => void = () => {};
   client.on("message", () => next());
-  for (let i = 0; i < RUNS + WARMUP; i++) {
-    const t = performance.now();
-    await new Promise<void>((resolve) => {
-      next = resolve;
-      client.send(note, echo.address().port, "127.0.0.1");
-    });
-    if (i >= WARMUP) out.push(performance.now() - t);
-  }
-  echo.close();
-  client.close();
-  return out;
+  return {
+    async once() {
+      const t = performance.now();
+      await new Promise<void>((resolve) => {
+        next = resolve;
+        client.send(note, echo.address().port, "127.0.0.1");
+      });
+      return performance.now() - t;
+    },
+    close() {
+      echo.close();
+      client.close();
+      return Promise.resolve();
+    },
+  };
 }
 
-/** midisock RTP <-> midisock RTP. */
+/** midisock RTP <-> midisock RTP: ports at both ends, the far one echoing. */
 async function midisock(
   journal: boolean,
-): Promise<{ rtt: number[]; session: RtpSession }> {
+): Promise<Echo & { session: RtpSession }> {
   const joined = Promise.withResolvers<RtpSession>();
   const listener = await RtpListener.listen(
     { hostname: "127.0.0.1", port: 0, journal },
@@ -97,24 +107,27 @@ async function midisock(
   const echoing = (async () => {
     for await (const m of b) await b.send(m);
   })();
-  const out: number[] = [];
-  for (let i = 0; i < RUNS + WARMUP; i++) {
-    const t = performance.now();
-    // A note on, then off: what a player sends.
-    await a.send(
-      message(i % 2 ? "note_off" : "note_on", {
-        note: 60 + (i >> 1) % 24,
-        velocity: 100,
-      }),
-    );
-    await a.receive();
-    if (i >= WARMUP) out.push(performance.now() - t);
-  }
-  await a.close();
-  await b.close();
-  await echoing;
-  await listener.close();
-  return { rtt: out, session };
+  return {
+    session,
+    async once(i) {
+      const t = performance.now();
+      // A note on, then off: what a player sends.
+      await a.send(
+        message(i % 2 ? "note_off" : "note_on", {
+          note: 60 + (i >> 1) % 24,
+          velocity: 100,
+        }),
+      );
+      await a.receive();
+      return performance.now() - t;
+    },
+    async close() {
+      await a.close();
+      await b.close();
+      await echoing;
+      await listener.close();
+    },
+  };
 }
 
 /** node-rtpmidi <-> node-rtpmidi, under node; undefined if it is missing. */
@@ -189,13 +202,29 @@ function journalBytes(
 }
 
 const f = (n: number) => n.toFixed(3);
-const rawRtt = stats(await raw());
+// The three in turns, in rounds, so that a busy moment of the machine
+// weighs on each alike.
 const ours = await midisock(true);
-const oursRtt = stats(ours.rtt);
-const bare = stats((await midisock(false)).rtt);
+const setups = [await raw(), ours, await midisock(false)];
+const times: number[][] = [[], [], []];
+const ROUNDS = 4;
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [k, setup] of setups.entries()) {
+    for (let i = 0; i < (RUNS + WARMUP) / ROUNDS; i++) {
+      const ms = await setup.once(i);
+      if (round > 0 || i >= WARMUP) times[k].push(ms);
+    }
+  }
+}
+for (const setup of setups) await setup.close();
+const rawRtt = stats(times[0]);
+const oursRtt = stats(times[1]);
+const bare = stats(times[2]);
 const node = await nodeRtpmidi();
 console.log(
-  `RTP-MIDI round trip over loopback, one note at a time, ${RUNS} runs (ms):`,
+  `RTP-MIDI round trip over loopback, one note at a time, ${
+    times[0].length
+  } runs each in ${ROUNDS} rounds, node-rtpmidi ${RUNS} (ms):`,
 );
 console.log(
   `  raw node:dgram echo           p50 ${f(rawRtt.p50)}  p99 ${
