@@ -9,6 +9,8 @@ import { message, SocketPort } from "../mod.ts";
 import { connectRtp, RtpListener, type RtpSession } from "../rtp.ts";
 import { UsageError } from "../src/cli/args.ts";
 import { busAddress } from "../src/cli/dial.ts";
+import { exchange } from "../src/transport/rtp/_control.ts";
+import { RtpMidiSender } from "../src/transport/rtp/rtp_midi.ts";
 import { midisock } from "./_child.ts";
 
 Deno.test("rtp:// addresses: the default port 5004, a name, and no TLS or token", () => {
@@ -180,4 +182,54 @@ Deno.test("monitor rtp://: prints what the session sends, and after a BY reconne
   await using again = new SocketPort(sessions[1]);
   await again.send(message("start"));
   await monitor.waitForMatch("stdout", /start time=0$/);
+});
+
+Deno.test("serve --rtp prints a # recovery line when a packet's journal gives back a lost note_off, and the note_off itself", async () => {
+  await using serve = midisock([
+    "serve",
+    "127.0.0.1:0",
+    "--rtp",
+    "127.0.0.1:0",
+  ]);
+  const [, text] = await serve.waitForMatch(
+    "stderr",
+    /RTP-MIDI sessions on 127\.0\.0\.1:(\d+)/,
+  );
+  const port = Number(text);
+  // A participant played by hand, whose second packet is never sent.
+  const control = dgram.createSocket("udp4");
+  const data = dgram.createSocket("udp4");
+  try {
+    await new Promise<void>((r) => control.bind(0, "127.0.0.1", () => r()));
+    await new Promise<void>((r) => data.bind(0, "127.0.0.1", () => r()));
+    control.send(exchange("IN", 1, 77, "lossy"), port, "127.0.0.1");
+    await new Promise((r) => control.once("message", r));
+    data.send(exchange("IN", 1, 77, "lossy"), port + 1, "127.0.0.1");
+    await serve.waitForMatch("stdout", /^# connect rtp:lossy$/);
+    const sender = new RtpMidiSender({ ssrc: 77 });
+    const [on] = sender.packets([new Uint8Array([0x90, 60, 100])], 0);
+    sender.packets([new Uint8Array([0x80, 60, 0])], 10); // lost
+    const [next] = sender.packets([new Uint8Array([0x90, 62, 100])], 20);
+    data.send(on, port + 1, "127.0.0.1");
+    await serve.waitForMatch(
+      "stdout",
+      /^rtp:lossy note_on channel=0 note=60 velocity=100 time=0$/,
+    );
+    data.send(next, port + 1, "127.0.0.1");
+    await serve.waitForMatch(
+      "stdout",
+      /^# recovery rtp:lossy recovered=1 lost=1 total=1$/,
+    );
+    await serve.waitForMatch(
+      "stdout",
+      /^rtp:lossy note_off channel=0 note=60 velocity=64 time=0$/,
+    );
+    await serve.waitForMatch(
+      "stdout",
+      /^rtp:lossy note_on channel=0 note=62 velocity=100 time=0$/,
+    );
+  } finally {
+    control.close();
+    data.close();
+  }
 });
