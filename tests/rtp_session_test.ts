@@ -466,3 +466,36 @@ Deno.test("RTP overflow: messages beyond maxUnreadBytes unread are dropped, coun
   );
   await b[Symbol.asyncDispose]();
 });
+
+Deno.test("RTP options out of range are refused, naming the option, its range and the value", async () => {
+  await assert.rejects(
+    RtpListener.listen({ port: 65535 }, () => {}),
+    (e) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Invalid port option: expected an integer in 0..65534 (the data port is the next), got 65535",
+  );
+  await assert.rejects(
+    RtpListener.listen(
+      { hostname: "127.0.0.1", port: 0, syncInterval: 61_000 },
+      () => {},
+    ),
+    (e) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Invalid syncInterval option: expected a number in 100..60000, got 61000",
+  );
+  await assert.rejects(
+    connectRtp("127.0.0.1", 5004, { timeout: 5 }),
+    (e) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Invalid timeout option: expected a number in 100..3600000, got 5",
+  );
+  await assert.rejects(
+    connectRtp("127.0.0.1", 0),
+    (e) =>
+      e instanceof RangeError &&
+      /Invalid port: expected an integer in 1\.\.65534/.test(e.message),
+  );
+});
