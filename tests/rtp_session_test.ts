@@ -499,3 +499,29 @@ Deno.test("RTP options out of range are refused, naming the option, its range an
       /Invalid port: expected an integer in 1\.\.65534/.test(e.message),
   );
 });
+
+Deno.test("RTP session: a 64 KiB sysex crosses in segments, exactly, both ways", async () => {
+  const joined = Promise.withResolvers<RtpSession>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (s) => joined.resolve(s),
+  );
+  const session = await connectRtp("127.0.0.1", listener.port);
+  await using a = new SocketPort(session);
+  await using b = new SocketPort(await joined.promise);
+  const data = new Uint8Array(65536).map((_, i) => (i * 7) % 128);
+  await a.send(message("sysex", { data }));
+  assert.deepEqual(
+    await b.receive({ signal: AbortSignal.timeout(5000) }),
+    message("sysex", { data }),
+  );
+  await b.send(message("sysex", { data: data.subarray(1) }));
+  assert.deepEqual(
+    await a.receive({ signal: AbortSignal.timeout(5000) }),
+    message("sysex", { data: data.subarray(1) }),
+  );
+  assert.ok(
+    session.stats.packetsSent > 45,
+    `${session.stats.packetsSent} packets`,
+  );
+});
