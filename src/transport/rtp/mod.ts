@@ -22,3 +22,12 @@ export {
   RtpSessionEvent,
   type RtpSessionEventInit,
 } from "./events.ts";
+export {
+  RTP_MIDI_PAYLOAD_TYPE,
+  type RtpMidiReceived,
+  RtpMidiReceiver,
+  type RtpMidiReceiverOptions,
+  RtpMidiSender,
+  type RtpMidiSenderOptions,
+  type RtpMidiSenderStats,
+} from "./rtp_midi.ts";

@@ -100,7 +100,7 @@ function checkInteger(
  *
  * @example Two notes in one packet, read back by a receiver
  * ```ts
- * import { RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
+ * import { RtpMidiReceiver, RtpMidiSender } from "@x/midisock/rtp";
  * import assert from "node:assert/strict";
  *
  * const sender = new RtpMidiSender({ ssrc: 0x1234, seq: 1 });
@@ -191,7 +191,7 @@ export class RtpMidiSender {
    *
    * @example A long sysex goes out in segments
    * ```ts
-   * import { RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
+   * import { RtpMidiReceiver, RtpMidiSender } from "@x/midisock/rtp";
    * import assert from "node:assert/strict";
    *
    * const sysex = new Uint8Array(5000).fill(0x11);
@@ -282,7 +282,7 @@ export class RtpMidiSender {
    *
    * @example The journal shrinks once the peer has the packets
    * ```ts
-   * import { RtpMidiSender } from "./rtp_midi.ts";
+   * import { RtpMidiSender } from "@x/midisock/rtp";
    * import assert from "node:assert/strict";
    *
    * const sender = new RtpMidiSender({ ssrc: 1, seq: 10 });
@@ -323,7 +323,7 @@ export class RtpMidiSender {
    *
    * @example A guard packet after a note_off
    * ```ts
-   * import { RtpMidiSender } from "./rtp_midi.ts";
+   * import { RtpMidiSender } from "@x/midisock/rtp";
    * import assert from "node:assert/strict";
    *
    * const sender = new RtpMidiSender({ ssrc: 1, seq: 0 });
@@ -479,7 +479,7 @@ const RESYNC_AFTER = 16;
  *
  * @example A lost note_off comes back from the next packet's journal
  * ```ts
- * import { RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
+ * import { RtpMidiReceiver, RtpMidiSender } from "@x/midisock/rtp";
  * import assert from "node:assert/strict";
  *
  * const sender = new RtpMidiSender({ ssrc: 7, seq: 65535 });
@@ -500,7 +500,7 @@ const RESYNC_AFTER = 16;
  *
  * @example Bad bytes are reported, never thrown
  * ```ts
- * import { RtpMidiReceiver } from "./rtp_midi.ts";
+ * import { RtpMidiReceiver } from "@x/midisock/rtp";
  * import assert from "node:assert/strict";
  *
  * const receiver = new RtpMidiReceiver();
