@@ -100,7 +100,7 @@ Deno.test("serve --rtp: a participant joins the bus by its session name, its mes
   await keys.close();
   await serve.waitForMatch(
     "stdout",
-    /^# rtpend rtp:keys reason=bye packets=2 lost=0 recovered=0 bad=0$/,
+    /^# rtpend rtp:keys reason=bye packets=2 lost=0 recovered=0 bad=0 late=0$/,
   );
   await serve.waitForMatch(
     "stdout",

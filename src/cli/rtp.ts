@@ -177,7 +177,8 @@ function watch(session: RtpSession, line: LineWriter): void {
     );
   });
   session.addEventListener("end", ({ reason }) => {
-    const { packetsReceived, lost, recovered, badPackets } = session.stats;
+    const { packetsReceived, lost, recovered, badPackets, late } =
+      session.stats;
     line(
       {
         event: "rtpend",
@@ -187,8 +188,9 @@ function watch(session: RtpSession, line: LineWriter): void {
         lost,
         recovered,
         bad: badPackets,
+        late,
       },
-      `# rtpend ${port} reason=${reason} packets=${packetsReceived} lost=${lost} recovered=${recovered} bad=${badPackets}`,
+      `# rtpend ${port} reason=${reason} packets=${packetsReceived} lost=${lost} recovered=${recovered} bad=${badPackets} late=${late}`,
     );
   });
 }

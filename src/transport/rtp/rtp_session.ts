@@ -87,6 +87,11 @@ export interface RtpSessionStats {
    * that no journal covered.
    */
   dropped: number;
+  /**
+   * Packets that came twice, or after a later one: not delivered again
+   * (the later packet's journal stood in for what they held), and counted.
+   */
+  late: number;
   /** The last round trip of a clock synchronization, in milliseconds. */
   rtt: number | undefined;
 }
@@ -297,6 +302,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     badPackets: 0,
     overflowed: 0,
     dropped: 0,
+    late: 0,
     rtt: undefined,
   };
 
@@ -649,6 +655,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
       );
     }
     this.stats.lost += got.lost;
+    if (got.late) this.stats.late++;
     if (got.recovered > 0) {
       this.stats.recovered += got.recovered;
       this.dispatchEvent(
