@@ -938,6 +938,10 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--nats-creds FILE",
         "--nats-ca FILE",
       ]],
+      ["LAN options (see docs/lan.md):", [
+        "--ipmidi [N]",
+        "--ipmidi-interface ADDR",
+      ]],
     ],
   );
   for (const args of HELPS.slice(1)) {

@@ -8,6 +8,7 @@ import { ReconnectingPort } from "../client/reconnecting_port.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import { address, type Link, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
+import { dialIpMidi, ipMidiAddress } from "./ipmidi.ts";
 
 /** The port a command talks to the bus through. */
 export type BusPort = SocketPort | ReconnectingPort;
@@ -35,7 +36,19 @@ export interface Scheme {
  * protocol, which has no scheme). A transport that can be dialed adds its
  * entry here, and every command that takes an address takes it.
  */
-export const SCHEMES: readonly Scheme[] = [];
+export const SCHEMES: readonly Scheme[] = [
+  {
+    scheme: "ipmidi:",
+    example: "ipmidi://N",
+    parse(rest) {
+      const options = ipMidiAddress(rest);
+      return {
+        name: `ipmidi:${options.port}`,
+        dial: () => dialIpMidi(options),
+      };
+    },
+  },
+];
 
 /**
  * Splits `scheme://rest`, or `scheme:rest` for a scheme in {@linkcode SCHEMES}

@@ -218,6 +218,7 @@ export const SERVE_HELP: string =
          [--out NAME]... [--virtual NAME]...
          [--web [HOST:]PORT [--web-origin ORIGIN]... [--web-host NAME]...]
          [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
+         [--ipmidi [N] [--ipmidi-interface ADDR]]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -368,6 +369,19 @@ ${
       [
         "--nats-ca FILE",
         "Dial NATS with TLS, trusting the CAs in FILE (PEM) as well (a tls:// URL, or a server that requires TLS, dials with TLS and the system's CAs alone)",
+      ],
+    ])
+  }
+
+${
+    options("LAN options (see docs/lan.md):", [
+      [
+        "--ipmidi [N]",
+        "Join ipMIDI port N (1 to 20, default 1: group 225.0.0.37, UDP port 21928 + N - 1, as ipMIDI and qmidinet use) as one more client of the bus, ipmidi:N; it implies --relay. Each message goes in a datagram of its own, from a port of this server's own; its own datagrams that come back are ignored, and what it hears from the group is never sent back to it",
+      ],
+      [
+        "--ipmidi-interface ADDR",
+        "Join the group on, and send from, the interface with this IPv4 address (default: the system's route for 224.0.0.0/4)",
       ],
     ])
   }

@@ -13,11 +13,13 @@ import type { NatsBridgeOptions } from "../nats/join_nats.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
 import { openFileLimit } from "../transport/listen.ts";
+import { IPMIDI_GROUP, ipMidiUdpPort } from "../transport/ipmidi_transport.ts";
 import { oneLine } from "../util/error_text.ts";
 import {
   address,
   envReadable,
   onePositional,
+  optionalValue,
   parseCommand,
   readSecret,
   readText,
@@ -26,6 +28,7 @@ import {
   UsageError,
 } from "./args.ts";
 import { closeAll, names, openDevices } from "./devices.ts";
+import { ipMidiNumber, joinIpMidi } from "./ipmidi.ts";
 import { PROGRAM, SERVE_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
@@ -45,6 +48,8 @@ export async function serve(
   out: Lines,
   err: Lines,
 ): Promise<number> {
+  // --ipmidi [N]: N is the next word if it is a number.
+  args = optionalValue(args, "--ipmidi", (next) => /^\d+$/.test(next), "1");
   const { values, positionals } = parseCommand("serve", args, {
     options: {
       relay: { type: "boolean" },
@@ -73,6 +78,8 @@ export async function serve(
       web: { type: "string" },
       "web-origin": { type: "string", multiple: true },
       "web-host": { type: "string", multiple: true },
+      ipmidi: { type: "string" },
+      "ipmidi-interface": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -111,6 +118,7 @@ export async function serve(
   };
   const token = await readToken(values["token-file"]);
   const nats = await natsOptions(values);
+  const ipmidi = ipMidiOption(values.ipmidi, values["ipmidi-interface"]);
   const web = webAddress(
     values.web,
     values["web-origin"],
@@ -127,7 +135,7 @@ export async function serve(
   let server: PortServer;
   try {
     server = new PortServer(host, port, {
-      relay: !!values.relay || nats !== undefined,
+      relay: !!values.relay || nats !== undefined || ipmidi !== undefined,
       maxSysexBytes,
       allow: values.allow,
       maxClients,
@@ -229,6 +237,17 @@ export async function serve(
       throw error;
     }
   }
+  if (ipmidi) {
+    try {
+      await joinIpMidi(server, ipmidi);
+    } catch (error) {
+      removeStop();
+      await bridge?.close();
+      await stop();
+      await closeAll(outputs);
+      throw error;
+    }
+  }
   try {
     await err.write(
       `${PROGRAM}: listening on ${
@@ -270,6 +289,13 @@ export async function serve(
         : "";
       await err.write(
         `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may${unread}`,
+      );
+    }
+    if (ipmidi) {
+      await err.write(
+        `${PROGRAM}: on ipMIDI port ${ipmidi.port} (${IPMIDI_GROUP}:${
+          ipMidiUdpPort(ipmidi.port)
+        }${ipmidi.interface ? ` on ${ipmidi.interface}` : ""})`,
       );
     }
     if (outputs.length > 0) {
@@ -371,6 +397,22 @@ async function natsOptions(values: {
     credsFile: values["nats-creds"],
     tls: ca === undefined ? undefined : { ca },
   };
+}
+
+/** serve's --ipmidi [N] and --ipmidi-interface ADDR, or undefined. */
+function ipMidiOption(
+  port: string | undefined,
+  iface: string | undefined,
+): { port: number; interface?: string } | undefined {
+  if (port === undefined) {
+    if (iface !== undefined) {
+      throw new UsageError(
+        `--ipmidi-interface needs --ipmidi (see ${PROGRAM} serve --help)`,
+      );
+    }
+    return undefined;
+  }
+  return { port: ipMidiNumber(port, "--ipmidi"), interface: iface };
 }
 
 /** A whole number, for an option such as --max-sysex. */
