@@ -109,3 +109,15 @@ export async function testInNetns(file: string): Promise<void> {
     stdout.split("\n").filter((l) => / \.\.\. ok|passed/.test(l)).join("\n"),
   );
 }
+
+/** qmidinet, and the JACK it runs on, with JACK's example clients. */
+export const QMIDINET: Peer = customPeer(
+  "qmidinet",
+  "apt-get install qmidinet jackd2",
+  () => {
+    for (const command of ["qmidinet", "jackd", "jack_midiseq"]) {
+      if (!onPath(command)) return `no ${command} on the PATH`;
+    }
+    return onPath("jack_midi_dump") ? undefined : "no jack_midi_dump";
+  },
+);

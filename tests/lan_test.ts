@@ -5,11 +5,19 @@
 
 import assert from "node:assert/strict";
 import { Child, DENO } from "./_child.ts";
-import { NETNS, testInNetns } from "./_netns.ts";
+import { NETNS, QMIDINET, testInNetns } from "./_netns.ts";
+import { MIDO, needs } from "./_peers.ts";
 
 NETNS.test("ipMIDI multicast, in a private network namespace", async () => {
   await testInNetns("ipmidi.ts");
 });
+
+needs(NETNS, QMIDINET, MIDO).test(
+  "ipMIDI against qmidinet, in a private network namespace",
+  async () => {
+    await testInNetns("qmidinet.ts");
+  },
+);
 
 Deno.test("A file of tests/netns/ refuses to run outside a private network namespace", async () => {
   const { stdout } = new Deno.Command("ip", { args: ["-o", "link"] })
