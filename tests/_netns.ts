@@ -75,7 +75,7 @@ const PERMISSIONS = [
 
 /**
  * Runs `deno test FILE` in a new private network namespace (lo, up, with a
- * route for 224.0.0.0/4), after caching its modules outside, and throws
+ * route for 224.0.0.0/4) with a private /run, after caching its modules outside, and throws
  * with its output unless every test passed.
  */
 export async function testInNetns(file: string): Promise<void> {
@@ -87,10 +87,13 @@ export async function testInNetns(file: string): Promise<void> {
   if (cached.code !== 0) {
     throw new Error(`deno cache ${path} failed: ${cached.stderr}`);
   }
-  const script = `ip link set lo up && ip route add 224.0.0.0/4 dev lo && ` +
+  // A /run of its own too (a mount namespace), for avahi-daemon's pid
+  // file and socket.
+  const script = `ip link set lo up && ip link set lo multicast on && ` +
+    `ip route add 224.0.0.0/4 dev lo && mount -t tmpfs tmpfs /run && ` +
     `exec "$0" test ${PERMISSIONS.join(" ")} "$1"`;
   const child = new Deno.Command("unshare", {
-    args: ["--net", "--", "sh", "-c", script, DENO, path],
+    args: ["--net", "--mount", "--", "sh", "-c", script, DENO, path],
     env: { NO_COLOR: "1" },
     stdin: "null",
     signal: AbortSignal.timeout(RUN_MS),
@@ -106,7 +109,8 @@ export async function testInNetns(file: string): Promise<void> {
     );
   }
   console.log(
-    stdout.split("\n").filter((l) => / \.\.\. ok|passed/.test(l)).join("\n"),
+    stdout.split("\n").filter((l) => / \.\.\. ok|passed|^discovery of/.test(l))
+      .join("\n"),
   );
 }
 
@@ -119,5 +123,17 @@ export const QMIDINET: Peer = customPeer(
       if (!onPath(command)) return `no ${command} on the PATH`;
     }
     return onPath("jack_midi_dump") ? undefined : "no jack_midi_dump";
+  },
+);
+
+/** avahi-daemon, avahi-utils and dbus: the mDNS peer. */
+export const AVAHI: Peer = customPeer(
+  "avahi-daemon",
+  "apt-get install avahi-daemon avahi-utils dbus",
+  () => {
+    for (const command of ["avahi-daemon", "avahi-publish", "avahi-browse"]) {
+      if (!onPath(command)) return `no ${command} on the PATH`;
+    }
+    return onPath("dbus-daemon") ? undefined : "no dbus-daemon on the PATH";
   },
 );

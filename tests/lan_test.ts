@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Child, DENO } from "./_child.ts";
-import { NETNS, QMIDINET, testInNetns } from "./_netns.ts";
+import { AVAHI, NETNS, QMIDINET, testInNetns } from "./_netns.ts";
 import { MIDO, needs } from "./_peers.ts";
 
 NETNS.test("ipMIDI multicast, in a private network namespace", async () => {
@@ -16,6 +16,13 @@ needs(NETNS, QMIDINET, MIDO).test(
   "ipMIDI against qmidinet, in a private network namespace",
   async () => {
     await testInNetns("qmidinet.ts");
+  },
+);
+
+needs(NETNS, AVAHI).test(
+  "Bonjour against avahi, in a private network namespace",
+  async () => {
+    await testInNetns("mdns.ts");
   },
 );
 

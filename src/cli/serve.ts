@@ -28,6 +28,7 @@ import {
   UsageError,
 } from "./args.ts";
 import { closeAll, names, openDevices } from "./devices.ts";
+import { mdnsModule } from "./discover.ts";
 import { ipMidiNumber, joinIpMidi } from "./ipmidi.ts";
 import { PROGRAM, SERVE_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
@@ -50,6 +51,13 @@ export async function serve(
 ): Promise<number> {
   // --ipmidi [N]: N is the next word if it is a number.
   args = optionalValue(args, "--ipmidi", (next) => /^\d+$/.test(next), "1");
+  // --advertise [NAME]: the next word, unless it looks like HOST:PORT.
+  args = optionalValue(
+    args,
+    "--advertise",
+    (next) => !looksLikeAddress(next),
+    "",
+  );
   const { values, positionals } = parseCommand("serve", args, {
     options: {
       relay: { type: "boolean" },
@@ -80,6 +88,7 @@ export async function serve(
       "web-host": { type: "string", multiple: true },
       ipmidi: { type: "string" },
       "ipmidi-interface": { type: "string" },
+      advertise: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -130,12 +139,14 @@ export async function serve(
   // loaded, or a name that matches no output, fails before the server
   // listens.
   const natsClient = nats === undefined ? undefined : await natsModule();
+  const mdns = values.advertise === undefined ? undefined : await mdnsModule();
   const outputs = await openDevices("output", values.out, values.virtual);
   // Each option is the library's: --relay is PortServer's relay, and so on.
+  const relay = !!values.relay || nats !== undefined || ipmidi !== undefined;
   let server: PortServer;
   try {
     server = new PortServer(host, port, {
-      relay: !!values.relay || nats !== undefined || ipmidi !== undefined,
+      relay,
       maxSysexBytes,
       allow: values.allow,
       maxClients,
@@ -222,6 +233,7 @@ export async function serve(
   });
 
   let bridge: NatsBridge | undefined;
+  let advertisement: { close(): Promise<void> } | undefined;
   if (nats && natsClient) {
     try {
       bridge = await natsClient.startBridge(
@@ -301,6 +313,17 @@ export async function serve(
     if (outputs.length > 0) {
       await err.write(`${PROGRAM}: playing the bus on ${names(outputs)}`);
     }
+    if (mdns) {
+      // The bus, its page, and what else listens, as one name.
+      advertisement = await mdns.startAdvertising(
+        mdns.serveServices({
+          bus: { port: server.port, tls: !!tls, token: !!token, relay },
+          web: gateway?.port,
+        }),
+        values.advertise || mdns.defaultServiceName(),
+        (line) => err.write(`${PROGRAM}: ${line}`),
+      );
+    }
     // Ends when the server is closed and everything it had is printed.
     for await (const { port: client, message } of messages) {
       await printer.message(client.name, message);
@@ -309,6 +332,7 @@ export async function serve(
     }
   } finally {
     removeStop();
+    await advertisement?.close(); // goodbyes first, while it still listens
     await bridge?.close();
     await Promise.all([server.close(), gateway?.close()]);
     for (const left of [...leaving.values()]) left.line();
@@ -397,6 +421,11 @@ async function natsOptions(values: {
     credsFile: values["nats-creds"],
     tls: ca === undefined ? undefined : { ca },
   };
+}
+
+/** Whether a word after --advertise is serve's address rather than a name. */
+function looksLikeAddress(text: string): boolean {
+  return /^(\[[^\]]*\]|[^\s:]*):\d+$/.test(text) || /^\d+$/.test(text);
 }
 
 /** serve's --ipmidi [N] and --ipmidi-interface ADDR, or undefined. */
