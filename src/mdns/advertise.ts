@@ -177,9 +177,11 @@ export async function advertise(
       }: expected 1 to 63 bytes (UTF-8), got ${bytes}`,
     );
   }
-  const responder = ciao.getResponder(
-    options.interfaces ? { interface: options.interfaces } : undefined,
-  );
+  // Named here, from Deno's list: ciao would otherwise run `ip link` (and
+  // so need --allow-run) to list them.
+  const interfaces = options.interfaces ??
+    [...new Set(Deno.networkInterfaces().map((i) => i.name))];
+  const responder = ciao.getResponder({ interface: interfaces });
   const made = services.map((service) => {
     const { type, protocol } = SERVICE_TYPES[service.kind];
     const published = responder.createService({
