@@ -16,6 +16,7 @@ import {
 } from "../../mod.ts";
 import { delay, receiveN, waitFor, within } from "../_net.ts";
 import { assertPrivateNetns } from "../_netns.ts";
+import { midisock } from "../_child.ts";
 
 assertPrivateNetns();
 
@@ -211,4 +212,36 @@ Deno.test("Two hubs on one ipMIDI group: a client's message reaches the other hu
     await Promise.all(links.map((link) => link.closed));
     await group.close();
   }
+});
+
+Deno.test("serve --ipmidi: the group is the client ipmidi:1, and what it sends that makes no message is a # drop line", async () => {
+  const a = await sender();
+  await using serve = midisock(["serve", "--ipmidi", "127.0.0.1:0"]);
+  await serve.waitForMatch(
+    "stderr",
+    /^midisock: on ipMIDI port 1 \(225\.0\.0\.37:21928\)$/,
+  );
+  await serve.waitForMatch("stdout", /^# connect ipmidi:1$/);
+  try {
+    await a.send([0x90, 60, 100]);
+    await a.send([0xf4, 1, 2]); // undefined, then data with no status
+    await a.send([0xfc]);
+    await serve.waitForMatch("stdout", /^ipmidi:1 stop time=0$/);
+  } finally {
+    await a.close();
+  }
+  serve.kill("SIGINT");
+  const { code, stdout } = await serve.result();
+  assert.equal(code, 0);
+  const lines = stdout.trim().split("\n");
+  // The drop is reported as the datagram is parsed, ahead of the messages
+  // still on their way to the printer.
+  const drop = "# drop ipmidi:1 skipped=3 discarded=0 oversized=0";
+  assert.deepEqual(lines.filter((l) => l.startsWith("# drop")), [drop]);
+  assert.deepEqual(lines.filter((l) => l !== drop), [
+    "# connect ipmidi:1",
+    "ipmidi:1 note_on channel=0 note=60 velocity=100 time=0",
+    "ipmidi:1 stop time=0",
+    "# disconnect ipmidi:1",
+  ]);
 });
