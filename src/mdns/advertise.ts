@@ -5,6 +5,7 @@
 
 import ciao from "@homebridge/ciao";
 import { errorText } from "../util/error_text.ts";
+import { interfaceNames } from "./interfaces.ts";
 import { type Service, SERVICE_TYPES, serviceType } from "./service.ts";
 
 /** Options for {@linkcode advertise}. */
@@ -179,8 +180,7 @@ export async function advertise(
   }
   // Named here, from Deno's list: ciao would otherwise run `ip link` (and
   // so need --allow-run) to list them.
-  const interfaces = options.interfaces ??
-    [...new Set(Deno.networkInterfaces().map((i) => i.name))];
+  const interfaces = options.interfaces ?? interfaceNames("advertise");
   const responder = ciao.getResponder({ interface: interfaces });
   const made = services.map((service) => {
     const { type, protocol } = SERVICE_TYPES[service.kind];

@@ -5,6 +5,7 @@
 
 import mdns from "multicast-dns";
 import { errorText } from "../util/error_text.ts";
+import { interfaceNames } from "./interfaces.ts";
 import { SERVICE_KINDS, type ServiceKind, serviceType } from "./service.ts";
 
 /** Options for {@linkcode discover}. */
@@ -113,6 +114,9 @@ export function discover(
       `Invalid timeout ${timeout}: expected a number of milliseconds >= 0`,
     );
   }
+  // multicast-dns joins the group on each interface (and fails later,
+  // uncaught, if it may not list them).
+  if (options.interface === undefined) interfaceNames("browse");
   const kinds = options.kinds ?? SERVICE_KINDS;
   const wanted = options.name?.toLowerCase();
   const types = new Map<string, ServiceKind>(
