@@ -323,6 +323,11 @@ export async function serve(
         values.advertise || mdns.defaultServiceName(),
         (line) => err.write(`${PROGRAM}: ${line}`),
       );
+      if (server.addrs.every((a) => isLoopback(a.hostname))) {
+        await err.write(
+          `${PROGRAM}: warning: advertised, but listening on loopback only: other machines cannot connect; give 0.0.0.0:PORT to listen on every interface`,
+        );
+      }
     }
     // Ends when the server is closed and everything it had is printed.
     for await (const { port: client, message } of messages) {

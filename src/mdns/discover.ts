@@ -219,7 +219,14 @@ export function discover(
     (packet: { answers?: DnsRecord[]; additionals?: DnsRecord[] }) => {
       if (ended) return;
       const records = [...packet.answers ?? [], ...packet.additionals ?? []];
-      for (const record of records) take(record);
+      for (const record of records) {
+        try {
+          take(record);
+        } catch {
+          // A record that is not what its type says: skipped, as any
+          // answer that does not fit is.
+        }
+      }
       for (const instance of instances.values()) {
         if (instance.done || !instance.srv || !instance.txt) continue;
         const addresses = hosts.get(instance.srv.target.toLowerCase());

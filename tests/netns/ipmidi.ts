@@ -245,3 +245,38 @@ Deno.test("serve --ipmidi: the group is the client ipmidi:1, and what it sends t
     "# disconnect ipmidi:1",
   ]);
 });
+
+Deno.test("ipMIDI survives random datagrams: each is counted, and another sender is heard after them", async () => {
+  const noise = await sender();
+  const clean = await sender();
+  const transport = await IpMidiTransport.open({ port: 1 });
+  const port = new SocketPort(transport, { name: "ipmidi:1" });
+  try {
+    let seed = 7;
+    const random = () =>
+      (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 200; i++) {
+      const length = Math.floor(random() * 64);
+      await noise.send(
+        Array.from({ length }, () => Math.floor(random() * 256)),
+      );
+    }
+    await clean.send([0xf0, 0x7d, 1, 2, 3, 0xf7]);
+    const marker = message("sysex", { data: [0x7d, 1, 2, 3] });
+    const signal = AbortSignal.timeout(5000);
+    while (true) {
+      const msg = await port.receive({ signal });
+      if (msg.type === "sysex" && msg.data.join() === marker.data.join()) break;
+    }
+    // Empty datagrams are datagrams too; every one was taken.
+    await waitFor(
+      () => transport.stats.receivedDatagrams === 201,
+      "201 datagrams",
+    );
+  } finally {
+    await port.close();
+    await transport.closed;
+    await noise.close();
+    await clean.close();
+  }
+});
