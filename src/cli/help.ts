@@ -83,6 +83,7 @@ Usage:
   ${PROGRAM} record HOST:PORT FILE.mid [--ppq N] [--bpm N] [--duration S]
   ${PROGRAM} ports [--json]
   ${PROGRAM} connect HOST:PORT [--in NAME]... [--out NAME]... [--virtual NAME]...
+  ${PROGRAM} discover [--json] [--timeout SECONDS] [--kind KIND]...
   ${PROGRAM} COMMAND --help
   ${PROGRAM} --help | --version
 
@@ -98,13 +99,16 @@ ${
         "connect",
         "Play local MIDI inputs into a server, and a server on local MIDI outputs (serve --out plays a server's bus on outputs)",
       ],
+      ["discover", "List the MIDI services that answer on the LAN (Bonjour)"],
     ], 11)
   }
 
 An address is HOST:PORT, [IPV6]:PORT or :PORT; the host defaults to
-localhost. rtp://HOST[:PORT] (port 5004 by default) invites an RTP-MIDI
-session instead (a Mac, rtpMIDI, rtpmidid; --name is its session name).
-A MIDI port NAME is its whole name, or a piece of it, in any
+localhost. It may also be rtp://HOST[:PORT] (port 5004 by default), which
+invites an RTP-MIDI session (a Mac, rtpMIDI, rtpmidid; --name is its
+session name), ipmidi://N (ipMIDI port N, 1 to 20), or the name of a
+service that answers on the LAN, as NAME or mdns:NAME (see ${PROGRAM}
+discover). A MIDI port NAME is its whole name, or a piece of it, in any
 case, that no other port's name has (see ${PROGRAM} ports). The commands
 and options that use MIDI ports need --allow-ffi --allow-read --allow-env.
 A message is in mido's text format, such as
@@ -245,6 +249,7 @@ export const SERVE_HELP: string =
          [--web [HOST:]PORT [--web-origin ORIGIN]... [--web-host NAME]...]
          [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
          [--rtp [HOST:]PORT [--rtp-name NAME]]
+         [--ipmidi [N] [--ipmidi-interface ADDR]] [--advertise [NAME]]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -419,6 +424,23 @@ ${
     ])
   }
 
+${
+    options("LAN options (see docs/lan.md):", [
+      [
+        "--ipmidi [N]",
+        "Join ipMIDI port N (1 to 20, default 1: group 225.0.0.37, UDP port 21928 + N - 1, as ipMIDI and qmidinet use) as one more client of the bus, ipmidi:N; it implies --relay. Each message goes in a datagram of its own, from a port of this server's own; its own datagrams that come back are ignored, and what it hears from the group is never sent back to it",
+      ],
+      [
+        "--ipmidi-interface ADDR",
+        "Join the group on, and send from, the interface with this IPv4 address (default: the system's route for 224.0.0.0/4)",
+      ],
+      [
+        "--advertise [NAME]",
+        `Publish the server over mDNS/DNS-SD (Bonjour) as NAME (default "midisock on HOSTNAME"; a NAME that looks like HOST:PORT needs --advertise=NAME): the TCP port as _midisock._tcp, with the TXT keys tls=1, token=1 and relay=1 where they hold (never the token), and --web's as _http._tcp with path=/. Each goes to stderr, as '${PROGRAM}: advertised "NAME" as _midisock._tcp on port 8080'. On stop it sends goodbyes. It needs --allow-sys=networkInterfaces (and hostname for the default name)`,
+      ],
+    ])
+  }
+
 Exit status: 0 when stopped; 1 if it cannot listen (the address is in use)
 or cannot open a MIDI output (the error lists the outputs there are); 2 for
 a usage error.`;
@@ -564,6 +586,46 @@ fails, if the server turns it away (nothing is delivered; the error says
 why, as "Refused by HOST:PORT: wrong token"), or for a bad line on stdin
 (the lines before it are sent); 2 for a usage error, such as a bad MESSAGE
 argument (then nothing is sent).`;
+
+/** `midisock discover --help`. */
+export const DISCOVER_HELP: string =
+  `Usage: ${PROGRAM} discover [--json] [--timeout SECONDS] [--kind KIND]...
+
+Lists the MIDI services that answer on the LAN over mDNS/DNS-SD (Bonjour),
+one a line as each is found: its kind, its name, its host (an address where
+one came), its port and its TXT record's keys:
+
+  midisock "midisock on studio" 192.168.1.20 8080 relay=1
+  apple-midi "Studio Mac" 192.168.1.30 5004
+  midi2 "Keys" 192.168.1.31 5506 UMPEndpointName=Keys ProductInstanceId=K1
+
+The kinds are midisock (_midisock._tcp, a midisock server), apple-midi
+(_apple-midi._udp: a Mac's Network MIDI, rtpMIDI, rtpmidid), midi2
+(_midi2._udp, Network MIDI 2.0) and http (_http._tcp, a web page). A
+service's name stands where an address goes in monitor, send, record and
+connect: NAME, or mdns:NAME. It needs --allow-net and
+--allow-sys=networkInterfaces.
+
+${
+    options("Options:", [
+      [
+        "--json",
+        'Print JSON lines instead: {"kind":..,"name":..,"host":..,"port":..,"txt":{..}}',
+      ],
+      [
+        "--timeout SECONDS",
+        "How long to listen (default 3; services on a LAN answer within a few hundred ms)",
+      ],
+      [
+        "--kind KIND",
+        "List only this kind: midisock, apple-midi, midi2 or http; give it once for each",
+      ],
+      HELP_OPTION,
+    ])
+  }
+
+Exit status: 0 once the time is up (or on Ctrl-C); 1 if mDNS cannot be
+used (port 5353 cannot be bound); 2 for a usage error.`;
 
 /** `midisock ports --help`. */
 export const PORTS_HELP: string = `Usage: ${PROGRAM} ports [--json]

@@ -14,11 +14,13 @@ import type { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
 import { openFileLimit } from "../transport/listen.ts";
 import { RecordingFile } from "../smf/recording_file.ts";
+import { IPMIDI_GROUP, ipMidiUdpPort } from "../transport/ipmidi_transport.ts";
 import { oneLine } from "../util/error_text.ts";
 import {
   address,
   envReadable,
   onePositional,
+  optionalValue,
   parseCommand,
   readSecret,
   readText,
@@ -27,6 +29,8 @@ import {
   UsageError,
 } from "./args.ts";
 import { closeAll, names, openDevices } from "./devices.ts";
+import { mdnsModule } from "./discover.ts";
+import { ipMidiNumber, joinIpMidi } from "./ipmidi.ts";
 import { PROGRAM, SERVE_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
@@ -48,6 +52,15 @@ export async function serve(
   out: Lines,
   err: Lines,
 ): Promise<number> {
+  // --ipmidi [N]: N is the next word if it is a number.
+  args = optionalValue(args, "--ipmidi", (next) => /^\d+$/.test(next), "1");
+  // --advertise [NAME]: the next word, unless it looks like HOST:PORT.
+  args = optionalValue(
+    args,
+    "--advertise",
+    (next) => !looksLikeAddress(next),
+    "",
+  );
   const { values, positionals } = parseCommand("serve", args, {
     options: {
       relay: { type: "boolean" },
@@ -79,6 +92,9 @@ export async function serve(
       record: { type: "string" },
       rtp: { type: "string" },
       "rtp-name": { type: "string" },
+      ipmidi: { type: "string" },
+      "ipmidi-interface": { type: "string" },
+      advertise: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -117,6 +133,7 @@ export async function serve(
   };
   const token = await readToken(values["token-file"]);
   const nats = await natsOptions(values);
+  const ipmidi = ipMidiOption(values.ipmidi, values["ipmidi-interface"]);
   const web = webAddress(
     values.web,
     values["web-origin"],
@@ -129,12 +146,14 @@ export async function serve(
   // loaded, or a name that matches no output, fails before the server
   // listens.
   const natsClient = nats === undefined ? undefined : await natsModule();
+  const mdns = values.advertise === undefined ? undefined : await mdnsModule();
   const outputs = await openDevices("output", values.out, values.virtual);
   // Each option is the library's: --relay is PortServer's relay, and so on.
+  const relay = !!values.relay || nats !== undefined || ipmidi !== undefined;
   let server: PortServer;
   try {
     server = new PortServer(host, port, {
-      relay: !!values.relay || nats !== undefined,
+      relay,
       maxSysexBytes,
       allow: values.allow,
       maxClients,
@@ -250,6 +269,7 @@ export async function serve(
   });
 
   let bridge: NatsBridge | undefined;
+  let advertisement: { close(): Promise<void> } | undefined;
   if (nats && natsClient) {
     try {
       bridge = await natsClient.startBridge(
@@ -262,6 +282,17 @@ export async function serve(
       await stop();
       await closeAll(outputs);
       if (error instanceof RangeError) throw usage(error, "serve");
+      throw error;
+    }
+  }
+  if (ipmidi) {
+    try {
+      await joinIpMidi(server, ipmidi);
+    } catch (error) {
+      removeStop();
+      await bridge?.close();
+      await stop();
+      await closeAll(outputs);
       throw error;
     }
   }
@@ -328,8 +359,32 @@ export async function serve(
         );
       }
     }
+    if (ipmidi) {
+      await err.write(
+        `${PROGRAM}: on ipMIDI port ${ipmidi.port} (${IPMIDI_GROUP}:${
+          ipMidiUdpPort(ipmidi.port)
+        }${ipmidi.interface ? ` on ${ipmidi.interface}` : ""})`,
+      );
+    }
     if (outputs.length > 0) {
       await err.write(`${PROGRAM}: playing the bus on ${names(outputs)}`);
+    }
+    if (mdns) {
+      // The bus, its page, and what else listens, as one name.
+      advertisement = await mdns.startAdvertising(
+        mdns.serveServices({
+          bus: { port: server.port, tls: !!tls, token: !!token, relay },
+          web: gateway?.port,
+          more: rtp ? [mdns.appleMidiService(rtp.port)] : [],
+        }),
+        values.advertise || mdns.defaultServiceName(),
+        (line) => err.write(`${PROGRAM}: ${line}`),
+      );
+      if (server.addrs.every((a) => isLoopback(a.hostname))) {
+        await err.write(
+          `${PROGRAM}: warning: advertised, but listening on loopback only: other machines cannot connect; give 0.0.0.0:PORT to listen on every interface`,
+        );
+      }
     }
     // Ends when the server is closed and everything it had is printed.
     for await (const { port: client, message, time } of messages) {
@@ -340,6 +395,7 @@ export async function serve(
     }
   } finally {
     removeStop();
+    await advertisement?.close(); // goodbyes first, while it still listens
     await bridge?.close();
     await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
     for (const left of [...leaving.values()]) left.line();
@@ -456,6 +512,27 @@ async function natsOptions(values: {
     credsFile: values["nats-creds"],
     tls: ca === undefined ? undefined : { ca },
   };
+}
+
+/** Whether a word after --advertise is serve's address rather than a name. */
+function looksLikeAddress(text: string): boolean {
+  return /^(\[[^\]]*\]|[^\s:]*):\d+$/.test(text) || /^\d+$/.test(text);
+}
+
+/** serve's --ipmidi [N] and --ipmidi-interface ADDR, or undefined. */
+function ipMidiOption(
+  port: string | undefined,
+  iface: string | undefined,
+): { port: number; interface?: string } | undefined {
+  if (port === undefined) {
+    if (iface !== undefined) {
+      throw new UsageError(
+        `--ipmidi-interface needs --ipmidi (see ${PROGRAM} serve --help)`,
+      );
+    }
+    return undefined;
+  }
+  return { port: ipMidiNumber(port, "--ipmidi"), interface: iface };
 }
 
 /** A whole number, for an option such as --max-sysex. */
