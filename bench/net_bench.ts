@@ -41,6 +41,8 @@ function flag(name: string): string | undefined {
 const QUICK = flag("quick") !== undefined;
 const ONLY = flag("only");
 const REPEATS = Number(flag("repeats") ?? 3);
+// Interleaved pairs of latency runs (raw, ours), in each harness.
+const LAT_RUNS = Number(flag("lat-runs") ?? (QUICK ? 3 : 5));
 const LAT_WARMUP = QUICK ? 1_000 : 5_000;
 const LAT_ROUNDS = QUICK ? 5_000 : 20_000;
 const TP_MESSAGES = QUICK ? 200_000 : 1_000_000;
@@ -187,16 +189,8 @@ function summarize(samples: Float64Array): Latency {
   };
 }
 
-async function latencyRaw(): Promise<Latency> {
-  const [client, server] = await rawPair();
-  const echo = (async () => {
-    const buf = new Uint8Array(CHUNK);
-    while (true) {
-      const n = await server.read(buf);
-      if (n === null) break;
-      await writeAll(server, buf.subarray(0, n));
-    }
-  })();
+/** Sends `NOTE_BYTES` and reads the echo, LAT_ROUNDS times after warm-up. */
+async function roundTripsRaw(client: Deno.Conn): Promise<Latency> {
   const buf = new Uint8Array(64);
   const samples = new Float64Array(LAT_ROUNDS);
   for (let i = -LAT_WARMUP; i < LAT_ROUNDS; i++) {
@@ -210,29 +204,66 @@ async function latencyRaw(): Promise<Latency> {
     }
     if (i >= 0) samples[i] = performance.now() - t0;
   }
+  return summarize(samples);
+}
+
+/**
+ * The raw round trip: to an echo in this process, or to the raw echo of
+ * the echo server in another (at port `remote`).
+ */
+async function latencyRaw(remote?: number): Promise<Latency> {
+  if (remote !== undefined) {
+    const client = await Deno.connect({ hostname: HOST, port: remote });
+    client.setNoDelay(true);
+    try {
+      return await roundTripsRaw(client);
+    } finally {
+      closeQuietly(client);
+    }
+  }
+  const [client, server] = await rawPair();
+  const echo = (async () => {
+    const buf = new Uint8Array(CHUNK);
+    while (true) {
+      const n = await server.read(buf);
+      if (n === null) break;
+      await writeAll(server, buf.subarray(0, n));
+    }
+  })();
+  const result = await roundTripsRaw(client);
   await client.closeWrite();
   await echo;
   closeQuietly(client);
   closeQuietly(server);
-  return summarize(samples);
+  return result;
 }
 
-async function latencyPorts(): Promise<Latency> {
-  await using server = new PortServer(HOST, 0);
-  await using client = await connect(HOST, server.port);
-  await using peer = await server.accept();
-  const echo = (async () => {
+/**
+ * midisock's round trip: a client port to a port that echoes with for
+ * await and send(), in this process or in the echo server's (at port
+ * `remote`).
+ */
+async function latencyPorts(remote?: number): Promise<Latency> {
+  const server = remote === undefined ? new PortServer(HOST, 0) : undefined;
+  const accepted = server?.accept();
+  const client = await connect(HOST, remote ?? server!.port);
+  const echo = accepted?.then(async (peer) => {
     for await (const msg of peer) await peer.send(msg);
-  })();
+    await peer.close();
+  });
   const samples = new Float64Array(LAT_ROUNDS);
-  for (let i = -LAT_WARMUP; i < LAT_ROUNDS; i++) {
-    const t0 = performance.now();
-    await client.send(NOTE);
-    await client.receive();
-    if (i >= 0) samples[i] = performance.now() - t0;
+  try {
+    for (let i = -LAT_WARMUP; i < LAT_ROUNDS; i++) {
+      const t0 = performance.now();
+      await client.send(NOTE);
+      await client.receive();
+      if (i >= 0) samples[i] = performance.now() - t0;
+    }
+  } finally {
+    await client.close();
+    await echo;
+    await server?.close();
   }
-  await client.close();
-  await echo;
   return summarize(samples);
 }
 
@@ -310,6 +341,28 @@ async function throughputPipeServer(n: number): Promise<number> {
   const got = await received;
   const ms = performance.now() - t0;
   if (got !== n) throw new Error(`pipeTo -> server: got ${got} of ${n}`);
+  return n / (ms / 1000);
+}
+
+/**
+ * The same pipe into a server in another process: the echo server's sink,
+ * for await over a PortServer, which says when it has counted n.
+ */
+async function throughputPipeProcess(
+  child: ChildServer,
+  port: number,
+  n: number,
+): Promise<number> {
+  const client = await connect(HOST, port);
+  if (!(await child.ask(`expect ${n}`)).ready) throw new Error("Not ready");
+  function* notes(): Generator<Message> {
+    for (let i = 0; i < n; i++) yield NOTE;
+  }
+  const t0 = performance.now();
+  await ReadableStream.from(notes()).pipeTo(client.writable); // closes client
+  const { got } = await child.line();
+  const ms = performance.now() - t0;
+  if (got !== n) throw new Error(`pipeTo -> process: got ${got} of ${n}`);
   return n / (ms / 1000);
 }
 
@@ -718,8 +771,12 @@ async function relayRaw(): Promise<number> {
 
 // ----------------------------------------------------------------- memory
 
-/** A memory server (see `_mem_child.ts`) in a child process. */
-class MemoryServer implements AsyncDisposable {
+/**
+ * A server in a child process that answers commands with JSON lines: the
+ * memory servers (see `_mem_child.ts`) and the echo server
+ * (`_echo_server.ts`).
+ */
+class ChildServer implements AsyncDisposable {
   #child: Deno.ChildProcess;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #stdout: ReadableStreamDefaultReader<string>;
@@ -752,21 +809,21 @@ class MemoryServer implements AsyncDisposable {
     while ((nl = this.#text.indexOf("\n")) < 0) {
       const { done, value } = await within(this.#stdout.read(), signal)
         .catch((cause) => {
-          throw new Error("The memory server did not answer in 30 s", {
+          throw new Error("The child server did not answer in 30 s", {
             cause,
           });
         });
-      if (done) throw new Error("The memory server ended early");
+      if (done) throw new Error("The child server ended early");
       this.#text += value;
     }
     const line = this.#text.slice(0, nl);
     this.#text = this.#text.slice(nl + 1);
     const reply = JSON.parse(line);
-    if (reply.error) throw new Error(`The memory server said: ${reply.error}`);
+    if (reply.error) throw new Error(`The child server said: ${reply.error}`);
     return reply;
   }
 
-  /** Sends a command (`count` or `mem`) and returns the reply. */
+  /** Sends a command (such as `count` or `mem`) and returns the reply. */
   async ask(command: string): Promise<Record<string, number>> {
     await this.#stdin.write(new TextEncoder().encode(`${command}\n`));
     return await this.line();
@@ -829,7 +886,7 @@ async function sysexMemory(
   n: number,
   size: number,
 ): Promise<SysexMemory> {
-  await using server = new MemoryServer(script);
+  await using server = new ChildServer(script);
   const { port } = await server.line();
   const before = (await server.ask("mem")).rss;
   const data = new Uint8Array(size).fill(1);
@@ -873,7 +930,7 @@ async function sysexMemory(
  * process that it has taken in and that send nothing, divided by `n`.
  */
 async function memoryPerClient(script: string, n: number): Promise<Memory> {
-  await using server = new MemoryServer(script);
+  await using server = new ChildServer(script);
   const { port } = await server.line();
   const before = await server.ask("mem");
   const conns: Deno.TcpConn[] = [];
@@ -957,6 +1014,29 @@ function wrap(text: string, width: number): string {
   return lines.join("\n");
 }
 
+/** Interleaved raw and midisock latency runs (raw, ours, raw, ours...). */
+async function latencyRuns(
+  remote?: Record<string, number>,
+): Promise<{ raw: Latency[]; ours: Latency[] }> {
+  const raw: Latency[] = [];
+  const ours: Latency[] = [];
+  for (let i = 0; i < LAT_RUNS; i++) {
+    raw.push(await latencyRaw(remote?.raw));
+    await settle();
+    ours.push(await latencyPorts(remote?.echo));
+    await settle();
+  }
+  return { raw, ours };
+}
+
+/** The median of the pairs' ratios, and their range: "1.21x (1.10-1.35)". */
+function ratios(ours: number[], raw: number[]): [number, string] {
+  const each = ours.map((o, i) => o / raw[i]).sort((a, b) => a - b);
+  const m = median(each);
+  const f = (x: number) => x.toFixed(2);
+  return [m, `${f(m)}x (${f(each[0])}-${f(each.at(-1)!)})`];
+}
+
 const run = (name: string) => ONLY === undefined || ONLY === name;
 
 async function main(): Promise<void> {
@@ -983,44 +1063,50 @@ async function main(): Promise<void> {
   const verdict = (ok: boolean) => ok ? "met" : "MISSED";
 
   if (run("latency")) {
-    // Interleave ours and raw, so that machine noise hits both.
-    const ours: Latency[] = [];
-    const raw: Latency[] = [];
-    for (let i = 0; i < REPEATS; i++) {
-      raw.push(await latencyRaw());
-      await settle();
-      ours.push(await latencyPorts());
-      await settle();
-    }
-    const pick = (xs: Latency[], k: keyof Latency) =>
-      median(xs.map((x) => x[k]));
-    const o = { p50: pick(ours, "p50"), p99: pick(ours, "p99") };
-    const r = { p50: pick(raw, "p50"), p99: pick(raw, "p99") };
-    const o999 = pick(ours, "p999");
-    const r999 = pick(raw, "p999");
     const us = (x: number) => `${x.toFixed(1)} µs`;
-    results.push(
-      [
-        `Round trip p50 (${LAT_ROUNDS} echoes)`,
-        us(o.p50),
-        us(r.p50),
-        ratio(o.p50 / r.p50),
-      ],
-      ["Round trip p99", us(o.p99), us(r.p99), ratio(o.p99 / r.p99)],
-      ["Round trip p99.9", us(o999), us(r999), ratio(o999 / r999)],
-    );
-    goals.push(
-      `round trip p50 <= 1.3x raw: ${ratio(o.p50 / r.p50)} ${
-        verdict(o.p50 / r.p50 <= 1.3)
-      }`,
-      `round trip p99 <= 1.5x raw: ${ratio(o.p99 / r.p99)} ${
-        verdict(o.p99 / r.p99 <= 1.5)
-      }`,
-    );
+    const harnesses: [string, Record<string, number> | undefined][] = [
+      ["one process", undefined],
+    ];
+    await using child = CAN_RUN
+      ? new ChildServer("./_echo_server.ts")
+      : undefined;
+    if (child) harnesses.push(["two processes", await child.line()]);
+    for (const [where, remote] of harnesses) {
+      const { raw, ours } = await latencyRuns(remote);
+      const limits = { p50: 1.3, p99: 1.3, p999: 1.5 };
+      for (const k of ["p50", "p99", "p999"] as const) {
+        const o = ours.map((x) => x[k]);
+        const r = raw.map((x) => x[k]);
+        const [m, text] = ratios(o, r);
+        const name = k === "p999" ? "p99.9" : k;
+        results.push([
+          k === "p50"
+            ? `Round trip p50, ${where} (${LAT_RUNS} runs of ${LAT_ROUNDS})`
+            : `  ${name}`,
+          us(median(o)),
+          us(median(r)),
+          text,
+        ]);
+        goals.push(
+          `round trip ${name} <= ${limits[k]}x raw, ${where}: ${ratio(m)} ${
+            verdict(m <= limits[k])
+          }`,
+        );
+      }
+    }
+    if (!child) {
+      results.push(["Round trip, two processes", "needs --allow-run", "", ""]);
+    }
     notes.push(
       "Latency: client send() -> the accepted port echoes it (for await, " +
         "then send()) -> client receive(). Raw: write 3 bytes, echo, read " +
-        "3 bytes.",
+        `3 bytes. ${LAT_WARMUP} round trips of warm-up, then ${LAT_ROUNDS} ` +
+        `timed, in ${LAT_RUNS} interleaved pairs of runs (raw, ours, raw, ` +
+        "ours...). Figures: the median over runs of each run's percentile; " +
+        "ratio: the median of the pairs' ratios (and their range). One " +
+        "process: both ends share its thread. Two processes: the echoes " +
+        "run in bench/_echo_server.ts, a child process (a raw Deno.Conn " +
+        "echo, and a PortServer whose accepted ports echo).",
     );
   }
 
@@ -1038,8 +1124,34 @@ async function main(): Promise<void> {
       );
       await receiver.close();
     }
-    const toServer = median(await repeat(() => throughputPipeServer(n)));
-    const floor = median(await repeat(() => pipeFloor(n)));
+    // The Web Streams path beside the same source piped into a no-op
+    // sink, interleaved (sink, ours, sink, ours...), in one process and
+    // with the server in another.
+    const streams: [string, number[], number[]][] = [];
+    {
+      const ours: number[] = [];
+      const sink: number[] = [];
+      for (let i = 0; i < REPEATS; i++) {
+        sink.push(await pipeFloor(n));
+        await settle();
+        ours.push(await throughputPipeServer(n));
+        await settle();
+      }
+      streams.push(["one process", ours, sink]);
+    }
+    if (CAN_RUN) {
+      await using child = new ChildServer("./_echo_server.ts");
+      const { sink: port } = await child.line();
+      const ours: number[] = [];
+      const sink: number[] = [];
+      for (let i = 0; i < REPEATS; i++) {
+        sink.push(await pipeFloor(n));
+        await settle();
+        ours.push(await throughputPipeProcess(child, port, n));
+        await settle();
+      }
+      streams.push(["server in another process", ours, sink]);
+    }
     const ps = (x: number) => `${rate(x)} msg/s`;
     const label = (how: string) => `One way, ${how} (${rate(n)}msg)`;
     results.push(
@@ -1058,19 +1170,21 @@ async function main(): Promise<void> {
           "",
           "",
         ],
-      [
-        label("pipeTo(client.writable) -> for await over the server"),
-        ps(toServer),
-        ps(raw),
-        ratio(toServer / raw),
-      ],
-      ["  the same pipe into a no-op sink", ps(floor), "", ""],
     );
-    goals.push(
-      `pipeTo -> for await over the server >= 2 M msg/s: ${ps(toServer)} ${
-        verdict(toServer >= 2e6)
-      }`,
-    );
+    for (const [where, ours, sink] of streams) {
+      const [m, text] = ratios(ours, sink);
+      results.push([
+        `Web Streams, ${where}: pipeTo -> for await over server (raw: no-op sink)`,
+        ps(median(ours)),
+        ps(median(sink)),
+        text,
+      ]);
+      goals.push(
+        `Web Streams path >= 0.5x the no-op sink, ${where}: ${ratio(m)} ${
+          verdict(m >= 0.5)
+        }`,
+      );
+    }
     notes.push(
       "Throughput: the client's messages are counted with for await, on " +
         "the port that server.accept() gave (await send(), " +
@@ -1080,7 +1194,11 @@ async function main(): Promise<void> {
         "ReadableStream.from(generator).pipeTo() with nothing behind it: " +
         "the ceiling that Deno's streams set for any pipeTo. Raw: the same " +
         "bytes in 64 KiB writes, and a reader that only counts bytes (ours " +
-        "decode each message into an object).",
+        "decode each message into an object). Web Streams: " +
+        "ReadableStream.from(generator).pipeTo(client.writable) with for " +
+        "await over the PortServer, in this process or in " +
+        "bench/_echo_server.ts; its raw column is the same source piped " +
+        "into a no-op sink in this process, in runs interleaved with ours.",
     );
   }
 

@@ -1,0 +1,408 @@
+// Copyright 2026 the midisock authors. MIT license.
+/**
+ * Where the round trip's tail comes from: interleaved raw and midisock
+ * round trips in one process, with a `performance.now()` stamp at each
+ * stage of a round trip, a histogram of the tail, and the garbage
+ * collections that fall inside the slow round trips.
+ *
+ * ```sh
+ * deno run --allow-net=127.0.0.1 --allow-run --allow-read=. bench/tail_probe.ts
+ * ```
+ *
+ * It runs itself as a child process with `--v8-flags=--trace-gc,--expose-gc`
+ * (and any `--v8=FLAGS` given, such as `--v8=--min-semi-space-size=16`),
+ * reads the child's GC lines, and puts each slow round trip beside the
+ * collections that ended within 1 ms of it (V8 stamps its lines in whole
+ * ms). Flags: `--rounds=N` (round trips a run, default 20000),
+ * `--runs=N` (interleaved pairs, default 4), `--stages` (stamp each stage
+ * through a transport that wraps the connection: slower, for the
+ * breakdown only).
+ *
+ * @module
+ */
+
+import {
+  connect,
+  type Message,
+  message,
+  PortServer,
+  SocketPort,
+  type Transport,
+} from "../mod.ts";
+
+const HOST = "127.0.0.1";
+
+function flag(name: string): string | undefined {
+  for (const arg of Deno.args) {
+    if (arg === `--${name}`) return "";
+    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
+  }
+  return undefined;
+}
+
+const ROUNDS = Number(flag("rounds") ?? 20_000);
+const WARMUP = Math.floor(ROUNDS / 4);
+const RUNS = Number(flag("runs") ?? 4);
+const STAGES = flag("stages") !== undefined;
+// The part of the distribution that the stage breakdown looks into.
+const SHOULDER = (flag("shoulder") ?? "0.97,0.995").split(",").map(Number);
+const NOTE: Message = message("note_on", { note: 60, velocity: 100 });
+const NOTE_BYTES = new Uint8Array([0x90, 60, 100]);
+
+// Stage stamps of the current round trip (ms, performance.now()).
+const S = {
+  t0: 0,
+  clientWrote: 0,
+  serverRead: 0,
+  serverGot: 0,
+  serverWrote: 0,
+  clientRead: 0,
+  t1: 0,
+};
+type Stage = keyof typeof S;
+const STAGE_NAMES = Object.keys(S) as Stage[];
+
+interface Run {
+  kind: "raw" | "ours";
+  // Per round trip: start, end, and each stage's stamp.
+  stamps: Float64Array; // ROUNDS x STAGE_NAMES.length
+}
+
+function record(run: Run, i: number): void {
+  if (i < 0) return;
+  const base = i * STAGE_NAMES.length;
+  for (let k = 0; k < STAGE_NAMES.length; k++) {
+    run.stamps[base + k] = S[STAGE_NAMES[k]];
+  }
+}
+
+/** A transport over a connection that stamps its reads and writes. */
+function stamping(
+  conn: Deno.TcpConn,
+  read: Stage,
+  wrote: Stage,
+): Transport {
+  conn.setNoDelay(true);
+  return {
+    readable: conn.readable,
+    writable: conn.writable,
+    localAddr: conn.localAddr,
+    remoteAddr: conn.remoteAddr,
+    async read(buf) {
+      const n = await conn.read(buf).catch(() => null);
+      S[read] = performance.now();
+      return n;
+    },
+    async write(bytes) {
+      let off = 0;
+      while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+      S[wrote] = performance.now();
+    },
+    async closeWrite() {
+      await conn.closeWrite().catch(() => {});
+    },
+    close() {
+      try {
+        conn.close();
+      } catch {
+        // closed
+      }
+    },
+  };
+}
+
+async function pair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
+  using listener = Deno.listen({ hostname: HOST, port: 0 });
+  const [a, b] = await Promise.all([
+    Deno.connect({ hostname: HOST, port: listener.addr.port }),
+    listener.accept(),
+  ]);
+  a.setNoDelay(true);
+  b.setNoDelay(true);
+  return [a, b];
+}
+
+async function raw(): Promise<Run> {
+  const run: Run = {
+    kind: "raw",
+    stamps: new Float64Array(ROUNDS * STAGE_NAMES.length),
+  };
+  const [client, server] = await pair();
+  const echo = (async () => {
+    const buf = new Uint8Array(2048);
+    while (true) {
+      const n = await server.read(buf);
+      if (n === null) break;
+      S.serverRead = S.serverGot = performance.now();
+      let off = 0;
+      while (off < n) off += await server.write(buf.subarray(off, n));
+      S.serverWrote = performance.now();
+    }
+  })();
+  const buf = new Uint8Array(2048);
+  for (let i = -WARMUP; i < ROUNDS; i++) {
+    S.t0 = performance.now();
+    let off = 0;
+    while (off < 3) off += await client.write(NOTE_BYTES.subarray(off));
+    S.clientWrote = performance.now();
+    let got = 0;
+    while (got < 3) {
+      const n = await client.read(buf.subarray(got));
+      if (n === null) throw new Error("raw echo ended");
+      got += n;
+    }
+    S.clientRead = S.t1 = performance.now();
+    record(run, i);
+  }
+  await client.closeWrite();
+  await echo;
+  client.close();
+  server.close();
+  return run;
+}
+
+async function ours(): Promise<Run> {
+  const run: Run = {
+    kind: "ours",
+    stamps: new Float64Array(ROUNDS * STAGE_NAMES.length),
+  };
+  let client: SocketPort;
+  let peer: SocketPort;
+  let server: PortServer | undefined;
+  if (STAGES) {
+    const [a, b] = await pair();
+    client = new SocketPort(stamping(a, "clientRead", "clientWrote"));
+    peer = new SocketPort(stamping(b, "serverRead", "serverWrote"));
+  } else {
+    server = new PortServer(HOST, 0);
+    client = await connect(HOST, server.port);
+    peer = await server.accept();
+  }
+  const echo = (async () => {
+    for await (const msg of peer) {
+      S.serverGot = performance.now();
+      await peer.send(msg);
+    }
+  })();
+  for (let i = -WARMUP; i < ROUNDS; i++) {
+    S.t0 = performance.now();
+    await client.send(NOTE);
+    await client.receive();
+    S.t1 = performance.now();
+    record(run, i);
+  }
+  await client.close();
+  await echo;
+  await peer.close();
+  await server?.close();
+  return run;
+}
+
+// ------------------------------------------------------------ the child
+
+async function child(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  // Calibrate V8's clock (ms since the isolate started, in its GC lines)
+  // against performance.now(): a gc() here prints a line stamped now.
+  await new Promise((r) => setTimeout(r, 5));
+  const before = performance.now();
+  gc();
+  const after = performance.now();
+  console.error(`CAL ${before} ${after}`);
+  const out: { kind: string; stamps: number[] }[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    for (const f of [raw, ours]) {
+      const run = await f();
+      out.push({ kind: run.kind, stamps: Array.from(run.stamps) });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  console.error(`RUNS ${JSON.stringify(out)}`);
+}
+
+// ----------------------------------------------------------- the parent
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+}
+
+interface Gc {
+  end: number; // ms on V8's clock
+  ms: number; // pause
+  what: string;
+}
+
+async function parent(): Promise<void> {
+  const extra = (flag("v8") ?? "").split(",").filter(Boolean);
+  const v8 = ["--trace-gc", "--expose-gc", ...extra].join(",");
+  const passOn = Deno.args.filter((a) => !a.startsWith("--v8="));
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      `--v8-flags=${v8}`,
+      new URL(import.meta.url).pathname,
+      "--child",
+      ...passOn,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { stdout, stderr, success } = await cmd.output();
+  const err = new TextDecoder().decode(stderr);
+  if (!success) throw new Error(`child failed: ${err}`);
+  const lines = new TextDecoder().decode(stdout).split("\n");
+  const gcs: Gc[] = [];
+  let cal = 0;
+  let runs: { kind: string; stamps: number[] }[] = [];
+  let calGc: number | undefined;
+  for (const line of err.split("\n")) {
+    if (line.startsWith("CAL ")) {
+      const [, a, b] = line.split(" ").map(Number);
+      cal = (a + b) / 2;
+    } else if (line.startsWith("RUNS ")) {
+      runs = JSON.parse(line.slice(5));
+    }
+  }
+  for (const line of lines) {
+    const m = line.match(
+      /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: ((?:Incremental )?\S+) .*?MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/,
+    );
+    if (m) {
+      const g = { end: Number(m[1]), ms: Number(m[3]), what: m[2] };
+      // The calibration: the first full collection, which gc() asked for
+      // ("testing").
+      if (calGc === undefined && /testing/.test(line)) calGc = g.end;
+      gcs.push(g);
+    }
+  }
+  // V8 ms = performance.now() + offset (to within 1 ms).
+  const offset = (calGc ?? 0) - cal;
+  console.log(
+    `tail_probe: ${ROUNDS} round trips a run, ${RUNS} interleaved pairs, ` +
+      `one process${STAGES ? ", stages stamped" : ""}; V8 flags ${v8}`,
+  );
+  console.log(
+    `GC clock offset ${offset.toFixed(1)} ms; ${gcs.length} collections in all`,
+  );
+  const n = STAGE_NAMES.length;
+  const perKind: Record<string, number[][]> = { raw: [], ours: [] };
+  const summary: string[] = [];
+  for (const run of runs) {
+    const st = run.stamps;
+    const rt: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      rt.push((st[i * n + 6] - st[i * n]) * 1000);
+    }
+    perKind[run.kind].push(rt);
+    const sorted = [...rt].sort((a, b) => a - b);
+    const p50 = pct(sorted, 0.5);
+    const p99 = pct(sorted, 0.99);
+    const p999 = pct(sorted, 0.999);
+    // GCs inside the run's time span.
+    const start = st[0] + offset;
+    const end = st[(ROUNDS - 1) * n + 6] + offset;
+    const inRun = gcs.filter((g) => g.end >= start && g.end <= end + 1);
+    // The slow ones: above p99. Those with a GC ending within 1 ms after.
+    const slow: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) if (rt[i] >= p99) slow.push(i);
+    let withGc = 0;
+    let gcMs = 0;
+    for (const i of slow) {
+      const a = st[i * n] + offset;
+      const b = st[i * n + 6] + offset;
+      if (inRun.some((g) => g.end >= Math.floor(a) && g.end <= b + 1)) {
+        withGc++;
+      }
+    }
+    for (const g of inRun) gcMs += g.ms;
+    summary.push(
+      `${run.kind.padEnd(4)} p50 ${p50.toFixed(1).padStart(6)} µs  p90 ${
+        pct(sorted, 0.9).toFixed(1)
+      }  p95 ${pct(sorted, 0.95).toFixed(1)}  p98 ${
+        pct(sorted, 0.98).toFixed(1)
+      }  p99 ${p99.toFixed(1).padStart(6)}  p99.9 ${
+        p999.toFixed(1).padStart(7)
+      }  max ${
+        sorted.at(-1)!.toFixed(0).padStart(6)
+      }  | GCs in run: ${inRun.length} (${
+        inRun.filter((g) => g.what === "Scavenge").length
+      } scavenges, ${gcMs.toFixed(2)} ms, mean ${
+        inRun.length ? (gcMs / inRun.length * 1000).toFixed(0) : "-"
+      } µs); slow (>= p99) ${slow.length}, with a GC in reach: ${withGc}`,
+    );
+  }
+  for (const s of summary) console.log(s);
+
+  // Histogram of the pooled tail, per kind, in µs buckets.
+  const edges = [0, 10, 12, 14, 16, 20, 25, 30, 40, 60, 100, 200, 500, 1e9];
+  console.log("\nHistogram of all round trips (count per bucket, pooled):");
+  console.log(
+    "bucket µs".padEnd(12) + "raw".padStart(9) + "ours".padStart(9),
+  );
+  const counts: Record<string, number[]> = {};
+  for (const kind of ["raw", "ours"]) {
+    counts[kind] = new Array(edges.length - 1).fill(0);
+    for (const rt of perKind[kind]) {
+      for (const x of rt) {
+        let b = 0;
+        while (x >= edges[b + 1]) b++;
+        counts[kind][b]++;
+      }
+    }
+  }
+  for (let b = 0; b < edges.length - 1; b++) {
+    const label = edges[b + 1] >= 1e9
+      ? `>= ${edges[b]}`
+      : `${edges[b]}-${edges[b + 1]}`;
+    console.log(
+      label.padEnd(12) + String(counts.raw[b]).padStart(9) +
+        String(counts.ours[b]).padStart(9),
+    );
+  }
+
+  // Stage breakdown: median of each stage for all, and for the slowest 1%.
+  console.log(
+    `\nStage durations, µs (median over all | median (mean) over p${
+      SHOULDER[0] * 100
+    }..p${SHOULDER[1] * 100}):`,
+  );
+  for (const kind of ["raw", "ours"]) {
+    const all: number[][] = STAGE_NAMES.slice(1).map(() => []);
+    const slow: number[][] = STAGE_NAMES.slice(1).map(() => []);
+    for (const run of runs.filter((r) => r.kind === kind)) {
+      const st = run.stamps;
+      const rt: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) rt.push(st[i * n + 6] - st[i * n]);
+      const sortedRt = [...rt].sort((a, b) => a - b);
+      const lo = pct(sortedRt, SHOULDER[0]);
+      const hi = pct(sortedRt, SHOULDER[1]);
+      for (let i = 0; i < ROUNDS; i++) {
+        // Stages in the order they happen; a stage with no stamp is 0.
+        let prev = st[i * n];
+        for (let k = 1; k < n; k++) {
+          const t = st[i * n + k];
+          const d = t && t >= prev ? (t - prev) * 1000 : 0;
+          if (t && t >= prev) prev = t;
+          all[k - 1].push(d);
+          if (rt[i] >= lo && rt[i] <= hi) slow[k - 1].push(d);
+        }
+      }
+    }
+    const med = (xs: number[]) =>
+      xs.length ? pct([...xs].sort((a, b) => a - b), 0.5) : 0;
+    const mean = (xs: number[]) =>
+      xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+    console.log(
+      `${kind}: ` +
+        STAGE_NAMES.slice(1).map((s, k) =>
+          `${s} ${med(all[k]).toFixed(1)}|${med(slow[k]).toFixed(1)} (mean ${
+            mean(slow[k]).toFixed(1)
+          })`
+        ).join("  "),
+    );
+  }
+}
+
+if (Deno.args.includes("--child")) await child();
+else await parent();
