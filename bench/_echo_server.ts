@@ -3,7 +3,8 @@
  * net_bench.ts's other process, for the figures taken with the client and
  * the server in two processes, so that they do not share a thread. It
  * listens on three loopback ports and prints them as one JSON line,
- * `{"raw":N,"echo":N,"sink":N}`:
+ * `{"raw":N,"echo":N,"sink":N,"origin":MS}` (origin: its
+ * `performance.timeOrigin`):
  *
  * - `raw`: a raw `Deno.Conn` echo (TCP_NODELAY), each connection read into
  *   a buffer and written back;
@@ -93,6 +94,7 @@ console.log(JSON.stringify({
   raw: raw.addr.port,
   echo: echo.port,
   sink: sink.port,
+  origin: performance.timeOrigin, // for tail_probe.ts's GC timeline
 }));
 
 let text = "";

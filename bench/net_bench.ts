@@ -26,7 +26,13 @@
  * @module
  */
 
-import { connect, type Message, message, PortServer } from "../mod.ts";
+import {
+  connect,
+  type Message,
+  message,
+  PortServer,
+  type SocketPort,
+} from "../mod.ts";
 
 const HOST = "127.0.0.1";
 
@@ -41,10 +47,18 @@ function flag(name: string): string | undefined {
 const QUICK = flag("quick") !== undefined;
 const ONLY = flag("only");
 const REPEATS = Number(flag("repeats") ?? 3);
+// V8 flags for the child processes: --expose-gc (if this process has it),
+// and what `--child-v8=FLAGS` adds (such as --min-semi-space-size=16, to
+// see what the young generation's size does to the tail).
+const CHILD_V8 = [
+  ...((globalThis as { gc?: unknown }).gc ? ["--expose-gc"] : []),
+  ...(flag("child-v8") ?? "").split(",").filter(Boolean),
+];
 // Interleaved pairs of latency runs (raw, ours), in each harness.
 const LAT_RUNS = Number(flag("lat-runs") ?? (QUICK ? 3 : 5));
 const LAT_WARMUP = QUICK ? 1_000 : 5_000;
 const LAT_ROUNDS = QUICK ? 5_000 : 20_000;
+const LAT_BLOCK = 500; // round trips of one kind before the other's
 const TP_MESSAGES = QUICK ? 200_000 : 1_000_000;
 const FAN_CLIENTS = 100;
 const FAN_MESSAGES = QUICK ? 10_000 : 50_000;
@@ -189,82 +203,106 @@ function summarize(samples: Float64Array): Latency {
   };
 }
 
-/** Sends `NOTE_BYTES` and reads the echo, LAT_ROUNDS times after warm-up. */
-async function roundTripsRaw(client: Deno.Conn): Promise<Latency> {
+/** Sends `NOTE_BYTES` and reads the echo, n times; the times into `out`. */
+async function tripsRaw(
+  client: Deno.Conn,
+  n: number,
+  out?: Float64Array,
+  at = 0,
+): Promise<void> {
   const buf = new Uint8Array(64);
-  const samples = new Float64Array(LAT_ROUNDS);
-  for (let i = -LAT_WARMUP; i < LAT_ROUNDS; i++) {
+  for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await writeAll(client, NOTE_BYTES);
     let got = 0;
     while (got < MSG_BYTES) {
-      const n = await client.read(buf.subarray(got));
-      if (n === null) throw new Error("Raw echo ended early");
-      got += n;
+      const r = await client.read(buf.subarray(got));
+      if (r === null) throw new Error("Raw echo ended early");
+      got += r;
     }
-    if (i >= 0) samples[i] = performance.now() - t0;
+    if (out) out[at + i] = performance.now() - t0;
   }
-  return summarize(samples);
+}
+
+/** Sends NOTE and receives its echo, n times; the times into `out`. */
+async function tripsPort(
+  client: SocketPort,
+  n: number,
+  out?: Float64Array,
+  at = 0,
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await client.send(NOTE);
+    await client.receive();
+    if (out) out[at + i] = performance.now() - t0;
+  }
 }
 
 /**
- * The raw round trip: to an echo in this process, or to the raw echo of
- * the echo server in another (at port `remote`).
+ * One latency run: a raw connection and a midisock one, both open, their
+ * round trips taken in alternating blocks of LAT_BLOCK (raw first in one
+ * block, ours first in the next), so that whatever the machine does meets
+ * both alike. The echoes are in this process, or in the echo server's
+ * (`remote`: its ports).
  */
-async function latencyRaw(remote?: number): Promise<Latency> {
-  if (remote !== undefined) {
-    const client = await Deno.connect({ hostname: HOST, port: remote });
-    client.setNoDelay(true);
-    try {
-      return await roundTripsRaw(client);
-    } finally {
+async function latencyRun(
+  remote?: Record<string, number>,
+): Promise<{ raw: Latency; ours: Latency }> {
+  await using stack = new AsyncDisposableStack();
+  // Raw: a connection to an echo.
+  let rawClient: Deno.TcpConn;
+  if (remote) {
+    rawClient = await Deno.connect({ hostname: HOST, port: remote.raw });
+    rawClient.setNoDelay(true);
+    stack.defer(() => closeQuietly(rawClient));
+  } else {
+    const [client, server] = await rawPair();
+    rawClient = client;
+    const echo = (async () => {
+      const buf = new Uint8Array(CHUNK);
+      while (true) {
+        const n = await server.read(buf).catch(() => null);
+        if (n === null) break;
+        await writeAll(server, buf.subarray(0, n));
+      }
+    })();
+    stack.defer(async () => {
+      await client.closeWrite();
+      await echo;
       closeQuietly(client);
-    }
+      closeQuietly(server);
+    });
   }
-  const [client, server] = await rawPair();
-  const echo = (async () => {
-    const buf = new Uint8Array(CHUNK);
-    while (true) {
-      const n = await server.read(buf);
-      if (n === null) break;
-      await writeAll(server, buf.subarray(0, n));
-    }
-  })();
-  const result = await roundTripsRaw(client);
-  await client.closeWrite();
-  await echo;
-  closeQuietly(client);
-  closeQuietly(server);
-  return result;
-}
-
-/**
- * midisock's round trip: a client port to a port that echoes with for
- * await and send(), in this process or in the echo server's (at port
- * `remote`).
- */
-async function latencyPorts(remote?: number): Promise<Latency> {
-  const server = remote === undefined ? new PortServer(HOST, 0) : undefined;
+  // Ours: a client port to a port that echoes with for await and send().
+  const server = remote ? undefined : new PortServer(HOST, 0);
   const accepted = server?.accept();
-  const client = await connect(HOST, remote ?? server!.port);
+  const client = await connect(HOST, remote?.echo ?? server!.port);
   const echo = accepted?.then(async (peer) => {
     for await (const msg of peer) await peer.send(msg);
     await peer.close();
   });
-  const samples = new Float64Array(LAT_ROUNDS);
-  try {
-    for (let i = -LAT_WARMUP; i < LAT_ROUNDS; i++) {
-      const t0 = performance.now();
-      await client.send(NOTE);
-      await client.receive();
-      if (i >= 0) samples[i] = performance.now() - t0;
-    }
-  } finally {
+  stack.defer(async () => {
     await client.close();
     await echo;
     await server?.close();
+  });
+
+  await tripsRaw(rawClient, LAT_WARMUP);
+  await tripsPort(client, LAT_WARMUP);
+  const raw = new Float64Array(LAT_ROUNDS);
+  const ours = new Float64Array(LAT_ROUNDS);
+  for (let at = 0, b = 0; at < LAT_ROUNDS; at += LAT_BLOCK, b++) {
+    const n = Math.min(LAT_BLOCK, LAT_ROUNDS - at);
+    if (b % 2 === 0) {
+      await tripsRaw(rawClient, n, raw, at);
+      await tripsPort(client, n, ours, at);
+    } else {
+      await tripsPort(client, n, ours, at);
+      await tripsRaw(rawClient, n, raw, at);
+    }
   }
-  return summarize(samples);
+  return { raw: summarize(raw), ours: summarize(ours) };
 }
 
 // ------------------------------------------------------------- throughput
@@ -789,7 +827,7 @@ class ChildServer implements AsyncDisposable {
         "run",
         "--quiet",
         "--allow-net=127.0.0.1",
-        ...(gc ? ["--v8-flags=--expose-gc"] : []),
+        ...(CHILD_V8.length ? [`--v8-flags=${CHILD_V8.join(",")}`] : []),
         new URL(script, import.meta.url).pathname,
       ],
       stdin: "piped",
@@ -1014,16 +1052,16 @@ function wrap(text: string, width: number): string {
   return lines.join("\n");
 }
 
-/** Interleaved raw and midisock latency runs (raw, ours, raw, ours...). */
+/** LAT_RUNS latency runs, each with raw and midisock interleaved. */
 async function latencyRuns(
   remote?: Record<string, number>,
 ): Promise<{ raw: Latency[]; ours: Latency[] }> {
   const raw: Latency[] = [];
   const ours: Latency[] = [];
   for (let i = 0; i < LAT_RUNS; i++) {
-    raw.push(await latencyRaw(remote?.raw));
-    await settle();
-    ours.push(await latencyPorts(remote?.echo));
+    const run = await latencyRun(remote);
+    raw.push(run.raw);
+    ours.push(run.ours);
     await settle();
   }
   return { raw, ours };
@@ -1081,7 +1119,7 @@ async function main(): Promise<void> {
         const name = k === "p999" ? "p99.9" : k;
         results.push([
           k === "p50"
-            ? `Round trip p50, ${where} (${LAT_RUNS} runs of ${LAT_ROUNDS})`
+            ? `Round trip p50, ${where} (${LAT_RUNS} runs x ${LAT_ROUNDS})`
             : `  ${name}`,
           us(median(o)),
           us(median(r)),
@@ -1100,13 +1138,15 @@ async function main(): Promise<void> {
     notes.push(
       "Latency: client send() -> the accepted port echoes it (for await, " +
         "then send()) -> client receive(). Raw: write 3 bytes, echo, read " +
-        `3 bytes. ${LAT_WARMUP} round trips of warm-up, then ${LAT_ROUNDS} ` +
-        `timed, in ${LAT_RUNS} interleaved pairs of runs (raw, ours, raw, ` +
-        "ours...). Figures: the median over runs of each run's percentile; " +
-        "ratio: the median of the pairs' ratios (and their range). One " +
-        "process: both ends share its thread. Two processes: the echoes " +
-        "run in bench/_echo_server.ts, a child process (a raw Deno.Conn " +
-        "echo, and a PortServer whose accepted ports echo).",
+        `3 bytes. Each run opens both, takes ${LAT_WARMUP} round trips of ` +
+        `each as warm-up, then ${LAT_ROUNDS} of each in alternating blocks ` +
+        `of ${LAT_BLOCK} (raw first, then ours first), so that the ` +
+        "machine's noise meets both alike. Figures: the median over " +
+        `${LAT_RUNS} runs of each run's percentile; ratio: the median of ` +
+        "the runs' ratios (and their range). One process: both ends share " +
+        "its thread. Two processes: the echoes run in " +
+        "bench/_echo_server.ts, a child process (a raw Deno.Conn echo, and " +
+        "a PortServer whose accepted ports echo).",
     );
   }
 

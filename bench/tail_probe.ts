@@ -44,6 +44,11 @@ const ROUNDS = Number(flag("rounds") ?? 20_000);
 const WARMUP = Math.floor(ROUNDS / 4);
 const RUNS = Number(flag("runs") ?? 4);
 const STAGES = flag("stages") !== undefined;
+// --procs=2: the echoes in a child process (bench/_echo_server.ts).
+const TWO = flag("procs") === "2";
+const V8_CHILD = ["--trace-gc", ...(flag("v8") ?? "").split(",")].filter(
+  Boolean,
+).join(",");
 // The part of the distribution that the stage breakdown looks into.
 const SHOULDER = (flag("shoulder") ?? "0.97,0.995").split(",").map(Number);
 const NOTE: Message = message("note_on", { note: 60, velocity: 100 });
@@ -61,6 +66,13 @@ const S = {
 };
 type Stage = keyof typeof S;
 const STAGE_NAMES = Object.keys(S) as Stage[];
+
+/** The echo server's ports, with the echoes in another process. */
+interface Remote {
+  raw: number;
+  echo: number;
+  origin: number;
+}
 
 interface Run {
   kind: "raw" | "ours";
@@ -122,13 +134,16 @@ async function pair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
   return [a, b];
 }
 
-async function raw(): Promise<Run> {
+async function raw(remote?: Remote): Promise<Run> {
   const run: Run = {
     kind: "raw",
     stamps: new Float64Array(ROUNDS * STAGE_NAMES.length),
   };
-  const [client, server] = await pair();
-  const echo = (async () => {
+  const [client, server] = remote
+    ? [await Deno.connect({ hostname: HOST, port: remote.raw }), undefined]
+    : await pair();
+  client.setNoDelay(true);
+  const echo = server && (async () => {
     const buf = new Uint8Array(2048);
     while (true) {
       const n = await server.read(buf);
@@ -157,19 +172,22 @@ async function raw(): Promise<Run> {
   await client.closeWrite();
   await echo;
   client.close();
-  server.close();
+  server?.close();
   return run;
 }
 
-async function ours(): Promise<Run> {
+async function ours(remote?: Remote): Promise<Run> {
   const run: Run = {
     kind: "ours",
     stamps: new Float64Array(ROUNDS * STAGE_NAMES.length),
   };
   let client: SocketPort;
-  let peer: SocketPort;
+  let peer: SocketPort | undefined;
   let server: PortServer | undefined;
-  if (STAGES) {
+  if (remote) {
+    client = await connect(HOST, remote.echo);
+    peer = undefined;
+  } else if (STAGES) {
     const [a, b] = await pair();
     client = new SocketPort(stamping(a, "clientRead", "clientWrote"));
     peer = new SocketPort(stamping(b, "serverRead", "serverWrote"));
@@ -178,7 +196,7 @@ async function ours(): Promise<Run> {
     client = await connect(HOST, server.port);
     peer = await server.accept();
   }
-  const echo = (async () => {
+  const echo = peer && (async () => {
     for await (const msg of peer) {
       S.serverGot = performance.now();
       await peer.send(msg);
@@ -193,7 +211,7 @@ async function ours(): Promise<Run> {
   }
   await client.close();
   await echo;
-  await peer.close();
+  await peer?.close();
   await server?.close();
   return run;
 }
@@ -209,15 +227,65 @@ async function child(): Promise<void> {
   gc();
   const after = performance.now();
   console.error(`CAL ${before} ${after}`);
+  let remote: Remote | undefined;
+  let server: Deno.ChildProcess | undefined;
+  let forwarding: Promise<void> | undefined;
+  if (TWO) {
+    // The echoes in a process of their own, with its GC lines passed on
+    // (on stderr, on this process's clock) to the parent.
+    server = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net=127.0.0.1",
+        `--v8-flags=${V8_CHILD}`,
+        new URL("./_echo_server.ts", import.meta.url).pathname,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const lines = server.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    const ready = Promise.withResolvers<Remote>();
+    forwarding = (async () => {
+      let text = "";
+      let origin = 0;
+      while (true) {
+        const { done, value } = await lines.read();
+        if (done) break;
+        text += value;
+        let nl: number;
+        while ((nl = text.indexOf("\n")) >= 0) {
+          const line = text.slice(0, nl);
+          text = text.slice(nl + 1);
+          if (line.startsWith("{")) {
+            const ports = JSON.parse(line);
+            origin = ports.origin;
+            ready.resolve(ports);
+          } else if (line.startsWith("[")) {
+            // Its V8 clock, moved onto this process's: the same offset
+            // from performance.now() as here (calibrated below), and the
+            // difference of the time origins.
+            console.error(`SRV ${origin - performance.timeOrigin} ${line}`);
+          }
+        }
+      }
+    })();
+    remote = await ready.promise;
+  }
   const out: { kind: string; stamps: number[] }[] = [];
   for (let r = 0; r < RUNS; r++) {
     for (const f of [raw, ours]) {
-      const run = await f();
+      const run = await f(remote);
       out.push({ kind: run.kind, stamps: Array.from(run.stamps) });
       await new Promise((r) => setTimeout(r, 20));
     }
   }
   console.error(`RUNS ${JSON.stringify(out)}`);
+  if (server) {
+    await server.stdin.close();
+    await server.status;
+    await forwarding;
+  }
 }
 
 // ----------------------------------------------------------- the parent
@@ -226,20 +294,26 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
 }
 
+const GC_LINE =
+  /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: ((?:Incremental )?\S+) .*?MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
+
 interface Gc {
   end: number; // ms on V8's clock
   ms: number; // pause
   what: string;
+  server?: boolean; // in the echo server's process
 }
 
 async function parent(): Promise<void> {
   const extra = (flag("v8") ?? "").split(",").filter(Boolean);
   const v8 = ["--trace-gc", "--expose-gc", ...extra].join(",");
-  const passOn = Deno.args.filter((a) => !a.startsWith("--v8="));
+  const passOn = Deno.args;
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-net=127.0.0.1",
+      "--allow-run",
+      "--allow-read=.",
       `--v8-flags=${v8}`,
       new URL(import.meta.url).pathname,
       "--child",
@@ -256,8 +330,12 @@ async function parent(): Promise<void> {
   let cal = 0;
   let runs: { kind: string; stamps: number[] }[] = [];
   let calGc: number | undefined;
+  const srvLines: [number, string][] = [];
   for (const line of err.split("\n")) {
-    if (line.startsWith("CAL ")) {
+    if (line.startsWith("SRV ")) {
+      const sp = line.indexOf(" ", 4);
+      srvLines.push([Number(line.slice(4, sp)), line.slice(sp + 1)]);
+    } else if (line.startsWith("CAL ")) {
       const [, a, b] = line.split(" ").map(Number);
       cal = (a + b) / 2;
     } else if (line.startsWith("RUNS ")) {
@@ -265,9 +343,7 @@ async function parent(): Promise<void> {
     }
   }
   for (const line of lines) {
-    const m = line.match(
-      /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: ((?:Incremental )?\S+) .*?MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/,
-    );
+    const m = line.match(GC_LINE);
     if (m) {
       const g = { end: Number(m[1]), ms: Number(m[3]), what: m[2] };
       // The calibration: the first full collection, which gc() asked for
@@ -278,9 +354,24 @@ async function parent(): Promise<void> {
   }
   // V8 ms = performance.now() + offset (to within 1 ms).
   const offset = (calGc ?? 0) - cal;
+  // The echo server's collections, on this clock (V8 ms, as if here).
+  for (const [shift, line] of srvLines) {
+    const m = line.match(GC_LINE);
+    if (m) {
+      gcs.push({
+        end: Number(m[1]) + shift,
+        ms: Number(m[3]),
+        what: m[2],
+        server: true,
+      });
+    }
+  }
+  const where = TWO
+    ? "two processes (echoes in _echo_server.ts)"
+    : "one process";
   console.log(
     `tail_probe: ${ROUNDS} round trips a run, ${RUNS} interleaved pairs, ` +
-      `one process${STAGES ? ", stages stamped" : ""}; V8 flags ${v8}`,
+      `${where}${STAGES ? ", stages stamped" : ""}; V8 flags ${v8}`,
   );
   console.log(
     `GC clock offset ${offset.toFixed(1)} ms; ${gcs.length} collections in all`,
@@ -327,7 +418,9 @@ async function parent(): Promise<void> {
         sorted.at(-1)!.toFixed(0).padStart(6)
       }  | GCs in run: ${inRun.length} (${
         inRun.filter((g) => g.what === "Scavenge").length
-      } scavenges, ${gcMs.toFixed(2)} ms, mean ${
+      } scavenges, ${
+        inRun.filter((g) => g.server).length
+      } in the echo process, ${gcMs.toFixed(2)} ms, mean ${
         inRun.length ? (gcMs / inRun.length * 1000).toFixed(0) : "-"
       } µs); slow (>= p99) ${slow.length}, with a GC in reach: ${withGc}`,
     );

@@ -33,6 +33,10 @@ export interface TimedMessage {
   time: number;
 }
 
+// What send() returns for a message that is queued: one promise for all,
+// as a settled promise cannot change (no new promise a message).
+const SENT: Promise<void> = Promise.resolve();
+
 // The error that closed a port (MidiPort's #error), for Receipt.
 let errorOf: (port: MidiPort) => Error | undefined;
 
@@ -264,7 +268,7 @@ export abstract class MidiPort<
    */
   send(msg: Message): Promise<void> {
     try {
-      return this.#put(msg) ?? Promise.resolve();
+      return this.#put(msg) ?? SENT;
     } catch (error) {
       return Promise.reject(error);
     }
