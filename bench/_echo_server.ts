@@ -3,11 +3,13 @@
  * net_bench.ts's other process, for the figures taken with the client and
  * the server in two processes, so that they do not share a thread. It
  * listens on three loopback ports and prints them as one JSON line,
- * `{"raw":N,"echo":N,"sink":N,"origin":MS}` (origin: its
+ * `{"raw":N,"floor":N,"echo":N,"sink":N,"origin":MS}` (origin: its
  * `performance.timeOrigin`):
  *
  * - `raw`: a raw `Deno.Conn` echo (TCP_NODELAY), each connection read into
  *   a buffer and written back;
+ * - `floor`: the same echo through a {@linkcode HandOff} (`_handoff.ts`):
+ *   a read loop that hands each read to the echo through one promise;
  * - `echo`: a PortServer whose accept() hands out each client, which is
  *   echoed with `for await` and `send()`;
  * - `sink`: a PortServer read as a port, with `for await` over the server
@@ -25,10 +27,12 @@
  */
 
 import { PortServer, type SocketPort } from "../mod.ts";
+import { echoHandOff } from "./_handoff.ts";
 
 const HOST = "127.0.0.1";
 
 const raw = Deno.listen({ hostname: HOST, port: 0 });
+const floor = Deno.listen({ hostname: HOST, port: 0 });
 const echo = new PortServer(HOST, 0);
 const sink = new PortServer(HOST, 0);
 
@@ -71,6 +75,14 @@ const rawLoop = (async () => {
   }
 })();
 
+const floorLoop = (async () => {
+  try {
+    for await (const conn of floor) echoHandOff(conn);
+  } catch {
+    // The listener was closed.
+  }
+})();
+
 const echoLoop = (async () => {
   try {
     while (true) echoPort(await echo.accept());
@@ -92,6 +104,7 @@ const sinkLoop = (async () => {
 
 console.log(JSON.stringify({
   raw: raw.addr.port,
+  floor: floor.addr.port,
   echo: echo.port,
   sink: sink.port,
   origin: performance.timeOrigin, // for tail_probe.ts's GC timeline
@@ -123,5 +136,6 @@ for await (
   }
 }
 raw.close();
+floor.close();
 await Promise.all([echo.close(), sink.close()]);
-await Promise.all([rawLoop, echoLoop, sinkLoop]);
+await Promise.all([rawLoop, floorLoop, echoLoop, sinkLoop]);

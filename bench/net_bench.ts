@@ -33,6 +33,7 @@ import {
   PortServer,
   type SocketPort,
 } from "../mod.ts";
+import { echoHandOff, HandOff } from "./_handoff.ts";
 
 const HOST = "127.0.0.1";
 
@@ -224,6 +225,26 @@ async function tripsRaw(
   }
 }
 
+/** As tripsRaw, read through a HandOff: a read loop and a promise. */
+async function tripsFloor(
+  client: HandOff,
+  n: number,
+  out?: Float64Array,
+  at = 0,
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await client.write(NOTE_BYTES);
+    let got = 0;
+    while (got < MSG_BYTES) {
+      const r = await client.next();
+      if (r === null) throw new Error("Hand-off echo ended early");
+      got += r;
+    }
+    if (out) out[at + i] = performance.now() - t0;
+  }
+}
+
 /** Sends NOTE and receives its echo, n times; the times into `out`. */
 async function tripsPort(
   client: SocketPort,
@@ -248,32 +269,38 @@ async function tripsPort(
  */
 async function latencyRun(
   remote?: Record<string, number>,
-): Promise<{ raw: Latency; ours: Latency }> {
+): Promise<{ raw: Latency; floor: Latency; ours: Latency }> {
   await using stack = new AsyncDisposableStack();
-  // Raw: a connection to an echo.
-  let rawClient: Deno.TcpConn;
-  if (remote) {
-    rawClient = await Deno.connect({ hostname: HOST, port: remote.raw });
-    rawClient.setNoDelay(true);
-    stack.defer(() => closeQuietly(rawClient));
-  } else {
+  // Raw, and the floor: connections to an echo of each kind.
+  const open = async (
+    port: number | undefined,
+    echo: (conn: Deno.TcpConn) => Promise<void>,
+  ): Promise<Deno.TcpConn> => {
+    if (port !== undefined) {
+      const conn = await Deno.connect({ hostname: HOST, port });
+      conn.setNoDelay(true);
+      stack.defer(() => closeQuietly(conn));
+      return conn;
+    }
     const [client, server] = await rawPair();
-    rawClient = client;
-    const echo = (async () => {
-      const buf = new Uint8Array(CHUNK);
-      while (true) {
-        const n = await server.read(buf).catch(() => null);
-        if (n === null) break;
-        await writeAll(server, buf.subarray(0, n));
-      }
-    })();
+    const echoing = echo(server);
     stack.defer(async () => {
       await client.closeWrite();
-      await echo;
+      await echoing;
       closeQuietly(client);
       closeQuietly(server);
     });
-  }
+    return client;
+  };
+  const rawClient = await open(remote?.raw, async (server) => {
+    const buf = new Uint8Array(CHUNK);
+    while (true) {
+      const n = await server.read(buf).catch(() => null);
+      if (n === null) break;
+      await writeAll(server, buf.subarray(0, n));
+    }
+  });
+  const floorClient = new HandOff(await open(remote?.floor, echoHandOff));
   // Ours: a client port to a port that echoes with for await and send().
   const server = remote ? undefined : new PortServer(HOST, 0);
   const accepted = server?.accept();
@@ -289,20 +316,28 @@ async function latencyRun(
   });
 
   await tripsRaw(rawClient, LAT_WARMUP);
+  await tripsFloor(floorClient, LAT_WARMUP);
   await tripsPort(client, LAT_WARMUP);
   const raw = new Float64Array(LAT_ROUNDS);
+  const floor = new Float64Array(LAT_ROUNDS);
   const ours = new Float64Array(LAT_ROUNDS);
+  const kinds = [
+    (n: number, at: number) => tripsRaw(rawClient, n, raw, at),
+    (n: number, at: number) => tripsFloor(floorClient, n, floor, at),
+    (n: number, at: number) => tripsPort(client, n, ours, at),
+  ];
   for (let at = 0, b = 0; at < LAT_ROUNDS; at += LAT_BLOCK, b++) {
     const n = Math.min(LAT_BLOCK, LAT_ROUNDS - at);
-    if (b % 2 === 0) {
-      await tripsRaw(rawClient, n, raw, at);
-      await tripsPort(client, n, ours, at);
-    } else {
-      await tripsPort(client, n, ours, at);
-      await tripsRaw(rawClient, n, raw, at);
+    // Each kind goes first, second and third in turn.
+    for (let k = 0; k < kinds.length; k++) {
+      await kinds[(b + k) % kinds.length](n, at);
     }
   }
-  return { raw: summarize(raw), ours: summarize(ours) };
+  return {
+    raw: summarize(raw),
+    floor: summarize(floor),
+    ours: summarize(ours),
+  };
 }
 
 // ------------------------------------------------------------- throughput
@@ -1052,19 +1087,21 @@ function wrap(text: string, width: number): string {
   return lines.join("\n");
 }
 
-/** LAT_RUNS latency runs, each with raw and midisock interleaved. */
+/** LAT_RUNS latency runs, each with raw, floor and midisock interleaved. */
 async function latencyRuns(
   remote?: Record<string, number>,
-): Promise<{ raw: Latency[]; ours: Latency[] }> {
+): Promise<{ raw: Latency[]; floor: Latency[]; ours: Latency[] }> {
   const raw: Latency[] = [];
+  const floor: Latency[] = [];
   const ours: Latency[] = [];
   for (let i = 0; i < LAT_RUNS; i++) {
     const run = await latencyRun(remote);
     raw.push(run.raw);
+    floor.push(run.floor);
     ours.push(run.ours);
     await settle();
   }
-  return { raw, ours };
+  return { raw, floor, ours };
 }
 
 /** The median of the pairs' ratios, and their range: "1.21x (1.10-1.35)". */
@@ -1110,21 +1147,30 @@ async function main(): Promise<void> {
       : undefined;
     if (child) harnesses.push(["two processes", await child.line()]);
     for (const [where, remote] of harnesses) {
-      const { raw, ours } = await latencyRuns(remote);
+      const { raw, floor, ours } = await latencyRuns(remote);
       const limits = { p50: 1.3, p99: 1.3, p999: 1.5 };
       for (const k of ["p50", "p99", "p999"] as const) {
         const o = ours.map((x) => x[k]);
+        const f = floor.map((x) => x[k]);
         const r = raw.map((x) => x[k]);
         const [m, text] = ratios(o, r);
         const name = k === "p999" ? "p99.9" : k;
-        results.push([
-          k === "p50"
-            ? `Round trip p50, ${where} (${LAT_RUNS} runs x ${LAT_ROUNDS})`
-            : `  ${name}`,
-          us(median(o)),
-          us(median(r)),
-          text,
-        ]);
+        results.push(
+          [
+            k === "p50"
+              ? `Round trip p50, ${where} (${LAT_RUNS} runs x ${LAT_ROUNDS})`
+              : `  ${name}`,
+            us(median(o)),
+            us(median(r)),
+            text,
+          ],
+          [
+            `    floor: a read loop and a promise (${name})`,
+            us(median(f)),
+            us(median(r)),
+            ratios(f, r)[1],
+          ],
+        );
         goals.push(
           `round trip ${name} <= ${limits[k]}x raw, ${where}: ${ratio(m)} ${
             verdict(m <= limits[k])
@@ -1146,7 +1192,11 @@ async function main(): Promise<void> {
         "the runs' ratios (and their range). One process: both ends share " +
         "its thread. Two processes: the echoes run in " +
         "bench/_echo_server.ts, a child process (a raw Deno.Conn echo, and " +
-        "a PortServer whose accepted ports echo).",
+        "a PortServer whose accepted ports echo). Floor: the raw round trip " +
+        "with each end read by a loop that keeps a read pending and hands " +
+        "each read to the reader through one promise (bench/_handoff.ts), " +
+        "as any port must; it parses nothing. It is taken in the same " +
+        "blocks, in turn with the other two.",
     );
   }
 
