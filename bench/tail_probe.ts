@@ -295,13 +295,27 @@ function pct(sorted: number[], p: number): number {
 }
 
 const GC_LINE =
-  /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: ((?:Incremental )?\S+) .*?MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
+  /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: ((?:Incremental )?\S+) ([\d.]+) \([\d.]+\) -> ([\d.]+) .*?MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
+
+/** A GC line's fields. */
+function gcOf(m: RegExpMatchArray, shift = 0, server = false): Gc {
+  return {
+    end: Number(m[1]) + shift,
+    what: m[2],
+    before: Number(m[3]),
+    after: Number(m[4]),
+    ms: Number(m[5]),
+    server,
+  };
+}
 
 interface Gc {
   end: number; // ms on V8's clock
   ms: number; // pause
   what: string;
-  server?: boolean; // in the echo server's process
+  before: number; // heap MB before it
+  after: number; // and after
+  server: boolean; // in the echo server's process
 }
 
 async function parent(): Promise<void> {
@@ -345,7 +359,7 @@ async function parent(): Promise<void> {
   for (const line of lines) {
     const m = line.match(GC_LINE);
     if (m) {
-      const g = { end: Number(m[1]), ms: Number(m[3]), what: m[2] };
+      const g = gcOf(m);
       // The calibration: the first full collection, which gc() asked for
       // ("testing").
       if (calGc === undefined && /testing/.test(line)) calGc = g.end;
@@ -358,12 +372,7 @@ async function parent(): Promise<void> {
   for (const [shift, line] of srvLines) {
     const m = line.match(GC_LINE);
     if (m) {
-      gcs.push({
-        end: Number(m[1]) + shift,
-        ms: Number(m[3]),
-        what: m[2],
-        server: true,
-      });
+      gcs.push(gcOf(m, shift, true));
     }
   }
   const where = TWO
@@ -379,6 +388,7 @@ async function parent(): Promise<void> {
   const n = STAGE_NAMES.length;
   const perKind: Record<string, number[][]> = { raw: [], ours: [] };
   const summary: string[] = [];
+  const allocs: string[] = [];
   for (const run of runs) {
     const st = run.stamps;
     const rt: number[] = [];
@@ -407,6 +417,32 @@ async function parent(): Promise<void> {
       }
     }
     for (const g of inRun) gcMs += g.ms;
+    // Bytes allocated in the run, per process: what each scavenge found
+    // (its "before") less what the one before it left ("after").
+    const alloc = (server: boolean) => {
+      const mine = gcs.filter((g) => g.server === server);
+      let mb = 0;
+      let n = 0;
+      for (let i = 1; i < mine.length; i++) {
+        const g = mine[i];
+        if (g.end < start || g.end > end + 1 || g.what !== "Scavenge") continue;
+        if (mine[i - 1].end < start) continue; // need the one before in run
+        mb += g.before - mine[i - 1].after;
+        n++;
+      }
+      // Over the time between the first and last scavenge counted.
+      const counted = mine.filter((g) =>
+        g.end >= start && g.end <= end + 1 && g.what === "Scavenge"
+      );
+      if (n === 0 || counted.length < 2) return "n/a";
+      const span = counted.at(-1)!.end - counted[0].end;
+      const trips = span / ((end - start) / ROUNDS);
+      return `${(mb * 1024 * 1024 / trips / 1024).toFixed(1)} KB`;
+    };
+    allocs.push(
+      `${run.kind.padEnd(4)} allocated a round trip: ${alloc(false)}` +
+        (TWO ? ` in the client's process, ${alloc(true)} in the echo's` : ""),
+    );
     summary.push(
       `${run.kind.padEnd(4)} p50 ${p50.toFixed(1).padStart(6)} µs  p90 ${
         pct(sorted, 0.9).toFixed(1)
@@ -426,6 +462,7 @@ async function parent(): Promise<void> {
     );
   }
   for (const s of summary) console.log(s);
+  for (const s of allocs) console.log(s);
 
   // Histogram of the pooled tail, per kind, in µs buckets.
   const edges = [0, 10, 12, 14, 16, 20, 25, 30, 40, 60, 100, 200, 500, 1e9];
