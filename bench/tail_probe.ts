@@ -462,6 +462,47 @@ async function parent(): Promise<void> {
     );
   }
   for (const s of summary) console.log(s);
+  if (flag("gaps") !== undefined) {
+    // How far apart the slow round trips (over 1.4x the median) are: a
+    // cause that comes every n round trips shows as a peak at n.
+    for (const run of runs) {
+      const st = run.stamps;
+      const rt: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) rt.push(st[i * n + 6] - st[i * n]);
+      const cut = pct([...rt].sort((a, b) => a - b), 0.5) * 1.4;
+      const gaps = new Map<number, number>();
+      let last = -1;
+      let slow = 0;
+      for (let i = 0; i < ROUNDS; i++) {
+        if (rt[i] <= cut) continue;
+        slow++;
+        if (last >= 0) gaps.set(i - last, (gaps.get(i - last) ?? 0) + 1);
+        last = i;
+      }
+      // And in time: the gaps between their starts, to 0.05 ms.
+      const times = new Map<number, number>();
+      let lastT = -1;
+      for (let i = 0; i < ROUNDS; i++) {
+        if (rt[i] <= cut) continue;
+        const t = st[i * n];
+        if (lastT >= 0) {
+          const g = Math.round((t - lastT) * 20) / 20;
+          times.set(g, (times.get(g) ?? 0) + 1);
+        }
+        lastT = t;
+      }
+      const topT = [...times].sort((a, b) => b[1] - a[1]).slice(0, 6);
+      console.log(
+        `${run.kind} time gaps (ms): ` +
+          topT.map(([g, c]) => `${g.toFixed(2)}x${c}`).join(" "),
+      );
+      const top = [...gaps].sort((a, b) => b[1] - a[1]).slice(0, 8);
+      console.log(
+        `${run.kind} slow ${slow}: commonest gaps ` +
+          top.map(([g, c]) => `${g}x${c}`).join(" "),
+      );
+    }
+  }
   for (const s of allocs) console.log(s);
 
   // Histogram of the pooled tail, per kind, in µs buckets.
