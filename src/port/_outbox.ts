@@ -70,6 +70,7 @@ export class Outbox {
   // buffer.
   #own = new WeakSet<ArrayBufferLike>();
   #spare: Uint8Array | undefined;
+  #sealed: Uint8Array | undefined; // the last tail sealed, whole
   #tailLength = 0;
   #scheduled = false; // a write starts in the next microtask
   #inflight = 0; // bytes taken from the queue and being written
@@ -288,6 +289,7 @@ export class Outbox {
     this.#lineSize = [];
     this.#lineHead = 0;
     this.#tail = EMPTY;
+    this.#sealed = undefined;
     this.#tailLength = 0;
   }
 
@@ -308,6 +310,7 @@ export class Outbox {
   // Closes the tail: its bytes become a chunk of the queue. The next message
   // starts a new tail, since this chunk may soon be in flight.
   #seal(): void {
+    this.#sealed = this.#tail;
     this.#queue.push(this.#tail.subarray(0, this.#tailLength));
     this.#tail = EMPTY;
     this.#tailLength = 0;
@@ -373,8 +376,13 @@ export class Outbox {
       this.#own.has(chunk.buffer) &&
       this.#queue[this.#head]?.buffer !== chunk.buffer
     ) {
-      this.#spare = new Uint8Array(chunk.buffer);
+      // (The tail that was sealed, if it is that one: no new view.)
+      const sealed = this.#sealed;
+      this.#spare = sealed?.buffer === chunk.buffer
+        ? sealed
+        : new Uint8Array(chunk.buffer);
     }
+    this.#sealed = undefined;
     if (this.#waiters.length > 0) {
       const still: Waiter[] = [];
       for (const w of this.#waiters) {
