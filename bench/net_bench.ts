@@ -10,18 +10,24 @@
  * ```
  *
  * Flags: `--quick` (fewer iterations, for a smoke test), `--only=NAME`
- * (`latency`, `throughput`, `fanout`, `relay` or `memory`) and
- * `--repeats=N` (default 3). `--allow-read=.` (run from the repository's
- * root) lets one throughput run put the receiving server in a Worker, which
- * loads the library from disk. `--allow-run` lets the memory figures start
- * their servers as child processes (`deno run` of `bench/_mem_server.ts` and
- * `bench/_mem_raw_server.ts`), and `--v8-flags=--expose-gc` is passed on to
- * them, to collect garbage before each reading.
+ * (`latency`, `throughput`, `fanout`, `relay`, `memory` or `sysexmem`),
+ * `--repeats=N` (default 3), `--lat-runs=N` (latency runs in each harness,
+ * default 5) and `--child-v8=FLAGS` (more V8 flags for the child
+ * processes, such as `--min-semi-space-size=16`). `--allow-read=.` (run from
+ * the repository's root) lets one throughput run put the receiving server in
+ * a Worker, which loads the library from disk. `--allow-run` starts the
+ * child processes: the echo server of the two-process figures
+ * (`bench/_echo_server.ts`) and the memory servers (`bench/_mem_server.ts`
+ * and `bench/_mem_raw_server.ts`); `--v8-flags=--expose-gc` is passed on to
+ * them, to collect garbage before each memory reading.
  *
- * The speed figures come from one process: both ends of each connection
- * live in it and share its one JavaScript thread, except in the Worker run.
- * The memory figures come from a server in a process of its own, with the
- * clients in this one.
+ * The round trip and the Web Streams path are measured twice: in one
+ * process, where both ends share its one JavaScript thread, and with the
+ * server's end in a child process. Each figure is printed beside the raw
+ * platform's from the same run, taken interleaved with it: the round trips
+ * in alternating blocks on connections open at once, the Web Streams pipe
+ * beside the same source piped into a no-op sink. The memory figures come
+ * from a server in a process of its own, with the clients in this one.
  *
  * @module
  */
