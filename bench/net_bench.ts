@@ -71,6 +71,8 @@ const LAT_WARMUP_FIRST = QUICK ? 5_000 : 25_000;
 const LAT_WARMUP = QUICK ? 1_000 : 2_000;
 const LAT_ROUNDS = QUICK ? 5_000 : 20_000;
 const LAT_BLOCK = 500; // round trips of one kind before the other's
+const LAT_REST = 5; // ms of silence before each round trip after a rest
+const LAT_RESTED = QUICK ? 50 : 300; // such round trips of each kind
 const TP_MESSAGES = QUICK ? 200_000 : 1_000_000;
 const FAN_CLIENTS = 100;
 const FAN_MESSAGES = QUICK ? 10_000 : 50_000;
@@ -281,7 +283,10 @@ async function tripsPort(
 async function latencyRun(
   remote: Record<string, number> | undefined,
   warmup: number,
-): Promise<{ raw: Latency; floor: Latency; ours: Latency }> {
+  sparse = 0,
+): Promise<
+  { raw: Latency; floor: Latency; ours: Latency; rested?: Rested }
+> {
   await using stack = new AsyncDisposableStack();
   // Raw, and the floor: connections to an echo of each kind.
   const open = async (
@@ -345,11 +350,43 @@ async function latencyRun(
       await kinds[(b + k) % kinds.length](n, at);
     }
   }
+  let rested: Rested | undefined;
+  if (sparse > 0) {
+    // Round trips after a rest: each after LAT_REST ms of silence, the
+    // kinds in turn, as the notes of a player who pauses.
+    const times = [raw, floor, ours].map(() => new Float64Array(sparse));
+    for (let i = 0; i < sparse; i++) {
+      for (let k = 0; k < kinds.length; k++) {
+        const j = (i + k) % kinds.length;
+        await new Promise((resolve) => setTimeout(resolve, LAT_REST));
+        const out = new Float64Array(1);
+        await [
+          () => tripsRaw(rawClient, 1, out),
+          () => tripsFloor(floorClient, 1, out),
+          () => tripsPort(client, 1, out),
+        ][j]();
+        times[j][i] = out[0];
+      }
+    }
+    rested = {
+      raw: summarize(times[0]),
+      floor: summarize(times[1]),
+      ours: summarize(times[2]),
+    };
+  }
   return {
     raw: summarize(raw),
     floor: summarize(floor),
     ours: summarize(ours),
+    rested,
   };
+}
+
+/** Round trips after a rest, of each kind. */
+interface Rested {
+  raw: Latency;
+  floor: Latency;
+  ours: Latency;
 }
 
 // ------------------------------------------------------------- throughput
@@ -1102,21 +1139,27 @@ function wrap(text: string, width: number): string {
 /** LAT_RUNS latency runs, each with raw, floor and midisock interleaved. */
 async function latencyRuns(
   remote?: Record<string, number>,
-): Promise<{ raw: Latency[]; floor: Latency[]; ours: Latency[] }> {
+): Promise<
+  { raw: Latency[]; floor: Latency[]; ours: Latency[]; rested: Rested }
+> {
   const raw: Latency[] = [];
   const floor: Latency[] = [];
   const ours: Latency[] = [];
+  let rested: Rested | undefined;
   for (let i = 0; i < LAT_RUNS; i++) {
+    const last = i === LAT_RUNS - 1;
     const run = await latencyRun(
       remote,
       i === 0 ? LAT_WARMUP_FIRST : LAT_WARMUP,
+      last ? LAT_RESTED : 0,
     );
     raw.push(run.raw);
     floor.push(run.floor);
     ours.push(run.ours);
+    rested ??= run.rested;
     await settle();
   }
-  return { raw, floor, ours };
+  return { raw, floor, ours, rested: rested! };
 }
 
 /** The median of the pairs' ratios, and their range: "1.21x (1.10-1.35)". */
@@ -1162,7 +1205,7 @@ async function main(): Promise<void> {
       : undefined;
     if (child) harnesses.push(["two processes", await child.line()]);
     for (const [where, remote] of harnesses) {
-      const { raw, floor, ours } = await latencyRuns(remote);
+      const { raw, floor, ours, rested } = await latencyRuns(remote);
       const limits = { p50: 1.3, p99: 1.3, p999: 1.5 };
       for (const k of ["p50", "p99", "p999"] as const) {
         const o = ours.map((x) => x[k]);
@@ -1192,6 +1235,22 @@ async function main(): Promise<void> {
           }`,
         );
       }
+      for (const k of ["p50", "p99"] as const) {
+        const o = rested.ours[k];
+        const r = rested.raw[k];
+        const f = rested.floor[k];
+        results.push(
+          [
+            k === "p50"
+              ? `Round trip after ${LAT_REST} ms of silence, p50, ${where} (${LAT_RESTED})`
+              : `  after ${LAT_REST} ms of silence, p99`,
+            us(o),
+            us(r),
+            ratio(o / r),
+          ],
+          [`    floor (${k})`, us(f), us(r), ratio(f / r)],
+        );
+      }
     }
     if (!child) {
       results.push(["Round trip, two processes", "needs --allow-run", "", ""]);
@@ -1211,7 +1270,11 @@ async function main(): Promise<void> {
         "a PortServer whose accepted ports echo). Floor: the raw round trip " +
         "with each end read by a loop that keeps a read pending and hands " +
         "each read to the reader through one promise (bench/_handoff.ts), " +
-        "as any port must; it parses nothing. It is taken in the same " +
+        "as any port must; it parses nothing. After silence: in the last " +
+        `run, ${LAT_RESTED} round trips of each kind, each after ` +
+        `${LAT_REST} ms with nothing sent, the kinds in turn: a note after ` +
+        "a rest, with the caches and the CPU gone cold. " +
+        "The floor is taken in the same " +
         "blocks, in turn with the other two.",
     );
   }

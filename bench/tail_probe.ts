@@ -40,8 +40,12 @@ function flag(name: string): string | undefined {
   return undefined;
 }
 
-const ROUNDS = Number(flag("rounds") ?? 20_000);
-const WARMUP = Math.floor(ROUNDS / 4);
+// --pause=MS: each timed round trip comes after MS of silence, as a note
+// after a rest does (the warm-up is back to back).
+const PAUSE = Number(flag("pause") ?? 0);
+const ROUNDS = Number(flag("rounds") ?? (PAUSE ? 500 : 20_000));
+const WARMUP = PAUSE ? 25_000 : Math.floor(ROUNDS / 4);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RUNS = Number(flag("runs") ?? 4);
 const STAGES = flag("stages") !== undefined;
 // --procs=2: the echoes in a child process (bench/_echo_server.ts).
@@ -156,6 +160,7 @@ async function raw(remote?: Remote): Promise<Run> {
   })();
   const buf = new Uint8Array(2048);
   for (let i = -WARMUP; i < ROUNDS; i++) {
+    if (PAUSE && i >= 0) await sleep(PAUSE);
     S.t0 = performance.now();
     let off = 0;
     while (off < 3) off += await client.write(NOTE_BYTES.subarray(off));
@@ -203,6 +208,7 @@ async function ours(remote?: Remote): Promise<Run> {
     }
   })();
   for (let i = -WARMUP; i < ROUNDS; i++) {
+    if (PAUSE && i >= 0) await sleep(PAUSE);
     S.t0 = performance.now();
     await client.send(NOTE);
     await client.receive();
