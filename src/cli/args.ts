@@ -166,6 +166,8 @@ export interface Link {
   tls?: DialTls;
   hello: { name?: string; token?: string };
   insecureToken?: boolean;
+  /** Ask for the server's echo (`midisock ping`). */
+  echo?: boolean;
 }
 
 /** The Link from --tls, --ca, --name, the token and --insecure-token. */
