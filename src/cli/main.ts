@@ -44,6 +44,8 @@ import { HELP, PROGRAM, VERSION } from "./help.ts";
 import { Lines } from "./lines.ts";
 import { monitor } from "./monitor.ts";
 import { record } from "./record.ts";
+import { play } from "./play.ts";
+import { ping } from "./ping.ts";
 import { ports } from "./ports.ts";
 import { send } from "./send.ts";
 import { serve } from "./serve.ts";
@@ -118,7 +120,7 @@ async function run(
   }
   if (first === undefined) {
     throw new UsageError(
-      `Missing command: serve, monitor, send, record, ports or connect (see ${PROGRAM} --help)`,
+      `Missing command: serve, monitor, send, record, play, ping, ports or connect (see ${PROGRAM} --help)`,
     );
   }
   const rest = args.slice(end + 1);
@@ -131,6 +133,10 @@ async function run(
       return await send(rest, options, out, err);
     case "record":
       return await record(rest, options, out);
+    case "play":
+      return await play(rest, options, out);
+    case "ping":
+      return await ping(rest, options, out);
     case "ports":
       return await ports(rest, out);
     case "connect":
@@ -139,7 +145,7 @@ async function run(
       throw new UsageError(
         `Unknown command ${
           JSON.stringify(first.value)
-        }: expected serve, monitor, send, record, ports or connect (see ${PROGRAM} --help)`,
+        }: expected serve, monitor, send, record, play, ping, ports or connect (see ${PROGRAM} --help)`,
       );
   }
 }
