@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { Child, midisock } from "./_child.ts";
 import { PYTHON } from "./_mido.ts";
 import { MIDO } from "./_peers.ts";
+import { FaultProxy } from "./_py_child.ts";
 import { writeMidiFile } from "../mod.ts";
 
 /** `midisock serve --relay ...` on a free port. */
@@ -213,6 +214,46 @@ MIDO.test("midisock play, stopped by SIGTERM, sends exactly the note_offs of the
       ],
     );
     assert.ok(!serve.stdout.some((l) => l.startsWith("# released")));
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+MIDO.test("midisock play, its connection lost, sends the note_offs of the held notes and CC64=0 over a new one and exits 1", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".mid" });
+  try {
+    await midoWrites(path, 0, "held");
+    const { serve, port } = await startServe("--no-release");
+    await using _serve = serve;
+    await using proxy = await FaultProxy.start(port);
+    await using player = midisock(["play", `127.0.0.1:${proxy.port}`, path]);
+    const first = (await serve.waitForMatch("stdout", /^# connect (\S+)$/))[1];
+    await serve.waitForCount(4, (l) => l.startsWith(first + " "), "messages");
+    await proxy.command("cut");
+    const played = await player.result();
+    assert.equal(played.code, 1);
+    assert.match(
+      played.stdout,
+      /^played 4 messages in \d+\.\d s, released 3 notes and 1 pedal over a new connection\n$/,
+    );
+    assert.equal(
+      played.stderr,
+      `midisock: error: Lost the connection to 127.0.0.1:${proxy.port} after 4 messages\n`,
+    );
+    const connects = serve.stdout.filter((l) => l.startsWith("# connect "));
+    const second = connects[1].slice("# connect ".length);
+    await serve.waitForCount(4, (l) => l.startsWith(second + " "), "releases");
+    assert.deepEqual(
+      serve.stdout.filter((l) => l.startsWith(second + " ")).map((l) =>
+        l.slice(second.length + 1)
+      ),
+      [
+        "note_off channel=0 note=60 velocity=64 time=0",
+        "note_off channel=0 note=64 velocity=64 time=0",
+        "note_off channel=3 note=67 velocity=64 time=0",
+        "control_change channel=0 control=64 value=0 time=0",
+      ],
+    );
   } finally {
     await Deno.remove(path);
   }
