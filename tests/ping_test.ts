@@ -10,7 +10,7 @@ import { echoRequest } from "../src/transport/echo.ts";
 import { Child, midisock } from "./_child.ts";
 import { PYTHON } from "./_mido.ts";
 import { MIDO } from "./_peers.ts";
-import { PyPeer } from "./_py_child.ts";
+import { FaultProxy, PyPeer } from "./_py_child.ts";
 import { waitFor } from "./_net.ts";
 
 const SUMMARY =
@@ -145,5 +145,63 @@ Deno.test("A server that is asked for the echo says so in its verdict line, with
       );
     }
     assert.deepEqual(other.hello, { verdict: "ok" });
+  }
+});
+
+MIDO.test("midisock ping counts a round trip with no answer within --timeout as lost, and goes on", async () => {
+  await using bus = new PortServer("127.0.0.1", 0, { relay: true });
+  await using proxy = await FaultProxy.start(bus.port);
+  await using ping = midisock([
+    "ping",
+    "-v",
+    "--count",
+    "3",
+    "--interval",
+    "400",
+    "--timeout",
+    "200",
+    `127.0.0.1:${proxy.port}`,
+  ]);
+  await ping.waitForMatch("stdout", /^seq=0 rtt=/);
+  await proxy.command("stall");
+  const result = await ping.result();
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stdout.trimEnd().split("\n");
+  assert.deepEqual(lines.slice(1, 3), [
+    "seq=1 lost (no answer within 200 ms)",
+    "seq=2 lost (no answer within 200 ms)",
+  ]);
+  assert.match(
+    lines[3],
+    /^rtt p50=\d+\.\d{3} ms .* jitter=0\.000 ms lost=2\/3$/,
+  );
+});
+
+Deno.test("midisock ping and play refuse bad numbers, naming the option and the range", async () => {
+  const cases: [string[], string][] = [
+    [
+      ["ping", "--count", "0", "127.0.0.1:9"],
+      'Invalid --count "0": expected an integer in 1..1000000 (see midisock ping --help)',
+    ],
+    [
+      ["ping", "--interval=-5", "127.0.0.1:9"],
+      'Invalid --interval "-5": expected a number in 0..3600000 (see midisock ping --help)',
+    ],
+    [
+      ["play", "127.0.0.1:9", "x.mid", "--speed", "0"],
+      'Invalid --speed "0": expected a number > 0 and <= 1000 (see midisock play --help)',
+    ],
+    [
+      ["play", "127.0.0.1:9"],
+      "play takes an address and a file, got 1 arguments (see midisock play --help)",
+    ],
+  ];
+  for (const [args, error] of cases) {
+    await using child = midisock(args);
+    const result = await child.result();
+    assert.deepEqual(
+      [result.code, result.stdout, result.stderr],
+      [2, "", `midisock: error: ${error}\n`],
+    );
   }
 });

@@ -9,7 +9,7 @@ import { Child, midisock } from "./_child.ts";
 import { PYTHON } from "./_mido.ts";
 import { MIDO } from "./_peers.ts";
 import { FaultProxy } from "./_py_child.ts";
-import { writeMidiFile } from "../mod.ts";
+import { message, PortServer, writeMidiFile } from "../mod.ts";
 
 /** `midisock serve --relay ...` on a free port. */
 async function startServe(...args: string[]) {
@@ -254,6 +254,54 @@ MIDO.test("midisock play, its connection lost, sends the note_offs of the held n
         "control_change channel=0 control=64 value=0 time=0",
       ],
     );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("midisock play --loop plays the file again from the start, each pass a file's duration after the last, until SIGTERM", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".mid" });
+  try {
+    // 120 bpm, 96 ticks a beat: a note at 0, its end at 125 ms, and the
+    // End of Track at 250 ms, where the next pass starts.
+    await Deno.writeFile(
+      path,
+      writeMidiFile({
+        format: 0,
+        division: { ticksPerBeat: 96 },
+        tracks: [[
+          { delta: 0, message: message("note_on", { note: 60 }) },
+          { delta: 24, message: message("note_off", { note: 60 }) },
+          { delta: 24, meta: 0x2f, data: new Uint8Array() },
+        ]],
+      }),
+    );
+    await using server = new PortServer("127.0.0.1", 0);
+    await using player = midisock([
+      "play",
+      "--loop",
+      `127.0.0.1:${server.port}`,
+      path,
+    ]);
+    const heard: [string, number][] = [];
+    for await (const { message: msg, time } of server.withTimes()) {
+      heard.push([msg.type, time]);
+      if (heard.length === 8) break;
+    }
+    player.kill("SIGTERM");
+    const result = await player.result();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^played \d+ messages in \d+\.\d s/);
+    assert.deepEqual(
+      heard.map(([type]) => type),
+      Array(4).fill(["note_on", "note_off"]).flat(),
+    );
+    // Each pass starts 250 ms after the last (within this busy machine's
+    // slack), never at the end of the last message.
+    for (let pass = 1; pass < 4; pass++) {
+      const gap = heard[2 * pass][1] - heard[2 * (pass - 1)][1];
+      assert.ok(gap > 200 && gap < 300, `pass ${pass} after ${gap} ms`);
+    }
   } finally {
     await Deno.remove(path);
   }
