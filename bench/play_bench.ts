@@ -5,7 +5,9 @@
  * PortServer in this process, which takes each message's arrival time when
  * its bytes are read. Beside it, in the same run, the same schedule with no
  * socket: a bare `setTimeout` to each absolute time (the raw platform), and
- * `waitUntil()` (the player's wait: a timer, then yields).
+ * `waitUntil()` (the player's wait: a timer, then yields), these two in
+ * turns of 500 times each, so that both meet the same load; and a bare
+ * Deno.Conn player (`bench/_raw_player.ts`) that waits with waitUntil().
  *
  * ```sh
  * deno run --allow-net=127.0.0.1 --allow-read --allow-write=/tmp --allow-run bench/play_bench.ts
@@ -40,6 +42,7 @@ function flag(name: string, fallback: number): number {
 const EVENTS = flag("events", 10_000);
 const SECONDS = flag("seconds", 10);
 const PPQ = 1000; // at 120 bpm, 2 ticks a ms
+const BLOCK = 500; // times waited for with one wait, then with the other
 
 // A dense file: note_on and note_off in turn, evenly spaced.
 const track: TrackEvent[] = [];
@@ -69,21 +72,30 @@ function figures(deviations: number[]): string {
   const rank = (p: number) =>
     sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
   const ms = (v: number) => v.toFixed(3).padStart(7);
-  return `p50 ${ms(rank(0.5))} ms  p99 ${ms(rank(0.99))} ms  max ${
-    ms(sorted[sorted.length - 1])
-  } ms`;
+  return `p50 ${ms(rank(0.5))}  p90 ${ms(rank(0.9))}  p99 ${
+    ms(rank(0.99))
+  }  max ${ms(sorted[sorted.length - 1])} ms`;
 }
 
-/** Each time's deviation when a loop waits for it with `wait`. */
-async function waitLoop(
-  wait: (due: number) => Promise<void>,
-): Promise<number[]> {
-  const start = performance.now() + 50;
-  const out = new Array<number>(times.length);
-  for (let i = 0; i < times.length; i++) {
-    const due = start + times[i];
-    await wait(due);
-    out[i] = performance.now() - due;
+/**
+ * Each time's deviation when loops wait for them with each of `waits`, in
+ * turns of BLOCK times (a block with one, the same block with the next),
+ * so that each meets the same load of the machine.
+ */
+async function waitLoops(
+  waits: ((due: number) => Promise<void>)[],
+): Promise<number[][]> {
+  const out = waits.map(() => new Array<number>(times.length));
+  for (let from = 0; from < times.length; from += BLOCK) {
+    const to = Math.min(times.length, from + BLOCK);
+    for (let w = 0; w < waits.length; w++) {
+      const start = performance.now() + 5 - times[from];
+      for (let i = from; i < to; i++) {
+        const due = start + times[i];
+        await waits[w](due);
+        out[w][i] = performance.now() - due;
+      }
+    }
   }
   return out;
 }
@@ -91,19 +103,15 @@ async function waitLoop(
 const never = new AbortController().signal;
 const rows: [string, string][] = [];
 
-rows.push([
-  "setTimeout to each time, no socket (raw)",
-  figures(
-    await waitLoop(async (due) => {
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }),
-  ),
+const [timer, yielding] = await waitLoops([
+  async (due) => {
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  },
+  (due) => waitUntil(due, never),
 ]);
-rows.push([
-  "waitUntil() to each time, no socket",
-  figures(await waitLoop((due) => waitUntil(due, never))),
-]);
+rows.push(["setTimeout to each time, no socket (raw)", figures(timer)]);
+rows.push(["waitUntil() to each time, no socket", figures(yielding)]);
 
 // Plays the file with a child process that connects to a server here, and
 // gives the scatter of the arrivals around the schedule.

@@ -72,8 +72,8 @@ export interface MainOptions {
    */
   stderr?: WritableStream<Uint8Array>;
   /**
-   * Stops `serve` and `monitor` when it aborts, as Ctrl-C (SIGINT) or
-   * SIGTERM does.
+   * Stops `serve`, `monitor`, `record`, `play` and `ping` when it aborts,
+   * as Ctrl-C (SIGINT) or SIGTERM does.
    */
   signal?: AbortSignal;
 }

@@ -59,6 +59,11 @@ export async function play(
   );
   const bus = busAddress(where, await clientLink(values));
   const schedule = playSchedule(await readFile(path), { speed });
+  if (values.loop && schedule.duration === 0) {
+    throw new Error(
+      `Cannot loop ${path}: it lasts no time (its End of Track is at its start)`,
+    );
+  }
   const port = await bus.open({ reconnect: false });
   const stop = new AbortController();
   const removeStop = onStop(() => stop.abort(), options.signal);
@@ -86,8 +91,11 @@ export async function play(
         await port.send(message);
         played++;
       }
+      if (!values.loop) break;
+      // The next pass starts at the End of Track, which may be later.
       base += duration;
-    } while (values.loop && !stop.signal.aborted && messages.length > 0);
+      await waitUntil(base, stop.signal);
+    } while (!stop.signal.aborted);
   } catch (error) {
     if (!port.closed) throw error;
     lost = true; // a send failed as the connection ended
