@@ -205,3 +205,29 @@ Deno.test("midisock ping and play refuse bad numbers, naming the option and the 
     );
   }
 });
+
+Deno.test("midisock ping works on a busy bus: where the bus sent MIDI before its verdict, it dials again", async () => {
+  await using bus = new PortServer("127.0.0.1", 0, { relay: true });
+  await using player = await connect("127.0.0.1", bus.port);
+  await waitFor(() => bus.ports.length === 1, "the player");
+  // A clock each 5 ms, as a busy bus has.
+  const flood = setInterval(() => player.send(message("clock")), 5);
+  try {
+    for (let run = 0; run < 4; run++) {
+      await using ping = midisock([
+        "ping",
+        "-c",
+        "2",
+        "-i",
+        "0",
+        `127.0.0.1:${bus.port}`,
+      ]);
+      const result = await ping.result();
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /lost=0\/2\n$/);
+    }
+  } finally {
+    clearInterval(flood);
+  }
+  assert.equal(bus.stats.echoes, 8);
+});

@@ -58,16 +58,17 @@ export class EchoRoundTrip implements RoundTrip {
    *
    * @param port A port opened with `echo: true`.
    * @throws {Deno.errors.NotSupported} If the server did not say that it
-   * answers the echo (the port is closed; nothing was sent).
+   * answers the echo (nothing was sent; the port is the caller's to close).
    */
   constructor(port: SocketPort) {
     this.#port = port;
     if (!asksEcho(port.hello)) {
-      port.close().catch(() => {});
       throw new Deno.errors.NotSupported(
         `Cannot ping ${port.name}: the server did not say it answers midisock's echo (${
           port.hello === undefined
             ? "it did not answer the hello line: a mido server, or no midisock server"
+            : port.hello === null
+            ? "it sent MIDI before it answered the hello line: a midisock bus that sends late joiners a snapshot, a mido server that sends, or an older midisock"
             : "an older midisock, or no midisock server"
         }); no echo request was sent`,
       );
