@@ -231,3 +231,26 @@ Deno.test("midisock ping works on a busy bus: where the bus sent MIDI before its
   }
   assert.equal(bus.stats.echoes, 8);
 });
+
+Deno.test("A server with a token and a snapshot for late joiners says it echoes before the snapshot", async () => {
+  await using bus = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    snapshot: true,
+    token: "s3cret",
+  });
+  await using player = await connect("127.0.0.1", bus.port, {
+    hello: { token: "s3cret" },
+  });
+  await waitFor(() => bus.ports.length === 1, "the player");
+  await player.send(message("control_change", { control: 7, value: 99 }));
+  await waitFor(() => bus.stats.received === 1, "the controller");
+  await using port = await connect("127.0.0.1", bus.port, {
+    echo: true,
+    hello: { token: "s3cret" },
+  });
+  assert.deepEqual(port.hello, { verdict: "ok", echo: "1" });
+  assert.deepEqual(
+    await port.receive(),
+    message("control_change", { control: 7, value: 99 }),
+  );
+});
