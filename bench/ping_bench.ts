@@ -2,7 +2,7 @@
 /**
  * The round trip that `midisock ping` measures, beside a raw TCP echo, in
  * the same run: each server in a child process of its own (`midisock serve
- * --relay`, and `bench/_echo_server.ts` on a bare Deno.Conn), each client
+ * --relay`, and `bench/_raw_echo_server.ts` on a bare Deno.Conn), each client
  * here, one round trip after another. midisock's is an echo request (a
  * 10-byte sysex) through the server's parser and its answer through the
  * client's; the raw one is 10 bytes written and read back. Then `midisock
@@ -29,7 +29,7 @@ const PACED = 1000;
 const PACED_MS = 5;
 const never = new AbortController().signal;
 const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
-const ECHO = new URL("_echo_server.ts", import.meta.url).pathname;
+const ECHO = new URL("_raw_echo_server.ts", import.meta.url).pathname;
 
 /** A child process, and the first line of its stdout or stderr that matches. */
 async function start(

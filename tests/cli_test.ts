@@ -669,12 +669,12 @@ Deno.test("midisock gives one error line and a non-zero status for bad input", a
     [
       [],
       2,
-      "Missing command: serve, monitor, send, record, play, ping, ports or connect (see midisock --help)",
+      "Missing command: serve, monitor, send, record, play, ping, ports, connect or discover (see midisock --help)",
     ],
     [
       ["dance"],
       2,
-      'Unknown command "dance": expected serve, monitor, send, record, play, ping, ports or connect (see midisock --help)',
+      'Unknown command "dance": expected serve, monitor, send, record, play, ping, ports, connect or discover (see midisock --help)',
     ],
     [["--bogus"], 2, "Unknown option '--bogus' (see midisock --help)"],
     [
@@ -805,10 +805,21 @@ async function helpText(args: string[]): Promise<string> {
 
 const HELPS = [
   ["--help"],
-  ...["serve", "monitor", "send", "record", "play", "ping", "ports", "connect"]
-    .map((
+  ...[
+    "serve",
+    "monitor",
+    "send",
+    "record",
+    "play",
+    "ping",
+    "ports",
+    "connect",
+    "discover",
+  ].map(
+    (
       c,
-    ) => [c, "--help"]),
+    ) => [c, "--help"],
+  ),
 ];
 
 /**
@@ -906,6 +917,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--max-sysex BYTES",
         "--json",
         "-q, --quiet",
+        "--record FILE.mid",
         "-h, --help",
       ]],
       [
@@ -929,6 +941,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--web-origin ORIGIN",
         "--web-host NAME",
       ]],
+      ["RTP-MIDI options:", ["--rtp [HOST:]PORT", "--rtp-name NAME"]],
       ["NATS options:", [
         "--nats URL",
         "--bus NAME",
@@ -938,6 +951,11 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--nats-pass-file FILE",
         "--nats-creds FILE",
         "--nats-ca FILE",
+      ]],
+      ["LAN options (see docs/lan.md):", [
+        "--ipmidi [N]",
+        "--ipmidi-interface ADDR",
+        "--advertise [NAME]",
       ]],
     ],
   );

@@ -254,3 +254,42 @@ Deno.test("A server with a token and a snapshot for late joiners says it echoes 
     message("control_change", { control: 7, value: 99 }),
   );
 });
+
+Deno.test("midisock ping rtp:// measures with RTP-MIDI's CK exchange against serve --rtp, and the bus hears none of it", async () => {
+  await using serve = midisock([
+    "serve",
+    "--relay",
+    "127.0.0.1:0",
+    "--rtp",
+    "127.0.0.1:0",
+  ]);
+  const [, port] = await serve.waitForMatch(
+    "stderr",
+    /RTP-MIDI sessions on 127\.0\.0\.1:(\d+)/,
+  );
+  const [, tcp] = await serve.waitForMatch(
+    "stderr",
+    /listening on 127\.0\.0\.1:(\d+)/,
+  );
+  await using listener = await connect("127.0.0.1", Number(tcp));
+  await serve.waitForMatch("stdout", /^# connect /);
+  await using ping = midisock([
+    "ping",
+    "-v",
+    "--count",
+    "3",
+    "--interval",
+    "20",
+    `rtp://127.0.0.1:${port}`,
+  ]);
+  const result = await ping.result();
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stdout.trimEnd().split("\n");
+  assert.equal(lines.length, 4);
+  assert.match(lines[3], SUMMARY);
+  assert.equal(lines[3].match(SUMMARY)![5], "3");
+  assert.equal(listener.poll(), undefined);
+  serve.kill("SIGTERM");
+  await serve.result();
+  assert.deepEqual(serve.stdout.filter((l) => !l.startsWith("#")), []);
+});

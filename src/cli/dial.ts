@@ -9,6 +9,9 @@ import { SocketPort } from "../port/socket_port.ts";
 import { EchoRoundTrip, type RoundTrip } from "../client/echo_round_trip.ts";
 import { address, type Link, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
+import { RTP_SCHEME } from "./rtp.ts";
+import { dialIpMidi, ipMidiAddress } from "./ipmidi.ts";
+import { mdnsModule } from "./discover.ts";
 
 /** The port a command talks to the bus through. */
 export type BusPort = SocketPort | ReconnectingPort;
@@ -48,7 +51,75 @@ export interface Scheme {
  * protocol, which has no scheme). A transport that can be dialed adds its
  * entry here, and every command that takes an address takes it.
  */
-export const SCHEMES: readonly Scheme[] = [];
+export const SCHEMES: readonly Scheme[] = [
+  RTP_SCHEME,
+  {
+    scheme: "ipmidi:",
+    example: "ipmidi://N",
+    parse(rest) {
+      const options = ipMidiAddress(rest);
+      return {
+        name: `ipmidi:${options.port}`,
+        dial: () => dialIpMidi(options),
+      };
+    },
+  },
+  {
+    scheme: "mdns:",
+    example: "mdns:NAME",
+    parse(rest, link) {
+      if (rest.trim() === "") {
+        throw new UsageError(
+          `Invalid address "mdns:": give the name of a service, as ${PROGRAM} discover lists it`,
+        );
+      }
+      return { name: rest, dial: (signal) => dialByName(rest, link, signal) };
+    },
+  },
+];
+
+/** The scheme that dials each kind of service that discovery finds. */
+const KIND_SCHEMES: Record<string, string> = {
+  "apple-midi": "rtp:",
+  "midi2": "midi2:",
+};
+
+/**
+ * Finds the service named `name` on the LAN (Bonjour), and dials it: a
+ * midisock server over TCP (with TLS if it says tls=1), any other kind
+ * with its scheme's entry, where this program has one.
+ */
+async function dialByName(
+  name: string,
+  link: Link,
+  signal: AbortSignal,
+): Promise<SocketPort> {
+  const mdns = await mdnsModule();
+  const found = await mdns.findDialable(name, signal);
+  if (found === undefined) {
+    throw new Error(
+      `Cannot reach ${
+        JSON.stringify(name)
+      }: it is neither HOST:PORT nor the name of a service that answered on the LAN within ${
+        mdns.FIND_TIMEOUT_MS / 1000
+      } s (${PROGRAM} discover lists those that do)`,
+    );
+  }
+  const { kind, host, port, txt } = found;
+  if (kind === "midisock") {
+    const tls = link.tls ?? (txt.tls === "1" ? true : undefined);
+    return await connect(host, port, { ...link, tls, signal });
+  }
+  const scheme = SCHEMES.find((s) => s.scheme === KIND_SCHEMES[kind]);
+  if (scheme === undefined) {
+    throw new Error(
+      `Cannot dial ${
+        JSON.stringify(name)
+      }: it is ${kind} (${host}:${port}), which this ${PROGRAM} cannot dial`,
+    );
+  }
+  return await scheme.parse(dialName(host, port), link).dial(signal);
+}
 
 /**
  * Splits `scheme://rest`, or `scheme:rest` for a scheme in {@linkcode SCHEMES}
@@ -84,6 +155,10 @@ export interface BusAddress {
  */
 export function busAddress(text: string, link: Link): BusAddress {
   const split = splitScheme(text);
+  if (split === undefined && !text.includes(":") && !/^\d+$/.test(text)) {
+    // No HOST:PORT: a service's name, found on the LAN.
+    return busAddress(`mdns:${text}`, link);
+  }
   if (split === undefined) {
     const { host, port } = address(text, true);
     return {
