@@ -594,8 +594,10 @@ uses midisock's echo: its hello line asks for it, and only a server whose
 verdict line says it answers gets echo requests, each a sysex of the
 non-commercial ID 0x7D that the server sends back to this client alone and
 never relays, so no other client of the bus sees one. A server that cannot
-echo (mido's) gets no request: ping says so and exits 1. The last line on
-stdout is "rtt p50=... ms p99=... ms max=... ms jitter=... ms lost=N/M".
+echo (mido's) gets no request: ping says so and exits 1. Over RTP-MIDI
+(rtp://HOST[:PORT]) it measures with the session's CK exchange. The last
+line on stdout is "rtt p50=... ms p99=... ms max=... ms jitter=... ms
+lost=N/M".
 
 ${
     options("Options:", [
