@@ -207,30 +207,24 @@ export function busRoundTrip(
   return {
     name: bus.name,
     open: async () => {
+      const port = await bus.open({ reconnect: false });
+      if (!(port instanceof SocketPort)) {
+        await port.close();
+        throw new TypeError(`Cannot ping ${bus.name}: not a byte stream`);
+      }
       // A server says that it echoes before any MIDI byte, or not at all,
       // and a server without a token takes a client onto the bus before
-      // it has read its hello line: a busy bus may send it MIDI first. A
-      // new connection gives the server another chance.
-      for (let attempt = 1;; attempt++) {
-        const port = await bus.open({ reconnect: false });
-        if (!(port instanceof SocketPort)) {
-          await port.close();
-          throw new TypeError(`Cannot ping ${bus.name}: not a byte stream`);
-        }
-        const midiFirst = port.hello === null;
-        try {
-          return new EchoRoundTrip(port);
-        } catch (error) {
-          await port.close();
-          if (!midiFirst || attempt === ECHO_ATTEMPTS) throw error;
-        }
+      // it has read its hello line: a busy bus (or its snapshot) may send
+      // MIDI first. Then one echo request asks.
+      try {
+        return await EchoRoundTrip.start(port);
+      } catch (error) {
+        await port.close();
+        throw error;
       }
     },
   };
 }
-
-/** How many connections ping opens to a server that sends MIDI first. */
-const ECHO_ATTEMPTS = 8;
 
 /** How long a port with no reconnect waits for its first connection. */
 const DIAL_TIMEOUT_MS = 10_000;

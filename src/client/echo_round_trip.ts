@@ -8,6 +8,9 @@ import {
   MAX_ECHO_SEQ,
 } from "../transport/echo.ts";
 
+/** How long start() waits for the answer to its probe, in ms. */
+const PROBE_TIMEOUT_MS = 2000;
+
 /** One round trip after another to a bus: what `midisock ping` measures with. */
 export interface RoundTrip {
   /**
@@ -62,7 +65,7 @@ export class EchoRoundTrip implements RoundTrip {
    */
   constructor(port: SocketPort) {
     this.#port = port;
-    if (!asksEcho(port.hello)) {
+    if (!asksEcho(port.hello) && !EchoRoundTrip.#probing) {
       throw new Deno.errors.NotSupported(
         `Cannot ping ${port.name}: the server did not say it answers midisock's echo (${
           port.hello === undefined
@@ -75,6 +78,63 @@ export class EchoRoundTrip implements RoundTrip {
     }
     this.#ended.promise.catch(() => {});
     this.#reading = this.#read();
+  }
+
+  // Set while start() makes one for a probe.
+  static #probing = false;
+
+  /**
+   * Starts round trips on a port opened with `echo: true`, as the
+   * constructor does; and where the server sent MIDI before it answered
+   * the hello line (a busy bus, or one that sends late joiners a snapshot,
+   * may), it asks once: one echo request, which a midisock server answers
+   * (it read the hello line, and knows this client asked), and which
+   * anything else that sends MIDI first gets as one sysex of the
+   * non-commercial ID 0x7D.
+   *
+   * @param port A port opened with `echo: true`.
+   * @param options How long to wait for the probe's answer, in ms.
+   * @returns The round trips, once the server is known to answer.
+   * @throws {Deno.errors.NotSupported} If it is not: the port is closed
+   * then, where the constructor's error leaves it to the caller.
+   *
+   * @example A bus that sends a late joiner its snapshot first
+   * ```ts
+   * import { connect, EchoRoundTrip, message, PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0, { relay: true, snapshot: true });
+   * await server.send(message("control_change", { control: 7, value: 100 }));
+   * const port = await connect("127.0.0.1", server.port, { echo: true });
+   * const echo = await EchoRoundTrip.start(port);
+   * assert.ok(await echo.rtt() >= 0);
+   * await echo.close();
+   * ```
+   */
+  static async start(
+    port: SocketPort,
+    options: { probeTimeout?: number } = {},
+  ): Promise<EchoRoundTrip> {
+    if (asksEcho(port.hello) || port.hello !== null) {
+      return new EchoRoundTrip(port);
+    }
+    EchoRoundTrip.#probing = true;
+    let echo: EchoRoundTrip;
+    try {
+      echo = new EchoRoundTrip(port);
+    } finally {
+      EchoRoundTrip.#probing = false;
+    }
+    const timeout = options.probeTimeout ?? PROBE_TIMEOUT_MS;
+    try {
+      await echo.rtt(AbortSignal.timeout(timeout));
+      return echo;
+    } catch {
+      await echo.close();
+      throw new Deno.errors.NotSupported(
+        `Cannot ping ${port.name}: it sent MIDI before it answered the hello line, and did not answer an echo request within ${timeout} ms (a mido server that sends, or an older midisock)`,
+      );
+    }
   }
 
   async #read(): Promise<void> {
