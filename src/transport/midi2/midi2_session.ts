@@ -1,0 +1,811 @@
+// Copyright 2026 the midisock authors. MIT license.
+// One established Network MIDI 2.0 session with one remote endpoint, as a
+// Transport of MIDI 1.0 bytes: the UMP Data that comes in is delivered once
+// and in order, and translated to MIDI 1.0; the MIDI 1.0 bytes written are
+// translated to UMP and sent as UMP Data with FEC. Pings, Bye, Session Reset,
+// Retransmit and NAK are handled here; the invitation is the listener's (the
+// host) or dialMidi2()'s (the client).
+
+import { TypedEventTarget } from "../../util/typed_event_target.ts";
+import { MidiParser } from "../../midi/parser.ts";
+import { encode } from "../../midi/encode.ts";
+import { Midi1ToUmp, UmpToMidi1 } from "../../midi/ump.ts";
+import {
+  encodeUmpStream,
+  type UmpProtocol,
+  type UmpStreamMessage,
+} from "../../midi/ump_stream.ts";
+import type { Transport } from "../transport.ts";
+import {
+  ByeReason,
+  type DecodedCommand,
+  encodeDatagram,
+  type Midi2Command,
+  NakReason,
+} from "./_packets.ts";
+import { MAX_FEC, MAX_RETRANSMIT_BUFFER, UmpSender } from "./_sender.ts";
+import { type Gap, UmpReceiver, type UmpReceiverStats } from "./_receiver.ts";
+import { byeFor, byeText } from "./_reasons.ts";
+import { Midi2Event, type Midi2EventMap } from "./events.ts";
+
+/** The options of a session, for both roles. */
+export interface Midi2SessionOptions {
+  /** Milliseconds between pings. @default {2000} */
+  pingInterval?: number;
+  /**
+   * Milliseconds with nothing from the peer after which the session is
+   * ended (a Bye with reason Timeout). @default {10000}
+   */
+  timeout?: number;
+  /** UMP Data commands that each datagram repeats (FEC), 0..10. @default {2} */
+  fec?: number;
+  /** UMP Data commands kept for Retransmit Requests, 0..1000. @default {50} */
+  retransmitBuffer?: number;
+  /**
+   * The protocol of the channel voice messages sent: 1 (MT 0x2) or 2 (MT
+   * 0x4, scaled up). Unset, it is 1 until the peer selects the MIDI 2.0
+   * protocol with a Stream Configuration Request.
+   */
+  protocol?: UmpProtocol;
+  /** The UMP group that maps to the MIDI 1.0 bytes, 0..15. @default {0} */
+  group?: number;
+  /** The longest sysex joined from UMP, F0 and F7 included. @default {1048576} */
+  maxSysexBytes?: number;
+  /**
+   * Milliseconds that a missing UMP Data command is waited for before a
+   * Retransmit Request, and between requests. @default {25}
+   */
+  retransmitWait?: number;
+  /**
+   * Retransmit Requests for one gap before it is given up (counted as lost).
+   * @default {3}
+   */
+  retransmitAttempts?: number;
+}
+
+/** What a session was made with: its peer and how to reach it. */
+export interface Midi2SessionInit extends Midi2SessionOptions {
+  /** `host` for a listener's session, `client` for a dialed one. */
+  role: "host" | "client";
+  /** Sends one datagram to the peer. */
+  send(bytes: Uint8Array): void;
+  /** The peer's address. */
+  remoteAddr: Deno.NetAddr;
+  /** This end's address. */
+  localAddr: Deno.NetAddr;
+  /** The peer's UMP endpoint name and Product Instance Id. */
+  peer: { name: string; productInstanceId: string };
+  /** This end's UMP endpoint name and Product Instance Id. */
+  self: { name: string; productInstanceId: string };
+  /** Called once, when the session ends. */
+  onEnd?: () => void;
+}
+
+/** The counters of a session. */
+export interface Midi2SessionStats extends UmpReceiverStats {
+  /** Datagrams received from the peer. */
+  datagramsIn: number;
+  /** Datagrams sent to the peer. */
+  datagramsOut: number;
+  /** Bytes of datagrams sent (signatures, FEC and retransmits included). */
+  bytesOut: number;
+  /** UMP Data commands sent, each counted once. */
+  commandsOut: number;
+  /** Datagrams or commands from the peer that were malformed. */
+  malformed: number;
+  /** NAKs sent, for unknown or malformed commands. */
+  naksSent: number;
+  /** NAKs received. */
+  naksReceived: number;
+  /** Retransmit Requests sent. */
+  retransmitRequests: number;
+  /** UMP Data commands sent again, on the peer's request. */
+  retransmitted: number;
+  /** Retransmit Errors received. */
+  retransmitErrors: number;
+  /** UMP messages with no MIDI 1.0 form (or malformed), dropped. */
+  untranslated: number;
+  /** Pings sent, and replies received. */
+  pings: number;
+  pingReplies: number;
+}
+
+const DEFAULTS = {
+  pingInterval: 2000,
+  timeout: 10_000,
+  fec: 2,
+  retransmitBuffer: 50,
+  retransmitWait: 25,
+  retransmitAttempts: 3,
+};
+
+// Datagrams sent in one turn of the event loop before the sender lets the
+// loop turn: a burst (a long sysex) must not overrun the peer's socket
+// buffer, which nothing in the protocol paces.
+const BURST = 32;
+
+function checkInt(name: string, value: number, min: number, max: number) {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `Invalid Network MIDI 2.0 option ${name}: expected an integer in ${min}..${max}, got ${value}`,
+    );
+  }
+}
+
+/**
+ * Checks a session's options, and fills in the defaults.
+ *
+ * @throws {RangeError} An option out of range, named.
+ */
+export function sessionOptions(
+  options: Midi2SessionOptions,
+): Required<Omit<Midi2SessionOptions, "protocol">> & {
+  protocol: UmpProtocol | undefined;
+} {
+  const o = {
+    ...DEFAULTS,
+    group: 0,
+    maxSysexBytes: 1024 * 1024,
+    ...Object.fromEntries(
+      Object.entries(options).filter(([, v]) => v !== undefined),
+    ),
+  } as Required<Midi2SessionOptions>;
+  checkInt("pingInterval", o.pingInterval, 10, 3_600_000);
+  checkInt("timeout", o.timeout, 10, 3_600_000);
+  checkInt("fec", o.fec, 0, MAX_FEC);
+  checkInt("retransmitBuffer", o.retransmitBuffer, 0, MAX_RETRANSMIT_BUFFER);
+  checkInt("group", o.group, 0, 15);
+  checkInt("maxSysexBytes", o.maxSysexBytes, 2, 2 ** 31);
+  checkInt("retransmitWait", o.retransmitWait, 1, 60_000);
+  checkInt("retransmitAttempts", o.retransmitAttempts, 0, 100);
+  const protocol = options.protocol;
+  if (protocol !== undefined && protocol !== 1 && protocol !== 2) {
+    throw new RangeError(
+      `Invalid Network MIDI 2.0 option protocol: expected 1 or 2, got ${protocol}`,
+    );
+  }
+  return { ...o, protocol };
+}
+
+/**
+ * An established Network MIDI 2.0 session with one remote UMP endpoint. It
+ * is a {@linkcode Transport} of MIDI 1.0 bytes, so a `SocketPort` runs over
+ * it, and a `PortServer` takes it in with `admit(session, { name })`: the UMP
+ * that the peer sends comes out of `readable` as MIDI 1.0 bytes (MT 0x1 and
+ * 0x2 1:1, SysEx7 joined, MT 0x4 scaled down), each UMP Data command once and
+ * in order, whatever FEC, retransmits, duplicates and reordering bring; the
+ * bytes written to `writable` go out as UMP Data (MT 0x2, or MT 0x4 once the
+ * peer selects the MIDI 2.0 protocol), with FEC. What has no MIDI 1.0 form is
+ * counted in {@linkcode Midi2Session.stats} and reported with a `drop` event.
+ *
+ * It pings the peer every `pingInterval` ms, and ends itself (a Bye with
+ * reason Timeout) after `timeout` ms with nothing from it. You get sessions
+ * from a {@linkcode Midi2Listener} (the host) or from
+ * {@linkcode dialMidi2} (the client).
+ *
+ * @example A client session to a listener, round trip
+ * ```ts
+ * import { dialMidi2, listenMidi2, type Midi2Session } from "@x/midisock/midi2";
+ * import assert from "node:assert/strict";
+ *
+ * const hosted = Promise.withResolvers<Midi2Session>();
+ * await using listener = await listenMidi2(
+ *   { hostname: "127.0.0.1", port: 0 },
+ *   (session) => hosted.resolve(session),
+ * );
+ * await using client = await dialMidi2("127.0.0.1", listener.port);
+ * const host = await hosted.promise;
+ * const writer = client.writable.getWriter();
+ * await writer.write(new Uint8Array([0x90, 60, 100]));
+ * const reader = host.readable.getReader();
+ * assert.deepEqual((await reader.read()).value, new Uint8Array([0x90, 60, 100]));
+ * assert.equal(typeof await client.ping(), "number");
+ * reader.releaseLock();
+ * writer.releaseLock();
+ * ```
+ */
+export class Midi2Session extends TypedEventTarget<Midi2EventMap>
+  implements Transport {
+  /** The bytes of MIDI 1.0 that the peer sends. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** MIDI 1.0 bytes to send to the peer. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** The peer's address. */
+  readonly remoteAddr: Deno.NetAddr;
+  /** This end's address. */
+  readonly localAddr: Deno.NetAddr;
+  /** `host` (the listener's end) or `client` (dialed). */
+  readonly role: "host" | "client";
+  /** The peer's UMP endpoint name, as its invitation or reply gave it. */
+  readonly peerName: string;
+  /** The peer's Product Instance Id. */
+  readonly peerProductInstanceId: string;
+  /** The session's name: `ENDPOINT@HOST:PORT` of the peer. */
+  readonly name: string;
+
+  #init: Midi2SessionInit;
+  #o: ReturnType<typeof sessionOptions>;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #sender: UmpSender;
+  #receiver = new UmpReceiver();
+  #toMidi1: UmpToMidi1;
+  #toUmp: Midi1ToUmp;
+  #parser: MidiParser;
+  #closed = false;
+  #endReason = "";
+  #ended = Promise.withResolvers<void>();
+  #lastHeard = performance.now();
+  #pingTimer: ReturnType<typeof setInterval>;
+  #gapTimer: ReturnType<typeof setTimeout> | undefined;
+  #gapAttempts = 0;
+  #tailTimer: ReturnType<typeof setTimeout> | undefined;
+  #burst = 0;
+  #pings = new Map<number, (rtt: number) => void>();
+  #pingSent = new Map<number, number>();
+  #resetWaiters: (() => void)[] = [];
+  #stats = {
+    datagramsIn: 0,
+    datagramsOut: 0,
+    bytesOut: 0,
+    malformed: 0,
+    naksSent: 0,
+    naksReceived: 0,
+    retransmitRequests: 0,
+    retransmitErrors: 0,
+    untranslated: 0,
+    pings: 0,
+    pingReplies: 0,
+  };
+
+  /**
+   * Makes a session that is established: a listener or dialMidi2() makes
+   * it, once the invitation is accepted.
+   *
+   * @param init The peer, how to send to it, and the options.
+   * @throws {RangeError} An option out of range.
+   */
+  constructor(init: Midi2SessionInit) {
+    super();
+    this.#init = init;
+    this.#o = sessionOptions(init);
+    this.role = init.role;
+    this.remoteAddr = init.remoteAddr;
+    this.localAddr = init.localAddr;
+    this.peerName = init.peer.name;
+    this.peerProductInstanceId = init.peer.productInstanceId;
+    const host = init.remoteAddr.hostname.includes(":")
+      ? `[${init.remoteAddr.hostname}]`
+      : init.remoteAddr.hostname;
+    this.name = `${init.peer.name || "?"}@${host}:${init.remoteAddr.port}`;
+    this.#sender = new UmpSender(this.#o.fec, this.#o.retransmitBuffer);
+    this.#toMidi1 = new UmpToMidi1({
+      group: this.#o.group,
+      maxSysex: this.#o.maxSysexBytes,
+    });
+    this.#toUmp = new Midi1ToUmp({
+      group: this.#o.group,
+      protocol: this.#o.protocol ?? 1,
+    });
+    this.#parser = new MidiParser({ maxSysexBytes: this.#o.maxSysexBytes });
+    this.readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      cancel: () => this.close(),
+    });
+    this.writable = new WritableStream<Uint8Array>({
+      write: (chunk) => this.#write(chunk),
+    });
+    this.#pingTimer = setInterval(() => this.#tick(), this.#o.pingInterval);
+  }
+
+  /** The counters of the session. */
+  get stats(): Readonly<Midi2SessionStats> {
+    return {
+      ...this.#stats,
+      ...this.#receiver.stats,
+      commandsOut: this.#sender.commands,
+      retransmitted: this.#sender.retransmitted,
+    };
+  }
+
+  /** The protocol of the channel voice messages sent now: 1 or 2. */
+  get protocol(): UmpProtocol {
+    return this.#toUmp.protocol;
+  }
+
+  /** The FEC commands that each datagram repeats. */
+  get fec(): number {
+    return this.#o.fec;
+  }
+
+  /** Whether the session has ended. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Why the session ended (a Bye's reason, a timeout); empty while open. */
+  get endReason(): string {
+    return this.#endReason;
+  }
+
+  /** Resolves once the session has ended. */
+  get ended(): Promise<void> {
+    return this.#ended.promise;
+  }
+
+  /**
+   * Measures the round trip to the peer: a Ping, and its Ping Reply.
+   *
+   * @param signal Gives up (the promise rejects) when it aborts.
+   * @returns The round trip in milliseconds.
+   * @throws {Error} If the session ends, or after `timeout` ms with no reply.
+   */
+  ping(signal?: AbortSignal): Promise<number> {
+    if (this.#closed) {
+      return Promise.reject(
+        new Error(`Cannot ping ${this.name}: the session has ended`),
+      );
+    }
+    const id = this.#newPingId();
+    const done = Promise.withResolvers<number>();
+    const timer = setTimeout(
+      () =>
+        done.reject(
+          new Error(
+            `No Ping Reply from ${this.name} within ${this.#o.timeout} ms`,
+          ),
+        ),
+      this.#o.timeout,
+    );
+    const abort = () => done.reject(signal!.reason);
+    signal?.addEventListener("abort", abort, { once: true });
+    if (signal?.aborted) abort();
+    this.#pings.set(id, (rtt) => done.resolve(rtt));
+    this.#sendPing(id);
+    return done.promise.finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
+      this.#pings.delete(id);
+    });
+  }
+
+  /**
+   * Starts the session's sequence numbers again from 0, both ways: sends a
+   * Session Reset, and resolves on its reply (or after `timeout` ms).
+   */
+  async reset(): Promise<void> {
+    if (this.#closed) return;
+    this.#sender.reset();
+    this.#receiver.reset();
+    this.#clearGap();
+    const replied = Promise.withResolvers<void>();
+    this.#resetWaiters.push(replied.resolve);
+    this.#sendCommands([{ type: "session_reset" }]);
+    const timer = setTimeout(replied.resolve, this.#o.timeout);
+    await Promise.race([replied.promise, this.#ended.promise]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Ends the session: a Bye to the peer (reason User Terminated, or, when
+   * the bus turns the session away, Too Many Open Sessions or Invitation
+   * Rejected, with `reason` as its text), and the end of `readable`.
+   *
+   * @param reason Why, for the peer.
+   */
+  close(reason?: string): void {
+    this.end(byeFor(reason), reason ?? "closed");
+  }
+
+  /** Ends the session as a Transport ends: `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  /**
+   * Ends the session with a Bye of reason `code` (none if undefined, for a
+   * session that the peer ended), and the text `why`.
+   *
+   * @param code The Bye reason to send, or undefined to send none.
+   * @param why Why, for the peer and for the `end` event.
+   */
+  end(code: number | undefined, why: string): void {
+    if (this.#closed) return;
+    if (code !== undefined) {
+      this.#sendCommands([{ type: "bye", reason: code, text: why }]);
+    }
+    this.#closed = true;
+    this.#endReason = why;
+    clearInterval(this.#pingTimer);
+    this.#clearGap();
+    clearTimeout(this.#tailTimer);
+    try {
+      this.#controller.close();
+    } catch {
+      // already closed or cancelled
+    }
+    for (const wake of this.#resetWaiters) wake();
+    this.#resetWaiters = [];
+    this.#ended.resolve();
+    this.#init.onEnd?.();
+    this.dispatchEvent(
+      new Midi2Event("end", { name: this.name, reason: why, code }),
+    );
+  }
+
+  /**
+   * Takes the commands of one datagram from the peer (the listener or the
+   * dialer hands them on).
+   *
+   * @param commands The datagram's commands, decoded.
+   */
+  receive(commands: readonly DecodedCommand[]): void {
+    if (this.#closed) return;
+    this.#stats.datagramsIn++;
+    this.#lastHeard = performance.now();
+    let lastData = -1;
+    for (let i = 0; i < commands.length; i++) {
+      if (commands[i].type === "ump_data") lastData = i;
+    }
+    for (let i = 0; i < commands.length && !this.#closed; i++) {
+      const command = commands[i];
+      switch (command.type) {
+        case "ump_data":
+          this.#data(command.sequence, command.words, i < lastData);
+          break;
+        case "ping":
+          this.#sendCommands([{ type: "ping_reply", id: command.id }]);
+          break;
+        case "ping_reply":
+          this.#pingReply(command.id);
+          break;
+        case "retransmit_request":
+          this.#retransmit(command.sequence, command.count);
+          break;
+        case "retransmit_error":
+          this.#stats.retransmitErrors++;
+          this.#giveUpGap(`the peer has them no more (Retransmit Error)`);
+          break;
+        case "session_reset":
+          this.#sender.reset();
+          this.#receiver.reset();
+          this.#clearGap();
+          this.#sendCommands([{ type: "session_reset_reply" }]);
+          break;
+        case "session_reset_reply":
+          for (const wake of this.#resetWaiters) wake();
+          this.#resetWaiters = [];
+          break;
+        case "nak":
+          this.#stats.naksReceived++;
+          break;
+        case "bye":
+          this.#sendCommands([{ type: "bye_reply" }]);
+          this.end(
+            undefined,
+            `the peer said bye: ${byeText(command.reason, command.text)}`,
+          );
+          break;
+        case "bye_reply":
+          break;
+        case "invitation_accepted":
+        case "invitation_pending":
+        case "authentication_required":
+        case "user_authentication_required":
+          // Late replies to an invitation sent more than once.
+          break;
+        case "unknown":
+          this.#nak(NakReason.CommandNotSupported, command.header);
+          break;
+        case "malformed":
+          this.#stats.malformed++;
+          this.#nak(NakReason.CommandMalformed, command.header, command.error);
+          break;
+        default:
+          // An invitation in a session: the listener handles those first.
+          this.#nak(NakReason.CommandNotExpected, command.header);
+      }
+    }
+    this.#checkGap();
+  }
+
+  /** Counts a malformed datagram from the peer, and reports it. */
+  malformed(errors: readonly string[]): void {
+    this.#stats.malformed += errors.length;
+    this.#drop(`malformed datagram: ${errors.join("; ")}`, errors.length);
+  }
+
+  #nak(reason: number, header: number, text = ""): void {
+    this.#stats.naksSent++;
+    this.#sendCommands([{
+      type: "nak",
+      reason,
+      header,
+      text: text.slice(0, 200),
+    }]);
+  }
+
+  #drop(reason: string, count = 1): void {
+    this.dispatchEvent(
+      new Midi2Event("drop", { name: this.name, reason, count }),
+    );
+  }
+
+  // One UMP Data command: delivered in order through the receiver.
+  #data(sequence: number, words: readonly number[], fec: boolean): void {
+    for (const delivered of this.#receiver.accept(sequence, words, fec)) {
+      this.#deliver(delivered);
+    }
+  }
+
+  #deliver(words: readonly number[]): void {
+    const { messages, dropped, stream } = this.#toMidi1.push(words);
+    if (messages.length === 1) this.#enqueue(messages[0]);
+    else if (messages.length > 1) {
+      let length = 0;
+      for (const m of messages) length += m.length;
+      const bytes = new Uint8Array(length);
+      let at = 0;
+      for (const m of messages) {
+        bytes.set(m, at);
+        at += m.length;
+      }
+      this.#enqueue(bytes);
+    }
+    for (const drop of dropped) {
+      this.#stats.untranslated++;
+      this.#drop(drop.reason);
+    }
+    for (const message of stream) this.#stream(message);
+  }
+
+  #enqueue(bytes: Uint8Array): void {
+    try {
+      this.#controller.enqueue(bytes);
+    } catch {
+      // the reader has gone
+    }
+  }
+
+  // A UMP Stream message from the peer: its protocol, or its questions.
+  #stream(message: UmpStreamMessage): void {
+    const answer: UmpStreamMessage[] = [];
+    if (message.type === "stream_configuration_request") {
+      if (
+        this.#o.protocol === undefined &&
+        (message.protocol === 1 || message.protocol === 2)
+      ) {
+        this.#toUmp.protocol = message.protocol;
+      }
+      answer.push(this.#configuration());
+    } else if (message.type === "endpoint_discovery") {
+      const filter = message.filter;
+      if (filter & 0x01) {
+        answer.push({
+          type: "endpoint_info",
+          umpVersionMajor: 1,
+          umpVersionMinor: 1,
+          staticFunctionBlocks: true,
+          functionBlocks: 0,
+          midi2: true,
+          midi1: true,
+          rxJR: false,
+          txJR: false,
+        });
+      }
+      if (filter & 0x04) {
+        answer.push(...texts("endpoint_name", this.#init.self.name));
+      }
+      if (filter & 0x08) {
+        answer.push(
+          ...texts("product_instance_id", this.#init.self.productInstanceId),
+        );
+      }
+      if (filter & 0x10) answer.push(this.#configuration());
+    }
+    if (answer.length === 0) return;
+    this.#sendWords(answer.flatMap(encodeUmpStream));
+  }
+
+  #configuration(): UmpStreamMessage {
+    return {
+      type: "stream_configuration_notification",
+      protocol: this.#toUmp.protocol,
+      rxJR: false,
+      txJR: false,
+    };
+  }
+
+  // MIDI 1.0 bytes from the port: whole messages, as UMP Data.
+  async #write(chunk: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    const words: number[] = [];
+    for (const msg of this.#parser.feed(chunk)) {
+      for (const word of this.#toUmp.push(encode(msg))) words.push(word);
+    }
+    if (words.length === 0) return;
+    const datagrams = this.#sender.send(words);
+    for (const datagram of datagrams) {
+      if (this.#closed) return;
+      this.#sendCommands(datagram);
+      if (++this.#burst >= BURST) await this.#letLoopTurn();
+    }
+    this.#scheduleTail();
+  }
+
+  // Sends UMP words now (the session's own UMP Stream answers).
+  #sendWords(words: number[]): void {
+    for (const datagram of this.#sender.send(words)) {
+      this.#sendCommands(datagram);
+    }
+    this.#scheduleTail();
+  }
+
+  async #letLoopTurn(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.#burst = 0;
+  }
+
+  // After the last datagram, the FEC commands alone, once: so that the
+  // last one, too, can be recovered without a retransmit.
+  #scheduleTail(): void {
+    if (this.#o.fec === 0) return;
+    clearTimeout(this.#tailTimer);
+    this.#tailTimer = setTimeout(() => {
+      this.#tailTimer = undefined;
+      this.#burst = 0;
+      const tail = this.#sender.tail();
+      if (tail && !this.#closed) this.#sendCommands(tail);
+    }, Math.max(1, Math.floor(this.#o.retransmitWait / 5)));
+  }
+
+  #sendCommands(commands: Midi2Command[]): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeDatagram(commands);
+    } catch {
+      return; // a text too long: nothing of ours is over the limit
+    }
+    this.#stats.datagramsOut++;
+    this.#stats.bytesOut += bytes.length;
+    try {
+      this.#init.send(bytes);
+    } catch {
+      // the socket has closed; the session ends with it
+    }
+  }
+
+  #retransmit(sequence: number, count: number): void {
+    const { datagrams, error } = this.#sender.retransmit(sequence, count);
+    for (const datagram of datagrams) this.#sendCommands(datagram);
+    if (error) this.#sendCommands([error]);
+  }
+
+  // Asks for what is missing, after a short wait for FEC and reordering to
+  // bring it; gives it up after retransmitAttempts requests.
+  #checkGap(): void {
+    if (this.#receiver.gap === undefined) return this.#clearGap();
+    if (this.#gapTimer !== undefined) return;
+    this.#gapTimer = setTimeout(
+      () => this.#onGapTimer(),
+      this.#o.retransmitWait,
+    );
+  }
+
+  #onGapTimer(): void {
+    this.#gapTimer = undefined;
+    const gap = this.#receiver.gap;
+    if (gap === undefined || this.#closed) return this.#clearGap();
+    if (this.#gapAttempts >= this.#o.retransmitAttempts) {
+      return this.#giveUpGap(
+        `no answer to ${this.#gapAttempts} Retransmit Requests`,
+      );
+    }
+    this.#gapAttempts++;
+    this.#request(gap);
+    this.#gapTimer = setTimeout(
+      () => this.#onGapTimer(),
+      this.#o.retransmitWait * 2 ** this.#gapAttempts,
+    );
+  }
+
+  #request(gap: Gap): void {
+    this.#stats.retransmitRequests++;
+    this.#receiver.requested(gap);
+    this.#sendCommands([{
+      type: "retransmit_request",
+      sequence: gap.from,
+      count: gap.count,
+    }]);
+  }
+
+  #giveUpGap(why: string): void {
+    const gap = this.#receiver.gap;
+    if (gap === undefined) return;
+    for (const words of this.#receiver.skip()) this.#deliver(words);
+    this.#drop(
+      `${gap.count} UMP Data command${
+        gap.count === 1 ? "" : "s"
+      } lost from sequence number ${gap.from}: ${why}`,
+      gap.count,
+    );
+    this.#clearGap();
+    this.#checkGap();
+  }
+
+  #clearGap(): void {
+    clearTimeout(this.#gapTimer);
+    this.#gapTimer = undefined;
+    this.#gapAttempts = 0;
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    const silent = performance.now() - this.#lastHeard;
+    if (silent >= this.#o.timeout) {
+      this.end(
+        ByeReason.Timeout,
+        `nothing from the peer for ${Math.round(silent)} ms`,
+      );
+      return;
+    }
+    this.#sendPing(this.#newPingId());
+  }
+
+  #newPingId(): number {
+    let id: number;
+    do {
+      id = crypto.getRandomValues(new Uint32Array(1))[0];
+    } while (this.#pingSent.has(id));
+    return id;
+  }
+
+  #sendPing(id: number): void {
+    this.#stats.pings++;
+    this.#pingSent.set(id, performance.now());
+    if (this.#pingSent.size > 64) {
+      this.#pingSent.delete(this.#pingSent.keys().next().value!);
+    }
+    this.#sendCommands([{ type: "ping", id }]);
+  }
+
+  #pingReply(id: number): void {
+    const sent = this.#pingSent.get(id);
+    if (sent === undefined) return;
+    this.#stats.pingReplies++;
+    this.#pingSent.delete(id);
+    this.#pings.get(id)?.(performance.now() - sent);
+  }
+}
+
+// A text as UMP Stream packets of up to 14 bytes each, split between
+// characters.
+function texts(
+  type: "endpoint_name" | "product_instance_id",
+  text: string,
+): UmpStreamMessage[] {
+  const encoder = new TextEncoder();
+  const pieces: string[] = [];
+  let piece = "";
+  for (const char of text) {
+    if (encoder.encode(piece + char).length > 14) {
+      pieces.push(piece);
+      piece = "";
+    }
+    piece += char;
+  }
+  pieces.push(piece);
+  return pieces.map((text, p) => ({
+    type,
+    form: pieces.length === 1
+      ? 0
+      : p === 0
+      ? 1
+      : p === pieces.length - 1
+      ? 3
+      : 2,
+    text,
+  }));
+}
