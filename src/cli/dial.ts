@@ -5,7 +5,12 @@
 import { connect } from "../client/connect.ts";
 import { dialName } from "../transport/dial.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
-import type { SocketPort } from "../port/socket_port.ts";
+import { SocketPort } from "../port/socket_port.ts";
+import { formatAddress, parseAddress } from "../transport/address.ts";
+import { dialMidi2 } from "../transport/midi2/dial_midi2.ts";
+import { Midi2RefusedError } from "../transport/midi2/midi2_refused_error.ts";
+import { RefusedError } from "../client/refused_error.ts";
+import { oneLine } from "../util/error_text.ts";
 import { address, type Link, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
 
@@ -35,7 +40,58 @@ export interface Scheme {
  * protocol, which has no scheme). A transport that can be dialed adds its
  * entry here, and every command that takes an address takes it.
  */
-export const SCHEMES: readonly Scheme[] = [];
+export const SCHEMES: readonly Scheme[] = [
+  {
+    // Network MIDI 2.0: midi2://HOST:PORT. The specification has no default
+    // port (a host says its own, in its settings or over mDNS), so the port
+    // is required.
+    scheme: "midi2:",
+    example: "midi2://HOST:PORT",
+    parse(rest, link) {
+      let host: string, port: number;
+      try {
+        ({ host, port } = parseAddress(rest));
+      } catch (error) {
+        throw new UsageError(
+          `Invalid address ${JSON.stringify(`midi2://${rest}`)}: ${
+            oneLine(error).replace(/^Invalid address "[^"]*": /, "")
+          }; give midi2://HOST:PORT, with the host's UDP port`,
+        );
+      }
+      if (port === 0) {
+        throw new UsageError(
+          `Invalid address ${
+            JSON.stringify(`midi2://${rest}`)
+          }: port 0 is no host's port`,
+        );
+      }
+      const name = `midi2://${formatAddress(host, port)}`;
+      const credentials = link.midi2 ?? {};
+      return {
+        name,
+        dial: async (signal) => {
+          try {
+            const session = await dialMidi2(host, port, {
+              ...credentials,
+              name: link.hello.name,
+              signal,
+            });
+            return new SocketPort(session, { name });
+          } catch (error) {
+            if (!(error instanceof Midi2RefusedError)) throw error;
+            // A full host is tried again; a wrong secret, or a host that
+            // turns this client away, is not.
+            throw new Midi2Refused(
+              formatAddress(host, port),
+              error.reason,
+              !error.retryable,
+            );
+          }
+        },
+      };
+    },
+  },
+];
 
 /**
  * Splits `scheme://rest`, or `scheme:rest` for a scheme in {@linkcode SCHEMES}
@@ -100,6 +156,21 @@ export function busAddress(text: string, link: Link): BusAddress {
         ? new ReconnectingPort(dial, { name })
         : await dial(AbortSignal.timeout(DIAL_TIMEOUT_MS)),
   };
+}
+
+/**
+ * A Network MIDI 2.0 host's refusal, as the RefusedError that a
+ * ReconnectingPort stops at (unless the host is only full).
+ */
+class Midi2Refused extends RefusedError {
+  #final: boolean;
+  constructor(address: string, reason: string, final: boolean) {
+    super(address, reason);
+    this.#final = final;
+  }
+  override get final(): boolean {
+    return this.#final;
+  }
 }
 
 /** How long a port with no reconnect waits for its first connection. */

@@ -30,6 +30,13 @@ import { PROGRAM, SERVE_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
 import { Printer } from "./printer.ts";
+import {
+  MIDI2_SERVE_OPTIONS,
+  midi2Options,
+  midi2Summary,
+  startMidi2,
+} from "./midi2.ts";
+import type { Midi2Listener } from "../transport/midi2/midi2_listener.ts";
 
 /**
  * Runs `midisock serve` with its arguments (after the command word) until
@@ -48,6 +55,7 @@ export async function serve(
   const { values, positionals } = parseCommand("serve", args, {
     options: {
       relay: { type: "boolean" },
+      ...MIDI2_SERVE_OPTIONS,
       json: { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
       "max-sysex": { type: "string" },
@@ -111,6 +119,7 @@ export async function serve(
   };
   const token = await readToken(values["token-file"]);
   const nats = await natsOptions(values);
+  const midi2 = await midi2Options(values, host);
   const web = webAddress(
     values.web,
     values["web-origin"],
@@ -160,7 +169,9 @@ export async function serve(
   }
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
-  const stop = () => Promise.all([server.close(), gateway?.close()]);
+  let midi2Host: Midi2Listener | undefined;
+  const stop = () =>
+    Promise.all([server.close(), gateway?.close(), midi2Host?.close()]);
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
@@ -213,6 +224,17 @@ export async function serve(
     count(event.port); // it will not be printed
   });
 
+  if (midi2) {
+    try {
+      midi2Host = await startMidi2(server, midi2, printer.line.bind(printer));
+    } catch (error) {
+      removeStop();
+      await stop();
+      await closeAll(outputs);
+      if (error instanceof RangeError) throw usage(error, "serve");
+      throw error;
+    }
+  }
   let bridge: NatsBridge | undefined;
   if (nats && natsClient) {
     try {
@@ -235,6 +257,14 @@ export async function serve(
         server.addrs.map((a) => formatAddress(a.hostname, a.port)).join(", ")
       }`,
     );
+    if (midi2Host) {
+      await err.write(
+        `${PROGRAM}: Network MIDI 2.0 host "${midi2Host.name}" on UDP ${
+          midi2Host.addrs.map((a) => formatAddress(a.hostname, a.port))
+            .join(", ")
+        }`,
+      );
+    }
     if (gateway) {
       await err.write(`${PROGRAM}: web page at ${gateway.url}`);
       // On every interface, the gateway answers to this machine's
@@ -284,7 +314,12 @@ export async function serve(
   } finally {
     removeStop();
     await bridge?.close();
+    await midi2Host?.close();
     await Promise.all([server.close(), gateway?.close()]);
+    if (midi2Host) {
+      const { json, text } = midi2Summary(midi2Host);
+      await printer.line(json, text);
+    }
     for (const left of [...leaving.values()]) left.line();
     await closeAll(outputs); // each releases the notes it holds
   }

@@ -11,8 +11,11 @@ export interface UdpSocket {
   readonly addr: Deno.NetAddr;
   /** Sends a datagram; a failure is swallowed (UDP promises nothing). */
   send(bytes: Uint8Array, hostname: string, port: number): void;
-  /** Closes it; no message is handed on after. */
-  close(): void;
+  /**
+   * Closes it once the datagrams sent so far are handed to the system; no
+   * message is handed on after. Resolves once it is closed.
+   */
+  close(): Promise<void>;
 }
 
 /** Whether a host is an IPv6 address. */
@@ -39,6 +42,9 @@ export function bindUdp(
   });
   const done = Promise.withResolvers<UdpSocket>();
   let closed = false;
+  let sending = 0; // sends not yet handed to the system
+  const shut = Promise.withResolvers<void>();
+  const finish = () => socket.close(() => shut.resolve());
   socket.once("error", (error) => {
     closed = true;
     try {
@@ -72,16 +78,22 @@ export function bindUdp(
       addr: { transport: "udp", hostname: address.address, port: address.port },
       send(bytes, hostname, port) {
         if (closed) return;
+        sending++;
         try {
-          socket.send(bytes, port, unbracket(hostname));
+          socket.send(bytes, port, unbracket(hostname), () => {
+            if (--sending === 0 && closed) finish();
+          });
         } catch {
           // the datagram is lost, as UDP may lose it
+          if (--sending === 0 && closed) finish();
         }
       },
       close() {
-        if (closed) return;
-        closed = true;
-        socket.close();
+        if (!closed) {
+          closed = true;
+          if (sending === 0) finish();
+        }
+        return shut.promise;
       },
     });
   });

@@ -270,7 +270,7 @@ export async function dialMidi2(
       }
     }
   } catch (error) {
-    socket.close();
+    await socket.close();
     if (signal.aborted && error === signal.reason) {
       throw new Error(
         `Network MIDI 2.0 host ${where} did not answer the invitation${

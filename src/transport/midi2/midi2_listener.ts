@@ -229,7 +229,7 @@ export class Midi2Listener extends TypedEventTarget<Midi2EventMap> {
         port = socket.addr.port; // the other family on the same port
       }
     } catch (error) {
-      this.close();
+      await this.close();
       throw error;
     }
   }
@@ -259,21 +259,24 @@ export class Midi2Listener extends TypedEventTarget<Midi2EventMap> {
     return this.#self.name;
   }
 
-  /** Ends every session (a Bye, reason Power Down) and closes the sockets. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const session of [...this.#sessions.values()]) {
-      session.end(ByeReason.PowerDown, "the host is closing");
+  /**
+   * Ends every session (a Bye, reason Power Down) and closes the sockets;
+   * resolves once they are closed.
+   */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const session of [...this.#sessions.values()]) {
+        session.end(ByeReason.PowerDown, "the host is closing");
+      }
+      this.#challenges.clear();
     }
-    for (const socket of this.#sockets) socket.close();
-    this.#challenges.clear();
+    await Promise.all(this.#sockets.map((socket) => socket.close()));
   }
 
   /** Closes, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
+    return this.close();
   }
 
   #reply(

@@ -44,4 +44,22 @@ export class Midi2RefusedError extends Error {
     this.code = details.code;
     this.authState = details.authState;
   }
+
+  /**
+   * Whether the same client may be taken later: the host was full (Bye
+   * reason Too Many Open Sessions, 0x40). A wrong secret, or a host that
+   * turns the client away, is not.
+   *
+   * @example
+   * ```ts
+   * import { Midi2RefusedError } from "@x/midisock/midi2";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Midi2RefusedError("h:1", "full", { code: 0x40 }).retryable, true);
+   * assert.equal(new Midi2RefusedError("h:1", "wrong shared secret").retryable, false);
+   * ```
+   */
+  get retryable(): boolean {
+    return this.code === 0x40;
+  }
 }

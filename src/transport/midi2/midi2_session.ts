@@ -77,8 +77,8 @@ export interface Midi2SessionInit extends Midi2SessionOptions {
   peer: { name: string; productInstanceId: string };
   /** This end's UMP endpoint name and Product Instance Id. */
   self: { name: string; productInstanceId: string };
-  /** Called once, when the session ends. */
-  onEnd?: () => void;
+  /** Called once, when the session ends; `ended` waits for it. */
+  onEnd?: () => void | Promise<void>;
 }
 
 /** The counters of a session. */
@@ -295,6 +295,12 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     });
     this.writable = new WritableStream<Uint8Array>({
       write: (chunk) => this.#write(chunk),
+      // UDP has no half close: the end of what this end sends is a Bye.
+      // Resolves once the Bye is handed to the system.
+      close: () => {
+        this.close();
+        return this.ended;
+      },
     });
     this.#pingTimer = setInterval(() => this.#tick(), this.#o.pingInterval);
   }
@@ -398,10 +404,10 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     this.end(byeFor(reason), reason ?? "closed");
   }
 
-  /** Ends the session as a Transport ends: `await using`. */
+  /** Ends the session, and waits until its socket (a client's) is closed. */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    return Promise.resolve();
+    return this.ended;
   }
 
   /**
@@ -413,6 +419,11 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
    */
   end(code: number | undefined, why: string): void {
     if (this.#closed) return;
+    if (this.#tailTimer !== undefined) {
+      // The last data's FEC goes before the Bye.
+      const tail = this.#sender.tail();
+      if (tail) this.#sendCommands(tail);
+    }
     if (code !== undefined) {
       this.#sendCommands([{ type: "bye", reason: code, text: why }]);
     }
@@ -428,8 +439,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     }
     for (const wake of this.#resetWaiters) wake();
     this.#resetWaiters = [];
-    this.#ended.resolve();
-    this.#init.onEnd?.();
+    Promise.resolve(this.#init.onEnd?.()).finally(() => this.#ended.resolve());
     this.dispatchEvent(
       new Midi2Event("end", { name: this.name, reason: why, code }),
     );
