@@ -76,13 +76,12 @@ export class RawPeer implements AsyncDisposable {
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, left);
-        const self = this;
-        function done() {
+        const done = () => {
           clearTimeout(timer);
-          self.#wake = undefined;
+          this.#wake = undefined;
           resolve();
-        }
+        };
+        const timer = setTimeout(done, left);
         this.#wake = done;
       });
     }
