@@ -120,15 +120,18 @@ export type ProxyAction = "pass" | "drop" | "duplicate" | "hold";
 /**
  * A UDP proxy on 127.0.0.1 in front of a host: a client sends to
  * `proxy.port`, and the host sees the proxy as the client. `policy` decides
- * for each datagram from the client to the host (with its index among
- * those that carry UMP Data first): pass it, drop it, send it twice, or hold
- * it until the next one has passed (a reorder).
+ * for each datagram from the client to the host that carries a new UMP Data
+ * command (with its index among those): pass it, drop it, send it twice, or
+ * hold it until the next one has passed (a reorder). Datagrams of copies
+ * alone (a FEC tail, a retransmit) and of other commands pass.
  */
 export class UdpProxy implements AsyncDisposable {
   readonly #socket = dgram.createSocket("udp4");
   #client: { port: number } | undefined;
   #held: Uint8Array | undefined;
+  #release: ReturnType<typeof setTimeout> | undefined;
   #dataIndex = 0;
+  #highest = -1;
   port = 0;
   /** Datagrams dropped, duplicated and reordered, client to host. */
   readonly counts = { dropped: 0, duplicated: 0, reordered: 0, passed: 0 };
@@ -165,8 +168,15 @@ export class UdpProxy implements AsyncDisposable {
   }
 
   #fromClient(datagram: Uint8Array): void {
-    const data = datagram[4] === 0xff;
-    const action = data ? this.policy(this.#dataIndex++, datagram) : "pass";
+    const last = lastSequence(datagram);
+    const data = last !== undefined && last > this.#highest;
+    if (!data) {
+      // Copies and other commands pass, and release nothing held.
+      this.counts.passed++;
+      return this.#send(datagram, this.hostPort);
+    }
+    this.#highest = last;
+    const action = this.policy(this.#dataIndex++, datagram);
     const held = this.#held;
     this.#held = undefined;
     switch (action) {
@@ -181,6 +191,13 @@ export class UdpProxy implements AsyncDisposable {
       case "hold":
         this.counts.reordered++;
         this.#held = datagram;
+        // Released after the next one, or after a moment if none comes.
+        clearTimeout(this.#release);
+        this.#release = setTimeout(() => {
+          const held = this.#held;
+          this.#held = undefined;
+          if (held) this.#send(held, this.hostPort);
+        }, 20);
         break;
       default:
         this.counts.passed++;
@@ -191,6 +208,19 @@ export class UdpProxy implements AsyncDisposable {
 
   /** Closes the proxy. */
   [Symbol.asyncDispose](): Promise<void> {
+    clearTimeout(this.#release);
     return new Promise((resolve) => this.#socket.close(() => resolve()));
   }
+}
+
+/** The sequence number of a datagram's last UMP Data command, if any. */
+export function lastSequence(datagram: Uint8Array): number | undefined {
+  let last: number | undefined;
+  for (let at = 4; at + 4 <= datagram.length;) {
+    if (datagram[at] === 0xff) {
+      last = (datagram[at + 2] << 8) | datagram[at + 3];
+    }
+    at += 4 + datagram[at + 1] * 4;
+  }
+  return last;
 }

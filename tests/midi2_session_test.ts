@@ -137,10 +137,11 @@ Deno.test("Ping gets Ping Reply; the host's UMP Data starts at sequence number 0
     toHexWords(await peer.nextWith(0xff)),
     `${SIG} ff010000 20903c64 ff010001 20b10703`,
   );
-  // A little later, the FEC commands alone: the last one can be recovered.
+  // A little later, a UMP Data command with no UMP (number 2) after the
+  // FEC commands: the last one can be recovered.
   assert.equal(
     toHexWords(await peer.nextWith(0xff)),
-    `${SIG} ff010000 20903c64 ff010001 20b10703`,
+    `${SIG} ff010000 20903c64 ff010001 20b10703 ff000002`,
   );
   // Retransmit Request (0x80) for number 0, count 1: sent again.
   await peer.send(hex(`${SIG} 80010000 00010000`), listener.port);

@@ -68,6 +68,11 @@ export class UmpReceiver {
     this.#requested = undefined;
   }
 
+  /** How many commands are held after a missing one. */
+  get held(): number {
+    return this.#held.size;
+  }
+
   /** The missing numbers before the first one held, if any. */
   get gap(): Gap | undefined {
     if (this.#held.size === 0) return undefined;

@@ -109,13 +109,14 @@ export class UmpSender {
   }
 
   /**
-   * A datagram of the last FEC commands alone, sent a little after the
-   * last one so that it, too, can be recovered; undefined with no FEC or
-   * nothing sent.
+   * A datagram sent a little after the last one, so that it, too, can be
+   * recovered: a UMP Data command with no UMP (which the specification
+   * allows, as amidi2net sends it) after the FEC commands; undefined with
+   * no FEC or nothing sent.
    */
   tail(): Midi2Command[] | undefined {
     if (this.#fec === 0 || this.#history.length === 0) return undefined;
-    return this.#history.slice(-this.#fec);
+    return this.#push([]);
   }
 
   #push(words: number[]): Midi2Command[] {

@@ -124,6 +124,10 @@ const DEFAULTS = {
 // buffer, which nothing in the protocol paces.
 const BURST = 32;
 
+// Commands held after a missing one at which it is asked for at once,
+// rather than after retransmitWait (amidi2net's tolerance, 8).
+const TOLERANCE = 8;
+
 function checkInt(name: string, value: number, min: number, max: number) {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(
