@@ -88,11 +88,19 @@ export class UmpSender {
   }
 
   /**
-   * Makes the datagrams that carry `words` (whole UMP messages): each with
-   * one new command, after the FEC commands before it.
+   * Makes the datagrams that carry `words` (whole UMP messages) now: each
+   * with one new command, after the FEC commands before it.
    */
   send(words: readonly number[]): Midi2Command[][] {
-    const datagrams: Midi2Command[][] = [];
+    return this.split(words).map((piece) => this.push(piece));
+  }
+
+  /**
+   * Splits whole UMP messages into the words of commands, each as many as
+   * a datagram with its FEC can carry. No sequence number is taken yet.
+   */
+  split(words: readonly number[]): number[][] {
+    const pieces: number[][] = [];
     let at = 0;
     while (at < words.length) {
       let end = at;
@@ -102,10 +110,10 @@ export class UmpSender {
         end += size;
       }
       if (end === at) end = Math.min(words.length, at + this.#maxWords);
-      datagrams.push(this.#push(words.slice(at, end)));
+      pieces.push(words.slice(at, end));
       at = end;
     }
-    return datagrams;
+    return pieces;
   }
 
   /**
@@ -116,10 +124,14 @@ export class UmpSender {
    */
   tail(): Midi2Command[] | undefined {
     if (this.#fec === 0 || this.#history.length === 0) return undefined;
-    return this.#push([]);
+    return this.push([]);
   }
 
-  #push(words: number[]): Midi2Command[] {
+  /**
+   * The datagram of one new command of `words`, which takes the next
+   * sequence number, after the FEC commands before it.
+   */
+  push(words: number[]): Midi2Command[] {
     const command: UmpDataCommand = {
       type: "ump_data",
       sequence: this.#next,

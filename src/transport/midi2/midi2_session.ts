@@ -49,7 +49,10 @@ export interface Midi2SessionOptions {
   protocol?: UmpProtocol;
   /** The UMP group that maps to the MIDI 1.0 bytes, 0..15. @default {0} */
   group?: number;
-  /** The longest sysex joined from UMP, F0 and F7 included. @default {1048576} */
+  /**
+   * The longest sysex, in data bytes (F0 and F7 not counted), joined from
+   * UMP or parsed from the bytes written. @default {1048576}
+   */
   maxSysexBytes?: number;
   /**
    * Milliseconds that a missing UMP Data command is waited for before a
@@ -61,6 +64,14 @@ export interface Midi2SessionOptions {
    * @default {3}
    */
   retransmitAttempts?: number;
+  /**
+   * The most datagrams a second that the session sends, after a burst of
+   * 64: a long sysex is paced, so that it does not overrun the peer's
+   * socket buffer (nothing in the protocol paces a sender, and a datagram
+   * lost beyond the retransmit buffer is lost for good). 4,000 datagrams
+   * of up to 64 UMP words each is some 3 MB/s. @default {4000}
+   */
+  maxDatagramRate?: number;
 }
 
 /** What a session was made with: its peer and how to reach it. */
@@ -117,12 +128,17 @@ const DEFAULTS = {
   retransmitBuffer: 50,
   retransmitWait: 25,
   retransmitAttempts: 3,
+  maxDatagramRate: 4000,
 };
 
-// Datagrams sent in one turn of the event loop before the sender lets the
-// loop turn: a burst (a long sysex) must not overrun the peer's socket
-// buffer, which nothing in the protocol paces.
+// The datagrams a session may send at once before maxDatagramRate paces it:
+// a burst (a long sysex) must not overrun the peer's socket buffer, which
+// nothing in the protocol paces; a player's stream never comes near.
 const BURST = 32;
+
+// The most UMP words that wait in a session's send queue before a write
+// waits: 1 MiB of them, some 3 MiB of sysex.
+const MAX_QUEUED_WORDS = 256 * 1024;
 
 // Commands held after a missing one at which it is asked for at once,
 // rather than after retransmitWait (amidi2net's tolerance, 8).
@@ -159,9 +175,10 @@ export function sessionOptions(
   checkInt("fec", o.fec, 0, MAX_FEC);
   checkInt("retransmitBuffer", o.retransmitBuffer, 0, MAX_RETRANSMIT_BUFFER);
   checkInt("group", o.group, 0, 15);
-  checkInt("maxSysexBytes", o.maxSysexBytes, 2, 2 ** 31);
+  checkInt("maxSysexBytes", o.maxSysexBytes, 0, 2 ** 31);
   checkInt("retransmitWait", o.retransmitWait, 1, 60_000);
   checkInt("retransmitAttempts", o.retransmitAttempts, 0, 100);
+  checkInt("maxDatagramRate", o.maxDatagramRate, 10, 10_000_000);
   const protocol = options.protocol;
   if (protocol !== undefined && protocol !== 1 && protocol !== 2) {
     throw new RangeError(
@@ -243,7 +260,16 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   #gapTimer: ReturnType<typeof setTimeout> | undefined;
   #gapAttempts = 0;
   #tailTimer: ReturnType<typeof setTimeout> | undefined;
-  #burst = 0;
+  #heldDrop:
+    | { kind: string; reason: string; count: number; events: number }
+    | undefined;
+  #dropTimer: ReturnType<typeof setTimeout> | undefined;
+  #writing = false;
+  #queue: number[][] = [];
+  #queuedWords = 0;
+  #drain: PromiseWithResolvers<void> | undefined;
+  #tokens = BURST;
+  #refilled = performance.now();
   #pings = new Map<number, (rtt: number) => void>();
   #pingSent = new Map<number, number>();
   #resetWaiters: (() => void)[] = [];
@@ -284,7 +310,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     this.#sender = new UmpSender(this.#o.fec, this.#o.retransmitBuffer);
     this.#toMidi1 = new UmpToMidi1({
       group: this.#o.group,
-      maxSysex: this.#o.maxSysexBytes,
+      maxSysex: this.#o.maxSysexBytes + 2, // F0 and F7 too
     });
     this.#toUmp = new Midi1ToUmp({
       group: this.#o.group,
@@ -301,9 +327,10 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
       write: (chunk) => this.#write(chunk),
       // UDP has no half close: the end of what this end sends is a Bye.
       // Resolves once the Bye is handed to the system.
-      close: () => {
+      close: async () => {
+        await this.#flush();
         this.close();
-        return this.ended;
+        await this.ended;
       },
     });
     this.#pingTimer = setInterval(() => this.#tick(), this.#o.pingInterval);
@@ -388,6 +415,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     if (this.#closed) return;
     this.#sender.reset();
     this.#receiver.reset();
+    this.#resetTranslation();
     this.#clearGap();
     const replied = Promise.withResolvers<void>();
     this.#resetWaiters.push(replied.resolve);
@@ -443,6 +471,10 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     }
     for (const wake of this.#resetWaiters) wake();
     this.#resetWaiters = [];
+    this.#flushDrops();
+    this.#queue = [];
+    this.#queuedWords = 0;
+    this.#wakeWriters();
     Promise.resolve(this.#init.onEnd?.()).finally(() => this.#ended.resolve());
     this.dispatchEvent(
       new Midi2Event("end", { name: this.name, reason: why, code }),
@@ -485,6 +517,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
         case "session_reset":
           this.#sender.reset();
           this.#receiver.reset();
+          this.#resetTranslation();
           this.#clearGap();
           this.#sendCommands([{ type: "session_reset_reply" }]);
           break;
@@ -541,9 +574,37 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     }]);
   }
 
+  // Reports a drop: drops of one kind in a row (the rest of a sysex whose
+  // start was lost, packet after packet) are one event, with their count,
+  // sent when another kind comes, after a moment, or at the end.
   #drop(reason: string, count = 1): void {
+    const kind = reason.replace(/0x[0-9a-f]+/gi, "#");
+    const held = this.#heldDrop;
+    if (held && held.kind === kind) {
+      held.count += count;
+      held.events++;
+      return;
+    }
+    this.#flushDrops();
+    this.#heldDrop = { kind, reason, count, events: 1 };
+    this.#dropTimer = setTimeout(() => this.#flushDrops(), 100);
+  }
+
+  #flushDrops(): void {
+    clearTimeout(this.#dropTimer);
+    this.#dropTimer = undefined;
+    const held = this.#heldDrop;
+    this.#heldDrop = undefined;
+    if (held === undefined) return;
+    const { reason, count } = held;
     this.dispatchEvent(
-      new Midi2Event("drop", { name: this.name, reason, count }),
+      new Midi2Event("drop", {
+        name: this.name,
+        reason: count > 1
+          ? `${reason} (and ${count - 1} more like it)`
+          : reason,
+        count,
+      }),
     );
   }
 
@@ -632,7 +693,9 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     };
   }
 
-  // MIDI 1.0 bytes from the port: whole messages, as UMP Data.
+  // MIDI 1.0 bytes from the port: whole messages, as UMP Data. They wait
+  // in the session's send queue (as a socket's send buffer), paced out by
+  // maxDatagramRate; a write waits only while the queue is over its bound.
   async #write(chunk: Uint8Array): Promise<void> {
     if (this.#closed) return;
     const words: number[] = [];
@@ -640,13 +703,57 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
       for (const word of this.#toUmp.push(encode(msg))) words.push(word);
     }
     if (words.length === 0) return;
-    const datagrams = this.#sender.send(words);
-    for (const datagram of datagrams) {
-      if (this.#closed) return;
-      this.#sendCommands(datagram);
-      if (++this.#burst >= BURST) await this.#letLoopTurn();
+    for (const piece of this.#sender.split(words)) {
+      this.#queue.push(piece);
+      this.#queuedWords += piece.length;
+    }
+    if (!this.#writing) this.#pump();
+    while (this.#queuedWords > MAX_QUEUED_WORDS && !this.#closed) {
+      await this.#drained();
+    }
+  }
+
+  // Resolves when the queue has shrunk (or emptied, or the session ended).
+  #drained(): Promise<void> {
+    this.#drain ??= Promise.withResolvers<void>();
+    return this.#drain.promise;
+  }
+
+  // Sends what is queued: each command takes its sequence number as it
+  // goes out, so that what goes out meanwhile (a stream answer) keeps the
+  // order; no tail while a burst is paced.
+  async #pump(): Promise<void> {
+    clearTimeout(this.#tailTimer);
+    this.#tailTimer = undefined;
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        if (this.#tokens < 1) await this.#pace();
+        if (this.#closed) break;
+        const piece = this.#queue.shift()!;
+        this.#queuedWords -= piece.length;
+        this.#tokens--;
+        this.#sendCommands(this.#sender.push(piece));
+        if (this.#queue.length % 64 === 0) this.#wakeWriters();
+      }
+    } finally {
+      this.#writing = false;
+      this.#wakeWriters();
     }
     this.#scheduleTail();
+  }
+
+  #wakeWriters(): void {
+    const drain = this.#drain;
+    this.#drain = undefined;
+    drain?.resolve();
+  }
+
+  // Resolves once everything queued has gone out (or the session ended).
+  async #flush(): Promise<void> {
+    while ((this.#writing || this.#queue.length > 0) && !this.#closed) {
+      await this.#drained();
+    }
   }
 
   // Sends UMP words now (the session's own UMP Stream answers).
@@ -657,19 +764,30 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     this.#scheduleTail();
   }
 
-  async #letLoopTurn(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    this.#burst = 0;
+  // Waits for a token of the bucket: BURST at most, maxDatagramRate a
+  // second.
+  async #pace(): Promise<void> {
+    const rate = this.#o.maxDatagramRate;
+    for (;;) {
+      const now = performance.now();
+      this.#tokens = Math.min(
+        BURST,
+        this.#tokens + (now - this.#refilled) * rate / 1000,
+      );
+      this.#refilled = now;
+      if (this.#tokens >= 1 || this.#closed) return;
+      const wait = (1 - this.#tokens) * 1000 / rate;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   // After the last datagram, the FEC commands alone, once: so that the
   // last one, too, can be recovered without a retransmit.
   #scheduleTail(): void {
-    if (this.#o.fec === 0) return;
+    if (this.#o.fec === 0 || this.#writing) return;
     clearTimeout(this.#tailTimer);
     this.#tailTimer = setTimeout(() => {
       this.#tailTimer = undefined;
-      this.#burst = 0;
       const tail = this.#sender.tail();
       if (tail && !this.#closed) this.#sendCommands(tail);
     }, Math.max(1, Math.floor(this.#o.retransmitWait / 5)));
@@ -738,6 +856,11 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   #giveUpGap(why: string): void {
     const gap = this.#receiver.gap;
     if (gap === undefined) return;
+    // A sysex that ran through the lost commands is not delivered cut.
+    for (const drop of this.#toMidi1.reset()) {
+      this.#stats.untranslated++;
+      this.#drop(`${drop.reason}: commands were lost`);
+    }
     for (const words of this.#receiver.skip()) this.#deliver(words);
     this.#drop(
       `${gap.count} UMP Data command${
@@ -747,6 +870,13 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     );
     this.#clearGap();
     this.#checkGap();
+  }
+
+  #resetTranslation(): void {
+    for (const drop of this.#toMidi1.reset()) {
+      this.#stats.untranslated++;
+      this.#drop(drop.reason);
+    }
   }
 
   #clearGap(): void {
