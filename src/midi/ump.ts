@@ -8,6 +8,7 @@
 import { scaleDown, scaleUp } from "./_ump_scale.ts";
 import {
   decodeUmpStream,
+  streamTextBytes,
   type UmpProtocol,
   type UmpStreamMessage,
 } from "./ump_stream.ts";
@@ -95,6 +96,15 @@ const SYSTEM_LENGTH: Record<number, number> = {
   0xff: 1,
 };
 
+/** A MIDI 1.0 message of one, two or three bytes, without an array between. */
+function bytes(length: number, b0: number, b1 = 0, b2 = 0): Uint8Array {
+  const out = new Uint8Array(length);
+  out[0] = b0;
+  if (length > 1) out[1] = b1;
+  if (length > 2) out[2] = b2;
+  return out;
+}
+
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
 const MT4_NAMES: Record<number, string> = {
@@ -117,7 +127,8 @@ const MT4_NAMES: Record<number, string> = {
  * controllers, per-note pitch bend and management, relative controllers,
  * SysEx8 and mixed data, flex data, reserved types) and what is malformed is
  * dropped and reported, never silently. UMP Stream messages come back typed
- * in `stream`. Utility messages are ignored (and counted). It never throws
+ * in `stream` (an endpoint name or product instance id of several packets
+ * joined into one, `form` 0). Utility messages are ignored (and counted). It never throws
  * on any words.
  *
  * @example A MIDI 2.0 note on, scaled down
@@ -136,6 +147,7 @@ export class UmpToMidi1 {
   #sysex: number[] | undefined;
   #sysexWords: number[] = [];
   #sysexError: string | undefined;
+  #texts = new Map<string, number[]>();
   #stats: UmpToMidi1Stats = {
     messages: 0,
     dropped: 0,
@@ -145,6 +157,8 @@ export class UmpToMidi1 {
   };
 
   /**
+   * Makes a translator for one group.
+   *
    * @param options The group to map and the sysex bound.
    * @throws {RangeError} A group out of 0..15 or a bad sysex bound.
    */
@@ -212,7 +226,13 @@ export class UmpToMidi1 {
     return result;
   }
 
-  /** Forgets a sysex in progress (on a session reset), reporting it. */
+  /**
+   * Forgets a sysex (and an endpoint name) in progress, on a session reset
+   * or when packets were lost for good, so that what follows does not join
+   * it.
+   *
+   * @returns The sysex dropped, if one was in progress.
+   */
   reset(): UmpDrop[] {
     const result: UmpToMidi1Result = { messages: [], dropped: [], stream: [] };
     if (this.#sysex !== undefined || this.#sysexError !== undefined) {
@@ -223,6 +243,7 @@ export class UmpToMidi1 {
       );
     }
     this.#endSysex();
+    this.#texts.clear();
     return result.dropped;
   }
 
@@ -240,7 +261,14 @@ export class UmpToMidi1 {
     }
     if (mt === 0xf) {
       this.#stats.stream++;
-      result.stream.push(decodeUmpStream(packet));
+      const message = decodeUmpStream(packet);
+      if (
+        (message.type === "endpoint_name" ||
+          message.type === "product_instance_id") && message.form !== 0
+      ) {
+        return this.#joinText(message.type, message.form, packet, result);
+      }
+      result.stream.push(message);
       return;
     }
     const group = (w0 >>> 24) & 0xf;
@@ -286,6 +314,44 @@ export class UmpToMidi1 {
     }
   }
 
+  /** Joins the packets of a name or product instance id into one. */
+  #joinText(
+    type: "endpoint_name" | "product_instance_id",
+    form: number,
+    packet: number[],
+    result: UmpToMidi1Result,
+  ): void {
+    const bytes = streamTextBytes(packet);
+    let text = this.#texts.get(type);
+    if (form === 1) {
+      text = [];
+      this.#texts.set(type, text);
+    } else if (text === undefined) {
+      return this.#drop(
+        result,
+        `UMP Stream ${type} packet ${hex(packet[0])} came with no start`,
+        packet,
+      );
+    }
+    for (const byte of bytes) text.push(byte);
+    if (text.length > 98) {
+      this.#texts.delete(type);
+      return this.#drop(
+        result,
+        `UMP Stream ${type} is longer than 98 bytes`,
+        packet,
+      );
+    }
+    if (form === 3) {
+      this.#texts.delete(type);
+      result.stream.push({
+        type,
+        form: 0,
+        text: new TextDecoder().decode(new Uint8Array(text)),
+      });
+    }
+  }
+
   #system(packet: number[], result: UmpToMidi1Result): void {
     const w0 = packet[0];
     const status = (w0 >>> 16) & 0xff;
@@ -307,7 +373,7 @@ export class UmpToMidi1 {
         packet,
       );
     }
-    result.messages.push(new Uint8Array([status, d1, d2].slice(0, length)));
+    result.messages.push(bytes(length, status, d1, d2));
   }
 
   #midi1(packet: number[], result: UmpToMidi1Result): void {
@@ -334,7 +400,7 @@ export class UmpToMidi1 {
       );
     }
     result.messages.push(
-      two ? new Uint8Array([status, d1]) : new Uint8Array([status, d1, d2]),
+      two ? bytes(2, status, d1) : bytes(3, status, d1, d2),
     );
   }
 
@@ -418,7 +484,7 @@ export class UmpToMidi1 {
     const b2 = (w0 >>> 8) & 0xff, b3 = w0 & 0xff;
     const out = result.messages;
     const cc = (control: number, value: number) =>
-      out.push(new Uint8Array([0xb0 | channel, control, value]));
+      out.push(bytes(3, 0xb0 | channel, control, value));
     const dataOver = (what: string) =>
       this.#drop(
         result,
@@ -433,12 +499,12 @@ export class UmpToMidi1 {
         if (b2 > 0x7f) return dataOver(opcode === 0x9 ? "note on" : "note off");
         let velocity = scaleDown(w1 >>> 16, 16, 7);
         if (opcode === 0x9 && velocity === 0) velocity = 1;
-        out.push(new Uint8Array([(opcode << 4) | channel, b2, velocity]));
+        out.push(bytes(3, (opcode << 4) | channel, b2, velocity));
         return;
       }
       case 0xa:
         if (b2 > 0x7f) return dataOver("poly pressure");
-        out.push(new Uint8Array([0xa0 | channel, b2, scaleDown(w1, 32, 7)]));
+        out.push(bytes(3, 0xa0 | channel, b2, scaleDown(w1, 32, 7)));
         return;
       case 0xb:
         if (b2 > 0x7f) return dataOver("control change");
@@ -451,15 +517,15 @@ export class UmpToMidi1 {
           cc(0, (w1 >>> 8) & 0x7f);
           cc(32, w1 & 0x7f);
         }
-        out.push(new Uint8Array([0xc0 | channel, program]));
+        out.push(bytes(2, 0xc0 | channel, program));
         return;
       }
       case 0xd:
-        out.push(new Uint8Array([0xd0 | channel, scaleDown(w1, 32, 7)]));
+        out.push(bytes(2, 0xd0 | channel, scaleDown(w1, 32, 7)));
         return;
       case 0xe: {
         const value = scaleDown(w1, 32, 14);
-        out.push(new Uint8Array([0xe0 | channel, value & 0x7f, value >> 7]));
+        out.push(bytes(3, 0xe0 | channel, value & 0x7f, value >> 7));
         return;
       }
       case 0x2:
@@ -514,8 +580,8 @@ interface ChannelState {
  * and a sysex as SysEx7 packets (MT 0x3, six bytes each). Channel voice goes
  * out as MT 0x2 under the MIDI 1.0 protocol, or under the MIDI 2.0 protocol
  * as MT 0x4 with the specification's min-center-max upscaling: a note on of
- * velocity 0 becomes a note off, bank select (CC 0, 32) rides on the next
- * program change, and RPN and NRPN (CC 101/100, 99/98 with Data Entry 6 and
+ * velocity 0 becomes a note off of velocity 0x8000 (MIDI 1.0's 64), bank
+ * select (CC 0, 32) rides on the next program change, and RPN and NRPN (CC 101/100, 99/98 with Data Entry 6 and
  * 38) become MIDI 2.0 RPN and NRPN messages, one on each Data Entry byte (so
  * a sender of the MSB alone is heard); Data Entry with no parameter selected,
  * and every other controller, goes out as a MIDI 2.0 control change.
@@ -536,6 +602,8 @@ export class Midi1ToUmp {
   #channels: ChannelState[] = [];
 
   /**
+   * Makes a translator for one group and protocol.
+   *
    * @param options The group and the protocol.
    * @throws {RangeError} A group out of 0..15 or a protocol not 1 or 2.
    */
@@ -658,7 +726,8 @@ export class Midi1ToUmp {
       case 0x8:
         return [head(0x8, d1, 0), (scaleUp(d2, 7, 16) << 16) >>> 0];
       case 0x9:
-        if (d2 === 0) return [head(0x8, d1, 0), 0];
+        // Velocity 0 is a note off, of velocity 64, as MIDI 1.0 has it.
+        if (d2 === 0) return [head(0x8, d1, 0), 0x80000000];
         return [head(0x9, d1, 0), (scaleUp(d2, 7, 16) << 16) >>> 0];
       case 0xa:
         return [head(0xa, d1, 0), scaleUp(d2, 7, 32)];

@@ -24,8 +24,11 @@ export type UmpProtocol = 1 | 2;
 
 /** Endpoint Discovery: a peer asks what this endpoint is. */
 export interface EndpointDiscovery {
+  /** The kind of message. */
   type: "endpoint_discovery";
+  /** The UMP version of the asker, major. */
   umpVersionMajor: number;
+  /** The UMP version of the asker, minor. */
   umpVersionMinor: number;
   /** Bits: 0 endpoint info, 1 device identity, 2 name, 3 product instance id, 4 stream configuration. */
   filter: number;
@@ -33,6 +36,7 @@ export interface EndpointDiscovery {
 
 /** Stream Configuration Request or Notification: the protocol selected. */
 export interface StreamConfiguration {
+  /** The kind of message. */
   type: "stream_configuration_request" | "stream_configuration_notification";
   /** 1: MIDI 1.0 Protocol, 2: MIDI 2.0 Protocol (other values as sent). */
   protocol: number;
@@ -44,19 +48,29 @@ export interface StreamConfiguration {
 
 /** Endpoint Info Notification. */
 export interface EndpointInfo {
+  /** The kind of message. */
   type: "endpoint_info";
+  /** The UMP version, major. */
   umpVersionMajor: number;
+  /** The UMP version, minor. */
   umpVersionMinor: number;
+  /** The function blocks never change. */
   staticFunctionBlocks: boolean;
+  /** How many function blocks (0..32). */
   functionBlocks: number;
+  /** It speaks the MIDI 2.0 protocol. */
   midi2: boolean;
+  /** It speaks the MIDI 1.0 protocol. */
   midi1: boolean;
+  /** It receives JR timestamps. */
   rxJR: boolean;
+  /** It sends JR timestamps. */
   txJR: boolean;
 }
 
 /** Endpoint Name or Product Instance Id Notification, one packet of it. */
 export interface EndpointText {
+  /** The kind of message. */
   type: "endpoint_name" | "product_instance_id";
   /** 0 complete, 1 start, 2 continue, 3 end. */
   form: number;
@@ -66,6 +80,7 @@ export interface EndpointText {
 
 /** Function Block Discovery. */
 export interface FunctionBlockDiscovery {
+  /** The kind of message. */
   type: "function_block_discovery";
   /** 0..31, or 0xFF for all. */
   block: number;
@@ -75,9 +90,13 @@ export interface FunctionBlockDiscovery {
 
 /** Any other UMP Stream message, as its words. */
 export interface OtherStreamMessage {
+  /** The kind of message. */
   type: "other";
+  /** Its 10-bit status. */
   status: number;
+  /** Its format: 0 complete, 1 start, 2 continue, 3 end. */
   form: number;
+  /** Its four words. */
   words: readonly number[];
 }
 
@@ -92,13 +111,37 @@ export type UmpStreamMessage =
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
-function textOf(words: ArrayLike<number>, fromByte: number): string {
+/**
+ * The text bytes of one Endpoint Name, Product Instance Id or Function Block
+ * Name packet, without the zero bytes that pad it.
+ *
+ * @param words The four words of the packet.
+ * @param fromByte Where its text starts (2, or 3 for a function block name).
+ * @returns Up to 14 bytes of UTF-8, which may end inside a character that the
+ * next packet finishes.
+ *
+ * @example
+ * ```ts
+ * import { streamTextBytes } from "./ump_stream.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(streamTextBytes([0xf0034869, 0, 0, 0]), new Uint8Array([0x48, 0x69]));
+ * ```
+ */
+export function streamTextBytes(
+  words: ArrayLike<number>,
+  fromByte = 2,
+): Uint8Array {
   const bytes: number[] = [];
   for (let i = fromByte; i < 16; i++) {
-    const byte = (words[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
+    const byte = ((words[i >> 2] ?? 0) >>> (24 - 8 * (i & 3))) & 0xff;
     if (byte !== 0) bytes.push(byte);
   }
-  return decoder.decode(new Uint8Array(bytes));
+  return new Uint8Array(bytes);
+}
+
+function textOf(words: ArrayLike<number>, fromByte: number): string {
+  return decoder.decode(streamTextBytes(words, fromByte));
 }
 
 /**
@@ -106,6 +149,19 @@ function textOf(words: ArrayLike<number>, fromByte: number): string {
  *
  * @param words The four words of the message (MT 0xF).
  * @returns The message, typed where its status is known.
+ *
+ * @example An endpoint selects the MIDI 2.0 protocol
+ * ```ts
+ * import { decodeUmpStream } from "./ump_stream.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(decodeUmpStream([0xf0050200, 0, 0, 0]), {
+ *   type: "stream_configuration_request",
+ *   protocol: 2,
+ *   rxJR: false,
+ *   txJR: false,
+ * });
+ * ```
  */
 export function decodeUmpStream(words: ArrayLike<number>): UmpStreamMessage {
   const w0 = words[0] >>> 0;
@@ -177,6 +233,20 @@ export function decodeUmpStream(words: ArrayLike<number>): UmpStreamMessage {
  * `product_instance_id`, a text of at most 14 bytes (split longer ones
  * with `form`).
  * @returns Four unsigned 32-bit words.
+ *
+ * @example
+ * ```ts
+ * import { encodeUmpStream } from "./ump_stream.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const words = encodeUmpStream({
+ *   type: "stream_configuration_notification",
+ *   protocol: 1,
+ *   rxJR: false,
+ *   txJR: false,
+ * });
+ * assert.deepEqual(words, [0xf0060100, 0, 0, 0]);
+ * ```
  */
 export function encodeUmpStream(message: UmpStreamMessage): number[] {
   const head = (status: number, form = 0) =>
@@ -255,4 +325,126 @@ export function encodeUmpStream(message: UmpStreamMessage): number[] {
         (_, i) => (message.words[i] ?? 0) >>> 0,
       );
   }
+}
+
+/**
+ * Splits an Endpoint Name or Product Instance Id into the UMP Stream packets
+ * that carry it, 14 bytes each (complete, or start, continue and end).
+ *
+ * @param type Which text.
+ * @param text The text, at most 98 bytes of UTF-8 for a name and 42 for a
+ * product instance id (the UMP specification's bounds).
+ * @returns The packets' words, four for each.
+ * @throws {RangeError} A text over its bound.
+ *
+ * @example
+ * ```ts
+ * import { streamTextPackets } from "./ump_stream.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // "midisock" fits one packet (form 0, complete).
+ * assert.deepEqual(streamTextPackets("endpoint_name", "midisock"), [
+ *   0xf0036d69, 0x6469736f, 0x636b0000, 0,
+ * ]);
+ * ```
+ */
+export function streamTextPackets(
+  /** The kind of message. */
+  type: "endpoint_name" | "product_instance_id",
+  text: string,
+): number[] {
+  const bytes = new TextEncoder().encode(text);
+  const max = type === "endpoint_name" ? 98 : 42;
+  if (bytes.length > max) {
+    throw new RangeError(
+      `A UMP ${type} must be at most ${max} bytes, got ${bytes.length}`,
+    );
+  }
+  const count = Math.max(1, Math.ceil(bytes.length / 14));
+  const out: number[] = [];
+  for (let p = 0; p < count; p++) {
+    const form = count === 1 ? 0 : p === 0 ? 1 : p === count - 1 ? 3 : 2;
+    const packet = encodeUmpStream({ type, form, text: "" });
+    bytes.subarray(p * 14, p * 14 + 14).forEach((byte, i) => {
+      const at = i + 2;
+      packet[at >> 2] = (packet[at >> 2] | (byte << (24 - 8 * (at & 3)))) >>>
+        0;
+    });
+    out.push(...packet);
+  }
+  return out;
+}
+
+/** What an endpoint says of itself, for {@linkcode endpointDiscoveryReply}. */
+export interface EndpointIdentity {
+  /** The endpoint name, at most 98 bytes of UTF-8. */
+  name: string;
+  /** The Product Instance Id, at most 42 bytes. */
+  productInstanceId: string;
+  /** The protocol in use now. */
+  protocol: UmpProtocol;
+  /** It can speak the MIDI 1.0 protocol. @default {true} */
+  midi1?: boolean;
+  /** It can speak the MIDI 2.0 protocol. @default {true} */
+  midi2?: boolean;
+}
+
+/**
+ * The answer to an Endpoint Discovery: the notifications that its filter asks
+ * for, in the specification's order: Endpoint Info (UMP 1.1, no function
+ * blocks, no JR timestamps), the Endpoint Name, the Product Instance Id and
+ * the Stream Configuration in use. A Device Identity is not sent: there is no
+ * manufacturer to name.
+ *
+ * @param discovery The request.
+ * @param identity What to say.
+ * @returns The words of the replies, four for each packet.
+ *
+ * @example Answering only the stream configuration
+ * ```ts
+ * import { endpointDiscoveryReply } from "./ump_stream.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const words = endpointDiscoveryReply(
+ *   { type: "endpoint_discovery", umpVersionMajor: 1, umpVersionMinor: 1, filter: 0x10 },
+ *   { name: "midisock", productInstanceId: "1", protocol: 1 },
+ * );
+ * assert.deepEqual(words, [0xf0060100, 0, 0, 0]);
+ * ```
+ */
+export function endpointDiscoveryReply(
+  discovery: EndpointDiscovery,
+  identity: EndpointIdentity,
+): number[] {
+  const out: number[] = [];
+  if (discovery.filter & 0x01) {
+    out.push(...encodeUmpStream({
+      type: "endpoint_info",
+      umpVersionMajor: 1,
+      umpVersionMinor: 1,
+      staticFunctionBlocks: true,
+      functionBlocks: 0,
+      midi2: identity.midi2 ?? true,
+      midi1: identity.midi1 ?? true,
+      rxJR: false,
+      txJR: false,
+    }));
+  }
+  if (discovery.filter & 0x04) {
+    out.push(...streamTextPackets("endpoint_name", identity.name));
+  }
+  if (discovery.filter & 0x08) {
+    out.push(
+      ...streamTextPackets("product_instance_id", identity.productInstanceId),
+    );
+  }
+  if (discovery.filter & 0x10) {
+    out.push(...encodeUmpStream({
+      type: "stream_configuration_notification",
+      protocol: identity.protocol,
+      rxJR: false,
+      txJR: false,
+    }));
+  }
+  return out;
 }

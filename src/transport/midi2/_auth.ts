@@ -5,7 +5,7 @@
 // separator and no terminator, each string as UTF-8. The specification's own
 // examples are in tests/midi2_packets_test.ts.
 
-import { NONCE_BYTES } from "./_packets.ts";
+import { NONCE_BYTES } from "./_commands.ts";
 
 const encoder = new TextEncoder();
 
@@ -42,6 +42,17 @@ function checkNonce(nonce: Uint8Array): void {
  * @param nonce The 16-byte crypto nonce of the host's challenge.
  * @param secret The shared secret (a string is hashed as UTF-8).
  * @returns The 32-byte digest.
+ *
+ * @example The specification's example
+ * ```ts
+ * import { secretDigest } from "./_auth.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const nonce = new TextEncoder().encode("nUWrn*@#$hjfwnkL");
+ * const digest = await secretDigest(nonce, "5483");
+ * assert.equal(digest[0], 0x67);
+ * assert.equal(digest[31], 0x82);
+ * ```
  */
 export function secretDigest(
   nonce: Uint8Array,

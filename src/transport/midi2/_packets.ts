@@ -1,301 +1,34 @@
 // Copyright 2026 the midisock authors. MIT license.
-// The Network MIDI 2.0 (UDP) datagram: the "MIDI" signature, then command
-// packets. Each command packet is a header word (command code, payload length
-// in 32-bit words, two command-specific bytes) and its payload. Every number
-// is big-endian.
-//
-// The layouts are those of the MIDI Association's M2-124-UM v1.0, "User
-// Datagram Protocol for Universal MIDI Packets", read through three public
-// implementations that agree on them: Zephyr's subsys/net/lib/midi2, tiwai's
-// amidi2net (packet.h, packet.c) and Microsoft's Windows MIDI Services network
-// transport (MidiNetworkDataWriter). Where they differ, the choice is noted.
+// The Network MIDI 2.0 (UDP) datagram, encoded and decoded: the "MIDI"
+// signature, then command packets, each a header word (command code, payload
+// length in 32-bit words, two command-specific bytes) and its payload, every
+// number big-endian. The commands themselves, their codes and reasons are in
+// _commands.ts, re-exported here.
 
-/** The signature that opens every datagram: "MIDI", 0x4D494449. */
-export const SIGNATURE = 0x4d494449;
+import {
+  AMIDI2NET_NAK,
+  CODE_OF,
+  CommandCode,
+  commandName,
+  type DecodedCommand,
+  type DecodedDatagram,
+  DIGEST_BYTES,
+  hex,
+  type IdentityFields,
+  type MalformedCommand,
+  MAX_DATAGRAM_BYTES,
+  MAX_NAME_BYTES,
+  MAX_PAYLOAD_WORDS,
+  MAX_PRODUCT_INSTANCE_ID_BYTES,
+  MAX_UMP_DATA_WORDS,
+  type Midi2Command,
+  NONCE_BYTES,
+  SIGNATURE,
+  type UmpDataCommand,
+  type UnknownCommand,
+} from "./_commands.ts";
 
-/** The most bytes in one datagram (the UDP payload, signature included). */
-export const MAX_DATAGRAM_BYTES = 1400;
-
-/** The most bytes of a UMP endpoint name (as UMP Stream messages carry it). */
-export const MAX_NAME_BYTES = 98;
-
-/** The most bytes of a Product Instance Id. */
-export const MAX_PRODUCT_INSTANCE_ID_BYTES = 42;
-
-/** The bytes of the crypto nonce of an authentication challenge. */
-export const NONCE_BYTES = 16;
-
-/** The bytes of an authentication digest (SHA-256). */
-export const DIGEST_BYTES = 32;
-
-/** The most 32-bit words of one command's payload (its length is one byte). */
-export const MAX_PAYLOAD_WORDS = 255;
-
-/** The command codes (M2-124-UM 5.5, Command Codes and Packet Types). */
-export const CommandCode = {
-  Invitation: 0x01,
-  InvitationWithAuthentication: 0x02,
-  InvitationWithUserAuthentication: 0x03,
-  InvitationReplyAccepted: 0x10,
-  InvitationReplyPending: 0x11,
-  InvitationReplyAuthenticationRequired: 0x12,
-  InvitationReplyUserAuthenticationRequired: 0x13,
-  Ping: 0x20,
-  PingReply: 0x21,
-  RetransmitRequest: 0x80,
-  RetransmitError: 0x81,
-  SessionReset: 0x82,
-  SessionResetReply: 0x83,
-  NAK: 0x8f,
-  Bye: 0xf0,
-  ByeReply: 0xf1,
-  UMPData: 0xff,
-} as const;
-
-/** The bits of an Invitation's capabilities byte (Table 11). */
-export const Capability = {
-  /** The client can answer with Invitation with Authentication (0x02). */
-  InvitationWithAuthentication: 0x01,
-  /** The client can answer with Invitation with User Authentication (0x03). */
-  InvitationWithUserAuthentication: 0x02,
-} as const;
-
-/**
- * The authentication state of Invitation Reply: (User) Authentication
- * Required. 0x00 and 0x01 are Zephyr's and amidi2net's; 0x02 is amidi2net's
- * (user not found).
- */
-export const AuthState = {
-  FirstAuthenticationRequest: 0x00,
-  IncorrectDigest: 0x01,
-  UserNotFound: 0x02,
-} as const;
-
-/** The reasons of a NAK (Table 25). amidi2net sends NAK as 0x7F, not 0x8F. */
-export const NakReason = {
-  Other: 0x00,
-  CommandNotSupported: 0x01,
-  CommandNotExpected: 0x02,
-  CommandMalformed: 0x03,
-  BadPingReply: 0x20,
-} as const;
-
-/** The reasons of a Bye. */
-export const ByeReason = {
-  Unknown: 0x00,
-  UserTerminated: 0x01,
-  PowerDown: 0x02,
-  TooManyMissingPackets: 0x03,
-  Timeout: 0x04,
-  SessionNotEstablished: 0x05,
-  NoPendingSession: 0x06,
-  ProtocolError: 0x07,
-  TooManyOpenSessions: 0x40,
-  InvitationWithAuthenticationRejectedMissingPriorAttempt: 0x41,
-  InvitationRejectedUserDidNotAccept: 0x42,
-  InvitationRejectedAuthenticationFailed: 0x43,
-  InvitationRejectedUsernameNotFound: 0x44,
-  NoMatchingAuthenticationMethod: 0x45,
-  InvitationCanceled: 0x80,
-} as const;
-
-/** The reasons of a Retransmit Error. */
-export const RetransmitErrorReason = {
-  Unknown: 0x00,
-  DataNotAvailable: 0x01,
-} as const;
-
-/** An Invitation, or one of the replies that name the host. */
-export interface IdentityFields {
-  /** The UMP endpoint name, UTF-8 on the wire. */
-  name: string;
-  /** The Product Instance Id, ASCII on the wire. */
-  productInstanceId: string;
-}
-
-/** Invitation (0x01): a client asks for a session. */
-export interface InvitationCommand extends IdentityFields {
-  type: "invitation";
-  /** The bits of {@linkcode Capability}. */
-  capabilities: number;
-}
-
-/** Invitation with Authentication (0x02): the shared secret's digest. */
-export interface InvitationWithAuthCommand {
-  type: "invitation_with_auth";
-  /** SHA-256 of the nonce and the shared secret, 32 bytes. */
-  digest: Uint8Array;
-}
-
-/** Invitation with User Authentication (0x03): a user and its digest. */
-export interface InvitationWithUserAuthCommand {
-  type: "invitation_with_user_auth";
-  /** SHA-256 of the nonce, the user name and the password, 32 bytes. */
-  digest: Uint8Array;
-  /** The user name, UTF-8 on the wire. */
-  user: string;
-}
-
-/** Invitation Reply: Accepted (0x10). */
-export interface InvitationAcceptedCommand extends IdentityFields {
-  type: "invitation_accepted";
-}
-
-/** Invitation Reply: Pending (0x11). */
-export interface InvitationPendingCommand extends IdentityFields {
-  type: "invitation_pending";
-}
-
-/**
- * Invitation Reply: Authentication Required (0x12), or User Authentication
- * Required (0x13).
- */
-export interface AuthRequiredCommand extends IdentityFields {
-  type: "authentication_required" | "user_authentication_required";
-  /** The 16-byte crypto nonce to hash. */
-  nonce: Uint8Array;
-  /** One of {@linkcode AuthState}. */
-  state: number;
-}
-
-/** Ping (0x20) or Ping Reply (0x21). */
-export interface PingCommand {
-  type: "ping" | "ping_reply";
-  /** The 32-bit ping id that the reply echoes. */
-  id: number;
-}
-
-/** Retransmit Request (0x80). */
-export interface RetransmitRequestCommand {
-  type: "retransmit_request";
-  /** The sequence number of the first UMP Data command wanted. */
-  sequence: number;
-  /** How many UMP Data commands, from that one (0: all from it). */
-  count: number;
-}
-
-/** Retransmit Error (0x81). */
-export interface RetransmitErrorCommand {
-  type: "retransmit_error";
-  /** The sequence number that cannot be sent again. */
-  sequence: number;
-  /** One of {@linkcode RetransmitErrorReason}. */
-  reason: number;
-}
-
-/** The commands that carry nothing: Session Reset (Reply), Bye Reply. */
-export interface EmptyCommand {
-  type: "session_reset" | "session_reset_reply" | "bye_reply";
-}
-
-/** NAK (0x8F): a command refused, its header echoed. */
-export interface NakCommand {
-  type: "nak";
-  /** One of {@linkcode NakReason}. */
-  reason: number;
-  /** The header word of the command refused. */
-  header: number;
-  /** A text for people, UTF-8, maybe empty. */
-  text: string;
-}
-
-/** Bye (0xF0): the end of a session, with a reason. */
-export interface ByeCommand {
-  type: "bye";
-  /** One of {@linkcode ByeReason}. */
-  reason: number;
-  /** A text for people, UTF-8, maybe empty. */
-  text: string;
-}
-
-/** UMP Data (0xFF): UMP words with a 16-bit sequence number. */
-export interface UmpDataCommand {
-  type: "ump_data";
-  /** 0..65535, one more for each UMP Data command, wrapping. */
-  sequence: number;
-  /** The UMP words (0 to 64 of them), as unsigned 32-bit numbers. */
-  words: readonly number[];
-}
-
-/** A command of the specification, to encode or as decoded. */
-export type Midi2Command =
-  | InvitationCommand
-  | InvitationWithAuthCommand
-  | InvitationWithUserAuthCommand
-  | InvitationAcceptedCommand
-  | InvitationPendingCommand
-  | AuthRequiredCommand
-  | PingCommand
-  | RetransmitRequestCommand
-  | RetransmitErrorCommand
-  | EmptyCommand
-  | NakCommand
-  | ByeCommand
-  | UmpDataCommand;
-
-/** A command whose code the specification does not have: NAK it. */
-export interface UnknownCommand {
-  type: "unknown";
-  unknown: true;
-  code: number;
-}
-
-/** A known command whose payload does not fit its layout: NAK it. */
-export interface MalformedCommand {
-  type: "malformed";
-  code: number;
-  /** What is wrong, naming the field. */
-  error: string;
-}
-
-/**
- * A command as {@linkcode decodeDatagram} returns it: with its header word
- * (for a NAK that echoes it) and its byte offset in the datagram.
- */
-export type DecodedCommand =
-  & (Midi2Command | UnknownCommand | MalformedCommand)
-  & { header: number; offset: number };
-
-/** What {@linkcode decodeDatagram} found. */
-export interface DecodedDatagram {
-  /** The commands, in order; unknown and malformed ones included. */
-  commands: DecodedCommand[];
-  /** What was wrong, each naming its byte offset. */
-  errors: string[];
-}
-
-const CODE_OF: Record<Midi2Command["type"], number> = {
-  invitation: CommandCode.Invitation,
-  invitation_with_auth: CommandCode.InvitationWithAuthentication,
-  invitation_with_user_auth: CommandCode.InvitationWithUserAuthentication,
-  invitation_accepted: CommandCode.InvitationReplyAccepted,
-  invitation_pending: CommandCode.InvitationReplyPending,
-  authentication_required: CommandCode.InvitationReplyAuthenticationRequired,
-  user_authentication_required:
-    CommandCode.InvitationReplyUserAuthenticationRequired,
-  ping: CommandCode.Ping,
-  ping_reply: CommandCode.PingReply,
-  retransmit_request: CommandCode.RetransmitRequest,
-  retransmit_error: CommandCode.RetransmitError,
-  session_reset: CommandCode.SessionReset,
-  session_reset_reply: CommandCode.SessionResetReply,
-  nak: CommandCode.NAK,
-  bye: CommandCode.Bye,
-  bye_reply: CommandCode.ByeReply,
-  ump_data: CommandCode.UMPData,
-};
-
-/** The name of a command code, for messages: "Ping (0x20)". */
-export function commandName(code: number): string {
-  for (const [name, value] of Object.entries(CommandCode)) {
-    if (value === code) return `${name} (${hex(code)})`;
-  }
-  return `unknown command ${hex(code)}`;
-}
-
-function hex(n: number, digits = 2): string {
-  return "0x" + n.toString(16).toUpperCase().padStart(digits, "0");
-}
+export * from "./_commands.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
@@ -399,6 +132,15 @@ function partsOf(command: Midi2Command): Parts {
         MAX_PRODUCT_INSTANCE_ID_BYTES,
         true,
       );
+      if (command.type === "invitation" && (!name.length || !piid.length)) {
+        // Windows MIDI Services refuses an Invitation without them, and
+        // amidi2net one of less than two words.
+        throw new RangeError(
+          `invitation ${
+            name.length ? "productInstanceId" : "name"
+          } must not be empty`,
+        );
+      }
       const caps = command.type === "invitation"
         ? checkInt(command.capabilities, `${what} capabilities`, 0xff)
         : 0;
@@ -483,7 +225,13 @@ function partsOf(command: Midi2Command): Parts {
         csd1: checkInt(command.reason, `${what} reason`, 0xff),
         csd2: 0,
         payload: [
-          u32(checkInt(command.header, `${what} header`, 0xffffffff)),
+          u32(
+            checkInt(
+              command.refusedHeader,
+              `${what} refusedHeader`,
+              0xffffffff,
+            ),
+          ),
           text,
           pad(text),
         ],
@@ -503,28 +251,43 @@ function partsOf(command: Midi2Command): Parts {
       };
     }
     case "ump_data": {
-      const sequence = checkInt(command.sequence, `${what} sequence`, 0xffff);
-      const list = command.words;
-      if (list.length > MAX_PAYLOAD_WORDS) {
-        throw new RangeError(
-          `${what} words must be at most ${MAX_PAYLOAD_WORDS}, got ${list.length}`,
-        );
-      }
-      const bytes = new Uint8Array(list.length * 4);
-      const view = new DataView(bytes.buffer);
-      for (let i = 0; i < list.length; i++) {
-        view.setUint32(
-          i * 4,
-          checkInt(list[i], `${what} words[${i}]`, 0xffffffff),
-        );
-      }
+      const bytes = new Uint8Array(4 + command.words.length * 4);
+      writeUmpData(new DataView(bytes.buffer), 0, command);
       return {
         code,
-        csd1: sequence >> 8,
-        csd2: sequence & 0xff,
-        payload: [bytes],
+        csd1: bytes[2],
+        csd2: bytes[3],
+        payload: [bytes.subarray(4)],
       };
     }
+  }
+}
+
+const outOf = (value: number, max: number) =>
+  !Number.isInteger(value) || value < 0 || value > max;
+
+/**
+ * Writes a UMP Data command at `at`: the hot path of a sender, with no
+ * allocation (its field names are built only for an error).
+ */
+function writeUmpData(view: DataView, at: number, command: UmpDataCommand) {
+  const { sequence, words } = command;
+  if (outOf(sequence, 0xffff)) checkInt(sequence, "ump_data sequence", 0xffff);
+  if (words.length > MAX_UMP_DATA_WORDS) {
+    throw new RangeError(
+      `ump_data words must be at most ${MAX_UMP_DATA_WORDS}, got ${words.length}`,
+    );
+  }
+  view.setUint32(
+    at,
+    ((CommandCode.UMPData << 24) | (words.length << 16) | sequence) >>> 0,
+  );
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (outOf(word, 0xffffffff)) {
+      checkInt(word, `ump_data words[${i}]`, 0xffffffff);
+    }
+    view.setUint32(at + 4 + i * 4, word);
   }
 }
 
@@ -566,6 +329,17 @@ export function encodeCommand(command: Midi2Command): Uint8Array {
 /**
  * Encodes a datagram: the signature, then each command packet in order.
  *
+ * @example A ping
+ * ```ts
+ * import { encodeDatagram } from "./_packets.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(
+ *   encodeDatagram([{ type: "ping", id: 1 }]),
+ *   new Uint8Array([0x4d, 0x49, 0x44, 0x49, 0x20, 1, 0, 0, 0, 0, 0, 1]),
+ * );
+ * ```
+ *
  * @param commands The commands, maybe none.
  * @returns The datagram's bytes.
  * @throws {RangeError} A field out of range, or a datagram over
@@ -574,20 +348,36 @@ export function encodeCommand(command: Midi2Command): Uint8Array {
 export function encodeDatagram(
   commands: readonly Midi2Command[],
 ): Uint8Array {
-  const packets = commands.map(encodeCommand);
+  // UMP Data is written in place; the rest is encoded first.
+  const packets: (Uint8Array | undefined)[] = new Array(commands.length);
   let length = 4;
-  for (const packet of packets) length += packet.length;
+  for (let i = 0; i < commands.length; i++) {
+    const command = commands[i];
+    if (command.type === "ump_data") {
+      length += 4 + command.words.length * 4;
+    } else {
+      length += (packets[i] = encodeCommand(command)).length;
+    }
+  }
   if (length > MAX_DATAGRAM_BYTES) {
     throw new RangeError(
       `A Network MIDI 2.0 datagram must be at most ${MAX_DATAGRAM_BYTES} bytes, got ${length} (${commands.length} commands)`,
     );
   }
   const out = new Uint8Array(length);
-  new DataView(out.buffer).setUint32(0, SIGNATURE);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, SIGNATURE);
   let at = 4;
-  for (const packet of packets) {
-    out.set(packet, at);
-    at += packet.length;
+  for (let i = 0; i < commands.length; i++) {
+    const packet = packets[i];
+    if (packet === undefined) {
+      const command = commands[i] as UmpDataCommand;
+      writeUmpData(view, at, command);
+      at += 4 + command.words.length * 4;
+    } else {
+      out.set(packet, at);
+      at += packet.length;
+    }
   }
   return out;
 }
@@ -607,6 +397,20 @@ export function commandLength(command: Midi2Command): number {
  * offset; an unknown command code is returned as an `unknown` command and a
  * known one with a bad layout as a `malformed` one (with its header, for the
  * NAK), and the rest of the datagram is still read.
+ *
+ * @example An unknown command is kept for its NAK
+ * ```ts
+ * import { decodeDatagram } from "./_packets.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new Uint8Array([0x4d, 0x49, 0x44, 0x49, 0x77, 0, 0, 0, 0xf1, 0, 0, 0]);
+ * const { commands, errors } = decodeDatagram(bytes);
+ * assert.deepEqual(errors, []);
+ * assert.deepEqual(commands, [
+ *   { type: "unknown", unknown: true, code: 0x77, header: 0x77000000, offset: 4 },
+ *   { type: "bye_reply", header: 0xf1000000, offset: 8 },
+ * ]);
+ * ```
  *
  * @param bytes The UDP payload.
  * @returns The commands and the errors.
@@ -650,6 +454,22 @@ export function decodeDatagram(bytes: Uint8Array): DecodedDatagram {
         } payload words, but ${bytes.length - at - 4} bytes are left`,
       );
       break;
+    }
+    if (code === CommandCode.UMPData) {
+      // The hot path: read the words from the datagram's own view.
+      const words: number[] = new Array(length / 4);
+      for (let i = 0; i < words.length; i++) {
+        words[i] = view.getUint32(at + 4 + i * 4);
+      }
+      commands.push({
+        type: "ump_data",
+        sequence: header & 0xffff,
+        words,
+        header,
+        offset: at,
+      });
+      at += 4 + length;
+      continue;
     }
     const payload = bytes.subarray(at + 4, at + 4 + length);
     const decoded = decodeCommand(
@@ -778,22 +598,18 @@ function decodeCommand(
     case CommandCode.ByeReply:
       return { type: "bye_reply" };
     case CommandCode.NAK:
+    case AMIDI2NET_NAK:
       if (payload.length < 4) {
         return malformed("no header of the command refused in the payload");
       }
       return {
         type: "nak",
         reason: csd1,
-        header: view.getUint32(0),
+        refusedHeader: view.getUint32(0),
         text: readText(payload.subarray(4)),
       };
     case CommandCode.Bye:
       return { type: "bye", reason: csd1, text: readText(payload) };
-    case CommandCode.UMPData: {
-      const list: number[] = new Array(payload.length / 4);
-      for (let i = 0; i < list.length; i++) list[i] = view.getUint32(i * 4);
-      return { type: "ump_data", sequence: (csd1 << 8) | csd2, words: list };
-    }
     default:
       return { type: "unknown", unknown: true, code };
   }
