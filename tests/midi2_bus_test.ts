@@ -244,7 +244,9 @@ Deno.test("A MIDI 2.0 protocol endpoint: Stream Configuration, exact MT 0x4 upsc
     [message("pitchwheel", { channel: 2, pitch: 0 }), "40e20000 80000000"],
     [message("pitchwheel", { channel: 2, pitch: 8191 }), "40e20000 ffffffff"],
     [message("pitchwheel", { channel: 2, pitch: -8192 }), "40e20000 00000000"],
-    [message("note_on", { note: 60, velocity: 0 }), "40803c00 00000000"],
+    // A note on of velocity 0 is a note off of velocity 64 (0x8000), as the
+    // MIDI 2.0 reference library (AM_MIDI2.0Lib) translates it.
+    [message("note_on", { note: 60, velocity: 0 }), "40803c00 80000000"],
     [message("clock"), "10f80000"],
   ];
   let seq = 0;

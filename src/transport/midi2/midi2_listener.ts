@@ -377,7 +377,7 @@ export class Midi2Listener extends TypedEventTarget<Midi2EventMap> {
             reason: command.type === "unknown"
               ? NakReason.CommandNotSupported
               : NakReason.CommandMalformed,
-            header: command.header,
+            refusedHeader: command.header,
             text: "",
           }]);
           break;

@@ -569,7 +569,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     this.#sendCommands([{
       type: "nak",
       reason,
-      header,
+      refusedHeader: header,
       text: text.slice(0, 200),
     }]);
   }
