@@ -938,6 +938,17 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--nats-creds FILE",
         "--nats-ca FILE",
       ]],
+      [
+        "Network MIDI 2.0 options (Windows MIDI Services, UMP over UDP):",
+        [
+          "--midi2 [HOST:]PORT",
+          "--midi2-secret-file FILE",
+          "--midi2-users FILE",
+          "--midi2-protocol 1|2",
+          "--midi2-group N",
+          "--midi2-fec N",
+        ],
+      ],
     ],
   );
   for (const args of HELPS.slice(1)) {
@@ -948,7 +959,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
     ).flatMap(({ lines }) => terms(lines)).flatMap((term) =>
       term.split(", ").map((flag) => flag.split(" ")[0])
     );
-    for (const [flag] of usage.matchAll(/--[a-z-]+/g)) {
+    for (const [flag] of usage.matchAll(/--[a-z0-9-]+/g)) {
       assert.ok(
         listed.includes(flag),
         `${args[0]} --help: ${flag} is in its usage and in none of its lists`,
