@@ -942,6 +942,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "Network MIDI 2.0 options (Windows MIDI Services, UMP over UDP):",
         [
           "--midi2 [HOST:]PORT",
+          "--midi2-name NAME",
           "--midi2-secret-file FILE",
           "--midi2-users FILE",
           "--midi2-protocol 1|2",

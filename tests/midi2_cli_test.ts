@@ -33,7 +33,7 @@ async function startServe(...args: string[]) {
     );
     const [, udp] = await serve.waitForMatch(
       "stderr",
-      /^midisock: Network MIDI 2\.0 host "midisock" on UDP 127\.0\.0\.1:(\d+)$/,
+      /^midisock: Network MIDI 2\.0 host "[^"]+" on UDP 127\.0\.0\.1:(\d+)$/,
     );
     return { serve, tcp: Number(tcp), midi2: `midi2://127.0.0.1:${udp}` };
   } catch (error) {
@@ -109,7 +109,12 @@ Deno.test("serve --midi2-users, and monitor midi2:// with --user and --password-
     "# who may play\nada:lovelace\n\nbob:pass:with:colons\n",
   );
   const password = await file("password", "pass:with:colons\n");
-  const { serve, tcp, midi2 } = await startServe("--midi2-users", users);
+  const { serve, tcp, midi2 } = await startServe(
+    "--midi2-users",
+    users,
+    "--midi2-name",
+    "Studio Bus",
+  );
   await using _serve = serve;
   await using monitor = midisock([
     "monitor",
@@ -131,6 +136,9 @@ Deno.test("serve --midi2-users, and monitor midi2:// with --user and --password-
     "the controller",
   );
   assert.match(monitor.stdout[0], /^# connect midi2:\/\/127\.0\.0\.1:\d+$/);
+  assert.ok(
+    serve.stderr.some((line) => line.includes('host "Studio Bus" on UDP')),
+  );
   serve.kill("SIGTERM");
   const served = await serve.result();
   assert.equal(served.code, 0);

@@ -380,6 +380,10 @@ ${
         `Also be a Network MIDI 2.0 host on UDP PORT (the host defaults to the server's): each remote endpoint that joins is one more client, named ENDPOINT@HOST:PORT, with the same --allow, --max-clients and relay. Its address goes to stderr, as "${PROGRAM}: Network MIDI 2.0 host "midisock" on UDP 127.0.0.1:5673". Lines: # midi2 session NAME, # midi2 end NAME REASON, # midi2 refused ADDRESS REASON, # midi2 drop NAME count=N REASON (what has no MIDI 1.0 form, or was lost; ten lines a second at most, the rest summed), and # midi2 stats when it stops`,
       ],
       [
+        "--midi2-name NAME",
+        'The UMP endpoint name that endpoints see for this host, as Windows MIDI Services lists it (default "midisock"; at most 98 bytes)',
+      ],
+      [
         "--midi2-secret-file FILE",
         "Take in only endpoints that answer the challenge with the shared secret in FILE (all of it; a trailing newline is ignored)",
       ],

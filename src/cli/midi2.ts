@@ -29,6 +29,7 @@ export interface Midi2Values {
   "midi2-protocol"?: string;
   "midi2-group"?: string;
   "midi2-fec"?: string;
+  "midi2-name"?: string;
 }
 
 /** serve's options for --midi2, for parseArgs. */
@@ -39,6 +40,7 @@ export const MIDI2_SERVE_OPTIONS = {
   "midi2-protocol": { type: "string" },
   "midi2-group": { type: "string" },
   "midi2-fec": { type: "string" },
+  "midi2-name": { type: "string" },
 } as const;
 
 /**
@@ -116,6 +118,7 @@ export async function midi2Options(
   return {
     hostname: host,
     port,
+    name: values["midi2-name"],
     secret: secretFile === undefined
       ? undefined
       : await readSecretFile("--midi2-secret-file", secretFile),
