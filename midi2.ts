@@ -49,9 +49,9 @@ export {
 export {
   Midi2Session,
   type Midi2SessionInit,
-  type Midi2SessionOptions,
   type Midi2SessionStats,
 } from "./src/transport/midi2/midi2_session.ts";
+export type { Midi2SessionOptions } from "./src/transport/midi2/midi2_session_options.ts";
 export { Midi2RefusedError } from "./src/transport/midi2/midi2_refused_error.ts";
 export {
   Midi2Event,

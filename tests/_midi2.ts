@@ -196,7 +196,10 @@ export class UdpProxy implements AsyncDisposable {
         this.#release = setTimeout(() => {
           const held = this.#held;
           this.#held = undefined;
-          if (held) this.#send(held, this.hostPort);
+          if (held) {
+            this.counts.reordered--; // nothing came after it: in order
+            this.#send(held, this.hostPort);
+          }
         }, 20);
         break;
       default:

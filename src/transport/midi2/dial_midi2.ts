@@ -18,11 +18,11 @@ import { bindUdp, isIpv6, type UdpSocket } from "./_socket.ts";
 import { byeText } from "./_reasons.ts";
 import { Midi2RefusedError } from "./midi2_refused_error.ts";
 import { checkIdentity, PROCESS_INSTANCE_ID } from "./midi2_listener.ts";
+import { Midi2Session } from "./midi2_session.ts";
 import {
-  Midi2Session,
   type Midi2SessionOptions,
   sessionOptions,
-} from "./midi2_session.ts";
+} from "./midi2_session_options.ts";
 
 /** The options of {@linkcode dialMidi2}. */
 export interface DialMidi2Options extends Midi2SessionOptions {

@@ -26,11 +26,11 @@ import {
 } from "./_auth.ts";
 import { bindUdp, type UdpSocket } from "./_socket.ts";
 import { byeText } from "./_reasons.ts";
+import { Midi2Session } from "./midi2_session.ts";
 import {
-  Midi2Session,
   type Midi2SessionOptions,
   sessionOptions,
-} from "./midi2_session.ts";
+} from "./midi2_session_options.ts";
 import { Midi2Event, type Midi2EventMap } from "./events.ts";
 
 /** The options of a {@linkcode Midi2Listener}. */
