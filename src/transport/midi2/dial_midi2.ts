@@ -112,21 +112,18 @@ export async function dialMidi2(
   const interval = options.inviteInterval ?? 1000;
 
   let session: Midi2Session | undefined;
-  // Commands before the session exists go to the handshake.
+  // Datagrams before the session exists go to the handshake.
   const pending: DecodedCommand[][] = [];
+  const early: Uint8Array[] = [];
   let wake: (() => void) | undefined;
   const socket: UdpSocket = await bindUdp(
     isLoopback(host) ? host : isIpv6(host) ? "::" : "0.0.0.0",
     0,
     (bytes, from) => {
       if (from.port !== port || !sameHost(from.hostname, host)) return;
-      const { commands, errors } = decodeDatagram(bytes);
-      if (session) {
-        if (errors.length) session.malformed(errors);
-        if (commands.length) session.receive(commands);
-        return;
-      }
-      pending.push(commands);
+      if (session) return session.receive(bytes);
+      pending.push(decodeDatagram(bytes).commands);
+      early.push(bytes.slice());
       wake?.();
     },
   );
@@ -161,6 +158,7 @@ export async function dialMidi2(
     for (;;) {
       signal.throwIfAborted();
       const commands = pending.shift();
+      early.shift();
       if (commands === undefined) {
         const wait = Math.max(1, next - performance.now());
         await new Promise<void>((resolve) => {
@@ -197,12 +195,9 @@ export async function dialMidi2(
               self,
               onEnd: () => socket.close(),
             });
-            // The rest of this datagram, and those after it, are the
-            // session's.
-            session.receive(
-              commands.slice(commands.indexOf(command) + 1),
-            );
-            for (const later of pending.splice(0)) session.receive(later);
+            // The datagrams after it are the session's.
+            pending.splice(0);
+            for (const later of early.splice(0)) session.receive(later);
             return session;
           case "invitation_pending":
             next = performance.now() + 5 * interval;

@@ -70,6 +70,8 @@ export class Midi2Event extends Event {
   readonly count: number;
 
   /**
+   * Makes the event.
+   *
    * @param type `session`, `end`, `refused` or `drop`.
    * @param init The fields.
    */

@@ -11,7 +11,6 @@ import {
   ByeReason,
   Capability,
   decodeDatagram,
-  type DecodedCommand,
   encodeDatagram,
   MAX_NAME_BYTES,
   MAX_PRODUCT_INSTANCE_ID_BYTES,
@@ -295,58 +294,42 @@ export class Midi2Listener extends TypedEventTarget<Midi2EventMap> {
     if (this.#closed) return;
     this.#stats.datagrams++;
     const key = formatAddress(from.hostname, from.port);
-    const { commands, errors } = decodeDatagram(bytes);
     let session = this.#sessions.get(key);
-    if (errors.length > 0) {
-      if (session) session.malformed(errors);
-      else {
-        this.#stats.malformed++;
-        this.dispatchEvent(
-          new Midi2Event("drop", {
-            name: key,
-            reason: `malformed datagram: ${errors.join("; ")}`,
-          }),
-        );
+    const { commands, errors } = decodeDatagram(bytes);
+    const invitation = commands.find((c) => c.type === "invitation");
+    if (session && invitation?.type === "invitation") {
+      // The same client again: its reply was lost (answer again), or it
+      // started over (a new session; the old one ends).
+      if (this.#sameClient(session, invitation)) {
+        this.#reply(socket, from, [{
+          type: "invitation_accepted",
+          ...this.#self,
+        }]);
+        return;
       }
+      session.end(undefined, "the client invited again");
+      session = undefined;
     }
-    let rest: DecodedCommand[] = [];
+    if (session) return session.receive(bytes);
+    if (errors.length > 0) {
+      this.#stats.malformed++;
+      this.dispatchEvent(
+        new Midi2Event("drop", {
+          name: key,
+          reason: `malformed datagram: ${errors.join("; ")}`,
+        }),
+      );
+    }
     let noSessionBye = false;
     for (const command of commands) {
       switch (command.type) {
-        case "invitation": {
-          if (session) {
-            // The same client again: its reply was lost (answer again), or
-            // it started over (a new session, the old one ends).
-            if (this.#sameClient(session, command)) {
-              this.#reply(socket, from, [{
-                type: "invitation_accepted",
-                ...this.#self,
-              }]);
-              continue;
-            }
-            this.#flush(session, rest);
-            rest = [];
-            session.end(undefined, "the client invited again");
-            session = undefined;
-          }
+        case "invitation":
           this.#invitation(socket, from, key, command);
-          session = this.#sessions.get(key);
-          continue;
-        }
+          break;
         case "invitation_with_auth":
         case "invitation_with_user_auth":
-          if (session) {
-            rest.push(command);
-            continue;
-          }
           void this.#answer(socket, from, key, command);
-          continue;
-      }
-      if (session) {
-        rest.push(command);
-        continue;
-      }
-      switch (command.type) {
+          break;
         case "ping":
           this.#reply(socket, from, [{ type: "ping_reply", id: command.id }]);
           break;
@@ -385,12 +368,8 @@ export class Midi2Listener extends TypedEventTarget<Midi2EventMap> {
           // Replies, NAKs and Bye Replies with no session: nothing to say.
           break;
       }
+      if (this.#sessions.has(key)) break; // the rest is the session's
     }
-    if (session) this.#flush(session, rest);
-  }
-
-  #flush(session: Midi2Session, commands: DecodedCommand[]): void {
-    if (commands.length > 0) session.receive(commands);
   }
 
   #sameClient(

@@ -28,6 +28,8 @@ export class Midi2RefusedError extends Error {
   readonly authState: number | undefined;
 
   /**
+   * Makes the error.
+   *
    * @param host The host, `host:port`.
    * @param reason Why, in words.
    * @param details The Bye reason code or the authentication state.

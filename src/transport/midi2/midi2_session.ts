@@ -12,12 +12,12 @@ import { encode } from "../../midi/encode.ts";
 import { Midi1ToUmp, UmpToMidi1 } from "../../midi/ump.ts";
 import {
   encodeUmpStream,
-  type UmpProtocol,
   type UmpStreamMessage,
 } from "../../midi/ump_stream.ts";
 import type { Transport } from "../transport.ts";
 import {
   ByeReason,
+  decodeDatagram,
   type DecodedCommand,
   encodeDatagram,
   type Midi2Command,
@@ -28,7 +28,7 @@ import {
   type Midi2SessionOptions,
   sessionOptions,
 } from "./midi2_session_options.ts";
-import { type Gap, UmpReceiver, type UmpReceiverStats } from "./_receiver.ts";
+import { type Gap, UmpReceiver } from "./_receiver.ts";
 import { byeFor, byeText } from "./_reasons.ts";
 import { Midi2Event, type Midi2EventMap } from "./events.ts";
 
@@ -51,7 +51,19 @@ export interface Midi2SessionInit extends Midi2SessionOptions {
 }
 
 /** The counters of a session. */
-export interface Midi2SessionStats extends UmpReceiverStats {
+export interface Midi2SessionStats {
+  /** UMP Data commands delivered, each once. */
+  delivered: number;
+  /** Copies dropped: FEC repeats and duplicated datagrams. */
+  duplicates: number;
+  /** Commands whose first copy came as another datagram's FEC. */
+  fecRecovered: number;
+  /** Commands that came after later ones (reordered), and were held. */
+  reordered: number;
+  /** Commands that came in answer to a Retransmit Request. */
+  retransmitRecovered: number;
+  /** Commands given up: they never came, or the peer had them no more. */
+  lost: number;
   /** Datagrams received from the peer. */
   datagramsIn: number;
   /** Datagrams sent to the peer. */
@@ -74,8 +86,9 @@ export interface Midi2SessionStats extends UmpReceiverStats {
   retransmitErrors: number;
   /** UMP messages with no MIDI 1.0 form (or malformed), dropped. */
   untranslated: number;
-  /** Pings sent, and replies received. */
+  /** Pings sent. */
   pings: number;
+  /** Ping Replies received to them. */
   pingReplies: number;
 }
 
@@ -251,7 +264,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   }
 
   /** The protocol of the channel voice messages sent now: 1 or 2. */
-  get protocol(): UmpProtocol {
+  get protocol(): 1 | 2 {
     return this.#toUmp.protocol;
   }
 
@@ -386,13 +399,23 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   }
 
   /**
-   * Takes the commands of one datagram from the peer (the listener or the
-   * dialer hands them on).
+   * Takes one datagram from the peer (the listener or the dialer hands it
+   * on). It never throws: what is malformed is counted and reported, an
+   * unknown command is answered with a NAK, and the rest is read.
    *
-   * @param commands The datagram's commands, decoded.
+   * @param datagram The UDP payload, from the "MIDI" signature on.
    */
-  receive(commands: readonly DecodedCommand[]): void {
+  receive(datagram: Uint8Array): void {
     if (this.#closed) return;
+    const { commands, errors } = decodeDatagram(datagram);
+    if (errors.length > 0) {
+      this.#stats.malformed += errors.length;
+      this.#drop(`malformed datagram: ${errors.join("; ")}`, errors.length);
+    }
+    this.#commands(commands);
+  }
+
+  #commands(commands: readonly DecodedCommand[]): void {
     this.#stats.datagramsIn++;
     this.#lastHeard = performance.now();
     let lastData = -1;
@@ -455,17 +478,12 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
           this.#nak(NakReason.CommandMalformed, command.header, command.error);
           break;
         default:
-          // An invitation in a session: the listener handles those first.
+          // An invitation in a session (the listener handles an
+          // Invitation), or an answer to a challenge that was not sent.
           this.#nak(NakReason.CommandNotExpected, command.header);
       }
     }
     this.#checkGap();
-  }
-
-  /** Counts a malformed datagram from the peer, and reports it. */
-  malformed(errors: readonly string[]): void {
-    this.#stats.malformed += errors.length;
-    this.#drop(`malformed datagram: ${errors.join("; ")}`, errors.length);
   }
 
   #nak(reason: number, header: number, text = ""): void {

@@ -2,7 +2,6 @@
 // The options of a Network MIDI 2.0 session, for both roles, their defaults
 // and their checks.
 
-import type { UmpProtocol } from "../../midi/ump_stream.ts";
 import { MAX_FEC, MAX_RETRANSMIT_BUFFER } from "./_sender.ts";
 
 /** The options of a session, for both roles. */
@@ -23,7 +22,7 @@ export interface Midi2SessionOptions {
    * 0x4, scaled up). Unset, it is 1 until the peer selects the MIDI 2.0
    * protocol with a Stream Configuration Request.
    */
-  protocol?: UmpProtocol;
+  protocol?: 1 | 2;
   /** The UMP group that maps to the MIDI 1.0 bytes, 0..15. @default {0} */
   group?: number;
   /**
@@ -77,7 +76,7 @@ function checkInt(name: string, value: number, min: number, max: number) {
 export function sessionOptions(
   options: Midi2SessionOptions,
 ): Required<Omit<Midi2SessionOptions, "protocol">> & {
-  protocol: UmpProtocol | undefined;
+  protocol: 1 | 2 | undefined;
 } {
   const o = {
     ...DEFAULTS,
