@@ -219,11 +219,19 @@ export class Midi2Listener extends TypedEventTarget<Midi2EventMap> {
     let port = this.#options.port;
     try {
       for (const host of hosts) {
-        const socket = await bindUdp(
-          host,
-          port,
-          (bytes, from) => this.#onDatagram(socket, bytes, from),
-        );
+        let socket: UdpSocket;
+        try {
+          socket = await bindUdp(
+            host,
+            port,
+            (bytes, from) => this.#onDatagram(socket, bytes, from),
+          );
+        } catch (error) {
+          // A machine with no IPv6 still listens on IPv4, for "" and
+          // localhost.
+          if (this.#sockets.length > 0 && host.includes(":")) continue;
+          throw error;
+        }
         this.#sockets.push(socket);
         port = socket.addr.port; // the other family on the same port
       }
