@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { PortServer } from "../mod.ts";
-import { listenMidi2, type Midi2Session } from "../midi2.ts";
+import { dialMidi2, listenMidi2, type Midi2Session } from "../midi2.ts";
 import { hex, RawPeer, textWords, toHexWords } from "./_midi2.ts";
 import { waitFor } from "./_net.ts";
 
@@ -295,4 +295,46 @@ Deno.test("A session that answers nothing is ended after the timeout, with Bye 0
   await session.ended;
   assert.match(session.endReason, /nothing from the peer/);
   assert.equal(listener.sessions.length, 0);
+});
+
+Deno.test("A client's Session Reset: numbers start again from 0 both ways, and nothing is lost or repeated", async () => {
+  const hosted = Promise.withResolvers<Midi2Session>();
+  await using listener = await listenMidi2(
+    { hostname: "127.0.0.1", port: 0 },
+    (session) => hosted.resolve(session),
+  );
+  await using client = await dialMidi2("127.0.0.1", listener.port);
+  const host = await hosted.promise;
+  const reader = host.readable.getReader();
+  const writer = client.writable.getWriter();
+  for (const note of [1, 2, 3]) {
+    await writer.write(new Uint8Array([0x90, note, 1]));
+  }
+  for (const note of [1, 2, 3]) {
+    assert.deepEqual(
+      (await reader.read()).value,
+      new Uint8Array([0x90, note, 1]),
+    );
+  }
+  await client.reset(); // resolves on the host's Session Reset Reply
+  await writer.write(new Uint8Array([0x90, 4, 1]));
+  assert.deepEqual((await reader.read()).value, new Uint8Array([0x90, 4, 1]));
+  assert.equal(host.stats.lost, 0);
+  assert.equal(client.stats.commandsOut, host.stats.delivered);
+  reader.releaseLock();
+  writer.releaseLock();
+});
+
+Deno.test("ping() gives the round trip, and rejects when its signal aborts or the session ends", async () => {
+  await using listener = await listenMidi2(
+    { hostname: "127.0.0.1", port: 0 },
+    () => {},
+  );
+  await using client = await dialMidi2("127.0.0.1", listener.port);
+  const rtt = await client.ping();
+  assert.ok(rtt >= 0 && rtt < 5000);
+  const aborted = AbortSignal.abort(new Error("stop"));
+  await assert.rejects(client.ping(aborted), /stop/);
+  client.close();
+  await assert.rejects(client.ping(), /the session has ended/);
 });
