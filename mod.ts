@@ -101,6 +101,18 @@ export {
   type WebSocketTransportOptions,
 } from "./src/transport/websocket_transport.ts";
 export {
+  IPMIDI_BASE_PORT,
+  IPMIDI_GROUP,
+  IPMIDI_MAX_PORT,
+  IpMidiDropEvent,
+  type IpMidiDropEventInit,
+  type IpMidiStats,
+  IpMidiTransport,
+  type IpMidiTransportEventMap,
+  type IpMidiTransportOptions,
+  ipMidiUdpPort,
+} from "./src/transport/ipmidi_transport.ts";
+export {
   MidiPort,
   type ReceiveOptions,
   type TimedMessage,
@@ -166,6 +178,7 @@ export {
   META_END_OF_TRACK,
   META_TEMPO,
   META_TIME_SIGNATURE,
+  META_TRACK_NAME,
   type MetaEvent,
   type MidiEvent,
   type MidiFile,

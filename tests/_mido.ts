@@ -73,6 +73,27 @@ export async function askMido<T>(request: unknown): Promise<T> {
   return JSON.parse(new TextDecoder().decode(stdout)) as T;
 }
 
+/**
+ * Runs a Python script with mido (`python3 -c SCRIPT ARGS...`) that prints
+ * one JSON value, and returns it; a failed script fails with its stderr.
+ */
+export async function runPython<T>(
+  script: string,
+  ...args: string[]
+): Promise<T> {
+  const out = await new Deno.Command(PYTHON, {
+    args: ["-c", script, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `${PYTHON} failed: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as T;
+}
+
 /** mido's `Message(**m).bin()` (as hex) and `str(...)` of each message. */
 export function midoMessages(
   messages: readonly Message[],

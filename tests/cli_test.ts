@@ -669,12 +669,12 @@ Deno.test("midisock gives one error line and a non-zero status for bad input", a
     [
       [],
       2,
-      "Missing command: serve, monitor, send, record, ports or connect (see midisock --help)",
+      "Missing command: serve, monitor, send, record, ports, connect or discover (see midisock --help)",
     ],
     [
       ["dance"],
       2,
-      'Unknown command "dance": expected serve, monitor, send, record, ports or connect (see midisock --help)',
+      'Unknown command "dance": expected serve, monitor, send, record, ports, connect or discover (see midisock --help)',
     ],
     [["--bogus"], 2, "Unknown option '--bogus' (see midisock --help)"],
     [
@@ -805,9 +805,11 @@ async function helpText(args: string[]): Promise<string> {
 
 const HELPS = [
   ["--help"],
-  ...["serve", "monitor", "send", "record", "ports", "connect"].map((
-    c,
-  ) => [c, "--help"]),
+  ...["serve", "monitor", "send", "record", "ports", "connect", "discover"].map(
+    (
+      c,
+    ) => [c, "--help"],
+  ),
 ];
 
 /**
@@ -905,6 +907,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--max-sysex BYTES",
         "--json",
         "-q, --quiet",
+        "--record FILE.mid",
         "-h, --help",
       ]],
       [
@@ -928,6 +931,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--web-origin ORIGIN",
         "--web-host NAME",
       ]],
+      ["RTP-MIDI options:", ["--rtp [HOST:]PORT", "--rtp-name NAME"]],
       ["NATS options:", [
         "--nats URL",
         "--bus NAME",
@@ -937,6 +941,11 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--nats-pass-file FILE",
         "--nats-creds FILE",
         "--nats-ca FILE",
+      ]],
+      ["LAN options (see docs/lan.md):", [
+        "--ipmidi [N]",
+        "--ipmidi-interface ADDR",
+        "--advertise [NAME]",
       ]],
       [
         "Network MIDI 2.0 options (Windows MIDI Services, UMP over UDP):",

@@ -249,3 +249,37 @@ async function clientTls(
   }
   return values.tls ? true : undefined;
 }
+
+/**
+ * Rewrites an option whose value may be left out (`--ipmidi [N]`) into the
+ * `--flag=VALUE` form that parseArgs reads: `--flag=VALUE` stays,
+ * `--flag VALUE` takes the next argument if `takes(it)`, and `--flag` alone
+ * is `--flag=` + `fallback`.
+ */
+export function optionalValue(
+  args: readonly string[],
+  flag: string,
+  takes: (next: string) => boolean,
+  fallback: string,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg !== flag) {
+      out.push(arg);
+      continue;
+    }
+    const next = args[i + 1];
+    if (next !== undefined && !next.startsWith("-") && takes(next)) {
+      out.push(`${flag}=${next}`);
+      i++;
+    } else {
+      out.push(`${flag}=${fallback}`);
+    }
+  }
+  return out;
+}

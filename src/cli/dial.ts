@@ -5,14 +5,13 @@
 import { connect } from "../client/connect.ts";
 import { dialName } from "../transport/dial.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
-import { SocketPort } from "../port/socket_port.ts";
-import { formatAddress, parseAddress } from "../transport/address.ts";
-import { dialMidi2 } from "../transport/midi2/dial_midi2.ts";
-import { Midi2RefusedError } from "../transport/midi2/midi2_refused_error.ts";
-import { RefusedError } from "../client/refused_error.ts";
-import { oneLine } from "../util/error_text.ts";
+import type { SocketPort } from "../port/socket_port.ts";
 import { address, type Link, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
+import { RTP_SCHEME } from "./rtp.ts";
+import { MIDI2_SCHEME } from "./midi2.ts";
+import { dialIpMidi, ipMidiAddress } from "./ipmidi.ts";
+import { mdnsModule } from "./discover.ts";
 
 /** The port a command talks to the bus through. */
 export type BusPort = SocketPort | ReconnectingPort;
@@ -41,57 +40,75 @@ export interface Scheme {
  * entry here, and every command that takes an address takes it.
  */
 export const SCHEMES: readonly Scheme[] = [
+  RTP_SCHEME,
+  MIDI2_SCHEME,
   {
-    // Network MIDI 2.0: midi2://HOST:PORT. The specification has no default
-    // port (a host says its own, in its settings or over mDNS), so the port
-    // is required.
-    scheme: "midi2:",
-    example: "midi2://HOST:PORT",
-    parse(rest, link) {
-      let host: string, port: number;
-      try {
-        ({ host, port } = parseAddress(rest));
-      } catch (error) {
-        throw new UsageError(
-          `Invalid address ${JSON.stringify(`midi2://${rest}`)}: ${
-            oneLine(error).replace(/^Invalid address "[^"]*": /, "")
-          }; give midi2://HOST:PORT, with the host's UDP port`,
-        );
-      }
-      if (port === 0) {
-        throw new UsageError(
-          `Invalid address ${
-            JSON.stringify(`midi2://${rest}`)
-          }: port 0 is no host's port`,
-        );
-      }
-      const name = `midi2://${formatAddress(host, port)}`;
-      const credentials = link.midi2 ?? {};
+    scheme: "ipmidi:",
+    example: "ipmidi://N",
+    parse(rest) {
+      const options = ipMidiAddress(rest);
       return {
-        name,
-        dial: async (signal) => {
-          try {
-            const session = await dialMidi2(host, port, {
-              ...credentials,
-              name: link.hello.name,
-              signal,
-            });
-            return new SocketPort(session, { name });
-          } catch (error) {
-            if (!(error instanceof Midi2RefusedError)) throw error;
-            // A full host is tried again; a wrong secret, or a host that
-            // turns this client away, is not.
-            throw new Midi2Refused(
-              formatAddress(host, port),
-              error.reason,
-              !error.retryable,
-            );
-          }
-        },
+        name: `ipmidi:${options.port}`,
+        dial: () => dialIpMidi(options),
       };
     },
   },
+  {
+    scheme: "mdns:",
+    example: "mdns:NAME",
+    parse(rest, link) {
+      if (rest.trim() === "") {
+        throw new UsageError(
+          `Invalid address "mdns:": give the name of a service, as ${PROGRAM} discover lists it`,
+        );
+      }
+      return { name: rest, dial: (signal) => dialByName(rest, link, signal) };
+    },
+  },
 ];
+
+/** The scheme that dials each kind of service that discovery finds. */
+const KIND_SCHEMES: Record<string, string> = {
+  "apple-midi": "rtp:",
+  "midi2": "midi2:",
+};
+
+/**
+ * Finds the service named `name` on the LAN (Bonjour), and dials it: a
+ * midisock server over TCP (with TLS if it says tls=1), any other kind
+ * with its scheme's entry, where this program has one.
+ */
+async function dialByName(
+  name: string,
+  link: Link,
+  signal: AbortSignal,
+): Promise<SocketPort> {
+  const mdns = await mdnsModule();
+  const found = await mdns.findDialable(name, signal);
+  if (found === undefined) {
+    throw new Error(
+      `Cannot reach ${
+        JSON.stringify(name)
+      }: it is neither HOST:PORT nor the name of a service that answered on the LAN within ${
+        mdns.FIND_TIMEOUT_MS / 1000
+      } s (${PROGRAM} discover lists those that do)`,
+    );
+  }
+  const { kind, host, port, txt } = found;
+  if (kind === "midisock") {
+    const tls = link.tls ?? (txt.tls === "1" ? true : undefined);
+    return await connect(host, port, { ...link, tls, signal });
+  }
+  const scheme = SCHEMES.find((s) => s.scheme === KIND_SCHEMES[kind]);
+  if (scheme === undefined) {
+    throw new Error(
+      `Cannot dial ${
+        JSON.stringify(name)
+      }: it is ${kind} (${host}:${port}), which this ${PROGRAM} cannot dial`,
+    );
+  }
+  return await scheme.parse(dialName(host, port), link).dial(signal);
+}
 
 /**
  * Splits `scheme://rest`, or `scheme:rest` for a scheme in {@linkcode SCHEMES}
@@ -127,6 +144,10 @@ export interface BusAddress {
  */
 export function busAddress(text: string, link: Link): BusAddress {
   const split = splitScheme(text);
+  if (split === undefined && !text.includes(":") && !/^\d+$/.test(text)) {
+    // No HOST:PORT: a service's name, found on the LAN.
+    return busAddress(`mdns:${text}`, link);
+  }
   if (split === undefined) {
     const { host, port } = address(text, true);
     return {
@@ -156,21 +177,6 @@ export function busAddress(text: string, link: Link): BusAddress {
         ? new ReconnectingPort(dial, { name })
         : await dial(AbortSignal.timeout(DIAL_TIMEOUT_MS)),
   };
-}
-
-/**
- * A Network MIDI 2.0 host's refusal, as the RefusedError that a
- * ReconnectingPort stops at (unless the host is only full).
- */
-class Midi2Refused extends RefusedError {
-  #final: boolean;
-  constructor(address: string, reason: string, final: boolean) {
-    super(address, reason);
-    this.#final = final;
-  }
-  override get final(): boolean {
-    return this.#final;
-  }
 }
 
 /** How long a port with no reconnect waits for its first connection. */

@@ -83,6 +83,7 @@ Usage:
   ${PROGRAM} record HOST:PORT FILE.mid [--ppq N] [--bpm N] [--duration S]
   ${PROGRAM} ports [--json]
   ${PROGRAM} connect HOST:PORT [--in NAME]... [--out NAME]... [--virtual NAME]...
+  ${PROGRAM} discover [--json] [--timeout SECONDS] [--kind KIND]...
   ${PROGRAM} COMMAND --help
   ${PROGRAM} --help | --version
 
@@ -98,11 +99,16 @@ ${
         "connect",
         "Play local MIDI inputs into a server, and a server on local MIDI outputs (serve --out plays a server's bus on outputs)",
       ],
+      ["discover", "List the MIDI services that answer on the LAN (Bonjour)"],
     ], 11)
   }
 
 An address is HOST:PORT, [IPV6]:PORT or :PORT; the host defaults to
-localhost. A MIDI port NAME is its whole name, or a piece of it, in any
+localhost. It may also be rtp://HOST[:PORT] (port 5004 by default), which
+invites an RTP-MIDI session (a Mac, rtpMIDI, rtpmidid; --name is its
+session name), ipmidi://N (ipMIDI port N, 1 to 20), or the name of a
+service that answers on the LAN, as NAME or mdns:NAME (see ${PROGRAM}
+discover). A MIDI port NAME is its whole name, or a piece of it, in any
 case, that no other port's name has (see ${PROGRAM} ports). The commands
 and options that use MIDI ports need --allow-ffi --allow-read --allow-env.
 A message is in mido's text format, such as
@@ -209,15 +215,41 @@ const NATS_EVENTS: [string, string][] = [
   ],
 ];
 
+/** The event lines of serve --rtp. */
+const RTP_EVENTS: [string, string][] = [
+  [
+    "# recovery NAME recovered=N lost=N total=N",
+    "packets from the participant NAME were lost, and the next packet's recovery journal gave back N messages (the lost note_offs, pedals, controllers and programs), played before its own",
+  ],
+  [
+    "# badpacket ADDRESS [NAME] REASON",
+    "a malformed datagram, or one of no session, counted and skipped; the sessions go on",
+  ],
+  [
+    "# overflow NAME REASON",
+    "messages from NAME dropped because the server fell 1 MiB behind reading them",
+  ],
+  [
+    "# rtpdropped NAME REASON",
+    "something from NAME was given up that was not a bad packet: a sysex over the size limit or cut by lost packets, or lost packets that no recovery journal covered (a peer that sends none)",
+  ],
+  [
+    "# rtpend NAME reason=bye|timeout|closed packets=N lost=N recovered=N bad=N",
+    "the session ended: the peer said BY, went silent for 70 s, or was closed; with its counts (its # disconnect line follows)",
+  ],
+];
+
 /** `midisock serve --help`. */
 export const SERVE_HELP: string =
   `Usage: ${PROGRAM} serve [HOST:PORT] [--relay] [--snapshot] [--no-release]
-         [--max-sysex BYTES] [--json] [--quiet]
+         [--max-sysex BYTES] [--json] [--quiet] [--record FILE.mid]
          [--allow CIDR]... [--max-clients N] [--max-pending N] [--no-sysex]
          [--token-file FILE] [--tls-cert FILE --tls-key FILE]
          [--out NAME]... [--virtual NAME]...
          [--web [HOST:]PORT [--web-origin ORIGIN]... [--web-host NAME]...]
          [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
+         [--rtp [HOST:]PORT [--rtp-name NAME]]
+         [--ipmidi [N] [--ipmidi-interface ADDR]] [--advertise [NAME]]
          [--midi2 [HOST:]PORT [NETWORK MIDI 2.0 OPTION...]]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
@@ -261,6 +293,10 @@ ${
         'Print JSON lines instead. A message is mido\'s msg.dict() with the sender first, such as {"sender":NAME,"type":"sysex","time":0,"data":[1,2]} (mido\'s snake_case field names, such as frame_type; sysex data as a list). Delete "sender" and mido\'s Message.from_dict() reads it; it rejects unknown keys. An event is {"event":"connect"|"disconnect"|"slowclient", "port":NAME}, with "droppedBytes":BYTES when bytes were dropped; {"event":"drop", "port":NAME, "skippedBytes":.., "discardedMessages":.., "oversizedSysex":..}; {"event":"release", "port":NAME, "notes":N, "pedals":N}; {"event":"reject", "address":.., "reason":..}; {"event":"filtered", "port":NAME, "type":TYPE, "reason":..}; {"event":"accepterror", "error":TEXT}; {"event":"outputerror", "port":NAME, "type":TYPE, "error":TEXT}',
       ],
       ["-q, --quiet", "Print no messages and no events"],
+      [
+        "--record FILE.mid",
+        'Keep what the clients play as a type 1 Standard MIDI File: a tempo track (120 bpm, 480 ticks a beat), then a track for each client, named by it. The file is complete on disk at all times, to within one second; when the server stops, it prints one line: "recorded N messages in S s to FILE (BYTES bytes)"',
+      ],
       HELP_OPTION,
     ])
   }
@@ -331,6 +367,22 @@ ${
     ])
   }
 
+${
+    options("RTP-MIDI options:", [
+      [
+        "--rtp [HOST:]PORT",
+        `Also accept RTP-MIDI (AppleMIDI) invitations on UDP PORT and PORT+1 (the host defaults to the server's; 5004 is the usual port): each Mac, iPhone, rtpMIDI, rtpmidid or AppleMIDI board that joins is one client, named rtp: and its session name, with the same --allow, --max-clients, relay and note release (RTP-MIDI has no token). Its address goes to stderr`,
+      ],
+      [
+        "--rtp-name NAME",
+        "The session name that peers show (default midisock)",
+      ],
+    ])
+  }
+
+RTP-MIDI lines:
+${list(RTP_EVENTS, EVENTS)}
+
 One bus across machines (--nats implies --relay): hubs that give the same
 --bus on the same NATS system are one bus. Each hub's clients hear every
 other hub's clients; when a hub goes away (it stops, crashes, or loses its
@@ -369,6 +421,23 @@ ${
       [
         "--nats-ca FILE",
         "Dial NATS with TLS, trusting the CAs in FILE (PEM) as well (a tls:// URL, or a server that requires TLS, dials with TLS and the system's CAs alone)",
+      ],
+    ])
+  }
+
+${
+    options("LAN options (see docs/lan.md):", [
+      [
+        "--ipmidi [N]",
+        "Join ipMIDI port N (1 to 20, default 1: group 225.0.0.37, UDP port 21928 + N - 1, as ipMIDI and qmidinet use) as one more client of the bus, ipmidi:N; it implies --relay. Each message goes in a datagram of its own, from a port of this server's own; its own datagrams that come back are ignored, and what it hears from the group is never sent back to it",
+      ],
+      [
+        "--ipmidi-interface ADDR",
+        "Join the group on, and send from, the interface with this IPv4 address (default: the system's route for 224.0.0.0/4)",
+      ],
+      [
+        "--advertise [NAME]",
+        `Publish the server over mDNS/DNS-SD (Bonjour) as NAME (default "midisock on HOSTNAME"; a NAME that looks like HOST:PORT needs --advertise=NAME): the TCP port as _midisock._tcp, with the TXT keys tls=1, token=1 and relay=1 where they hold (never the token), and --web's as _http._tcp with path=/. Each goes to stderr, as '${PROGRAM}: advertised "NAME" as _midisock._tcp on port 8080'. On stop it sends goodbyes. It needs --allow-sys=networkInterfaces (and hostname for the default name)`,
       ],
     ])
   }
@@ -497,7 +566,8 @@ export const RECORD_HELP: string =
 
 Connects to a socket-port server and writes each message that the server
 sends into FILE.mid, a type 0 Standard MIDI File (a client of a bus does
-not know who sent what, so there is one track). Delta times come from
+not know who sent what, so there is one track; serve --record keeps a
+track for each client). Delta times come from
 each message's arrival time; the file starts with the first message. The
 file on disk is a valid MIDI file at all times, to within one second: what
 came is written, with an End of Track and the track's length, once a
@@ -562,6 +632,46 @@ fails, if the server turns it away (nothing is delivered; the error says
 why, as "Refused by HOST:PORT: wrong token"), or for a bad line on stdin
 (the lines before it are sent); 2 for a usage error, such as a bad MESSAGE
 argument (then nothing is sent).`;
+
+/** `midisock discover --help`. */
+export const DISCOVER_HELP: string =
+  `Usage: ${PROGRAM} discover [--json] [--timeout SECONDS] [--kind KIND]...
+
+Lists the MIDI services that answer on the LAN over mDNS/DNS-SD (Bonjour),
+one a line as each is found: its kind, its name, its host (an address where
+one came), its port and its TXT record's keys:
+
+  midisock "midisock on studio" 192.168.1.20 8080 relay=1
+  apple-midi "Studio Mac" 192.168.1.30 5004
+  midi2 "Keys" 192.168.1.31 5506 UMPEndpointName=Keys ProductInstanceId=K1
+
+The kinds are midisock (_midisock._tcp, a midisock server), apple-midi
+(_apple-midi._udp: a Mac's Network MIDI, rtpMIDI, rtpmidid), midi2
+(_midi2._udp, Network MIDI 2.0) and http (_http._tcp, a web page). A
+service's name stands where an address goes in monitor, send, record and
+connect: NAME, or mdns:NAME. It needs --allow-net and
+--allow-sys=networkInterfaces.
+
+${
+    options("Options:", [
+      [
+        "--json",
+        'Print JSON lines instead: {"kind":..,"name":..,"host":..,"port":..,"txt":{..}}',
+      ],
+      [
+        "--timeout SECONDS",
+        "How long to listen (default 3; services on a LAN answer within a few hundred ms)",
+      ],
+      [
+        "--kind KIND",
+        "List only this kind: midisock, apple-midi, midi2 or http; give it once for each",
+      ],
+      HELP_OPTION,
+    ])
+  }
+
+Exit status: 0 once the time is up (or on Ctrl-C); 1 if mDNS cannot be
+used (port 5353 cannot be bound); 2 for a usage error.`;
 
 /** `midisock ports --help`. */
 export const PORTS_HELP: string = `Usage: ${PROGRAM} ports [--json]

@@ -40,6 +40,7 @@ import { parseArgs } from "node:util";
 import { oneLine } from "../util/error_text.ts";
 import { usage, UsageError } from "./args.ts";
 import { connectDevices } from "./connect.ts";
+import { discoverCommand } from "./discover.ts";
 import { HELP, PROGRAM, VERSION } from "./help.ts";
 import { Lines } from "./lines.ts";
 import { monitor } from "./monitor.ts";
@@ -118,7 +119,7 @@ async function run(
   }
   if (first === undefined) {
     throw new UsageError(
-      `Missing command: serve, monitor, send, record, ports or connect (see ${PROGRAM} --help)`,
+      `Missing command: serve, monitor, send, record, ports, connect or discover (see ${PROGRAM} --help)`,
     );
   }
   const rest = args.slice(end + 1);
@@ -135,11 +136,13 @@ async function run(
       return await ports(rest, out);
     case "connect":
       return await connectDevices(rest, options, out, err);
+    case "discover":
+      return await discoverCommand(rest, options, out);
     default:
       throw new UsageError(
         `Unknown command ${
           JSON.stringify(first.value)
-        }: expected serve, monitor, send, record, ports or connect (see ${PROGRAM} --help)`,
+        }: expected serve, monitor, send, record, ports, connect or discover (see ${PROGRAM} --help)`,
       );
   }
 }

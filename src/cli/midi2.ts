@@ -4,7 +4,12 @@
 // lines it prints; and the credentials of a `midi2://` address.
 
 import type { PortServer } from "../bus/port_server.ts";
-import { parseAddress } from "../transport/address.ts";
+import { RefusedError } from "../client/refused_error.ts";
+import { SocketPort } from "../port/socket_port.ts";
+import { formatAddress, parseAddress } from "../transport/address.ts";
+import { dialMidi2 } from "../transport/midi2/dial_midi2.ts";
+import { Midi2RefusedError } from "../transport/midi2/midi2_refused_error.ts";
+import type { Midi2Session } from "../transport/midi2/midi2_session.ts";
 import {
   listenMidi2,
   type Midi2Listener,
@@ -12,7 +17,7 @@ import {
 } from "../transport/midi2/midi2_listener.ts";
 import type { Midi2Event } from "../transport/midi2/events.ts";
 import { oneLine } from "../util/error_text.ts";
-import { readSecretFile, readText, UsageError } from "./args.ts";
+import { type Link, readSecretFile, readText, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
 
 /** Prints an event line: JSON with --json, the # line otherwise. */
@@ -211,3 +216,95 @@ export function midi2Summary(listener: Midi2Listener): {
       `# midi2 stats datagrams=${s.datagrams} malformed=${s.malformed} sessions=${s.sessions} refused=${s.refused} nosession=${s.noSession} naks=${s.naksSent}`,
   };
 }
+
+/**
+ * A Network MIDI 2.0 host's refusal, as the RefusedError that a
+ * ReconnectingPort stops at (unless the host is only full).
+ */
+class Midi2Refused extends RefusedError {
+  #final: boolean;
+  constructor(address: string, reason: string, final: boolean) {
+    super(address, reason);
+    this.#final = final;
+  }
+  override get final(): boolean {
+    return this.#final;
+  }
+}
+
+/**
+ * Checks the rest of a `midi2://HOST:PORT` address with the command's link
+ * (`--name` is this end's endpoint name; `--secret-file`, or `--user` and
+ * `--password-file`, its credentials), and says how to open a session to it:
+ * `midisock ping midi2://` measures with the session's ping(). The
+ * specification has no default port (a host says its own, in its settings
+ * or over mDNS), so the port is required. A refusal is a RefusedError, final
+ * unless the host was full.
+ *
+ * @throws {UsageError} Naming the fault.
+ */
+export function midi2Target(rest: string, link: Link): {
+  name: string;
+  open(signal: AbortSignal): Promise<Midi2Session>;
+} {
+  const text = `midi2://${rest}`;
+  if (link.tls) {
+    throw new UsageError(
+      `midi2:// has no TLS: drop --tls and --ca (see ${PROGRAM} --help)`,
+    );
+  }
+  if (link.hello.token !== undefined) {
+    throw new UsageError(
+      `midi2:// has no token: give --secret-file, or --user and --password-file, for a host that asks; drop --token-file and MIDISOCK_TOKEN (see ${PROGRAM} --help)`,
+    );
+  }
+  let host: string, port: number;
+  try {
+    ({ host, port } = parseAddress(rest.replace(/\/$/, "")));
+  } catch (error) {
+    throw new UsageError(
+      `Invalid address ${JSON.stringify(text)}: ${
+        oneLine(error).replace(/^Invalid address "[^"]*": /, "")
+      }; give midi2://HOST:PORT, with the host's UDP port`,
+    );
+  }
+  if (port === 0) {
+    throw new UsageError(
+      `Invalid address ${JSON.stringify(text)}: cannot connect to port 0`,
+    );
+  }
+  const where = formatAddress(host, port);
+  const credentials = link.midi2 ?? {};
+  return {
+    name: `midi2://${where}`,
+    async open(signal) {
+      try {
+        return await dialMidi2(host, port, {
+          ...credentials,
+          name: link.hello.name,
+          signal,
+        });
+      } catch (error) {
+        if (!(error instanceof Midi2RefusedError)) throw error;
+        throw new Midi2Refused(where, error.reason, !error.retryable);
+      }
+    },
+  };
+}
+
+/**
+ * `midi2://HOST:PORT`: a Network MIDI 2.0 session that this end invites, as
+ * a port (an entry of dial.ts's SCHEMES).
+ */
+export const MIDI2_SCHEME = {
+  scheme: "midi2:",
+  example: "midi2://HOST:PORT",
+  parse(rest: string, link: Link) {
+    const { name, open } = midi2Target(rest, link);
+    return {
+      name,
+      dial: async (signal: AbortSignal) =>
+        new SocketPort(await open(signal), { name }),
+    };
+  },
+};

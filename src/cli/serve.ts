@@ -13,11 +13,14 @@ import type { NatsBridgeOptions } from "../nats/join_nats.ts";
 import type { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
 import { openFileLimit } from "../transport/listen.ts";
+import { RecordingFile } from "../smf/recording_file.ts";
+import { IPMIDI_GROUP, ipMidiUdpPort } from "../transport/ipmidi_transport.ts";
 import { oneLine } from "../util/error_text.ts";
 import {
   address,
   envReadable,
   onePositional,
+  optionalValue,
   parseCommand,
   readSecret,
   readText,
@@ -26,6 +29,8 @@ import {
   UsageError,
 } from "./args.ts";
 import { closeAll, names, openDevices } from "./devices.ts";
+import { mdnsModule } from "./discover.ts";
+import { ipMidiNumber, joinIpMidi } from "./ipmidi.ts";
 import { PROGRAM, SERVE_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
@@ -37,6 +42,8 @@ import {
   startMidi2,
 } from "./midi2.ts";
 import type { Midi2Listener } from "../transport/midi2/midi2_listener.ts";
+import { rtpListenAddress, startRtp } from "./rtp.ts";
+import type { RtpListener } from "../transport/rtp/rtp_listener.ts";
 
 /**
  * Runs `midisock serve` with its arguments (after the command word) until
@@ -52,6 +59,15 @@ export async function serve(
   out: Lines,
   err: Lines,
 ): Promise<number> {
+  // --ipmidi [N]: N is the next word if it is a number.
+  args = optionalValue(args, "--ipmidi", (next) => /^\d+$/.test(next), "1");
+  // --advertise [NAME]: the next word, unless it looks like HOST:PORT.
+  args = optionalValue(
+    args,
+    "--advertise",
+    (next) => !looksLikeAddress(next),
+    "",
+  );
   const { values, positionals } = parseCommand("serve", args, {
     options: {
       relay: { type: "boolean" },
@@ -81,6 +97,12 @@ export async function serve(
       web: { type: "string" },
       "web-origin": { type: "string", multiple: true },
       "web-host": { type: "string", multiple: true },
+      record: { type: "string" },
+      rtp: { type: "string" },
+      "rtp-name": { type: "string" },
+      ipmidi: { type: "string" },
+      "ipmidi-interface": { type: "string" },
+      advertise: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -120,23 +142,27 @@ export async function serve(
   const token = await readToken(values["token-file"]);
   const nats = await natsOptions(values);
   const midi2 = await midi2Options(values, host);
+  const ipmidi = ipMidiOption(values.ipmidi, values["ipmidi-interface"]);
   const web = webAddress(
     values.web,
     values["web-origin"],
     values["web-host"],
     host,
   );
+  const rtpWhere = rtpOption(values.rtp, values["rtp-name"], host);
   const printer = new Printer(out, !!values.json, !!values.quiet);
   // The NATS client and the MIDI outputs first: a module that cannot be
   // loaded, or a name that matches no output, fails before the server
   // listens.
   const natsClient = nats === undefined ? undefined : await natsModule();
+  const mdns = values.advertise === undefined ? undefined : await mdnsModule();
   const outputs = await openDevices("output", values.out, values.virtual);
   // Each option is the library's: --relay is PortServer's relay, and so on.
+  const relay = !!values.relay || nats !== undefined || ipmidi !== undefined;
   let server: PortServer;
   try {
     server = new PortServer(host, port, {
-      relay: !!values.relay || nats !== undefined,
+      relay,
       maxSysexBytes,
       allow: values.allow,
       maxClients,
@@ -167,11 +193,44 @@ export async function serve(
       printer.acceptError(event.error ?? event.message);
     });
   }
+  // RTP-MIDI beside the TCP port: each participant is a client.
+  let rtp: RtpListener | undefined;
+  if (rtpWhere) {
+    try {
+      rtp = await startRtp(server, rtpWhere, printer.line.bind(printer));
+    } catch (error) {
+      await Promise.all([server.close(), gateway?.close(), closeAll(outputs)]);
+      throw error;
+    }
+  }
+  // What the bus plays, kept with a track for each client (--record).
+  let recording: RecordingFile | undefined;
+  let flusher: ReturnType<typeof setInterval> | undefined;
+  let flushing = Promise.resolve();
+  if (values.record !== undefined) {
+    try {
+      recording = await RecordingFile.create(values.record, { format: 1 });
+    } catch (error) {
+      await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
+      await closeAll(outputs);
+      throw new Error(`Cannot record to ${values.record}: ${oneLine(error)}`);
+    }
+    // At least once a second, what came is on disk, in a complete file.
+    flusher = setInterval(() => {
+      flushing = flushing.then(() => recording!.flush());
+    }, 1000);
+  }
+  const recordingStarted = performance.now();
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
   let midi2Host: Midi2Listener | undefined;
   const stop = () =>
-    Promise.all([server.close(), gateway?.close(), midi2Host?.close()]);
+    Promise.all([
+      server.close(),
+      gateway?.close(),
+      rtp?.close(),
+      midi2Host?.close(),
+    ]);
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
@@ -236,6 +295,7 @@ export async function serve(
     }
   }
   let bridge: NatsBridge | undefined;
+  let advertisement: { close(): Promise<void> } | undefined;
   if (nats && natsClient) {
     try {
       bridge = await natsClient.startBridge(
@@ -248,6 +308,17 @@ export async function serve(
       await stop();
       await closeAll(outputs);
       if (error instanceof RangeError) throw usage(error, "serve");
+      throw error;
+    }
+  }
+  if (ipmidi) {
+    try {
+      await joinIpMidi(server, ipmidi);
+    } catch (error) {
+      removeStop();
+      await bridge?.close();
+      await stop();
+      await closeAll(outputs);
       throw error;
     }
   }
@@ -302,26 +373,91 @@ export async function serve(
         `${PROGRAM}: warning: anyone who can reach this port can play on the bus; give --allow or a token to say who may${unread}`,
       );
     }
+    if (rtp) {
+      await err.write(
+        `${PROGRAM}: RTP-MIDI sessions on ${
+          formatAddress(rtp.hostname, rtp.port)
+        } (data port ${rtp.port + 1}), named ${
+          JSON.stringify(rtpWhere!.name ?? "midisock")
+        }`,
+      );
+      if (token !== undefined || (!values.allow && !isLoopback(rtp.hostname))) {
+        await err.write(
+          `${PROGRAM}: ${
+            token !== undefined
+              ? "warning: "
+              : "warning: anyone who can reach the RTP port can play on the bus; "
+          }RTP participants are admitted by the allow-list only (RTP-MIDI has no token)${
+            values.allow ? "" : "; give --allow to say who may"
+          }`,
+        );
+      }
+    }
+    if (ipmidi) {
+      await err.write(
+        `${PROGRAM}: on ipMIDI port ${ipmidi.port} (${IPMIDI_GROUP}:${
+          ipMidiUdpPort(ipmidi.port)
+        }${ipmidi.interface ? ` on ${ipmidi.interface}` : ""})`,
+      );
+    }
     if (outputs.length > 0) {
       await err.write(`${PROGRAM}: playing the bus on ${names(outputs)}`);
     }
+    if (mdns) {
+      // The bus, its page, and what else listens, as one name.
+      advertisement = await mdns.startAdvertising(
+        mdns.serveServices({
+          bus: { port: server.port, tls: !!tls, token: !!token, relay },
+          web: gateway?.port,
+          more: [
+            ...(rtp ? [mdns.appleMidiService(rtp.port)] : []),
+            ...(midi2Host
+              ? [mdns.midi2Service(midi2Host.port, {
+                endpointName: midi2Host.name,
+                productInstanceId: midi2Host.productInstanceId,
+              })]
+              : []),
+          ],
+        }),
+        values.advertise || mdns.defaultServiceName(),
+        (line) => err.write(`${PROGRAM}: ${line}`),
+      );
+      if (server.addrs.every((a) => isLoopback(a.hostname))) {
+        await err.write(
+          `${PROGRAM}: warning: advertised, but listening on loopback only: other machines cannot connect; give 0.0.0.0:PORT to listen on every interface`,
+        );
+      }
+    }
     // Ends when the server is closed and everything it had is printed.
-    for await (const { port: client, message } of messages) {
+    for await (const { port: client, message, time } of messages) {
+      recording?.add(message, time, client.name);
       await printer.message(client.name, message);
       if (outputs.length > 0) await play(outputs, message, printer);
       count(client);
     }
   } finally {
     removeStop();
+    await advertisement?.close(); // goodbyes first, while it still listens
     await bridge?.close();
     await midi2Host?.close();
-    await Promise.all([server.close(), gateway?.close()]);
+    await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
     if (midi2Host) {
       const { json, text } = midi2Summary(midi2Host);
       await printer.line(json, text);
     }
     for (const left of [...leaving.values()]) left.line();
     await closeAll(outputs); // each releases the notes it holds
+    if (recording) {
+      clearInterval(flusher);
+      await flushing;
+      await recording.close();
+      const seconds = (performance.now() - recordingStarted) / 1000;
+      await err.write(
+        `${PROGRAM}: recorded ${recording.messages} messages in ${
+          seconds.toFixed(1)
+        } s to ${values.record} (${recording.size} bytes)`,
+      );
+    }
   }
   return stdoutStatus(out);
 }
@@ -358,6 +494,23 @@ function webAddress(
     throw new UsageError(`Invalid --web address: ${oneLine(error)}`);
   }
   return { hostname: parsed.host, port: parsed.port, origins, hosts };
+}
+
+/** serve's --rtp and --rtp-name, or undefined without --rtp. */
+function rtpOption(
+  text: string | undefined,
+  name: string | undefined,
+  serverHost: string,
+): { host: string; port: number; name?: string } | undefined {
+  if (text === undefined) {
+    if (name !== undefined) {
+      throw new UsageError(
+        `--rtp-name needs --rtp (see ${PROGRAM} serve --help)`,
+      );
+    }
+    return undefined;
+  }
+  return { ...rtpListenAddress(text, serverHost), name };
 }
 
 /** The NATS options of serve, or undefined without --nats. */
@@ -406,6 +559,27 @@ async function natsOptions(values: {
     credsFile: values["nats-creds"],
     tls: ca === undefined ? undefined : { ca },
   };
+}
+
+/** Whether a word after --advertise is serve's address rather than a name. */
+function looksLikeAddress(text: string): boolean {
+  return /^(\[[^\]]*\]|[^\s:]*):\d+$/.test(text) || /^\d+$/.test(text);
+}
+
+/** serve's --ipmidi [N] and --ipmidi-interface ADDR, or undefined. */
+function ipMidiOption(
+  port: string | undefined,
+  iface: string | undefined,
+): { port: number; interface?: string } | undefined {
+  if (port === undefined) {
+    if (iface !== undefined) {
+      throw new UsageError(
+        `--ipmidi-interface needs --ipmidi (see ${PROGRAM} serve --help)`,
+      );
+    }
+    return undefined;
+  }
+  return { port: ipMidiNumber(port, "--ipmidi"), interface: iface };
 }
 
 /** A whole number, for an option such as --max-sysex. */

@@ -48,6 +48,8 @@ export interface MidiFile {
   tracks: TrackEvent[][];
 }
 
+/** Meta type of Track Name (text, UTF-8 as midisock writes it). */
+export const META_TRACK_NAME = 0x03;
 /** Meta type of End of Track. */
 export const META_END_OF_TRACK = 0x2f;
 /** Meta type of Set Tempo (microseconds per quarter note, 3 bytes). */

@@ -266,6 +266,11 @@ export class Midi2Listener extends TypedEventTarget<Midi2EventMap> {
     return this.#self.name;
   }
 
+  /** This host's Product Instance Id. */
+  get productInstanceId(): string {
+    return this.#self.productInstanceId;
+  }
+
   /**
    * Ends every session (a Bye, reason Power Down) and closes the sockets;
    * resolves once they are closed.

@@ -1,0 +1,386 @@
+// Copyright 2026 the midisock authors. MIT license.
+
+import { TypedEventTarget } from "../../util/typed_event_target.ts";
+import {
+  type Exchange,
+  exchange,
+  isControl,
+  parseControl,
+  randomId,
+} from "./_control.ts";
+import { type Channel, UdpPair } from "./_udp.ts";
+import { RtpPacketEvent, RtpSessionEvent } from "./events.ts";
+import {
+  openSession,
+  type RtpSession,
+  type RtpSessionOptions,
+  type SessionInput,
+  type SessionSettings,
+  sessionSettings,
+} from "./rtp_session.ts";
+
+/** Options for {@linkcode RtpListener.listen}. */
+export interface RtpListenerOptions extends RtpSessionOptions {
+  /**
+   * The address to listen on: an IPv4 or IPv6 address, `localhost`
+   * (127.0.0.1), or `""` (every IPv4 interface, 0.0.0.0).
+   *
+   * @default {""}
+   */
+  hostname?: string;
+  /**
+   * The control port (the data port is the next one). 0 picks a free pair
+   * with an even control port.
+   *
+   * @default {5004}
+   */
+  port?: number;
+  /**
+   * The most invitations waiting for their data port's IN at once; more are
+   * answered NO.
+   *
+   * @default {64}
+   */
+  maxPending?: number;
+}
+
+/** What an {@linkcode RtpListener} has counted, beside its sessions' own. */
+export interface RtpListenerStats {
+  /** Sessions that began. */
+  sessions: number;
+  /** Packets that were malformed or belonged to no session. */
+  badPackets: number;
+  /**
+   * Invitations answered NO (too many waiting), and sessions that
+   * `onSession` threw on (they are told BY).
+   */
+  refused: number;
+}
+
+/** The events of an {@linkcode RtpListener}. */
+export interface RtpListenerEventMap {
+  /** A participant joined (its invitation on both ports was accepted). */
+  session: RtpSessionEvent<RtpSession>;
+  /** A packet that was malformed, or that belonged to no session. */
+  badpacket: RtpPacketEvent<RtpSession>;
+}
+
+// An invitation on the control port, waiting for its IN on the data port.
+interface Pending {
+  token: number;
+  ssrc: number;
+  name: string;
+  control: { address: string; port: number };
+  at: number;
+  /** This end's SSRC for the session. */
+  ours: number;
+}
+
+// How long an invitation waits for its IN on the data port.
+const PENDING_MS = 10_000;
+
+/**
+ * The responder of the AppleMIDI session protocol: it listens on a control
+ * port and the data port after it, accepts each participant's invitation
+ * (IN on both ports, answered OK), and hands each participant's
+ * {@linkcode RtpSession} (a `Transport`) to `onSession`. `midisock serve
+ * --rtp` hands them to its bus with `PortServer.admit()`, so that each is
+ * one client, under the bus's allow-list and `maxClients`.
+ *
+ * Any datagram is safe: a malformed one, or one that belongs to no session,
+ * is counted (`stats.badPackets`) and reported (a `badpacket` event), and
+ * the sessions go on.
+ *
+ * @example Every participant joins a bus
+ * ```ts
+ * import { message, PortServer, SocketPort } from "@x/midisock";
+ * import { connectRtp, RtpListener } from "@x/midisock/rtp";
+ * import assert from "node:assert/strict";
+ *
+ * await using bus = new PortServer("127.0.0.1", 0, { relay: true });
+ * await using listener = await RtpListener.listen(
+ *   { hostname: "127.0.0.1", port: 0, name: "studio" },
+ *   (session) => bus.admit(session, { name: session.name }),
+ * );
+ * await using a = new SocketPort(await connectRtp("127.0.0.1", listener.port, { name: "a" }));
+ * await using b = new SocketPort(await connectRtp("127.0.0.1", listener.port, { name: "b" }));
+ * while (bus.ports.length < 2) await new Promise((r) => setTimeout(r, 5));
+ * await a.send(message("control_change", { control: 64, value: 127 }));
+ * assert.deepEqual(await b.receive(), message("control_change", { control: 64, value: 127 }));
+ * ```
+ */
+export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
+  /** What the listener has counted. */
+  readonly stats: RtpListenerStats = { sessions: 0, badPackets: 0, refused: 0 };
+  #pair!: UdpPair;
+  #settings: SessionSettings;
+  #onSession: (session: RtpSession) => void;
+  #maxPending: number;
+  #pending = new Map<string, Pending>();
+  #sessions = new Map<string, SessionInput>();
+  #closed = false;
+  #done = Promise.resolve();
+
+  private constructor(
+    settings: SessionSettings,
+    maxPending: number,
+    onSession: (session: RtpSession) => void,
+  ) {
+    super();
+    this.#settings = settings;
+    this.#maxPending = maxPending;
+    this.#onSession = onSession;
+  }
+
+  /**
+   * Listens on a control port and the next port, and accepts invitations.
+   *
+   * @param options Where to listen, and the options of every session.
+   * @param onSession Called with each participant's session.
+   * @returns The listener, listening.
+   * @throws {Deno.errors.AddrInUse} If a port is taken.
+   * @throws {RangeError} If an option is out of range.
+   *
+   * @example A listener on a free pair of ports, counting its sessions
+   * ```ts
+   * import { connectRtp, RtpListener } from "@x/midisock/rtp";
+   * import assert from "node:assert/strict";
+   *
+   * await using listener = await RtpListener.listen(
+   *   { hostname: "127.0.0.1", port: 0, name: "studio" },
+   *   (session) => console.log(`${session.name} joined`),
+   * );
+   * assert.equal(listener.port % 2, 0); // the control port; data is the next
+   * await using session = await connectRtp("127.0.0.1", listener.port, { name: "keys" });
+   * assert.equal(listener.stats.sessions, 1);
+   * assert.deepEqual(listener.sessions.map((s) => s.name), ["rtp:keys"]);
+   * ```
+   */
+  static async listen(
+    options: RtpListenerOptions,
+    onSession: (session: RtpSession) => void,
+  ): Promise<RtpListener> {
+    const port = options.port ?? 5004;
+    if (!Number.isInteger(port) || port < 0 || port > 65534) {
+      throw new RangeError(
+        `Invalid port option: expected an integer in 0..65534 (the data port is the next), got ${port}`,
+      );
+    }
+    const maxPending = options.maxPending ?? 64;
+    const listener = new RtpListener(
+      sessionSettings(options),
+      maxPending,
+      onSession,
+    );
+    const host = options.hostname ?? "";
+    const hostname = host === ""
+      ? "0.0.0.0"
+      : host === "localhost"
+      ? "127.0.0.1"
+      : host.replace(/^\[(.*)\]$/, "$1");
+    listener.#pair = await UdpPair.bind(
+      hostname,
+      port,
+      (channel, bytes, from) => listener.#datagram(channel, bytes, from),
+      () => {}, // a failed send: UDP makes no promise
+    );
+    return listener;
+  }
+
+  /** The control port (the data port is the next). */
+  get port(): number {
+    return this.#pair.port;
+  }
+
+  /** The address it listens on. */
+  get hostname(): string {
+    return this.#pair.hostname;
+  }
+
+  /** The sessions under way. */
+  get sessions(): RtpSession[] {
+    return [...this.#sessions.values()].map((s) => s.session);
+  }
+
+  /**
+   * Ends every session (BY) and closes the ports.
+   *
+   * @returns When the ports are closed, after the BYs have left.
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      const ending = [...this.#sessions.values()].map((input) => {
+        input.session.close();
+        return input.session[Symbol.asyncDispose]();
+      });
+      // The BYs go out first.
+      this.#done = Promise.all(ending).then(() => this.#pair.close());
+    }
+    return this.#done;
+  }
+
+  /** Closes, as close() does, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #datagram(
+    channel: Channel,
+    bytes: Uint8Array,
+    from: { address: string; port: number },
+  ): void {
+    if (this.#closed) return;
+    if (!isControl(bytes)) {
+      if (bytes.length < 12) {
+        return this.#bad(`truncated RTP packet (${bytes.length} bytes)`, from);
+      }
+      const ssrc = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8);
+      const input = this.#sessions.get(key(from.address, ssrc));
+      if (input) input.data(bytes, from);
+      else this.#bad(`RTP packet from no session (SSRC ${ssrc})`, from);
+      return;
+    }
+    const packet = parseControl(bytes);
+    if (typeof packet === "string") return this.#bad(packet, from);
+    const input = this.#sessions.get(key(from.address, packet.ssrc));
+    if (packet.command === "IN") {
+      return this.#invitation(channel, packet, from, input);
+    }
+    if (input) return input.control(packet, channel, from);
+    if (packet.command === "BY") {
+      this.#pending.delete(key(from.address, packet.ssrc));
+      return;
+    }
+    this.#bad(
+      `${packet.command} packet from no session (SSRC ${packet.ssrc})`,
+      from,
+    );
+  }
+
+  #invitation(
+    channel: Channel,
+    packet: Exchange,
+    from: { address: string; port: number },
+    input: SessionInput | undefined,
+  ): void {
+    const id = key(from.address, packet.ssrc);
+    const ok = exchange("OK", packet.token, 0, this.#settings.name);
+    if (input) {
+      // A retry of an invitation already accepted.
+      const okAgain = exchange(
+        "OK",
+        packet.token,
+        input.session.ssrc,
+        this.#settings.name,
+      );
+      this.#pair.send(channel, okAgain, from.port, from.address);
+      return;
+    }
+    const now = performance.now();
+    for (const [k, p] of this.#pending) {
+      if (now - p.at > PENDING_MS) this.#pending.delete(k);
+    }
+    const pending = this.#pending.get(id);
+    if (channel === "control") {
+      if (!pending && this.#pending.size >= this.#maxPending) {
+        this.stats.refused++;
+        this.#pair.send(
+          channel,
+          exchange("NO", packet.token, 0, this.#settings.name),
+          from.port,
+          from.address,
+        );
+        return;
+      }
+      const p: Pending = pending ?? {
+        token: packet.token,
+        ssrc: packet.ssrc,
+        name: packet.name,
+        control: { address: from.address, port: from.port },
+        at: now,
+        ours: randomId(),
+      };
+      this.#pending.set(id, p);
+      new DataView(ok.buffer).setUint32(12, p.ours);
+      this.#pair.send("control", ok, from.port, from.address);
+      return;
+    }
+    // The data port's IN: the session begins.
+    if (!pending || pending.token !== packet.token) {
+      this.#pair.send(
+        channel,
+        exchange("NO", packet.token, 0, this.#settings.name),
+        from.port,
+        from.address,
+      );
+      return;
+    }
+    this.#pending.delete(id);
+    const ours = pending.ours;
+    new DataView(ok.buffer).setUint32(12, ours);
+    this.#pair.send("data", ok, from.port, from.address);
+    const pair = this.#pair;
+    const control = pending.control;
+    const data = { address: from.address, port: from.port };
+    const localAddr: Deno.NetAddr = {
+      transport: "udp",
+      hostname: pair.hostname,
+      port: pair.port,
+    };
+    const remoteAddr: Deno.NetAddr = {
+      transport: "udp",
+      hostname: control.address,
+      port: control.port,
+    };
+    const opened = openSession({
+      sendControl: (b) =>
+        pair.send("control", b, control.port, control.address),
+      sendData: (b) => pair.send("data", b, data.port, data.address),
+      reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
+      end: async (bye) => {
+        this.#sessions.delete(id);
+        if (!bye) return;
+        // On both ports, as rtpmidid does (it ends a session only when
+        // both have said BY): after the last MIDI on the data port.
+        pair.send("data", bye, data.port, data.address);
+        await pair.dataSent();
+        pair.send("control", bye, control.port, control.address);
+      },
+      localAddr,
+      remoteAddr,
+    }, {
+      role: "responder",
+      token: pending.token,
+      ssrc: ours,
+      peerSsrc: pending.ssrc,
+      peerName: pending.name,
+      settings: this.#settings,
+    });
+    this.#sessions.set(id, opened);
+    this.stats.sessions++;
+    this.dispatchEvent(
+      new RtpSessionEvent("session", { session: opened.session }),
+    );
+    try {
+      this.#onSession(opened.session);
+    } catch {
+      // The callback could not take it (a closed server): the peer is told
+      // BY, and it is counted. Nothing is thrown into the socket's handler.
+      this.stats.refused++;
+      opened.session.close();
+    }
+  }
+
+  #bad(reason: string, from: { address: string; port: number }): void {
+    this.stats.badPackets++;
+    const address = from.address.includes(":")
+      ? `[${from.address}]:${from.port}`
+      : `${from.address}:${from.port}`;
+    this.dispatchEvent(new RtpPacketEvent("badpacket", { address, reason }));
+  }
+}
+
+function key(address: string, ssrc: number): string {
+  return `${address}/${ssrc}`;
+}

@@ -1,0 +1,235 @@
+// Copyright 2026 the midisock authors. MIT license.
+// RTP-MIDI in the CLI: serve --rtp admits each participant to the bus and
+// prints its lines; connect, monitor and send dial rtp://HOST[:PORT] and
+// reconnect after a BY.
+
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { message, SocketPort } from "../mod.ts";
+import { connectRtp, RtpListener, type RtpSession } from "../rtp.ts";
+import { UsageError } from "../src/cli/args.ts";
+import { busAddress } from "../src/cli/dial.ts";
+import { exchange } from "../src/transport/rtp/_control.ts";
+import { RtpMidiSender } from "../src/transport/rtp/rtp_midi.ts";
+import { midisock } from "./_child.ts";
+
+Deno.test("rtp:// addresses: the default port 5004, a name, and no TLS or token", () => {
+  const link = { hello: {} };
+  assert.equal(
+    busAddress("rtp://127.0.0.1", link).name,
+    "rtp://127.0.0.1:5004",
+  );
+  assert.equal(busAddress("rtp://[::1]:5006", link).name, "rtp://[::1]:5006");
+  assert.equal(
+    busAddress("RTP://localhost:5008/", link).name,
+    "rtp://localhost:5008",
+  );
+  for (
+    const [text, l, pattern] of [
+      ["rtp://h:65535", link, /at most 65534/],
+      ["rtp://h:0", link, /port 0/],
+      ["rtp://h:5004", { hello: { token: "x" } }, /rtp:\/\/ has no token/],
+      [
+        "rtp://h:5004",
+        { hello: {}, tls: true as const },
+        /rtp:\/\/ has no TLS/,
+      ],
+    ] as const
+  ) {
+    assert.throws(
+      () => busAddress(text, l),
+      (e) => e instanceof UsageError && pattern.test(e.message),
+      text,
+    );
+  }
+});
+
+Deno.test("serve --rtp: a participant joins the bus by its session name, its messages are printed and relayed, a bad packet and its end are printed, and its notes released", async () => {
+  await using serve = midisock([
+    "serve",
+    "127.0.0.1:0",
+    "--relay",
+    "--rtp",
+    "127.0.0.1:0",
+    "--rtp-name",
+    "studio",
+  ]);
+  const [, port] = await serve.waitForMatch(
+    "stderr",
+    /RTP-MIDI sessions on 127\.0\.0\.1:(\d+) \(data port \d+\), named "studio"/,
+  );
+  const tcp = await serve.waitForMatch(
+    "stderr",
+    /listening on 127\.0\.0\.1:(\d+)/,
+  );
+  const session = await connectRtp("127.0.0.1", Number(port), { name: "keys" });
+  assert.equal(session.name, "rtp:studio");
+  await using keys = new SocketPort(session);
+  await serve.waitForMatch("stdout", /^# connect rtp:keys$/);
+  // A mido-protocol client on the same bus hears the participant.
+  const { connect } = await import("../mod.ts");
+  await using listener = await connect("127.0.0.1", Number(tcp[1]));
+  await serve.waitForMatch("stdout", /^# connect 127\.0\.0\.1:\d+$/);
+  await keys.send(message("note_on", { note: 60, velocity: 90 }));
+  await serve.waitForMatch(
+    "stdout",
+    /^rtp:keys note_on channel=0 note=60 velocity=90 time=0$/,
+  );
+  assert.deepEqual(
+    await listener.receive(),
+    message("note_on", { note: 60, velocity: 90 }),
+  );
+  // A bad packet is counted and printed, and the session goes on.
+  const junk = dgram.createSocket("udp4");
+  await new Promise<void>((r) => junk.bind(0, "127.0.0.1", () => r()));
+  junk.send(
+    new Uint8Array([0xff, 0xff, 0x43, 0x4b, 1]),
+    Number(port),
+    "127.0.0.1",
+  );
+  await serve.waitForMatch(
+    "stdout",
+    /^# badpacket 127\.0\.0\.1:\d+ truncated CK packet \(5 bytes, expected 36\)$/,
+  );
+  junk.close();
+  await keys.send(message("control_change", { control: 64, value: 127 }));
+  await serve.waitForMatch(
+    "stdout",
+    /^rtp:keys control_change channel=0 control=64 value=127 time=0$/,
+  );
+  await keys.close();
+  await serve.waitForMatch(
+    "stdout",
+    /^# rtpend rtp:keys reason=bye packets=2 lost=0 recovered=0 bad=0 late=0$/,
+  );
+  await serve.waitForMatch(
+    "stdout",
+    /^# released 1 note and 1 pedal for rtp:keys$/,
+  );
+  await serve.waitForMatch("stdout", /^# disconnect rtp:keys$/);
+});
+
+Deno.test("serve --rtp with a token says that RTP participants are admitted by the allow-list only, and the allow-list turns one away", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, "s3cret\n");
+    await using serve = midisock([
+      "serve",
+      "127.0.0.1:0",
+      "--token-file",
+      file,
+      "--allow",
+      "10.0.0.0/8",
+      "--rtp",
+      "127.0.0.1:0",
+    ]);
+    const [, port] = await serve.waitForMatch(
+      "stderr",
+      /RTP-MIDI sessions on 127\.0\.0\.1:(\d+)/,
+    );
+    await serve.waitForMatch(
+      "stderr",
+      /RTP participants are admitted by the allow-list only \(RTP-MIDI has no token\)/,
+    );
+    const session: RtpSession = await connectRtp("127.0.0.1", Number(port));
+    await serve.waitForMatch("stdout", /^# reject 127\.0\.0\.1/);
+    assert.equal(await session.ended, "bye");
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("monitor rtp://: prints what the session sends, and after a BY reconnects with backoff", async () => {
+  const sessions: RtpSession[] = [];
+  await using listener = await RtpListener.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    name: "hub",
+  }, (s) => sessions.push(s));
+  await using monitor = midisock([
+    "monitor",
+    `rtp://127.0.0.1:${listener.port}`,
+  ]);
+  const name = `rtp://127.0.0.1:${listener.port}`;
+  await monitor.waitForMatch(
+    "stdout",
+    new RegExp(`^# connect ${name.replace(/\./g, "\\.")}$`),
+  );
+  while (sessions.length < 1) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(sessions.length, 1);
+  assert.equal(sessions[0].name, "rtp:midisock");
+  {
+    await using port = new SocketPort(sessions[0]);
+    await port.send(message("program_change", { channel: 3, program: 42 }));
+    await monitor.waitForMatch(
+      "stdout",
+      /program_change channel=3 program=42 time=0$/,
+    );
+  } // closing the port says BY
+  await monitor.waitForMatch(
+    "stdout",
+    /^# disconnect rtp:\/\/127\.0\.0\.1:\d+/,
+  );
+  await monitor.waitForMatch(
+    "stdout",
+    /^# reconnecting rtp:\/\/127\.0\.0\.1:\d+ attempt=1/,
+  );
+  await monitor.waitForMatch(
+    "stdout",
+    /^# reconnected rtp:\/\/127\.0\.0\.1:\d+ attempts=1/,
+  );
+  while (sessions.length < 2) await new Promise((r) => setTimeout(r, 10));
+  await using again = new SocketPort(sessions[1]);
+  await again.send(message("start"));
+  await monitor.waitForMatch("stdout", /start time=0$/);
+});
+
+Deno.test("serve --rtp prints a # recovery line when a packet's journal gives back a lost note_off, and the note_off itself", async () => {
+  await using serve = midisock([
+    "serve",
+    "127.0.0.1:0",
+    "--rtp",
+    "127.0.0.1:0",
+  ]);
+  const [, text] = await serve.waitForMatch(
+    "stderr",
+    /RTP-MIDI sessions on 127\.0\.0\.1:(\d+)/,
+  );
+  const port = Number(text);
+  // A participant played by hand, whose second packet is never sent.
+  const control = dgram.createSocket("udp4");
+  const data = dgram.createSocket("udp4");
+  try {
+    await new Promise<void>((r) => control.bind(0, "127.0.0.1", () => r()));
+    await new Promise<void>((r) => data.bind(0, "127.0.0.1", () => r()));
+    control.send(exchange("IN", 1, 77, "lossy"), port, "127.0.0.1");
+    await new Promise((r) => control.once("message", r));
+    data.send(exchange("IN", 1, 77, "lossy"), port + 1, "127.0.0.1");
+    await serve.waitForMatch("stdout", /^# connect rtp:lossy$/);
+    const sender = new RtpMidiSender({ ssrc: 77 });
+    const [on] = sender.packets([new Uint8Array([0x90, 60, 100])], 0);
+    sender.packets([new Uint8Array([0x80, 60, 0])], 10); // lost
+    const [next] = sender.packets([new Uint8Array([0x90, 62, 100])], 20);
+    data.send(on, port + 1, "127.0.0.1");
+    await serve.waitForMatch(
+      "stdout",
+      /^rtp:lossy note_on channel=0 note=60 velocity=100 time=0$/,
+    );
+    data.send(next, port + 1, "127.0.0.1");
+    await serve.waitForMatch(
+      "stdout",
+      /^# recovery rtp:lossy recovered=1 lost=1 total=1$/,
+    );
+    await serve.waitForMatch(
+      "stdout",
+      /^rtp:lossy note_off channel=0 note=60 velocity=64 time=0$/,
+    );
+    await serve.waitForMatch(
+      "stdout",
+      /^rtp:lossy note_on channel=0 note=62 velocity=100 time=0$/,
+    );
+  } finally {
+    control.close();
+    data.close();
+  }
+});
