@@ -437,7 +437,7 @@ ${
       ],
       [
         "--advertise [NAME]",
-        `Publish the server over mDNS/DNS-SD (Bonjour) as NAME (default "midisock on HOSTNAME"; a NAME that looks like HOST:PORT needs --advertise=NAME): the TCP port as _midisock._tcp, with the TXT keys tls=1, token=1 and relay=1 where they hold (never the token), and --web's as _http._tcp with path=/. Each goes to stderr, as '${PROGRAM}: advertised "NAME" as _midisock._tcp on port 8080'. On stop it sends goodbyes. It needs --allow-sys=networkInterfaces (and hostname for the default name)`,
+        `Publish the server over mDNS/DNS-SD (Bonjour) as NAME (default "midisock on HOSTNAME"; a NAME that looks like HOST:PORT needs --advertise=NAME): the TCP port as _midisock._tcp, with the TXT keys tls=1, token=1 and relay=1 where they hold (never the token), --web's as _http._tcp with path=/, and --midi2's as _midi2._udp with its endpoint name and Product Instance Id. Each goes to stderr, as '${PROGRAM}: advertised "NAME" as _midisock._tcp on port 8080'. On stop it sends goodbyes. It needs --allow-sys=networkInterfaces (and hostname for the default name)`,
       ],
     ])
   }
