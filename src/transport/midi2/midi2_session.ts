@@ -187,7 +187,15 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   #drain: PromiseWithResolvers<void> | undefined;
   #tokens = BURST;
   #refilled = performance.now();
-  #pings = new Map<number, (rtt: number) => void>();
+  #pings = new Map<
+    number,
+    {
+      resolve(rtt: number): void;
+      reject(error: unknown): void;
+      deadline: number;
+    }
+  >();
+  #pingId = crypto.getRandomValues(new Uint32Array(1))[0];
   #pingSent = new Map<number, number>();
   #resetWaiters: (() => void)[] = [];
   #stats = {
@@ -293,7 +301,8 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
    *
    * @param signal Gives up (the promise rejects) when it aborts.
    * @returns The round trip in milliseconds.
-   * @throws {Error} If the session ends, or after `timeout` ms with no reply.
+   * @throws {Error} If the session ends first, or after `timeout` ms with no
+   * reply (checked at each ping tick, every `pingInterval` ms).
    */
   ping(signal?: AbortSignal): Promise<number> {
     if (this.#closed) {
@@ -301,27 +310,25 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
         new Error(`Cannot ping ${this.name}: the session has ended`),
       );
     }
+    signal?.throwIfAborted();
     const id = this.#newPingId();
     const done = Promise.withResolvers<number>();
-    const timer = setTimeout(
-      () =>
-        done.reject(
-          new Error(
-            `No Ping Reply from ${this.name} within ${this.#o.timeout} ms`,
-          ),
-        ),
-      this.#o.timeout,
-    );
-    const abort = () => done.reject(signal!.reason);
-    signal?.addEventListener("abort", abort, { once: true });
-    if (signal?.aborted) abort();
-    this.#pings.set(id, (rtt) => done.resolve(rtt));
-    this.#sendPing(id);
-    return done.promise.finally(() => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", abort);
-      this.#pings.delete(id);
+    // No timer of its own: the ping tick times it out (see #tick).
+    this.#pings.set(id, {
+      resolve: done.resolve,
+      reject: done.reject,
+      deadline: performance.now() + this.#o.timeout,
     });
+    this.#sendPing(id);
+    if (signal === undefined) return done.promise;
+    const abort = () => {
+      this.#pings.delete(id);
+      done.reject(signal.reason);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    return done.promise.finally(() =>
+      signal.removeEventListener("abort", abort)
+    );
   }
 
   /**
@@ -388,6 +395,10 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     }
     for (const wake of this.#resetWaiters) wake();
     this.#resetWaiters = [];
+    for (const waiter of this.#pings.values()) {
+      waiter.reject(new Error(`No Ping Reply from ${this.name}: ${why}`));
+    }
+    this.#pings.clear();
     this.#flushDrops();
     this.#queue = [];
     this.#queuedWords = 0;
@@ -815,6 +826,16 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
 
   #tick(): void {
     if (this.#closed) return;
+    const now = performance.now();
+    for (const [id, waiter] of this.#pings) {
+      if (now < waiter.deadline) continue;
+      this.#pings.delete(id);
+      waiter.reject(
+        new Error(
+          `No Ping Reply from ${this.name} within ${this.#o.timeout} ms`,
+        ),
+      );
+    }
     const silent = performance.now() - this.#lastHeard;
     if (silent >= this.#o.timeout) {
       this.end(
@@ -827,11 +848,8 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   }
 
   #newPingId(): number {
-    let id: number;
-    do {
-      id = crypto.getRandomValues(new Uint32Array(1))[0];
-    } while (this.#pingSent.has(id));
-    return id;
+    this.#pingId = (this.#pingId + 1) >>> 0;
+    return this.#pingId;
   }
 
   #sendPing(id: number): void {
@@ -848,7 +866,10 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     if (sent === undefined) return;
     this.#stats.pingReplies++;
     this.#pingSent.delete(id);
-    this.#pings.get(id)?.(performance.now() - sent);
+    const waiter = this.#pings.get(id);
+    if (waiter === undefined) return;
+    this.#pings.delete(id);
+    waiter.resolve(performance.now() - sent);
   }
 }
 
