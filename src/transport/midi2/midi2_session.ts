@@ -177,6 +177,8 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   #gapTimer: ReturnType<typeof setTimeout> | undefined;
   #gapAttempts = 0;
   #tailTimer: ReturnType<typeof setTimeout> | undefined;
+  #tailDue = 0;
+  #tailPending = false;
   #heldDrop:
     | { kind: string; reason: string; count: number; events: number }
     | undefined;
@@ -310,7 +312,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
         new Error(`Cannot ping ${this.name}: the session has ended`),
       );
     }
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.#newPingId();
     const done = Promise.withResolvers<number>();
     // No timer of its own: the ping tick times it out (see #tick).
@@ -375,7 +377,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
    */
   end(code: number | undefined, why: string): void {
     if (this.#closed) return;
-    if (this.#tailTimer !== undefined) {
+    if (this.#tailPending) {
       // The last data's FEC goes before the Bye.
       const tail = this.#sender.tail();
       if (tail) this.#sendCommands(tail);
@@ -656,8 +658,6 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   // goes out, so that what goes out meanwhile (a stream answer) keeps the
   // order; no tail while a burst is paced.
   async #pump(): Promise<void> {
-    clearTimeout(this.#tailTimer);
-    this.#tailTimer = undefined;
     this.#writing = true;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
@@ -716,14 +716,26 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
 
   // After the last datagram, the FEC commands alone, once: so that the
   // last one, too, can be recovered without a retransmit.
+  // One timer at a time, moved on by each send rather than made anew.
   #scheduleTail(): void {
     if (this.#o.fec === 0 || this.#writing) return;
-    clearTimeout(this.#tailTimer);
-    this.#tailTimer = setTimeout(() => {
-      this.#tailTimer = undefined;
-      const tail = this.#sender.tail();
-      if (tail && !this.#closed) this.#sendCommands(tail);
-    }, Math.max(1, Math.floor(this.#o.retransmitWait / 5)));
+    const delay = Math.max(1, Math.floor(this.#o.retransmitWait / 5));
+    this.#tailDue = performance.now() + delay;
+    this.#tailPending = true;
+    this.#tailTimer ??= setTimeout(() => this.#onTail(), delay);
+  }
+
+  #onTail(): void {
+    this.#tailTimer = undefined;
+    if (this.#closed || !this.#tailPending || this.#writing) return;
+    const left = this.#tailDue - performance.now();
+    if (left > 0.5) {
+      this.#tailTimer = setTimeout(() => this.#onTail(), left);
+      return;
+    }
+    this.#tailPending = false;
+    const tail = this.#sender.tail();
+    if (tail) this.#sendCommands(tail);
   }
 
   #sendCommands(commands: Midi2Command[]): void {
