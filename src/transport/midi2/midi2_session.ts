@@ -163,7 +163,11 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
 
   #init: Midi2SessionInit;
   #o: ReturnType<typeof sessionOptions>;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  // What came, for read() or the readable: chunks, and how far into the
+  // first one has been read.
+  #incoming: Uint8Array[] = [];
+  #readAt = 0;
+  #readWaiter: (() => void) | undefined;
   #sender: UmpSender;
   #receiver = new UmpReceiver();
   #toMidi1: UmpToMidi1;
@@ -245,11 +249,13 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     });
     this.#parser = new MidiParser({ maxSysexBytes: this.#o.maxSysexBytes });
     this.readable = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#controller = controller;
+      pull: async (controller) => {
+        const chunk = await this.#nextChunk();
+        if (chunk === null) controller.close();
+        else controller.enqueue(chunk);
       },
       cancel: () => this.close(),
-    });
+    }, { highWaterMark: 0 });
     this.writable = new WritableStream<Uint8Array>({
       write: (chunk) => this.#write(chunk),
       // UDP has no half close: the end of what this end sends is a Bye.
@@ -296,6 +302,69 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   /** Resolves once the session has ended. */
   get ended(): Promise<void> {
     return this.#ended.promise;
+  }
+
+  /**
+   * Reads the peer's next MIDI 1.0 bytes into `buf`, as `Deno.Conn.read()`
+   * does (the fast path that a port takes rather than `readable`).
+   *
+   * @param buf Where to put them.
+   * @returns How many, or null once the session has ended and all is read.
+   */
+  async read(buf: Uint8Array): Promise<number | null> {
+    for (;;) {
+      const first = this.#incoming[0];
+      if (first !== undefined) {
+        const n = Math.min(buf.length, first.length - this.#readAt);
+        buf.set(first.subarray(this.#readAt, this.#readAt + n));
+        this.#readAt += n;
+        if (this.#readAt === first.length) {
+          this.#incoming.shift();
+          this.#readAt = 0;
+        }
+        return n;
+      }
+      if (this.#closed) return null;
+      await new Promise<void>((resolve) => (this.#readWaiter = resolve));
+    }
+  }
+
+  /**
+   * Sends MIDI 1.0 bytes to the peer, as writing to `writable` does (the
+   * fast path that a port takes); done with `bytes` once it resolves.
+   *
+   * @param bytes Whole messages, or parts of them.
+   */
+  write(bytes: Uint8Array): Promise<void> {
+    return this.#write(bytes);
+  }
+
+  /** Ends what this end sends, as closing `writable` does: a Bye, once all is out. */
+  async closeWrite(): Promise<void> {
+    await this.#flush();
+    this.close();
+    await this.ended;
+  }
+
+  // The next chunk that came (whole, or what read() left of it), or null at
+  // the end.
+  async #nextChunk(): Promise<Uint8Array | null> {
+    for (;;) {
+      const first = this.#incoming.shift();
+      if (first !== undefined) {
+        const rest = this.#readAt ? first.subarray(this.#readAt) : first;
+        this.#readAt = 0;
+        return rest;
+      }
+      if (this.#closed) return null;
+      await new Promise<void>((resolve) => (this.#readWaiter = resolve));
+    }
+  }
+
+  #wakeReader(): void {
+    const wake = this.#readWaiter;
+    this.#readWaiter = undefined;
+    wake?.();
   }
 
   /**
@@ -390,11 +459,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     clearInterval(this.#pingTimer);
     this.#clearGap();
     clearTimeout(this.#tailTimer);
-    try {
-      this.#controller.close();
-    } catch {
-      // already closed or cancelled
-    }
+    this.#wakeReader(); // the end of the readable
     for (const wake of this.#resetWaiters) wake();
     this.#resetWaiters = [];
     for (const waiter of this.#pings.values()) {
@@ -572,11 +637,9 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   }
 
   #enqueue(bytes: Uint8Array): void {
-    try {
-      this.#controller.enqueue(bytes);
-    } catch {
-      // the reader has gone
-    }
+    if (this.#closed) return;
+    this.#incoming.push(bytes);
+    this.#wakeReader();
   }
 
   // A UMP Stream message from the peer: its protocol, or its questions.
