@@ -30,6 +30,8 @@ import {
 } from "./midi2_session_options.ts";
 import { type Gap, UmpReceiver } from "./_receiver.ts";
 import { byeFor, byeText } from "./_reasons.ts";
+import { streamAnswer } from "./_stream_answer.ts";
+import { DropGate } from "./_drops.ts";
 import { Midi2Event, type Midi2EventMap } from "./events.ts";
 
 /** What a session was made with: its peer and how to reach it. */
@@ -183,10 +185,11 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   #tailTimer: ReturnType<typeof setTimeout> | undefined;
   #tailDue = 0;
   #tailPending = false;
-  #heldDrop:
-    | { kind: string; reason: string; count: number; events: number }
-    | undefined;
-  #dropTimer: ReturnType<typeof setTimeout> | undefined;
+  #drops = new DropGate((reason, count) =>
+    this.dispatchEvent(
+      new Midi2Event("drop", { name: this.name, reason, count }),
+    )
+  );
   #writing = false;
   #queue: number[][] = [];
   #queuedWords = 0;
@@ -466,7 +469,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
       waiter.reject(new Error(`No Ping Reply from ${this.name}: ${why}`));
     }
     this.#pings.clear();
-    this.#flushDrops();
+    this.#drops.flush();
     this.#queue = [];
     this.#queuedWords = 0;
     this.#wakeWriters();
@@ -574,38 +577,8 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     }]);
   }
 
-  // Reports a drop: drops of one kind in a row (the rest of a sysex whose
-  // start was lost, packet after packet) are one event, with their count,
-  // sent when another kind comes, after a moment, or at the end.
   #drop(reason: string, count = 1): void {
-    const kind = reason.replace(/0x[0-9a-f]+/gi, "#");
-    const held = this.#heldDrop;
-    if (held && held.kind === kind) {
-      held.count += count;
-      held.events++;
-      return;
-    }
-    this.#flushDrops();
-    this.#heldDrop = { kind, reason, count, events: 1 };
-    this.#dropTimer = setTimeout(() => this.#flushDrops(), 100);
-  }
-
-  #flushDrops(): void {
-    clearTimeout(this.#dropTimer);
-    this.#dropTimer = undefined;
-    const held = this.#heldDrop;
-    this.#heldDrop = undefined;
-    if (held === undefined) return;
-    const { reason, count } = held;
-    this.dispatchEvent(
-      new Midi2Event("drop", {
-        name: this.name,
-        reason: count > 1
-          ? `${reason} (and ${count - 1} more like it)`
-          : reason,
-        count,
-      }),
-    );
+    this.#drops.add(reason, count);
   }
 
   // One UMP Data command: delivered in order through the receiver.
@@ -644,51 +617,13 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
 
   // A UMP Stream message from the peer: its protocol, or its questions.
   #stream(message: UmpStreamMessage): void {
-    const answer: UmpStreamMessage[] = [];
-    if (message.type === "stream_configuration_request") {
-      if (
-        this.#o.protocol === undefined &&
-        (message.protocol === 1 || message.protocol === 2)
-      ) {
-        this.#toUmp.protocol = message.protocol;
-      }
-      answer.push(this.#configuration());
-    } else if (message.type === "endpoint_discovery") {
-      const filter = message.filter;
-      if (filter & 0x01) {
-        answer.push({
-          type: "endpoint_info",
-          umpVersionMajor: 1,
-          umpVersionMinor: 1,
-          staticFunctionBlocks: true,
-          functionBlocks: 0,
-          midi2: true,
-          midi1: true,
-          rxJR: false,
-          txJR: false,
-        });
-      }
-      if (filter & 0x04) {
-        answer.push(...texts("endpoint_name", this.#init.self.name));
-      }
-      if (filter & 0x08) {
-        answer.push(
-          ...texts("product_instance_id", this.#init.self.productInstanceId),
-        );
-      }
-      if (filter & 0x10) answer.push(this.#configuration());
-    }
-    if (answer.length === 0) return;
-    this.#sendWords(answer.flatMap(encodeUmpStream));
-  }
-
-  #configuration(): UmpStreamMessage {
-    return {
-      type: "stream_configuration_notification",
+    const { answer, protocol } = streamAnswer(message, {
+      self: this.#init.self,
       protocol: this.#toUmp.protocol,
-      rxJR: false,
-      txJR: false,
-    };
+      forced: this.#o.protocol !== undefined,
+    });
+    this.#toUmp.protocol = protocol;
+    if (answer.length > 0) this.#sendWords(answer.flatMap(encodeUmpStream));
   }
 
   // MIDI 1.0 bytes from the port: whole messages, as UMP Data. They wait
@@ -946,34 +881,4 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     this.#pings.delete(id);
     waiter.resolve(performance.now() - sent);
   }
-}
-
-// A text as UMP Stream packets of up to 14 bytes each, split between
-// characters.
-function texts(
-  type: "endpoint_name" | "product_instance_id",
-  text: string,
-): UmpStreamMessage[] {
-  const encoder = new TextEncoder();
-  const pieces: string[] = [];
-  let piece = "";
-  for (const char of text) {
-    if (encoder.encode(piece + char).length > 14) {
-      pieces.push(piece);
-      piece = "";
-    }
-    piece += char;
-  }
-  pieces.push(piece);
-  return pieces.map((text, p) => ({
-    type,
-    form: pieces.length === 1
-      ? 0
-      : p === 0
-      ? 1
-      : p === pieces.length - 1
-      ? 3
-      : 2,
-    text,
-  }));
 }
