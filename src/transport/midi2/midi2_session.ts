@@ -659,11 +659,14 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     this.#writing = true;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        if (this.#tokens < 1) await this.#pace();
+        // A burst is paced; a lone datagram (a player's message) never
+        // waits, though it takes its token.
+        this.#refill();
+        if (this.#tokens < 1 && this.#queue.length > 1) await this.#pace();
         if (this.#closed) break;
         const piece = this.#queue.shift()!;
         this.#queuedWords -= piece.length;
-        this.#tokens--;
+        this.#tokens = Math.max(this.#tokens - 1, -BURST);
         this.#sendCommands(this.#sender.push(piece));
         if (this.#queue.length % 64 === 0) this.#wakeWriters();
       }
@@ -700,16 +703,20 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   async #pace(): Promise<void> {
     const rate = this.#o.maxDatagramRate;
     for (;;) {
-      const now = performance.now();
-      this.#tokens = Math.min(
-        BURST,
-        this.#tokens + (now - this.#refilled) * rate / 1000,
-      );
-      this.#refilled = now;
+      this.#refill();
       if (this.#tokens >= 1 || this.#closed) return;
       const wait = (1 - this.#tokens) * 1000 / rate;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
+  }
+
+  #refill(): void {
+    const now = performance.now();
+    this.#tokens = Math.min(
+      BURST,
+      this.#tokens + (now - this.#refilled) * this.#o.maxDatagramRate / 1000,
+    );
+    this.#refilled = now;
   }
 
   // After the last datagram, the FEC commands alone, once: so that the
