@@ -669,12 +669,12 @@ Deno.test("midisock gives one error line and a non-zero status for bad input", a
     [
       [],
       2,
-      "Missing command: serve, monitor, send, record, ports, connect or discover (see midisock --help)",
+      "Missing command: serve, monitor, send, record, play, ping, ports, connect or discover (see midisock --help)",
     ],
     [
       ["dance"],
       2,
-      'Unknown command "dance": expected serve, monitor, send, record, ports, connect or discover (see midisock --help)',
+      'Unknown command "dance": expected serve, monitor, send, record, play, ping, ports, connect or discover (see midisock --help)',
     ],
     [["--bogus"], 2, "Unknown option '--bogus' (see midisock --help)"],
     [
@@ -805,7 +805,17 @@ async function helpText(args: string[]): Promise<string> {
 
 const HELPS = [
   ["--help"],
-  ...["serve", "monitor", "send", "record", "ports", "connect", "discover"].map(
+  ...[
+    "serve",
+    "monitor",
+    "send",
+    "record",
+    "play",
+    "ping",
+    "ports",
+    "connect",
+    "discover",
+  ].map(
     (
       c,
     ) => [c, "--help"],

@@ -101,6 +101,19 @@ Deno.test("serve --midi2 with a secret file: a wrong secret is refused and said 
     message("note_off", { note: 60, velocity: 64 }),
   );
   await serve.waitForMatch("stdout", /^# midi2 end keys@127\.0\.0\.1:\d+ /);
+  // ping midi2:// measures with Ping and Ping Reply.
+  const pinged = await runMidisock([
+    "ping",
+    midi2,
+    "--secret-file",
+    secret,
+    "--count",
+    "3",
+    "--interval",
+    "20",
+  ]);
+  assert.equal(pinged.code, 0, pinged.stderr);
+  assert.match(pinged.stdout, /rtt p50=[\d.]+ ms .*lost=0\/3\n$/);
 });
 
 Deno.test("serve --midi2-users, and monitor midi2:// with --user and --password-file", async () => {

@@ -60,6 +60,36 @@ export function address(text: string, connecting: boolean): Address {
   return parsed;
 }
 
+/**
+ * A number option of a command (`--name TEXT`): `fallback` when it is not
+ * given, else a finite number in `min..max` (above `min`, with
+ * `aboveMin`), an integer with `integer`, or a usage error that says so.
+ */
+export function numberOption(
+  option: { command: string; name: string; text: string | undefined },
+  fallback: number,
+  range: { min: number; max: number; integer?: boolean; aboveMin?: boolean },
+): number {
+  const { command, name, text } = option;
+  if (text === undefined) return fallback;
+  const { min, max, integer, aboveMin } = range;
+  const value = Number(text);
+  if (
+    text.trim() === "" || !Number.isFinite(value) || value < min ||
+    (aboveMin && value === min) || value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
+    const kind = integer ? "an integer" : "a number";
+    const span = aboveMin ? `> ${min} and <= ${max}` : `in ${min}..${max}`;
+    throw new UsageError(
+      `Invalid --${name} ${
+        JSON.stringify(text)
+      }: expected ${kind} ${span} (see ${PROGRAM} ${command} --help)`,
+    );
+  }
+  return value;
+}
+
 /** A command's one positional argument (an address), or `fallback`. */
 export function onePositional(
   command: string,
@@ -169,6 +199,8 @@ export interface Link {
   tls?: DialTls;
   hello: { name?: string; token?: string };
   insecureToken?: boolean;
+  /** Ask for the server's echo (`midisock ping`). */
+  echo?: boolean;
   /**
    * Credentials for a `midi2://` host: --secret-file, or --user and
    * --password-file.

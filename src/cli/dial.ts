@@ -5,7 +5,8 @@
 import { connect } from "../client/connect.ts";
 import { dialName } from "../transport/dial.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
-import type { SocketPort } from "../port/socket_port.ts";
+import { SocketPort } from "../port/socket_port.ts";
+import { EchoRoundTrip, type RoundTrip } from "../client/echo_round_trip.ts";
 import { address, type Link, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
 import { RTP_SCHEME } from "./rtp.ts";
@@ -31,6 +32,18 @@ export interface Scheme {
   parse(rest: string, link: Link): {
     name: string;
     dial(signal: AbortSignal): Promise<SocketPort>;
+  };
+  /**
+   * How `midisock ping` measures a round trip to an address of this scheme
+   * with the transport's own exchange (RTP-MIDI's CK, Network MIDI 2.0's
+   * Ping), if it has one: checks the address as `parse` does, and opens a
+   * session. Without it, ping dials the port and asks the server for
+   * midisock's echo in its hello line, which only a byte stream with a
+   * hello line carries.
+   */
+  ping?(rest: string, link: Link): {
+    name: string;
+    open(signal: AbortSignal): Promise<RoundTrip>;
   };
 }
 
@@ -176,6 +189,42 @@ export function busAddress(text: string, link: Link): BusAddress {
       reconnect
         ? new ReconnectingPort(dial, { name })
         : await dial(AbortSignal.timeout(DIAL_TIMEOUT_MS)),
+  };
+}
+
+/**
+ * Checks the address `text` as {@linkcode busAddress} does, and says how to
+ * measure round trips to it: the scheme's own exchange where it has one
+ * (`Scheme.ping`), else midisock's echo over the bus's port, which fails
+ * (with nothing sent) if the server does not say that it answers it.
+ */
+export function busRoundTrip(
+  text: string,
+  link: Link,
+): { name: string; open(signal: AbortSignal): Promise<RoundTrip> } {
+  const split = splitScheme(text);
+  const scheme = split && SCHEMES.find((s) => s.scheme === split.scheme);
+  if (scheme?.ping) return scheme.ping(split!.rest, link);
+  const bus = busAddress(text, { ...link, echo: true });
+  return {
+    name: bus.name,
+    open: async () => {
+      const port = await bus.open({ reconnect: false });
+      if (!(port instanceof SocketPort)) {
+        await port.close();
+        throw new TypeError(`Cannot ping ${bus.name}: not a byte stream`);
+      }
+      // A server says that it echoes before any MIDI byte, or not at all,
+      // and a server without a token takes a client onto the bus before
+      // it has read its hello line: a busy bus (or its snapshot) may send
+      // MIDI first. Then one echo request asks.
+      try {
+        return await EchoRoundTrip.start(port);
+      } catch (error) {
+        await port.close();
+        throw error;
+      }
+    },
   };
 }
 

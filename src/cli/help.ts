@@ -81,6 +81,8 @@ Usage:
   ${PROGRAM} monitor HOST:PORT [--json] [--no-reconnect] [--tls] [--ca FILE]
   ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
   ${PROGRAM} record HOST:PORT FILE.mid [--ppq N] [--bpm N] [--duration S]
+  ${PROGRAM} play HOST:PORT FILE.mid [--speed X] [--loop]
+  ${PROGRAM} ping HOST:PORT [--count N] [--interval MS] [-v]
   ${PROGRAM} ports [--json]
   ${PROGRAM} connect HOST:PORT [--in NAME]... [--out NAME]... [--virtual NAME]...
   ${PROGRAM} discover [--json] [--timeout SECONDS] [--kind KIND]...
@@ -94,6 +96,8 @@ ${
       ["monitor", "Connect to a server and print what it sends"],
       ["send", "Connect to a server and send messages"],
       ["record", "Connect to a server and keep what it sends in a MIDI file"],
+      ["play", "Connect to a server and play a MIDI file into it, on time"],
+      ["ping", "Measure the round trip to a server, and its jitter"],
       ["ports", "List this machine's MIDI inputs and outputs"],
       [
         "connect",
@@ -589,6 +593,80 @@ ${options("Connection options:", LINK_OPTIONS)}
 Exit status: 0 when the recording ends (Ctrl-C, SIGTERM, --duration, or
 the server closed the connection); 1 if it cannot connect or write FILE;
 2 for a usage error.`;
+
+/** `midisock play --help`. */
+export const PLAY_HELP: string =
+  `Usage: ${PROGRAM} play HOST:PORT FILE.mid [--speed X] [--loop] [--tls]
+       [--ca FILE] [--token-file FILE] [--name NAME]
+
+Connects to a socket-port server and plays FILE.mid into it, as aplaymidi
+does: a Standard MIDI File of type 0 or 1 (its tracks merged) or 2 (its
+tracks one after another), with its full tempo map, or its SMPTE division.
+Each message goes at its time from the file's start, on the monotonic
+clock, so that no delay adds up. Meta events (tempo, text, End of Track)
+steer the player and never go on the wire; a sysex goes whole, also one
+that the file continues across F7 packets.
+
+Playback never leaves a note on: when the file ends, on Ctrl-C (SIGINT) or
+SIGTERM, it sends a note_off for each note it left on and control_change
+64 value 0 for each pedal it left down; if the connection is lost, it sends
+them over a new one. It prints one line at the end: "played N messages in
+S s", and what it released.
+
+${
+    options("Options:", [
+      [
+        "--speed X",
+        "Play X times as fast: 2 is twice as fast, 0.5 half as fast (default 1)",
+      ],
+      ["--loop", "Play the file again from the start, until stopped"],
+      HELP_OPTION,
+    ])
+  }
+
+${options("Connection options:", LINK_OPTIONS)}
+
+Exit status: 0 when the file ends or Ctrl-C or SIGTERM stops it; 1 if it
+cannot read FILE (the error names the chunk and the byte of a malformed
+file) or connect, or the connection is lost; 2 for a usage error.`;
+
+/** `midisock ping --help`. */
+export const PING_HELP: string =
+  `Usage: ${PROGRAM} ping HOST:PORT [--count N] [--interval MS] [--timeout MS]
+       [-v] [--tls] [--ca FILE] [--token-file FILE] [--name NAME]
+
+Measures the round trip to a server, and its jitter. Over TCP (and TLS) it
+uses midisock's echo: its hello line asks for it, and only a server whose
+verdict line says it answers gets echo requests, each a sysex of the
+non-commercial ID 0x7D that the server sends back to this client alone and
+never relays, so no other client of the bus sees one. A server that cannot
+echo (mido's) gets no request: ping says so and exits 1. Over RTP-MIDI
+(rtp://HOST[:PORT]) it measures with the session's CK exchange, and over
+Network MIDI 2.0 (midi2://HOST:PORT) with Ping and Ping Reply. The last
+line on stdout is "rtt p50=... ms p99=... ms max=... ms jitter=... ms
+lost=N/M".
+
+${
+    options("Options:", [
+      ["-c, --count N", "Round trips to measure (default 10)"],
+      [
+        "-i, --interval MS",
+        "From the start of one round trip to the next (default 200)",
+      ],
+      [
+        "-W, --timeout MS",
+        "A round trip that takes longer is lost (default 1000)",
+      ],
+      ["-v, --verbose", "Print one line a round trip"],
+      HELP_OPTION,
+    ])
+  }
+
+${options("Connection options:", LINK_OPTIONS)}
+
+Exit status: 0 once it has measured (Ctrl-C or SIGTERM stops it early);
+1 if it cannot connect, the server cannot echo, the connection ends, or
+every round trip is lost; 2 for a usage error.`;
 
 /** `midisock send --help`. */
 export const SEND_HELP: string =

@@ -45,6 +45,8 @@ import { HELP, PROGRAM, VERSION } from "./help.ts";
 import { Lines } from "./lines.ts";
 import { monitor } from "./monitor.ts";
 import { record } from "./record.ts";
+import { play } from "./play.ts";
+import { ping } from "./ping.ts";
 import { ports } from "./ports.ts";
 import { send } from "./send.ts";
 import { serve } from "./serve.ts";
@@ -71,8 +73,8 @@ export interface MainOptions {
    */
   stderr?: WritableStream<Uint8Array>;
   /**
-   * Stops `serve` and `monitor` when it aborts, as Ctrl-C (SIGINT) or
-   * SIGTERM does.
+   * Stops `serve`, `monitor`, `record`, `play` and `ping` when it aborts,
+   * as Ctrl-C (SIGINT) or SIGTERM does.
    */
   signal?: AbortSignal;
 }
@@ -119,7 +121,7 @@ async function run(
   }
   if (first === undefined) {
     throw new UsageError(
-      `Missing command: serve, monitor, send, record, ports, connect or discover (see ${PROGRAM} --help)`,
+      `Missing command: serve, monitor, send, record, play, ping, ports, connect or discover (see ${PROGRAM} --help)`,
     );
   }
   const rest = args.slice(end + 1);
@@ -132,6 +134,10 @@ async function run(
       return await send(rest, options, out, err);
     case "record":
       return await record(rest, options, out);
+    case "play":
+      return await play(rest, options, out);
+    case "ping":
+      return await ping(rest, options, out);
     case "ports":
       return await ports(rest, out);
     case "connect":
@@ -142,7 +148,7 @@ async function run(
       throw new UsageError(
         `Unknown command ${
           JSON.stringify(first.value)
-        }: expected serve, monitor, send, record, ports, connect or discover (see ${PROGRAM} --help)`,
+        }: expected serve, monitor, send, record, play, ping, ports, connect or discover (see ${PROGRAM} --help)`,
       );
   }
 }

@@ -307,4 +307,18 @@ export const MIDI2_SCHEME = {
         new SocketPort(await open(signal), { name }),
     };
   },
+  /** `midisock ping midi2://`: round trips of Ping and Ping Reply. */
+  ping(rest: string, link: Link) {
+    const { name, open } = midi2Target(rest, link);
+    return {
+      name,
+      open: async (signal: AbortSignal) => {
+        const session = await open(signal);
+        return {
+          rtt: (stop?: AbortSignal) => session.ping(stop),
+          close: () => session[Symbol.asyncDispose](),
+        };
+      },
+    };
+  },
 };
