@@ -119,6 +119,9 @@ export const TLS_CLIENT_OPTIONS = {
   "token-file": { type: "string" },
   "insecure-token": { type: "boolean" },
   name: { type: "string" },
+  "secret-file": { type: "string" },
+  user: { type: "string" },
+  "password-file": { type: "string" },
 } as const;
 
 /**
@@ -198,6 +201,11 @@ export interface Link {
   insecureToken?: boolean;
   /** Ask for the server's echo (`midisock ping`). */
   echo?: boolean;
+  /**
+   * Credentials for a `midi2://` host: --secret-file, or --user and
+   * --password-file.
+   */
+  midi2?: { secret?: string; user?: string; password?: string };
 }
 
 /** The Link from --tls, --ca, --name, the token and --insecure-token. */
@@ -208,6 +216,9 @@ export async function clientLink(
     name?: string;
     "token-file"?: string;
     "insecure-token"?: boolean;
+    "secret-file"?: string;
+    user?: string;
+    "password-file"?: string;
   },
 ): Promise<Link> {
   const token = await readToken(values["token-file"]);
@@ -215,6 +226,49 @@ export async function clientLink(
     tls: await clientTls(values),
     hello: { name: values.name, token },
     insecureToken: values["insecure-token"],
+    midi2: await midi2Credentials(values),
+  };
+}
+
+/**
+ * The text of a secret file: all of it, but one trailing newline (LF or
+ * CRLF), so that a secret may hold any character. An empty secret is an
+ * error that names the option and the file.
+ */
+export async function readSecretFile(
+  option: string,
+  file: string,
+): Promise<string> {
+  const text = (await readText(option, file)).replace(/\r?\n$/, "");
+  if (text === "") throw new Error(`Cannot use ${option} ${file}: it is empty`);
+  return text;
+}
+
+/**
+ * The credentials of a `midi2://` host: --secret-file FILE (all of it but a
+ * trailing newline), or --user NAME and --password-file FILE (the same).
+ */
+async function midi2Credentials(
+  values: { "secret-file"?: string; user?: string; "password-file"?: string },
+): Promise<Link["midi2"]> {
+  const { user } = values;
+  const secretFile = values["secret-file"];
+  const passwordFile = values["password-file"];
+  if ((user === undefined) !== (passwordFile === undefined)) {
+    throw new UsageError(
+      "--user and --password-file go together (see --help)",
+    );
+  }
+  if (secretFile === undefined && user === undefined) return undefined;
+  const read = readSecretFile;
+  return {
+    secret: secretFile === undefined
+      ? undefined
+      : await read("--secret-file", secretFile),
+    user,
+    password: passwordFile === undefined
+      ? undefined
+      : await read("--password-file", passwordFile),
   };
 }
 

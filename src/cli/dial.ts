@@ -10,6 +10,7 @@ import { EchoRoundTrip, type RoundTrip } from "../client/echo_round_trip.ts";
 import { address, type Link, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
 import { RTP_SCHEME } from "./rtp.ts";
+import { MIDI2_SCHEME } from "./midi2.ts";
 import { dialIpMidi, ipMidiAddress } from "./ipmidi.ts";
 import { mdnsModule } from "./discover.ts";
 
@@ -53,6 +54,7 @@ export interface Scheme {
  */
 export const SCHEMES: readonly Scheme[] = [
   RTP_SCHEME,
+  MIDI2_SCHEME,
   {
     scheme: "ipmidi:",
     example: "ipmidi://N",

@@ -254,6 +254,7 @@ export const SERVE_HELP: string =
          [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
          [--rtp [HOST:]PORT [--rtp-name NAME]]
          [--ipmidi [N] [--ipmidi-interface ADDR]] [--advertise [NAME]]
+         [--midi2 [HOST:]PORT [NETWORK MIDI 2.0 OPTION...]]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -440,7 +441,40 @@ ${
       ],
       [
         "--advertise [NAME]",
-        `Publish the server over mDNS/DNS-SD (Bonjour) as NAME (default "midisock on HOSTNAME"; a NAME that looks like HOST:PORT needs --advertise=NAME): the TCP port as _midisock._tcp, with the TXT keys tls=1, token=1 and relay=1 where they hold (never the token), and --web's as _http._tcp with path=/. Each goes to stderr, as '${PROGRAM}: advertised "NAME" as _midisock._tcp on port 8080'. On stop it sends goodbyes. It needs --allow-sys=networkInterfaces (and hostname for the default name)`,
+        `Publish the server over mDNS/DNS-SD (Bonjour) as NAME (default "midisock on HOSTNAME"; a NAME that looks like HOST:PORT needs --advertise=NAME): the TCP port as _midisock._tcp, with the TXT keys tls=1, token=1 and relay=1 where they hold (never the token), --web's as _http._tcp with path=/, and --midi2's as _midi2._udp with its endpoint name and Product Instance Id. Each goes to stderr, as '${PROGRAM}: advertised "NAME" as _midisock._tcp on port 8080'. On stop it sends goodbyes. It needs --allow-sys=networkInterfaces (and hostname for the default name)`,
+      ],
+    ])
+  }
+
+${
+    options("Network MIDI 2.0 options (Windows MIDI Services, UMP over UDP):", [
+      [
+        "--midi2 [HOST:]PORT",
+        `Also be a Network MIDI 2.0 host on UDP PORT (the host defaults to the server's): each remote endpoint that joins is one more client, named ENDPOINT@HOST:PORT, with the same --allow, --max-clients and relay. Its address goes to stderr, as "${PROGRAM}: Network MIDI 2.0 host "midisock" on UDP 127.0.0.1:5673". Lines: # midi2 session NAME, # midi2 end NAME REASON, # midi2 refused ADDRESS REASON, # midi2 drop NAME count=N REASON (what has no MIDI 1.0 form, or was lost; ten lines a second at most, the rest summed), and # midi2 stats when it stops`,
+      ],
+      [
+        "--midi2-name NAME",
+        'The UMP endpoint name that endpoints see for this host, as Windows MIDI Services lists it (default "midisock"; at most 98 bytes)',
+      ],
+      [
+        "--midi2-secret-file FILE",
+        "Take in only endpoints that answer the challenge with the shared secret in FILE (all of it; a trailing newline is ignored)",
+      ],
+      [
+        "--midi2-users FILE",
+        "Take in only endpoints that answer with a user and password of FILE: one user:password a line, UTF-8, # starts a comment line (with --midi2-secret-file, either will do)",
+      ],
+      [
+        "--midi2-protocol 1|2",
+        "Send channel voice messages as MIDI 1.0 in UMP (1) or as MIDI 2.0 (2, scaled up); by default 1, until an endpoint asks for 2 with a Stream Configuration Request",
+      ],
+      [
+        "--midi2-group N",
+        "The UMP group (0..15) that the bus's messages go out and come in on (default 0); the other groups' messages are counted and dropped",
+      ],
+      [
+        "--midi2-fec N",
+        "Repeat the N UMP Data commands before each one (forward error correction, 0..10, default 2)",
       ],
     ])
   }
@@ -464,6 +498,18 @@ const LINK_OPTIONS: [string, string][] = [
     "Open with a hello line that carries the token on FILE's first line, for a server with a token (or the MIDISOCK_TOKEN environment variable, if set and readable: --allow-env=MIDISOCK_TOKEN)",
   ],
   ["--name NAME", "Open with a hello line that gives the server this name"],
+  [
+    "--secret-file FILE",
+    "For a midi2://HOST:PORT host that asks for a shared secret: the secret in FILE (all of it; a trailing newline is ignored)",
+  ],
+  [
+    "--user NAME",
+    "For a midi2:// host that asks for a user and password; give --password-file",
+  ],
+  [
+    "--password-file FILE",
+    "The password of --user, in FILE (as --secret-file)",
+  ],
   [
     "--insecure-token",
     "Send the token without TLS to a host that is not this machine's loopback (anyone on the way can read it); without this option, that fails before it connects",
@@ -595,7 +641,8 @@ verdict line says it answers gets echo requests, each a sysex of the
 non-commercial ID 0x7D that the server sends back to this client alone and
 never relays, so no other client of the bus sees one. A server that cannot
 echo (mido's) gets no request: ping says so and exits 1. Over RTP-MIDI
-(rtp://HOST[:PORT]) it measures with the session's CK exchange. The last
+(rtp://HOST[:PORT]) it measures with the session's CK exchange, and over
+Network MIDI 2.0 (midi2://HOST:PORT) with Ping and Ping Reply. The last
 line on stdout is "rtt p50=... ms p99=... ms max=... ms jitter=... ms
 lost=N/M".
 

@@ -35,6 +35,13 @@ import { PROGRAM, SERVE_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
 import { Printer } from "./printer.ts";
+import {
+  MIDI2_SERVE_OPTIONS,
+  midi2Options,
+  midi2Summary,
+  startMidi2,
+} from "./midi2.ts";
+import type { Midi2Listener } from "../transport/midi2/midi2_listener.ts";
 import { rtpListenAddress, startRtp } from "./rtp.ts";
 import type { RtpListener } from "../transport/rtp/rtp_listener.ts";
 
@@ -64,6 +71,7 @@ export async function serve(
   const { values, positionals } = parseCommand("serve", args, {
     options: {
       relay: { type: "boolean" },
+      ...MIDI2_SERVE_OPTIONS,
       json: { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
       "max-sysex": { type: "string" },
@@ -133,6 +141,7 @@ export async function serve(
   };
   const token = await readToken(values["token-file"]);
   const nats = await natsOptions(values);
+  const midi2 = await midi2Options(values, host);
   const ipmidi = ipMidiOption(values.ipmidi, values["ipmidi-interface"]);
   const web = webAddress(
     values.web,
@@ -214,8 +223,14 @@ export async function serve(
   const recordingStarted = performance.now();
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
+  let midi2Host: Midi2Listener | undefined;
   const stop = () =>
-    Promise.all([server.close(), gateway?.close(), rtp?.close()]);
+    Promise.all([
+      server.close(),
+      gateway?.close(),
+      rtp?.close(),
+      midi2Host?.close(),
+    ]);
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
@@ -268,6 +283,17 @@ export async function serve(
     count(event.port); // it will not be printed
   });
 
+  if (midi2) {
+    try {
+      midi2Host = await startMidi2(server, midi2, printer.line.bind(printer));
+    } catch (error) {
+      removeStop();
+      await stop();
+      await closeAll(outputs);
+      if (error instanceof RangeError) throw usage(error, "serve");
+      throw error;
+    }
+  }
   let bridge: NatsBridge | undefined;
   let advertisement: { close(): Promise<void> } | undefined;
   if (nats && natsClient) {
@@ -302,6 +328,14 @@ export async function serve(
         server.addrs.map((a) => formatAddress(a.hostname, a.port)).join(", ")
       }`,
     );
+    if (midi2Host) {
+      await err.write(
+        `${PROGRAM}: Network MIDI 2.0 host "${midi2Host.name}" on UDP ${
+          midi2Host.addrs.map((a) => formatAddress(a.hostname, a.port))
+            .join(", ")
+        }`,
+      );
+    }
     if (gateway) {
       await err.write(`${PROGRAM}: web page at ${gateway.url}`);
       // On every interface, the gateway answers to this machine's
@@ -375,7 +409,15 @@ export async function serve(
         mdns.serveServices({
           bus: { port: server.port, tls: !!tls, token: !!token, relay },
           web: gateway?.port,
-          more: rtp ? [mdns.appleMidiService(rtp.port)] : [],
+          more: [
+            ...(rtp ? [mdns.appleMidiService(rtp.port)] : []),
+            ...(midi2Host
+              ? [mdns.midi2Service(midi2Host.port, {
+                endpointName: midi2Host.name,
+                productInstanceId: midi2Host.productInstanceId,
+              })]
+              : []),
+          ],
         }),
         values.advertise || mdns.defaultServiceName(),
         (line) => err.write(`${PROGRAM}: ${line}`),
@@ -397,7 +439,12 @@ export async function serve(
     removeStop();
     await advertisement?.close(); // goodbyes first, while it still listens
     await bridge?.close();
+    await midi2Host?.close();
     await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
+    if (midi2Host) {
+      const { json, text } = midi2Summary(midi2Host);
+      await printer.line(json, text);
+    }
     for (const left of [...leaving.values()]) left.line();
     await closeAll(outputs); // each releases the notes it holds
     if (recording) {
