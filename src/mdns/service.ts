@@ -113,7 +113,7 @@ export function httpService(port: number, path = "/"): Service {
 }
 
 /**
- * FOR THE LEAD, WHEN `serve --rtp` IS MERGED: the `_apple-midi._udp`
+ * The `_apple-midi._udp`
  * service of an RTP-MIDI session, its control port (the data port is the
  * next one). A Mac's MIDI Network Setup lists it in its Directory. It has
  * no TXT keys.
@@ -138,7 +138,7 @@ export function appleMidiService(port: number): Service {
 }
 
 /**
- * FOR THE LEAD, WHEN `serve --midi2` IS MERGED: the `_midi2._udp` service
+ * The `_midi2._udp` service
  * of a Network MIDI 2.0 endpoint, with the TXT keys that the specification
  * gives it: `UMPEndpointName` and `ProductInstanceId`.
  *

@@ -205,7 +205,7 @@ Deno.test("discover() finds an avahi service that has been up a second, and the 
   );
 });
 
-Deno.test("serve --advertise: avahi sees _midisock._tcp, _http._tcp and _apple-midi._udp with their ports and TXT, and their goodbyes", async () => {
+Deno.test("serve --advertise: avahi sees _midisock._tcp, _http._tcp, _apple-midi._udp and _midi2._udp with their ports and TXT, and their goodbyes", async () => {
   await using peer = await avahi();
   const watch = peer.watch("_midisock._tcp");
   await using serve = midisock([
@@ -217,6 +217,10 @@ Deno.test("serve --advertise: avahi sees _midisock._tcp, _http._tcp and _apple-m
     "127.0.0.1:0",
     "--rtp",
     "127.0.0.1:0",
+    "--midi2",
+    "127.0.0.1:0",
+    "--midi2-name",
+    "Studio",
     "127.0.0.1:0",
   ]);
   const [, port] = await serve.waitForMatch(
@@ -226,6 +230,10 @@ Deno.test("serve --advertise: avahi sees _midisock._tcp, _http._tcp and _apple-m
   const [, rtp] = await serve.waitForMatch(
     "stderr",
     /^midisock: RTP-MIDI sessions on 127\.0\.0\.1:(\d+) /,
+  );
+  const [, ump] = await serve.waitForMatch(
+    "stderr",
+    /^midisock: Network MIDI 2\.0 host "Studio" on UDP 127\.0\.0\.1:(\d+)$/,
   );
   const [, web] = await serve.waitForMatch(
     "stderr",
@@ -274,6 +282,17 @@ Deno.test("serve --advertise: avahi sees _midisock._tcp, _http._tcp and _apple-m
     [rtpFields[3], rtpFields[4], rtpFields[8]],
     ["bus\\032one", "_apple-midi._udp", rtp],
   );
+  // Windows MIDI Services finds the endpoint as _midi2._udp, with the TXT
+  // keys of the specification.
+  const endpoint = await peer.browse("_midi2._udp");
+  assert.equal(endpoint.length, 1, JSON.stringify(endpoint));
+  const umpFields = endpoint[0].split(";");
+  assert.deepEqual(
+    [umpFields[3], umpFields[4], umpFields[8]],
+    ["bus\\032one", "_midi2._udp", ump],
+  );
+  assert.match(umpFields[9], /"UMPEndpointName=Studio"/);
+  assert.match(umpFields[9], /"ProductInstanceId=[^"]+"/);
   await watch.waitForMatch(
     "stdout",
     /^\+;lo;IPv4;bus\\032one;_midisock\._tcp;local$/,
@@ -290,6 +309,7 @@ Deno.test("serve --advertise: avahi sees _midisock._tcp, _http._tcp and _apple-m
   assert.ok(performance.now() - goodbye < 5000);
   assert.deepEqual(await peer.browse("_http._tcp"), []);
   assert.deepEqual(await peer.browse("_apple-midi._udp"), []);
+  assert.deepEqual(await peer.browse("_midi2._udp"), []);
 });
 
 Deno.test("monitor NAME and send mdns:NAME find an advertised midisock server, and deliver", async () => {
