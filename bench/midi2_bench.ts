@@ -12,8 +12,10 @@
  *   (a client's note_on goes to a host, onto a relaying PortServer, out to a
  *   second client, which plays it back the same way: four datagrams and the
  *   bus twice), beside the same with two TCP clients of mido's protocol
- *   (what the bus costs without Network MIDI 2.0). Each p50, p90 and p99 in
- *   microseconds, and p50 against the raw echo's.
+ *   (what the bus costs without Network MIDI 2.0), and beside a raw
+ *   `node:dgram` relay of the same four hops (the platform's own cost of
+ *   them). Each p50, p90 and p99 in microseconds, and p50 against the raw
+ *   echo's, or the raw relay's.
  * - FEC: the bytes on the wire for the same 1,000 notes (one datagram each,
  *   as a player sends them) and for a 64 KiB sysex, with FEC N = 0, 2 and 4,
  *   against N = 0.
@@ -43,7 +45,7 @@ function row(name: string, ms: number[], raw?: number) {
   const us = (x: number) => (x * 1000).toFixed(0).padStart(6);
   const ratio = raw ? `  ${(p50 / raw).toFixed(2)}x raw` : "";
   console.log(
-    `${name.padEnd(34)} p50 ${us(p50)} µs  p90 ${us(p90)} µs  p99 ${
+    `${name.padEnd(40)} p50 ${us(p50)} µs  p90 ${us(p90)} µs  p99 ${
       us(p99)
     } µs${ratio}`,
   );
@@ -73,6 +75,43 @@ async function rawEcho(): Promise<number[]> {
   }
   await new Promise<void>((r) => server.close(() => r()));
   await new Promise<void>((r) => client.close(() => r()));
+  return times;
+}
+
+// The same four hops as the relay's note, with nothing but node:dgram: a
+// player's datagram to a relay, on to an echo, back to the relay, and back
+// to the player.
+async function rawRelay(): Promise<number[]> {
+  const bind = async () => {
+    const socket = dgram.createSocket("udp4");
+    await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
+    return socket;
+  };
+  const relay = await bind();
+  const player = await bind();
+  const echo = await bind();
+  const playerPort = player.address().port;
+  const echoPort = echo.address().port;
+  relay.on("message", (bytes, from) => {
+    const to = from.port === playerPort ? echoPort : playerPort;
+    relay.send(bytes, to, "127.0.0.1");
+  });
+  const relayPort = relay.address().port;
+  echo.on("message", (bytes) => echo.send(bytes, relayPort, "127.0.0.1"));
+  const payload = new Uint8Array(12);
+  const times: number[] = [];
+  let wake: (() => void) | undefined;
+  player.on("message", () => wake?.());
+  for (let i = 0; i < RUNS + 100; i++) {
+    const done = new Promise<void>((r) => (wake = r));
+    const start = performance.now();
+    player.send(payload, relayPort, "127.0.0.1");
+    await done;
+    if (i >= 100) times.push(performance.now() - start);
+  }
+  for (const socket of [relay, player, echo]) {
+    await new Promise<void>((r) => socket.close(() => r()));
+  }
   return times;
 }
 
@@ -160,6 +199,11 @@ console.log(`Network MIDI 2.0 over loopback, ${RUNS} round trips each`);
 const raw = row("raw node:dgram echo", await rawEcho());
 row("midi2 ping() (Ping, Ping Reply)", await pings(), raw);
 row("note echoed through a relay", await relayEcho(false), raw);
+const rawFour = row(
+  "raw node:dgram relay, the same four hops",
+  await rawRelay(),
+);
+row("note echoed through a relay, beside it", await relayEcho(false), rawFour);
 row("  the same, two TCP (mido) clients", await relayEcho(true), raw);
 console.log("\nFEC: bytes on the wire (signature, headers, FEC copies)");
 const base = await fecBytes(0);
