@@ -525,3 +525,63 @@ Deno.test("RTP session: a 64 KiB sysex crosses in segments, exactly, both ways",
     `${session.stats.packetsSent} packets`,
   );
 });
+
+Deno.test("RTP sessions: packets with a participant's SSRC from a port that is not its own are counted as bad and change nothing (no MIDI, no BY, no CK answer)", async () => {
+  const sessions: RtpSession[] = [];
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0, name: "b" },
+    (s) => sessions.push(s),
+  );
+  const a = await connectRtp("127.0.0.1", listener.port, { name: "a" });
+  await using portA = new SocketPort(a);
+  await until("b", () => sessions.length === 1);
+  const b = sessions[0];
+  await using portB = new SocketPort(b);
+  // Another program on the same host plays a (to b) and b (to a).
+  const spoof = await rawSocket();
+  try {
+    const note = (ssrc: number) =>
+      new RtpMidiSender({ ssrc, journal: false }).packets(
+        [new Uint8Array([0x90, 61, 1])],
+        0,
+      )[0];
+    const to = (bytes: Uint8Array, port: number) =>
+      spoof.send(bytes, port, "127.0.0.1");
+    for (
+      const [ssrc, control] of [[a.ssrc, listener.port], [
+        b.ssrc,
+        a.localAddr.port,
+      ]]
+    ) {
+      to(note(ssrc), control + 1);
+      to(clock(ssrc, 0, [1, 0, 0]), control + 1);
+      to(exchange("IN", 1, ssrc, "x"), control);
+      to(exchange("BY", 1, ssrc), control);
+      to(exchange("BY", 1, ssrc), control + 1);
+    }
+    await until(
+      "the spoofed packets counted",
+      () => listener.stats.badPackets === 5 && a.stats.badPackets === 5,
+    );
+    await new Promise((r) => setTimeout(r, 150)); // past the BY grace
+    assert.equal(spoof.got.length, 0, "no answer to the spoofer");
+    assert.deepEqual([a.stats.packetsReceived, b.stats.packetsReceived], [
+      0,
+      0,
+    ]);
+    assert.equal(listener.sessions.length, 1);
+    // Both sessions go on: the real peers' MIDI is the first to come.
+    await portA.send(message("note_on", { note: 62, velocity: 2 }));
+    assert.deepEqual(
+      await portB.receive(),
+      message("note_on", { note: 62, velocity: 2 }),
+    );
+    await portB.send(message("note_on", { note: 63, velocity: 3 }));
+    assert.deepEqual(
+      await portA.receive(),
+      message("note_on", { note: 63, velocity: 3 }),
+    );
+  } finally {
+    spoof.close();
+  }
+});

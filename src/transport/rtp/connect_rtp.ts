@@ -142,7 +142,12 @@ export async function connectRtp(
     bytes: Uint8Array,
     from: { address: string; port: number },
   ) => {
-    if (from.address !== address) return;
+    if (
+      from.address !== address || (from.port !== port && from.port !== port + 1)
+    ) {
+      // Not from the peer's two ports, whatever SSRC it bears.
+      return to.bad("packet from a port that is not the peer's", from);
+    }
     if (!isControl(bytes)) {
       if (bytes.length < 12) {
         return to.bad(`truncated RTP packet (${bytes.length} bytes)`, from);

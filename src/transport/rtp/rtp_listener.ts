@@ -76,6 +76,13 @@ interface Pending {
   ours: number;
 }
 
+// A session under way, and its peer's two ports: a packet with the peer's
+// SSRC from any other port is not the peer's.
+interface Joined {
+  input: SessionInput;
+  ports: readonly [number, number];
+}
+
 // How long an invitation waits for its IN on the data port.
 const PENDING_MS = 10_000;
 
@@ -117,7 +124,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
   #onSession: (session: RtpSession) => void;
   #maxPending: number;
   #pending = new Map<string, Pending>();
-  #sessions = new Map<string, SessionInput>();
+  #sessions = new Map<string, Joined>();
   #closed = false;
   #done = Promise.resolve();
 
@@ -199,7 +206,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
 
   /** The sessions under way. */
   get sessions(): RtpSession[] {
-    return [...this.#sessions.values()].map((s) => s.session);
+    return [...this.#sessions.values()].map((s) => s.input.session);
   }
 
   /**
@@ -210,7 +217,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      const ending = [...this.#sessions.values()].map((input) => {
+      const ending = [...this.#sessions.values()].map(({ input }) => {
         input.session.close();
         return input.session[Symbol.asyncDispose]();
       });
@@ -236,24 +243,44 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
         return this.#bad(`truncated RTP packet (${bytes.length} bytes)`, from);
       }
       const ssrc = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8);
-      const input = this.#sessions.get(key(from.address, ssrc));
+      const input = this.#peer(ssrc, from, "RTP packet");
       if (input) input.data(bytes, from);
-      else this.#bad(`RTP packet from no session (SSRC ${ssrc})`, from);
       return;
     }
     const packet = parseControl(bytes);
     if (typeof packet === "string") return this.#bad(packet, from);
-    const input = this.#sessions.get(key(from.address, packet.ssrc));
+    const id = key(from.address, packet.ssrc);
+    if (!this.#sessions.has(id)) {
+      if (packet.command === "IN") {
+        return this.#invitation(channel, packet, from, undefined);
+      }
+      if (packet.command === "BY") {
+        // An invitation given up (a late BY of an ended session: nothing).
+        if (this.#pending.get(id)?.control.port === from.port) {
+          this.#pending.delete(id);
+        }
+        return;
+      }
+    }
+    const input = this.#peer(packet.ssrc, from, `${packet.command} packet`);
     if (packet.command === "IN") {
-      return this.#invitation(channel, packet, from, input);
-    }
-    if (input) return input.control(packet, channel, from);
-    if (packet.command === "BY") {
-      this.#pending.delete(key(from.address, packet.ssrc));
-      return;
-    }
+      if (input) this.#invitation(channel, packet, from, input);
+    } else input?.control(packet, channel, from);
+  }
+
+  // The session of the peer whose SSRC a packet bears, if it came from one
+  // of that peer's ports; else the packet is counted as bad.
+  #peer(
+    ssrc: number,
+    from: { address: string; port: number },
+    what: string,
+  ): SessionInput | undefined {
+    const joined = this.#sessions.get(key(from.address, ssrc));
+    if (joined?.ports.includes(from.port)) return joined.input;
     this.#bad(
-      `${packet.command} packet from no session (SSRC ${packet.ssrc})`,
+      joined
+        ? `${what} with the SSRC of ${joined.input.session.name} (${ssrc}) from a port that is not its peer's`
+        : `${what} from no session (SSRC ${ssrc})`,
       from,
     );
   }
@@ -339,7 +366,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
       sendData: (b) => pair.send("data", b, data.port, data.address),
       reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
       end: async (bye) => {
-        this.#sessions.delete(id);
+        if (this.#sessions.get(id)?.input === opened) this.#sessions.delete(id);
         if (!bye) return;
         // On both ports, as rtpmidid does (it ends a session only when
         // both have said BY): after the last MIDI on the data port.
@@ -357,7 +384,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
       peerName: pending.name,
       settings: this.#settings,
     });
-    this.#sessions.set(id, opened);
+    this.#sessions.set(id, { input: opened, ports: [control.port, data.port] });
     this.stats.sessions++;
     this.dispatchEvent(
       new RtpSessionEvent("session", { session: opened.session }),
