@@ -233,3 +233,30 @@ Deno.test("serve --rtp prints a # recovery line when a packet's journal gives ba
     data.close();
   }
 });
+
+Deno.test("serve --rtp prints a # rtprefused line for each invitation answered NO", async () => {
+  await using serve = midisock([
+    "serve",
+    "127.0.0.1:0",
+    "--rtp",
+    "127.0.0.1:0",
+  ]);
+  const [, port] = await serve.waitForMatch(
+    "stderr",
+    /RTP-MIDI sessions on 127\.0\.0\.1:(\d+)/,
+  );
+  const peer = dgram.createSocket("udp4");
+  await new Promise<void>((r) => peer.bind(0, "127.0.0.1", () => r()));
+  try {
+    // An IN on the data port with none on the control port first.
+    peer.send(exchange("IN", 7, 8, "odd"), Number(port) + 1, "127.0.0.1");
+    await serve.waitForMatch(
+      "stdout",
+      new RegExp(
+        `^# rtprefused 127\\.0\\.0\\.1:${peer.address().port} odd: an IN on the data port with no invitation on the control port$`,
+      ),
+    );
+  } finally {
+    peer.close();
+  }
+});

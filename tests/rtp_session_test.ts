@@ -585,3 +585,37 @@ Deno.test("RTP sessions: packets with a participant's SSRC from a port that is n
     spoof.close();
   }
 });
+
+Deno.test("RTP listener: each invitation answered NO is counted and reported by a refused event, with the address and why", async () => {
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0, maxPending: 1 },
+    () => {},
+  );
+  const refused: string[] = [];
+  listener.addEventListener(
+    "refused",
+    (e) => refused.push(`${e.address} ${e.reason}`),
+  );
+  const peer = await rawSocket();
+  try {
+    const at = `127.0.0.1:${peer.address().port}`;
+    peer.send(exchange("IN", 1, 1, "one"), listener.port, "127.0.0.1");
+    // (one at a time: node:dgram may reverse a new socket's first burst)
+    await until("OK", () => peer.got.length === 1);
+    peer.send(exchange("IN", 2, 2, "two"), listener.port, "127.0.0.1");
+    peer.send(exchange("IN", 3, 3, "three"), listener.port + 1, "127.0.0.1");
+    await until("three answers", () => peer.got.length === 3);
+    assert.deepEqual(
+      peer.got.map((g) => String.fromCharCode(g.bytes[2], g.bytes[3]))
+        .sort(), // two sockets answer: in any order
+      ["NO", "NO", "OK"],
+    );
+    assert.deepEqual(refused.sort(), [
+      `${at} three: an IN on the data port with no invitation on the control port`,
+      `${at} two: 1 invitation waiting already (maxPending)`,
+    ]);
+    assert.equal(listener.stats.refused, 2);
+  } finally {
+    peer.close();
+  }
+});

@@ -230,7 +230,11 @@ const RTP_EVENTS: [string, string][] = [
     "something from NAME was given up that was not a bad packet: a sysex over the size limit or cut by lost packets, or lost packets that no recovery journal covered (a peer that sends none)",
   ],
   [
-    "# rtpend NAME reason=bye|timeout|closed packets=N lost=N recovered=N bad=N",
+    "# rtprefused ADDRESS [NAME: ]REASON",
+    "an invitation answered NO (too many half-open, or an IN on the data port with none on the control port first), counted",
+  ],
+  [
+    "# rtpend NAME reason=bye|timeout|closed packets=N lost=N recovered=N bad=N late=N",
     "the session ended: the peer said BY, went silent for 70 s, or was closed; with its counts (its # disconnect line follows)",
   ],
 ];

@@ -146,6 +146,17 @@ export async function startRtp(
     },
   );
   listener.addEventListener("badpacket", (event) => bad(event, line));
+  listener.addEventListener("refused", ({ address, reason }) => {
+    line(
+      {
+        event: "rtprefused",
+        address,
+        reason,
+        total: listener.stats.refused,
+      },
+      `# rtprefused ${address} ${reason}`,
+    );
+  });
   return listener;
 }
 

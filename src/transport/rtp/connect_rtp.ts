@@ -1,6 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { lookup } from "node:dns/promises";
+import { formatAddress } from "../address.ts";
 import { exchange, isControl, parseControl, randomId } from "./_control.ts";
 import { type Channel, UdpPair } from "./_udp.ts";
 import {
@@ -90,9 +91,7 @@ export async function connectRtp(
   const signal = options.signal;
   signal?.throwIfAborted();
   const address = await resolve(hostname);
-  const where = address.includes(":")
-    ? `[${address}]:${port}`
-    : `${address}:${port}`;
+  const where = formatAddress(address, port);
   const token = randomId();
   const ssrc = randomId();
 

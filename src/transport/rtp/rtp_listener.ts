@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { formatAddress } from "../address.ts";
 import { TypedEventTarget } from "../../util/typed_event_target.ts";
 import {
   type Exchange,
@@ -51,8 +52,9 @@ export interface RtpListenerStats {
   /** Packets that were malformed or belonged to no session. */
   badPackets: number;
   /**
-   * Invitations answered NO (too many waiting), and sessions that
-   * `onSession` threw on (they are told BY).
+   * Invitations answered NO (too many waiting, or an IN on the data port
+   * with none on the control port), and sessions that `onSession` threw on
+   * (they are told BY); each is a `refused` event.
    */
   refused: number;
 }
@@ -63,6 +65,13 @@ export interface RtpListenerEventMap {
   session: RtpSessionEvent<RtpSession>;
   /** A packet that was malformed, or that belonged to no session. */
   badpacket: RtpPacketEvent<RtpSession>;
+  /**
+   * An invitation answered NO (too many waiting, or an IN on the data port
+   * with none on the control port first), or a session that `onSession`
+   * threw on (told BY): the address, and why (its name first, if it gave
+   * one).
+   */
+  refused: RtpPacketEvent<RtpSession>;
 }
 
 // An invitation on the control port, waiting for its IN on the data port.
@@ -311,14 +320,13 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
     const pending = this.#pending.get(id);
     if (channel === "control") {
       if (!pending && this.#pending.size >= this.#maxPending) {
-        this.stats.refused++;
-        this.#pair.send(
+        const n = this.#pending.size;
+        return this.#refuse(
           channel,
-          exchange("NO", packet.token, 0, this.#settings.name),
-          from.port,
-          from.address,
+          packet,
+          from,
+          `${n} invitation${n === 1 ? "" : "s"} waiting already (maxPending)`,
         );
-        return;
       }
       const p: Pending = pending ?? {
         token: packet.token,
@@ -335,13 +343,12 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
     }
     // The data port's IN: the session begins.
     if (!pending || pending.token !== packet.token) {
-      this.#pair.send(
+      return this.#refuse(
         channel,
-        exchange("NO", packet.token, 0, this.#settings.name),
-        from.port,
-        from.address,
+        packet,
+        from,
+        "an IN on the data port with no invitation on the control port",
       );
-      return;
     }
     this.#pending.delete(id);
     const ours = pending.ours;
@@ -391,20 +398,56 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
     );
     try {
       this.#onSession(opened.session);
-    } catch {
+    } catch (error) {
       // The callback could not take it (a closed server): the peer is told
       // BY, and it is counted. Nothing is thrown into the socket's handler.
-      this.stats.refused++;
+      this.#refused(
+        from,
+        packet.name,
+        `not taken: ${error instanceof Error ? error.message : error}`,
+      );
       opened.session.close();
     }
   }
 
+  // Answers an invitation NO, and counts and reports it.
+  #refuse(
+    channel: Channel,
+    packet: Exchange,
+    from: { address: string; port: number },
+    reason: string,
+  ): void {
+    this.#pair.send(
+      channel,
+      exchange("NO", packet.token, 0, this.#settings.name),
+      from.port,
+      from.address,
+    );
+    this.#refused(from, packet.name, reason);
+  }
+
+  #refused(
+    from: { address: string; port: number },
+    name: string,
+    reason: string,
+  ): void {
+    this.stats.refused++;
+    this.dispatchEvent(
+      new RtpPacketEvent("refused", {
+        address: formatAddress(from.address, from.port),
+        reason: name ? `${name}: ${reason}` : reason,
+      }),
+    );
+  }
+
   #bad(reason: string, from: { address: string; port: number }): void {
     this.stats.badPackets++;
-    const address = from.address.includes(":")
-      ? `[${from.address}]:${from.port}`
-      : `${from.address}:${from.port}`;
-    this.dispatchEvent(new RtpPacketEvent("badpacket", { address, reason }));
+    this.dispatchEvent(
+      new RtpPacketEvent("badpacket", {
+        address: formatAddress(from.address, from.port),
+        reason,
+      }),
+    );
   }
 }
 

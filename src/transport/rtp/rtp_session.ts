@@ -3,6 +3,7 @@
 import { encode } from "../../midi/encode.ts";
 import { MidiParser } from "../../midi/parser.ts";
 import { TypedEventTarget } from "../../util/typed_event_target.ts";
+import { formatAddress } from "../address.ts";
 import type { Transport } from "../transport.ts";
 import { clock, type Control, exchange, feedback } from "./_control.ts";
 import { RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
@@ -236,9 +237,7 @@ const GUARD_MAX = 4; // guard packets after the last MIDI, at most
 const BYE_GRACE_MS = 50; // data still taken after the peer's BY
 
 function hostPort(from: { address: string; port: number }): string {
-  return from.address.includes(":")
-    ? `[${from.address}]:${from.port}`
-    : `${from.address}:${from.port}`;
+  return formatAddress(from.address, from.port);
 }
 
 /**
@@ -351,10 +350,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     this.remoteAddr = link.remoteAddr;
     this.name = `rtp:${
       setup.peerName ||
-      hostPort({
-        address: link.remoteAddr.hostname,
-        port: link.remoteAddr.port,
-      })
+      formatAddress(link.remoteAddr.hostname, link.remoteAddr.port)
     }`;
     this.#sender = new RtpMidiSender({
       ssrc: setup.ssrc,
