@@ -260,3 +260,70 @@ Deno.test("serve --rtp prints a # rtprefused line for each invitation answered N
     peer.close();
   }
 });
+
+Deno.test("serve --rtp: a sysex as long as --max-sysex crosses from an RTP participant to a TCP client and back, exactly", async () => {
+  await using serve = midisock([
+    "serve",
+    "127.0.0.1:0",
+    "--relay",
+    "--quiet",
+    "--max-sysex",
+    "1200000",
+    "--rtp",
+    "127.0.0.1:0",
+  ]);
+  const [, port] = await serve.waitForMatch(
+    "stderr",
+    /RTP-MIDI sessions on 127\.0\.0\.1:(\d+)/,
+  );
+  const [, tcpPort] = await serve.waitForMatch(
+    "stderr",
+    /listening on 127\.0\.0\.1:(\d+)/,
+  );
+  const session = await connectRtp("127.0.0.1", Number(port), {
+    maxSysexBytes: 1200000,
+  });
+  await using rtp = new SocketPort(session, { maxSysexBytes: 1200000 });
+  const { connect } = await import("../mod.ts");
+  await using tcp = await connect("127.0.0.1", Number(tcpPort), {
+    maxSysexBytes: 1200000,
+  });
+  // Each has joined once it hears the other.
+  await until(async () => {
+    await tcp.send(message("clock"));
+    return (await rtp.receive({ signal: AbortSignal.timeout(200) })
+      .catch(() => undefined))?.type === "clock";
+  });
+  await until(async () => {
+    await rtp.send(message("clock"));
+    return (await tcp.receive({ signal: AbortSignal.timeout(200) })
+      .catch(() => undefined))?.type === "clock";
+  });
+  while (tcp.poll() || rtp.poll());
+  // Above the 1 MiB that RTP sessions take by default: serve's limit holds.
+  const data = new Uint8Array(1_100_000).map((_, i) => (i * 7) % 128);
+  await rtp.send(message("sysex", { data }));
+  await rtp.send(message("note_on", { note: 1, velocity: 1 }));
+  const signal = AbortSignal.timeout(20_000);
+  assert.deepEqual(await tcp.receive({ signal }), message("sysex", { data }));
+  assert.deepEqual(
+    await tcp.receive({ signal }),
+    message("note_on", { note: 1, velocity: 1 }),
+  );
+  await tcp.send(message("sysex", { data: data.subarray(1) }));
+  await tcp.send(message("note_on", { note: 2, velocity: 2 }));
+  assert.deepEqual(
+    await rtp.receive({ signal }),
+    message("sysex", { data: data.subarray(1) }),
+  );
+  assert.deepEqual(
+    await rtp.receive({ signal }),
+    message("note_on", { note: 2, velocity: 2 }),
+  );
+  assert.equal(session.stats.lost, 0);
+});
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = AbortSignal.timeout(5000);
+  while (!await check()) deadline.throwIfAborted();
+}

@@ -126,12 +126,13 @@ export function rtpListenAddress(
 
 /**
  * Listens for RTP-MIDI invitations, admits each participant to `server`
- * (under its allow-list and maxClients) as `rtp:NAME`, and prints its
+ * (under its allow-list and maxClients) as `rtp:NAME`, taking a sysex as
+ * long as the bus does (`maxSysexBytes`, serve's --max-sysex), and prints its
  * recoveries, bad packets and end with `line`.
  */
 export async function startRtp(
   server: PortServer,
-  where: { host: string; port: number; name?: string },
+  where: { host: string; port: number; name?: string; maxSysexBytes?: number },
   line: LineWriter,
 ): Promise<RtpListener> {
   const listener = await RtpListener.listen(
@@ -139,6 +140,8 @@ export async function startRtp(
       hostname: where.host,
       port: where.port,
       name: where.name ?? DEFAULT_NAME,
+      // The bus's own limit (--max-sysex), no lower.
+      maxSysexBytes: where.maxSysexBytes,
     },
     (session) => {
       watch(session, line);

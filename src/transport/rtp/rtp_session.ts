@@ -57,9 +57,11 @@ export interface RtpSessionOptions {
    * The most bytes of received MIDI that may wait unread. UDP cannot tell
    * the peer to slow down, so the messages of a packet that would make more
    * wait are dropped, counted (`stats.overflowed`) and reported (an
-   * `overflow` event).
+   * `overflow` event); when nothing waits, a packet's messages are taken
+   * whatever their size. The default holds two sysex messages of
+   * `maxSysexBytes` and what comes after them.
    *
-   * @default {1048576}
+   * @default {2 * maxSysexBytes + 4, and at least 1048576}
    */
   maxUnreadBytes?: number;
 }
@@ -147,6 +149,12 @@ export function sessionSettings(options: RtpSessionOptions): SessionSettings {
       `Invalid name option: expected a string, got ${typeof name}`,
     );
   }
+  const maxSysexBytes = check(
+    "maxSysexBytes",
+    options.maxSysexBytes ?? 1 << 20,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
   return {
     name,
     journal: options.journal ?? true,
@@ -157,15 +165,10 @@ export function sessionSettings(options: RtpSessionOptions): SessionSettings {
       60_000,
     ),
     timeout: check("timeout", options.timeout ?? 70_000, 100, 3_600_000),
-    maxSysexBytes: check(
-      "maxSysexBytes",
-      options.maxSysexBytes ?? 1 << 20,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
+    maxSysexBytes,
     maxUnreadBytes: check(
       "maxUnreadBytes",
-      options.maxUnreadBytes ?? 1 << 20,
+      options.maxUnreadBytes ?? Math.max(1 << 20, 2 * maxSysexBytes + 4),
       1,
       Number.MAX_SAFE_INTEGER,
     ),
@@ -235,6 +238,10 @@ const BURST = 6; // CK exchanges at the start
 const FEEDBACK_MS = 1000; // an RS at most this often, when packets came
 const GUARD_MAX = 4; // guard packets after the last MIDI, at most
 const BYE_GRACE_MS = 50; // data still taken after the peer's BY
+// The packets of one write sent in one turn; a longer write (a sysex of
+// more than about 20 KiB) sends this many a timer turn (about 20 MB/s), so
+// that a receiving socket's buffer (Linux's default: 208 KiB) keeps up.
+const PACE_PACKETS = 16;
 
 function hostPort(from: { address: string; port: number }): string {
   return formatAddress(from.address, from.port);
@@ -334,6 +341,9 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   #endedPromise = Promise.withResolvers<RtpEndReason>();
   #detached: Promise<void> | undefined;
   #byeTimer: ReturnType<typeof setTimeout> | undefined;
+  #paced: Promise<void> | undefined; // a long write still going out
+  #paceTimer: ReturnType<typeof setTimeout> | undefined;
+  #paceWake: (() => void) | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -487,17 +497,49 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
    */
   write(bytes: Uint8Array): Promise<void> {
     if (this.#ended) return Promise.reject(this.#endedError("write"));
+    // A write made while a long one is still going out waits its turn.
+    if (this.#paced) {
+      const copy = bytes.slice();
+      return this.#paced = this.#paced.then(() =>
+        this.#ended ? undefined : this.#send(copy)
+      );
+    }
+    return this.#send(bytes) ?? Promise.resolve();
+  }
+
+  // Sends a write's messages: at once, or, for more packets than a burst
+  // (a long sysex), a burst at a time, each after the last one's timer
+  // turn, so that no receiving socket's buffer overflows with them.
+  #send(bytes: Uint8Array): Promise<void> | undefined {
     const messages = this.#parser.feed(bytes);
-    if (messages.length === 0) return Promise.resolve();
+    if (messages.length === 0) return;
     const packets = this.#sender.packets(
       messages.map(encode),
       this.#now() >>> 0,
     );
-    this.#sendPackets(packets);
+    this.#sendPackets(packets.slice(0, PACE_PACKETS));
+    this.#sentMidi();
+    if (packets.length <= PACE_PACKETS) return;
+    const paced = (async () => {
+      for (let at = PACE_PACKETS; at < packets.length; at += PACE_PACKETS) {
+        await new Promise<void>((resolve) => {
+          this.#paceWake = resolve;
+          this.#paceTimer = setTimeout(resolve, 1);
+        });
+        if (this.#ended) return;
+        this.#sendPackets(packets.slice(at, at + PACE_PACKETS));
+        this.#sentMidi();
+      }
+    })().finally(() => {
+      if (this.#paced === paced) this.#paced = undefined;
+    });
+    return this.#paced = paced;
+  }
+
+  #sentMidi(): void {
     this.#lastMidi = performance.now();
     this.#guards = 0;
     this.#nextGuard = this.#lastMidi + TICK_MS;
-    return Promise.resolve();
   }
 
   /**
@@ -667,7 +709,11 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     if (messages.length === 0) return;
     let size = 0;
     for (const m of messages) size += m.length;
-    if (this.#unread + size > this.#settings.maxUnreadBytes) {
+    // (A reader that has taken everything takes the next packet's messages
+    // whatever their size: a sysex as long as maxSysexBytes.)
+    if (
+      this.#unread > 0 && this.#unread + size > this.#settings.maxUnreadBytes
+    ) {
       this.stats.overflowed += messages.length;
       this.dispatchEvent(
         new RtpPacketEvent("overflow", {
@@ -716,6 +762,8 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     this.#ended = reason;
     clearInterval(this.#timer);
     clearTimeout(this.#byeTimer);
+    clearTimeout(this.#paceTimer);
+    this.#paceWake?.();
     this.#detached = this.#link.end(
       reason === "bye"
         ? undefined
