@@ -619,3 +619,42 @@ Deno.test("RTP listener: each invitation answered NO is counted and reported by 
     peer.close();
   }
 });
+
+Deno.test("RTP integer options that are not whole numbers are refused at once, naming the option (not thrown later from a socket's handler)", async () => {
+  const refused = (what: string, got: string) => (e: unknown) =>
+    e instanceof TypeError &&
+    e.message.startsWith(`Invalid ${what} option: expected an integer in `) &&
+    e.message.endsWith(`, got ${got}`);
+  await assert.rejects(
+    RtpListener.listen(
+      { hostname: "127.0.0.1", port: 0, maxSysexBytes: 1.5 },
+      () => {},
+    ),
+    refused("maxSysexBytes", "1.5"),
+  );
+  await assert.rejects(
+    RtpListener.listen(
+      { hostname: "127.0.0.1", port: 0, maxUnreadBytes: 0.5 },
+      () => {},
+    ),
+    refused("maxUnreadBytes", "0.5"),
+  );
+  await assert.rejects(
+    RtpListener.listen(
+      { hostname: "127.0.0.1", port: 0, maxPending: NaN },
+      () => {},
+    ),
+    refused("maxPending", "NaN"),
+  );
+  await assert.rejects(
+    connectRtp("127.0.0.1", 5004, { invitations: NaN }),
+    refused("invitations", "NaN"),
+  );
+  await assert.rejects(
+    connectRtp("127.0.0.1", 5004, { inviteInterval: -1 }),
+    (e) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Invalid inviteInterval option: expected an integer in 0..3600000, got -1",
+  );
+});

@@ -4,6 +4,7 @@ import { lookup } from "node:dns/promises";
 import { formatAddress } from "../address.ts";
 import { exchange, isControl, parseControl, randomId } from "./_control.ts";
 import { type Channel, UdpPair } from "./_udp.ts";
+import { checkInteger } from "./rtp_midi.ts";
 import {
   openSession,
   type RtpSession,
@@ -62,6 +63,8 @@ function refused(where: string, name: string): Error {
  * @returns The session, begun.
  * @throws {Deno.errors.ConnectionRefused} If the peer answers NO.
  * @throws {Deno.errors.TimedOut} If it does not answer.
+ * @throws {RangeError} If the port or an option is out of range.
+ * @throws {TypeError} If an integer option is not an integer.
  *
  * @example A session to a listener, as a port
  * ```ts
@@ -86,8 +89,18 @@ export async function connectRtp(
       `Invalid port: expected an integer in 1..65534 (the data port is the next), got ${port}`,
     );
   }
-  const invitations = options.invitations ?? 12;
-  const interval = options.inviteInterval ?? 1000;
+  const invitations = checkInteger(
+    "invitations option",
+    options.invitations ?? 12,
+    1,
+    1000,
+  );
+  const interval = checkInteger(
+    "inviteInterval option",
+    options.inviteInterval ?? 1000,
+    0,
+    3_600_000,
+  );
   const signal = options.signal;
   signal?.throwIfAborted();
   const address = await resolve(hostname);

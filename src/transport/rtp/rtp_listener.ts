@@ -10,6 +10,7 @@ import {
   randomId,
 } from "./_control.ts";
 import { type Channel, UdpPair } from "./_udp.ts";
+import { checkInteger } from "./rtp_midi.ts";
 import { RtpPacketEvent, RtpSessionEvent } from "./events.ts";
 import {
   openSession,
@@ -156,6 +157,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
    * @returns The listener, listening.
    * @throws {Deno.errors.AddrInUse} If a port is taken.
    * @throws {RangeError} If an option is out of range.
+   * @throws {TypeError} If an integer option is not an integer.
    *
    * @example A listener on a free pair of ports, counting its sessions
    * ```ts
@@ -182,7 +184,12 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
         `Invalid port option: expected an integer in 0..65534 (the data port is the next), got ${port}`,
       );
     }
-    const maxPending = options.maxPending ?? 64;
+    const maxPending = checkInteger(
+      "maxPending option",
+      options.maxPending ?? 64,
+      0,
+      65536,
+    );
     const listener = new RtpListener(
       sessionSettings(options),
       maxPending,

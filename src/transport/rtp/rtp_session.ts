@@ -6,7 +6,7 @@ import { TypedEventTarget } from "../../util/typed_event_target.ts";
 import { formatAddress } from "../address.ts";
 import type { Transport } from "../transport.ts";
 import { clock, type Control, exchange, feedback } from "./_control.ts";
-import { RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
+import { checkInteger, RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
 import {
   type RtpEndReason,
   RtpPacketEvent,
@@ -149,8 +149,8 @@ export function sessionSettings(options: RtpSessionOptions): SessionSettings {
       `Invalid name option: expected a string, got ${typeof name}`,
     );
   }
-  const maxSysexBytes = check(
-    "maxSysexBytes",
+  const maxSysexBytes = checkInteger(
+    "maxSysexBytes option",
     options.maxSysexBytes ?? 1 << 20,
     0,
     Number.MAX_SAFE_INTEGER,
@@ -166,8 +166,8 @@ export function sessionSettings(options: RtpSessionOptions): SessionSettings {
     ),
     timeout: check("timeout", options.timeout ?? 70_000, 100, 3_600_000),
     maxSysexBytes,
-    maxUnreadBytes: check(
-      "maxUnreadBytes",
+    maxUnreadBytes: checkInteger(
+      "maxUnreadBytes option",
       options.maxUnreadBytes ?? Math.max(1 << 20, 2 * maxSysexBytes + 4),
       1,
       Number.MAX_SAFE_INTEGER,
