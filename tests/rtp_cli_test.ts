@@ -327,3 +327,43 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   const deadline = AbortSignal.timeout(5000);
   while (!await check()) deadline.throwIfAborted();
 }
+
+Deno.test("send rtp:// with messages on stdin delivers every one, in order, a long sysex and the last message included, then says BY", async () => {
+  const got: string[] = [];
+  const done = Promise.withResolvers<string>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (session) => {
+      const port = new SocketPort(session);
+      (async () => {
+        for await (const msg of port) {
+          got.push(
+            msg.type === "sysex" ? `sysex ${msg.data.length}` : `${msg.type}`,
+          );
+        }
+        await port.close();
+        done.resolve(await session.ended);
+      })();
+    },
+  );
+  const sysex = `sysex data=(${
+    Array.from({ length: 100_000 }, (_, i) => i % 128).join(",")
+  })`;
+  const lines = [
+    ...Array.from({ length: 20 }, (_, i) => `note_on note=${i} velocity=1`),
+    sysex,
+    "stop",
+  ];
+  await using send = midisock(
+    ["send", `rtp://127.0.0.1:${listener.port}`],
+    { stdin: lines.join("\n") + "\n" },
+  );
+  const result = await send.result();
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(await done.promise, "bye");
+  assert.deepEqual(got, [
+    ...Array.from({ length: 20 }, () => "note_on"),
+    "sysex 100000",
+    "stop",
+  ]);
+});
