@@ -658,3 +658,25 @@ Deno.test("RTP integer options that are not whole numbers are refused at once, n
         "Invalid inviteInterval option: expected an integer in 0..3600000, got -1",
   );
 });
+
+Deno.test("RTP session: a long write cut short by the peer's BY rejects, naming the session, and so does a write queued behind it", async () => {
+  const joined = Promise.withResolvers<RtpSession>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (s) => joined.resolve(s),
+  );
+  await using a = await connectRtp("127.0.0.1", listener.port);
+  const b = await joined.promise;
+  const sysex = new Uint8Array(1 << 20).fill(0x11);
+  sysex[0] = 0xf0;
+  sysex[sysex.length - 1] = 0xf7;
+  const long = a.write(sysex);
+  const after = a.write(new Uint8Array([0x90, 60, 1]));
+  await b[Symbol.asyncDispose](); // BY, while the sysex goes out
+  const ended = (e: unknown) =>
+    e instanceof Deno.errors.NotConnected &&
+    e.message === `Cannot write: RTP session ${a.name} has ended (bye)`;
+  await assert.rejects(long, ended);
+  await assert.rejects(after, ended);
+  assert.ok(a.stats.packetsSent < 700, `${a.stats.packetsSent} packets`);
+});

@@ -498,13 +498,23 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   write(bytes: Uint8Array): Promise<void> {
     if (this.#ended) return Promise.reject(this.#endedError("write"));
     // A write made while a long one is still going out waits its turn.
-    if (this.#paced) {
-      const copy = bytes.slice();
-      return this.#paced = this.#paced.then(() =>
-        this.#ended ? undefined : this.#send(copy)
-      );
-    }
-    return this.#send(bytes) ?? Promise.resolve();
+    if (!this.#paced) return this.#send(bytes) ?? Promise.resolve();
+    const copy = bytes.slice();
+    return this.#pace(
+      this.#paced.catch(() => {}).then(() => {
+        if (this.#ended) throw this.#endedError("write");
+        return this.#send(copy);
+      }),
+    );
+  }
+
+  // Holds `sending` as the write that later ones wait for, until it is done.
+  #pace(sending: Promise<void>): Promise<void> {
+    this.#paced = sending;
+    sending.catch(() => {}).finally(() => {
+      if (this.#paced === sending) this.#paced = undefined;
+    });
+    return sending;
   }
 
   // Sends a write's messages: at once, or, for more packets than a burst
@@ -520,20 +530,18 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     this.#sendPackets(packets.slice(0, PACE_PACKETS));
     this.#sentMidi();
     if (packets.length <= PACE_PACKETS) return;
-    const paced = (async () => {
+    return this.#pace((async () => {
       for (let at = PACE_PACKETS; at < packets.length; at += PACE_PACKETS) {
         await new Promise<void>((resolve) => {
           this.#paceWake = resolve;
           this.#paceTimer = setTimeout(resolve, 1);
         });
-        if (this.#ended) return;
+        // What was not sent is not dropped silently.
+        if (this.#ended) throw this.#endedError("write");
         this.#sendPackets(packets.slice(at, at + PACE_PACKETS));
         this.#sentMidi();
       }
-    })().finally(() => {
-      if (this.#paced === paced) this.#paced = undefined;
-    });
-    return this.#paced = paced;
+    })());
   }
 
   #sentMidi(): void {
