@@ -10,6 +10,7 @@
 // first send is in flight, and sends them in order once that send is done.
 
 import dgram from "node:dgram";
+import type { SessionLink } from "./rtp_session.ts";
 
 /** Which of the pair a datagram came in on or goes out of. */
 export type Channel = "control" | "data";
@@ -183,11 +184,38 @@ export class UdpPair {
   }
 
   /**
-   * Resolves once every data packet sent so far has left: a BY sent after
-   * that cannot overtake the last MIDI (two sockets race otherwise).
+   * A session's link over this pair to a peer's control and data ports.
+   * Its end first calls `forget` (if given), then says BY on both ports, as
+   * rtpmidid needs to end a session: on the data port after the last MIDI
+   * (two sockets race otherwise), then on the control port; then, with
+   * `own`, closes the pair (an initiator's own), once that has left too.
    */
-  dataSent(): Promise<void> {
-    return this.#data.idle();
+  link(
+    control: { address: string; port: number },
+    data: { address: string; port: number },
+    options: { forget?: () => void; own?: boolean },
+  ): SessionLink {
+    return {
+      sendControl: (b) =>
+        this.send("control", b, control.port, control.address),
+      sendData: (b) => this.send("data", b, data.port, data.address),
+      reply: (b, channel, to) => this.send(channel, b, to.port, to.address),
+      end: async (bye) => {
+        options.forget?.();
+        if (bye) {
+          this.send("data", bye, data.port, data.address);
+          await this.#data.idle();
+          this.send("control", bye, control.port, control.address);
+        }
+        if (options.own) await this.close();
+      },
+      localAddr: { transport: "udp", hostname: this.hostname, port: this.port },
+      remoteAddr: {
+        transport: "udp",
+        hostname: control.address,
+        port: control.port,
+      },
+    };
   }
 
   /**

@@ -205,40 +205,17 @@ export async function connectRtp(
 
   const begin = () => {
     clearTimeout(timer);
-    const localAddr: Deno.NetAddr = {
-      transport: "udp",
-      hostname: pair.hostname,
-      port: pair.port,
-    };
-    const remoteAddr: Deno.NetAddr = {
-      transport: "udp",
-      hostname: address,
-      port,
-    };
-    input = openSession({
-      sendControl: (b) => pair.send("control", b, port, address),
-      sendData: (b) => pair.send("data", b, port + 1, address),
-      reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
-      end: async (bye) => {
-        if (bye) {
-          // On both ports, as rtpmidid does (it ends a session only when
-          // both have said BY): after the last MIDI on the data port.
-          pair.send("data", bye, port + 1, address);
-          await pair.dataSent();
-          pair.send("control", bye, port, address);
-        }
-        await pair.close();
+    input = openSession(
+      pair.link({ address, port }, { address, port: port + 1 }, { own: true }),
+      {
+        role: "initiator",
+        token,
+        ssrc,
+        peerSsrc: peer!.ssrc,
+        peerName: peer!.name,
+        settings,
       },
-      localAddr,
-      remoteAddr,
-    }, {
-      role: "initiator",
-      token,
-      ssrc,
-      peerSsrc: peer!.ssrc,
-      peerName: peer!.name,
-      settings,
-    });
+    );
     for (const [channel, bytes, from] of early.splice(0)) {
       feed(input, channel, bytes, from);
     }

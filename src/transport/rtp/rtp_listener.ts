@@ -361,43 +361,25 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
     const ours = pending.ours;
     new DataView(ok.buffer).setUint32(12, ours);
     this.#pair.send("data", ok, from.port, from.address);
-    const pair = this.#pair;
     const control = pending.control;
     const data = { address: from.address, port: from.port };
-    const localAddr: Deno.NetAddr = {
-      transport: "udp",
-      hostname: pair.hostname,
-      port: pair.port,
-    };
-    const remoteAddr: Deno.NetAddr = {
-      transport: "udp",
-      hostname: control.address,
-      port: control.port,
-    };
-    const opened = openSession({
-      sendControl: (b) =>
-        pair.send("control", b, control.port, control.address),
-      sendData: (b) => pair.send("data", b, data.port, data.address),
-      reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
-      end: async (bye) => {
-        if (this.#sessions.get(id)?.input === opened) this.#sessions.delete(id);
-        if (!bye) return;
-        // On both ports, as rtpmidid does (it ends a session only when
-        // both have said BY): after the last MIDI on the data port.
-        pair.send("data", bye, data.port, data.address);
-        await pair.dataSent();
-        pair.send("control", bye, control.port, control.address);
+    const opened: SessionInput = openSession(
+      this.#pair.link(control, data, {
+        forget: () => {
+          if (this.#sessions.get(id)?.input === opened) {
+            this.#sessions.delete(id);
+          }
+        },
+      }),
+      {
+        role: "responder",
+        token: pending.token,
+        ssrc: ours,
+        peerSsrc: pending.ssrc,
+        peerName: pending.name,
+        settings: this.#settings,
       },
-      localAddr,
-      remoteAddr,
-    }, {
-      role: "responder",
-      token: pending.token,
-      ssrc: ours,
-      peerSsrc: pending.ssrc,
-      peerName: pending.name,
-      settings: this.#settings,
-    });
+    );
     this.#sessions.set(id, { input: opened, ports: [control.port, data.port] });
     this.stats.sessions++;
     this.dispatchEvent(
