@@ -680,3 +680,26 @@ Deno.test("RTP session: a long write cut short by the peer's BY rejects, naming 
   await assert.rejects(after, ended);
   assert.ok(a.stats.packetsSent < 700, `${a.stats.packetsSent} packets`);
 });
+
+Deno.test("RTP listener: a participant that the bus turns away (maxClients) is told BY, and its session is freed", async () => {
+  await using bus = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    maxClients: 1,
+  });
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (s) => bus.admit(s, { name: s.name }),
+  );
+  await using first = await connectRtp("127.0.0.1", listener.port, {
+    name: "first",
+  });
+  await until("the first on the bus", () => bus.ports.length === 1);
+  const second = await connectRtp("127.0.0.1", listener.port, {
+    name: "second",
+  });
+  assert.equal(await second.ended, "bye");
+  await second[Symbol.asyncDispose]();
+  await until("the second freed", () => listener.sessions.length === 1);
+  assert.deepEqual(listener.sessions.map((s) => s.name), ["rtp:first"]);
+  assert.equal(first.stats.badPackets, 0);
+});
