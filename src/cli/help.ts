@@ -231,7 +231,7 @@ const RTP_EVENTS: [string, string][] = [
   ],
   [
     "# rtprefused ADDRESS [NAME: ]REASON",
-    "an invitation answered NO (too many half-open, or an IN on the data port with none on the control port first), counted",
+    "an invitation answered NO (an IN on the data port with none on the control port first), or left half-open and given up for a newer one (more than 64 waiting), counted",
   ],
   [
     "# rtpend NAME reason=bye|timeout|closed packets=N lost=N recovered=N bad=N late=N",

@@ -38,8 +38,9 @@ export interface RtpListenerOptions extends RtpSessionOptions {
    */
   port?: number;
   /**
-   * The most invitations waiting for their data port's IN at once; more are
-   * answered NO.
+   * The most invitations waiting for their data port's IN at once: a newer
+   * one takes the place of the oldest, which is counted as refused (with
+   * 0, every invitation is answered NO).
    *
    * @default {64}
    */
@@ -53,9 +54,10 @@ export interface RtpListenerStats {
   /** Packets that were malformed or belonged to no session. */
   badPackets: number;
   /**
-   * Invitations answered NO (too many waiting, or an IN on the data port
-   * with none on the control port), and sessions that `onSession` threw on
-   * (they are told BY); each is a `refused` event.
+   * Invitations answered NO (an IN on the data port with none on the
+   * control port, or maxPending 0) or given up for newer ones (maxPending),
+   * and sessions that `onSession` threw on (they are told BY); each is a
+   * `refused` event.
    */
   refused: number;
 }
@@ -67,10 +69,10 @@ export interface RtpListenerEventMap {
   /** A packet that was malformed, or that belonged to no session. */
   badpacket: RtpPacketEvent<RtpSession>;
   /**
-   * An invitation answered NO (too many waiting, or an IN on the data port
-   * with none on the control port first), or a session that `onSession`
-   * threw on (told BY): the address, and why (its name first, if it gave
-   * one).
+   * An invitation answered NO (an IN on the data port with none on the
+   * control port first, or maxPending 0), one given up for a newer one
+   * (maxPending), or a session that `onSession` threw on (told BY): the
+   * address, and why (its name first, if it gave one).
    */
   refused: RtpPacketEvent<RtpSession>;
 }
@@ -326,13 +328,24 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
     }
     const pending = this.#pending.get(id);
     if (channel === "control") {
-      if (!pending && this.#pending.size >= this.#maxPending) {
-        const n = this.#pending.size;
+      if (!pending && this.#maxPending === 0) {
         return this.#refuse(
           channel,
           packet,
           from,
-          `${n} invitation${n === 1 ? "" : "s"} waiting already (maxPending)`,
+          "no invitation may wait (maxPending 0)",
+        );
+      }
+      if (!pending && this.#pending.size >= this.#maxPending) {
+        // The oldest gives way (a real participant's IN on the data port
+        // follows its OK within a round trip), so that invitations left
+        // half-open cannot lock everyone out.
+        const [oldest, given] = this.#pending.entries().next().value!;
+        this.#pending.delete(oldest);
+        this.#refused(
+          given.control,
+          given.name,
+          `given up for a newer invitation (maxPending ${this.#maxPending})`,
         );
       }
       const p: Pending = pending ?? {
