@@ -733,3 +733,24 @@ Deno.test("RTP listener: invitations left half-open (IN on the control port only
     flood.close();
   }
 });
+
+Deno.test("RTP sockets: a datagram whose handler throws is reported with its sender (node:dgram would swallow the error)", async () => {
+  const faults: string[] = [];
+  const pair = await UdpPair.bind(
+    "127.0.0.1",
+    0,
+    () => {
+      throw new Error("boom");
+    },
+    (error, from) => faults.push(`${error.message} ${from?.port}`),
+  );
+  const peer = await rawSocket();
+  try {
+    peer.send(new Uint8Array([1]), pair.port + 1, "127.0.0.1");
+    await until("the fault", () => faults.length === 1);
+    assert.deepEqual(faults, [`boom ${peer.address().port}`]);
+  } finally {
+    peer.close();
+    await pair.close();
+  }
+});

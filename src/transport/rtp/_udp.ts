@@ -15,6 +15,16 @@ import type { SessionLink } from "./rtp_session.ts";
 /** Which of the pair a datagram came in on or goes out of. */
 export type Channel = "control" | "data";
 
+/**
+ * Called with a failed send (no `from`: UDP makes no promise), or with what
+ * a datagram's handler threw (with its sender), which node:dgram would
+ * swallow without a word.
+ */
+export type OnFault = (
+  error: Error,
+  from?: { address: string; port: number },
+) => void;
+
 /** Called with each datagram that comes in. */
 export type OnDatagram = (
   channel: Channel,
@@ -120,7 +130,7 @@ export class UdpPair {
     hostname: string,
     port: number,
     onDatagram: OnDatagram,
-    onError: (error: Error) => void,
+    onFault: OnFault,
   ): Promise<UdpPair> {
     const type = hostname.includes(":") ? "udp6" : "udp4";
     let lastError: unknown;
@@ -151,15 +161,28 @@ export class UdpPair {
         if (port === 0) continue;
         throw error;
       }
+      const onError = (error: Error) => onFault(error);
       control.on("error", onError);
       data.on("error", onError);
       const pair = new UdpPair(control, data, hostname, controlPort, onError);
-      control.on("message", (bytes: Uint8Array, rinfo: dgram.RemoteInfo) => {
-        if (!pair.#closed) onDatagram("control", bytes, rinfo);
-      });
-      data.on("message", (bytes: Uint8Array, rinfo: dgram.RemoteInfo) => {
-        if (!pair.#closed) onDatagram("data", bytes, rinfo);
-      });
+      for (
+        const [channel, socket] of [["control", control], [
+          "data",
+          data,
+        ]] as const
+      ) {
+        socket.on("message", (bytes: Uint8Array, rinfo: dgram.RemoteInfo) => {
+          if (pair.#closed) return;
+          try {
+            onDatagram(channel, bytes, rinfo);
+          } catch (error) {
+            onFault(
+              error instanceof Error ? error : new Error(String(error)),
+              { address: rinfo.address, port: rinfo.port },
+            );
+          }
+        });
+      }
       return pair;
     }
     throw lastError ??

@@ -145,7 +145,12 @@ export async function connectRtp(
         }
       }
     },
-    () => {},
+    (error, from) => {
+      // (A failed send: UDP makes no promise.)
+      if (from && input) {
+        input.bad(`could not be handled: ${error.message}`, from);
+      }
+    },
   );
 
   const feed = (

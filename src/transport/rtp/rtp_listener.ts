@@ -207,7 +207,11 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
       hostname,
       port,
       (channel, bytes, from) => listener.#datagram(channel, bytes, from),
-      () => {}, // a failed send: UDP makes no promise
+      // A failed send: UDP makes no promise. A datagram that could not be
+      // handled: counted, as a bad one.
+      (error, from) => {
+        if (from) listener.#bad(`could not be handled: ${error.message}`, from);
+      },
     );
     return listener;
   }
