@@ -754,3 +754,32 @@ Deno.test("RTP sockets: a datagram whose handler throws is reported with its sen
     await pair.close();
   }
 });
+
+Deno.test("RTP sessions: the receiver's RS (once a second) trims the sender's journal to its 3-byte header", async () => {
+  const joined = Promise.withResolvers<RtpSession>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (s) => joined.resolve(s),
+  );
+  await using a = await connectRtp("127.0.0.1", listener.port);
+  const b = await joined.promise;
+  await using _reader = new SocketPort(b); // b reads, and so sends RS
+  // The journal bytes of the packet that a write makes.
+  const journalOf = async (bytes: number[]) => {
+    const before = a.stats.journalBytes;
+    await a.write(new Uint8Array(bytes));
+    return a.stats.journalBytes - before;
+  };
+  await journalOf([0x90, 60, 100]);
+  await journalOf([0xb0, 64, 127]);
+  await journalOf([0xc0, 5]);
+  // Unacknowledged, the note, the pedal and the program are coded.
+  assert.ok(await journalOf([0xf8]) >= 16);
+  const deadline = AbortSignal.timeout(3000);
+  let bytes;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    bytes = await journalOf([0xf8]);
+  } while (bytes > 3 && !deadline.aborted);
+  assert.equal(bytes, 3, "trimmed to the journal's header");
+});
