@@ -367,3 +367,46 @@ Deno.test("send rtp:// with messages on stdin delivers every one, in order, a lo
     "stop",
   ]);
 });
+
+Deno.test("serve --rtp: while stdout is behind, a flood of bad datagrams is counted, not queued as lines; one line says how many were left out", async () => {
+  const { PortServer } = await import("../mod.ts");
+  const { startRtp } = await import("../src/cli/rtp.ts");
+  await using bus = new PortServer("127.0.0.1", 0);
+  // stdout, stuck until `release`.
+  const release = Promise.withResolvers<void>();
+  const lines: string[] = [];
+  const line = (_json: Record<string, unknown>, text: string) => {
+    lines.push(text);
+    return release.promise;
+  };
+  await using listener = await startRtp(
+    bus,
+    { host: "127.0.0.1", port: 0 },
+    line,
+  );
+  const junk = dgram.createSocket("udp4");
+  await new Promise<void>((r) => junk.bind(0, "127.0.0.1", () => r()));
+  try {
+    for (let i = 0; i < 200; i++) {
+      junk.send(
+        new Uint8Array([0xff, 0xff, 0x58, 0x58]),
+        listener.port,
+        "127.0.0.1",
+      );
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+    }
+    const deadline = AbortSignal.timeout(5000);
+    while (listener.stats.badPackets < 200) {
+      deadline.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(lines.length, 1);
+    release.resolve();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(lines.slice(1), [
+      "# unprinted 199 lines of RTP events: stdout was behind (the counts have them)",
+    ]);
+  } finally {
+    junk.close();
+  }
+});

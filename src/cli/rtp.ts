@@ -135,6 +135,7 @@ export async function startRtp(
   where: { host: string; port: number; name?: string; maxSysexBytes?: number },
   line: LineWriter,
 ): Promise<RtpListener> {
+  line = unlessBehind(line);
   const listener = await RtpListener.listen(
     {
       hostname: where.host,
@@ -216,4 +217,44 @@ function bad(event: RtpPacketEvent, line: LineWriter): void {
     { event: "badpacket", address, port, reason },
     `# badpacket ${address}${port ? ` ${port}` : ""} ${reason}`,
   );
+}
+
+/**
+ * RTP's lines, which anyone's datagrams can cause, one a datagram: while
+ * stdout is behind (a line from an earlier turn still waits for it), more
+ * are counted rather than queued, and once it has caught up one line says
+ * how many were left out (the stats count every one).
+ */
+function unlessBehind(line: LineWriter): LineWriter {
+  let waiting = 0; // lines not yet taken by stdout
+  let thisTurn = false; // a line was written in this turn
+  let unprinted = 0;
+  const write = (json: Record<string, unknown>, text: string) => {
+    waiting++;
+    if (!thisTurn) {
+      thisTurn = true;
+      queueMicrotask(() => thisTurn = false);
+    }
+    const written = line(json, text);
+    written.finally(() => {
+      waiting--;
+      if (waiting === 0 && unprinted > 0) {
+        const count = unprinted;
+        unprinted = 0;
+        write(
+          { event: "unprinted", count },
+          `# unprinted ${count} lines of RTP events: stdout was behind (the counts have them)`,
+        );
+      }
+    }).catch(() => {});
+    return written;
+  };
+  return (json, text) => {
+    // (Lines of the same turn are one datagram's: they go together.)
+    if (waiting > 0 && !thisTurn) {
+      unprinted++;
+      return Promise.resolve();
+    }
+    return write(json, text);
+  };
 }
