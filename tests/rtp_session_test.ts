@@ -136,7 +136,11 @@ Deno.test("RTP initiator: IN on the control port, then on the data port, retried
       assert.equal(session.name, "rtp:fake");
       assert.equal(session.ssrc, ssrc);
       // The CK0 burst: answer each with CK1, and see CK2 come back.
-      const clocks = () => dataGot.slice(1).filter((g) => g.bytes[8] === 0);
+      // (By the command, not by byte 8 alone: an IN retried on the data
+      // port has its token's first byte there.)
+      const ck = (count: number) => (g: { bytes: Uint8Array }) =>
+        g.bytes[2] === 0x43 && g.bytes[3] === 0x4b && g.bytes[8] === count;
+      const clocks = () => dataGot.filter(ck(0));
       await until("6 CK0", () => clocks().length >= 6, 3000);
       const sent = clocks().slice(0, 6).map((g) => {
         const v = new DataView(g.bytes.buffer);
@@ -147,9 +151,9 @@ Deno.test("RTP initiator: IN on the control port, then on the data port, retried
       data.send(clock(777, 1, [sent[5], 12345, 0]), from + 1, "127.0.0.1");
       await until(
         "CK2",
-        () => dataGot.some((g) => g.bytes[3] === 0x4b && g.bytes[8] === 2),
+        () => dataGot.some(ck(2)),
       );
-      const ck2 = dataGot.find((g) => g.bytes[8] === 2)!.bytes;
+      const ck2 = dataGot.find(ck(2))!.bytes;
       const v = new DataView(ck2.buffer);
       assert.equal(v.getUint32(16), sent[5]);
       assert.equal(v.getUint32(24), 12345);
@@ -158,7 +162,7 @@ Deno.test("RTP initiator: IN on the control port, then on the data port, retried
       data.send(clock(777, 0, [99, 0, 0]), from + 1, "127.0.0.1");
       await until(
         "CK1",
-        () => dataGot.some((g) => g.bytes[3] === 0x4b && g.bytes[8] === 1),
+        () => dataGot.some(ck(1)),
       );
     } finally {
       session.close();
