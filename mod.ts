@@ -101,6 +101,18 @@ export {
   type WebSocketTransportOptions,
 } from "./src/transport/websocket_transport.ts";
 export {
+  IPMIDI_BASE_PORT,
+  IPMIDI_GROUP,
+  IPMIDI_MAX_PORT,
+  IpMidiDropEvent,
+  type IpMidiDropEventInit,
+  type IpMidiStats,
+  IpMidiTransport,
+  type IpMidiTransportEventMap,
+  type IpMidiTransportOptions,
+  ipMidiUdpPort,
+} from "./src/transport/ipmidi_transport.ts";
+export {
   MidiPort,
   type ReceiveOptions,
   type TimedMessage,
@@ -117,6 +129,7 @@ export {
   type ReconnectOptions,
 } from "./src/client/connect.ts";
 export { RefusedError } from "./src/client/refused_error.ts";
+export { EchoRoundTrip, type RoundTrip } from "./src/client/echo_round_trip.ts";
 export {
   type DialHint,
   ReconnectingPort,
@@ -173,6 +186,12 @@ export {
   type TrackEvent,
 } from "./src/smf/midi_file.ts";
 export { readMidiFile } from "./src/smf/read_midi_file.ts";
+export {
+  type PlaySchedule,
+  playSchedule,
+  type PlayScheduleOptions,
+  type ScheduledMessage,
+} from "./src/smf/play_schedule.ts";
 export {
   RecordingFile,
   type RecordingFileOptions,

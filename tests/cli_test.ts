@@ -669,12 +669,12 @@ Deno.test("midisock gives one error line and a non-zero status for bad input", a
     [
       [],
       2,
-      "Missing command: serve, monitor, send, record, ports or connect (see midisock --help)",
+      "Missing command: serve, monitor, send, record, play, ping, ports, connect or discover (see midisock --help)",
     ],
     [
       ["dance"],
       2,
-      'Unknown command "dance": expected serve, monitor, send, record, ports or connect (see midisock --help)',
+      'Unknown command "dance": expected serve, monitor, send, record, play, ping, ports, connect or discover (see midisock --help)',
     ],
     [["--bogus"], 2, "Unknown option '--bogus' (see midisock --help)"],
     [
@@ -805,9 +805,21 @@ async function helpText(args: string[]): Promise<string> {
 
 const HELPS = [
   ["--help"],
-  ...["serve", "monitor", "send", "record", "ports", "connect"].map((
-    c,
-  ) => [c, "--help"]),
+  ...[
+    "serve",
+    "monitor",
+    "send",
+    "record",
+    "play",
+    "ping",
+    "ports",
+    "connect",
+    "discover",
+  ].map(
+    (
+      c,
+    ) => [c, "--help"],
+  ),
 ];
 
 /**
@@ -940,6 +952,23 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
         "--nats-creds FILE",
         "--nats-ca FILE",
       ]],
+      ["LAN options (see docs/lan.md):", [
+        "--ipmidi [N]",
+        "--ipmidi-interface ADDR",
+        "--advertise [NAME]",
+      ]],
+      [
+        "Network MIDI 2.0 options (Windows MIDI Services, UMP over UDP):",
+        [
+          "--midi2 [HOST:]PORT",
+          "--midi2-name NAME",
+          "--midi2-secret-file FILE",
+          "--midi2-users FILE",
+          "--midi2-protocol 1|2",
+          "--midi2-group N",
+          "--midi2-fec N",
+        ],
+      ],
     ],
   );
   for (const args of HELPS.slice(1)) {
@@ -950,7 +979,7 @@ Deno.test("midisock serve --help groups its options by what they are for, and ev
     ).flatMap(({ lines }) => terms(lines)).flatMap((term) =>
       term.split(", ").map((flag) => flag.split(" ")[0])
     );
-    for (const [flag] of usage.matchAll(/--[a-z-]+/g)) {
+    for (const [flag] of usage.matchAll(/--[a-z0-9-]+/g)) {
       assert.ok(
         listed.includes(flag),
         `${args[0]} --help: ${flag} is in its usage and in none of its lists`,

@@ -327,7 +327,7 @@ export class Admission {
         // that hears MIDI first knows it is in.
         const quiet = port.stats.writtenBytes + port.queuedBytes === 0;
         if (answer && asksVerdict(port.hello) && quiet && !port.closed) {
-          port.enqueue(verdictLine());
+          port.enqueue(verdictLine(undefined, port.hello));
         }
       }, { once: true });
     }
@@ -733,7 +733,7 @@ export class Admission {
       await Promise.race([known, whenAborted(deadline)]);
     }
     if (host.closed()) return await port.abort("the server closed");
-    if (asksVerdict(hello)) port.enqueue(verdictLine()); // before any MIDI
+    if (asksVerdict(hello)) port.enqueue(verdictLine(undefined, hello)); // before any MIDI
     this.#count(port);
     this.place(port);
   }

@@ -143,12 +143,19 @@ export class OpeningGuard implements
    * @param buf Where to read.
    * @returns How many bytes, or null at the end (and for a probe).
    */
-  async read(buf: Uint8Array): Promise<number | null> {
-    if (this.#rest) return this.#give(this.#rest, buf);
-    if (this.#held === undefined) return await this.#conn.read(buf);
+  read(buf: Uint8Array): Promise<number | null> {
+    if (this.#rest) return Promise.resolve(this.#give(this.#rest, buf));
+    // Once the first bytes are known, the connection's own read, with no
+    // promise of this guard's between.
+    if (this.#held === undefined) return this.#conn.read(buf);
+    return this.#readFirst(buf);
+  }
+
+  // Reads until the first bytes say they are no TLS or HTTP.
+  async #readFirst(buf: Uint8Array): Promise<number | null> {
     while (true) {
       const n = await this.#conn.read(buf);
-      const held = this.#held;
+      const held = this.#held ?? new Uint8Array(0);
       if (n === null) {
         this.#held = undefined;
         return held.length > 0 ? this.#give(held, buf) : null;

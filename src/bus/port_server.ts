@@ -13,6 +13,7 @@ import {
   ReleaseEvent,
 } from "./events.ts";
 import { NoteTracker } from "../midi/note_tracker.ts";
+import { asksEcho, echoAnswer } from "../transport/echo.ts";
 import { encode } from "../midi/encode.ts";
 import { encodeAll } from "../midi/encode_into.ts";
 import { PortClosedError } from "../port/errors.ts";
@@ -55,6 +56,12 @@ export interface PortServerStats {
   pending: number;
   /** Messages from clients not delivered: sysex, or refused by filter. */
   filtered: number;
+  /**
+   * Echo requests answered (`midisock ping`, from clients whose hello line
+   * asked for the echo): each went back to its sender alone, and was
+   * neither relayed nor read, nor counted in `received`.
+   */
+  echoes: number;
   /** Bytes that clients hold now in messages still arriving. */
   bufferedBytes: number;
   /** Partial messages discarded to keep within maxBufferedBytes. */
@@ -192,6 +199,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   #admission: Admission;
   #budget: BufferBudget;
   #filtered = 0;
+  #echoes = 0;
   #relayed = 0;
   #releaseNotes: boolean;
   #busState: NoteTracker | undefined; // with snapshot
@@ -363,6 +371,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
       rejected: this.#admission.rejected,
       pending: this.#admission.pending,
       filtered: this.#filtered,
+      echoes: this.#echoes,
       bufferedBytes: this.#budget.heldBytes,
       bufferDiscards: this.#budget.discards,
       received: this.#received,
@@ -698,6 +707,7 @@ export class PortServer extends MidiPort<PortServerEventMap> {
             break; // the client has gone, and everything it sent is taken
           }
         }
+        if (msg.type === "sysex" && this.#echo(msg, port)) continue;
         const time = port.lastTime;
         this.#received++;
         taken++;
@@ -732,6 +742,20 @@ export class PortServer extends MidiPort<PortServerEventMap> {
         }),
       );
     }
+  }
+
+  // Answers an echo request of a client that asked for the echo in its
+  // hello line, to that client alone; says whether `msg` was one.
+  #echo(msg: Message, port: SocketPort): boolean {
+    const answer = asksEcho(port.hello) ? echoAnswer(msg) : undefined;
+    if (answer === undefined) return false;
+    this.#echoes++;
+    try {
+      port.enqueue(encode(answer));
+    } catch {
+      // It is closing: it asks no more.
+    }
+    return true;
   }
 
   // Hands a client's message to the relay and to the server's readers.

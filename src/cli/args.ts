@@ -60,6 +60,36 @@ export function address(text: string, connecting: boolean): Address {
   return parsed;
 }
 
+/**
+ * A number option of a command (`--name TEXT`): `fallback` when it is not
+ * given, else a finite number in `min..max` (above `min`, with
+ * `aboveMin`), an integer with `integer`, or a usage error that says so.
+ */
+export function numberOption(
+  option: { command: string; name: string; text: string | undefined },
+  fallback: number,
+  range: { min: number; max: number; integer?: boolean; aboveMin?: boolean },
+): number {
+  const { command, name, text } = option;
+  if (text === undefined) return fallback;
+  const { min, max, integer, aboveMin } = range;
+  const value = Number(text);
+  if (
+    text.trim() === "" || !Number.isFinite(value) || value < min ||
+    (aboveMin && value === min) || value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
+    const kind = integer ? "an integer" : "a number";
+    const span = aboveMin ? `> ${min} and <= ${max}` : `in ${min}..${max}`;
+    throw new UsageError(
+      `Invalid --${name} ${
+        JSON.stringify(text)
+      }: expected ${kind} ${span} (see ${PROGRAM} ${command} --help)`,
+    );
+  }
+  return value;
+}
+
 /** A command's one positional argument (an address), or `fallback`. */
 export function onePositional(
   command: string,
@@ -89,6 +119,9 @@ export const TLS_CLIENT_OPTIONS = {
   "token-file": { type: "string" },
   "insecure-token": { type: "boolean" },
   name: { type: "string" },
+  "secret-file": { type: "string" },
+  user: { type: "string" },
+  "password-file": { type: "string" },
 } as const;
 
 /**
@@ -166,6 +199,13 @@ export interface Link {
   tls?: DialTls;
   hello: { name?: string; token?: string };
   insecureToken?: boolean;
+  /** Ask for the server's echo (`midisock ping`). */
+  echo?: boolean;
+  /**
+   * Credentials for a `midi2://` host: --secret-file, or --user and
+   * --password-file.
+   */
+  midi2?: { secret?: string; user?: string; password?: string };
 }
 
 /** The Link from --tls, --ca, --name, the token and --insecure-token. */
@@ -176,6 +216,9 @@ export async function clientLink(
     name?: string;
     "token-file"?: string;
     "insecure-token"?: boolean;
+    "secret-file"?: string;
+    user?: string;
+    "password-file"?: string;
   },
 ): Promise<Link> {
   const token = await readToken(values["token-file"]);
@@ -183,6 +226,49 @@ export async function clientLink(
     tls: await clientTls(values),
     hello: { name: values.name, token },
     insecureToken: values["insecure-token"],
+    midi2: await midi2Credentials(values),
+  };
+}
+
+/**
+ * The text of a secret file: all of it, but one trailing newline (LF or
+ * CRLF), so that a secret may hold any character. An empty secret is an
+ * error that names the option and the file.
+ */
+export async function readSecretFile(
+  option: string,
+  file: string,
+): Promise<string> {
+  const text = (await readText(option, file)).replace(/\r?\n$/, "");
+  if (text === "") throw new Error(`Cannot use ${option} ${file}: it is empty`);
+  return text;
+}
+
+/**
+ * The credentials of a `midi2://` host: --secret-file FILE (all of it but a
+ * trailing newline), or --user NAME and --password-file FILE (the same).
+ */
+async function midi2Credentials(
+  values: { "secret-file"?: string; user?: string; "password-file"?: string },
+): Promise<Link["midi2"]> {
+  const { user } = values;
+  const secretFile = values["secret-file"];
+  const passwordFile = values["password-file"];
+  if ((user === undefined) !== (passwordFile === undefined)) {
+    throw new UsageError(
+      "--user and --password-file go together (see --help)",
+    );
+  }
+  if (secretFile === undefined && user === undefined) return undefined;
+  const read = readSecretFile;
+  return {
+    secret: secretFile === undefined
+      ? undefined
+      : await read("--secret-file", secretFile),
+    user,
+    password: passwordFile === undefined
+      ? undefined
+      : await read("--password-file", passwordFile),
   };
 }
 
@@ -194,4 +280,38 @@ async function clientTls(
     return { caCerts: [await readText("--ca", values.ca)] };
   }
   return values.tls ? true : undefined;
+}
+
+/**
+ * Rewrites an option whose value may be left out (`--ipmidi [N]`) into the
+ * `--flag=VALUE` form that parseArgs reads: `--flag=VALUE` stays,
+ * `--flag VALUE` takes the next argument if `takes(it)`, and `--flag` alone
+ * is `--flag=` + `fallback`.
+ */
+export function optionalValue(
+  args: readonly string[],
+  flag: string,
+  takes: (next: string) => boolean,
+  fallback: string,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg !== flag) {
+      out.push(arg);
+      continue;
+    }
+    const next = args[i + 1];
+    if (next !== undefined && !next.startsWith("-") && takes(next)) {
+      out.push(`${flag}=${next}`);
+      i++;
+    } else {
+      out.push(`${flag}=${fallback}`);
+    }
+  }
+  return out;
 }

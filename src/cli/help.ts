@@ -81,8 +81,11 @@ Usage:
   ${PROGRAM} monitor HOST:PORT [--json] [--no-reconnect] [--tls] [--ca FILE]
   ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE] [MESSAGE...]
   ${PROGRAM} record HOST:PORT FILE.mid [--ppq N] [--bpm N] [--duration S]
+  ${PROGRAM} play HOST:PORT FILE.mid [--speed X] [--loop]
+  ${PROGRAM} ping HOST:PORT [--count N] [--interval MS] [-v]
   ${PROGRAM} ports [--json]
   ${PROGRAM} connect HOST:PORT [--in NAME]... [--out NAME]... [--virtual NAME]...
+  ${PROGRAM} discover [--json] [--timeout SECONDS] [--kind KIND]...
   ${PROGRAM} COMMAND --help
   ${PROGRAM} --help | --version
 
@@ -93,18 +96,23 @@ ${
       ["monitor", "Connect to a server and print what it sends"],
       ["send", "Connect to a server and send messages"],
       ["record", "Connect to a server and keep what it sends in a MIDI file"],
+      ["play", "Connect to a server and play a MIDI file into it, on time"],
+      ["ping", "Measure the round trip to a server, and its jitter"],
       ["ports", "List this machine's MIDI inputs and outputs"],
       [
         "connect",
         "Play local MIDI inputs into a server, and a server on local MIDI outputs (serve --out plays a server's bus on outputs)",
       ],
+      ["discover", "List the MIDI services that answer on the LAN (Bonjour)"],
     ], 11)
   }
 
 An address is HOST:PORT, [IPV6]:PORT or :PORT; the host defaults to
-localhost. rtp://HOST[:PORT] (port 5004 by default) invites an RTP-MIDI
-session instead (a Mac, rtpMIDI, rtpmidid; --name is its session name).
-A MIDI port NAME is its whole name, or a piece of it, in any
+localhost. It may also be rtp://HOST[:PORT] (port 5004 by default), which
+invites an RTP-MIDI session (a Mac, rtpMIDI, rtpmidid; --name is its
+session name), ipmidi://N (ipMIDI port N, 1 to 20), or the name of a
+service that answers on the LAN, as NAME or mdns:NAME (see ${PROGRAM}
+discover). A MIDI port NAME is its whole name, or a piece of it, in any
 case, that no other port's name has (see ${PROGRAM} ports). The commands
 and options that use MIDI ports need --allow-ffi --allow-read --allow-env.
 A message is in mido's text format, such as
@@ -253,6 +261,8 @@ export const SERVE_HELP: string =
          [--web [HOST:]PORT [--web-origin ORIGIN]... [--web-host NAME]...]
          [--nats URL... --bus NAME [--hub ID] [NATS OPTION...]]
          [--rtp [HOST:]PORT [--rtp-name NAME]]
+         [--ipmidi [N] [--ipmidi-interface ADDR]] [--advertise [NAME]]
+         [--midi2 [HOST:]PORT [NETWORK MIDI 2.0 OPTION...]]
 
 Runs a socket-port server at HOST:PORT (default localhost:8080; port 0 picks
 a free port) and prints each message that a client sends, one a line: the
@@ -427,6 +437,56 @@ ${
     ])
   }
 
+${
+    options("LAN options (see docs/lan.md):", [
+      [
+        "--ipmidi [N]",
+        "Join ipMIDI port N (1 to 20, default 1: group 225.0.0.37, UDP port 21928 + N - 1, as ipMIDI and qmidinet use) as one more client of the bus, ipmidi:N; it implies --relay. Each message goes in a datagram of its own, from a port of this server's own; its own datagrams that come back are ignored, and what it hears from the group is never sent back to it",
+      ],
+      [
+        "--ipmidi-interface ADDR",
+        "Join the group on, and send from, the interface with this IPv4 address (default: the system's route for 224.0.0.0/4)",
+      ],
+      [
+        "--advertise [NAME]",
+        `Publish the server over mDNS/DNS-SD (Bonjour) as NAME (default "midisock on HOSTNAME"; a NAME that looks like HOST:PORT needs --advertise=NAME): the TCP port as _midisock._tcp, with the TXT keys tls=1, token=1 and relay=1 where they hold (never the token), --web's as _http._tcp with path=/, and --midi2's as _midi2._udp with its endpoint name and Product Instance Id. Each goes to stderr, as '${PROGRAM}: advertised "NAME" as _midisock._tcp on port 8080'. On stop it sends goodbyes. It needs --allow-sys=networkInterfaces (and hostname for the default name)`,
+      ],
+    ])
+  }
+
+${
+    options("Network MIDI 2.0 options (Windows MIDI Services, UMP over UDP):", [
+      [
+        "--midi2 [HOST:]PORT",
+        `Also be a Network MIDI 2.0 host on UDP PORT (the host defaults to the server's): each remote endpoint that joins is one more client, named ENDPOINT@HOST:PORT, with the same --allow, --max-clients and relay. Its address goes to stderr, as "${PROGRAM}: Network MIDI 2.0 host "midisock" on UDP 127.0.0.1:5673". Lines: # midi2 session NAME, # midi2 end NAME REASON, # midi2 refused ADDRESS REASON, # midi2 drop NAME count=N REASON (what has no MIDI 1.0 form, or was lost; ten lines a second at most, the rest summed), and # midi2 stats when it stops`,
+      ],
+      [
+        "--midi2-name NAME",
+        'The UMP endpoint name that endpoints see for this host, as Windows MIDI Services lists it (default "midisock"; at most 98 bytes)',
+      ],
+      [
+        "--midi2-secret-file FILE",
+        "Take in only endpoints that answer the challenge with the shared secret in FILE (all of it; a trailing newline is ignored)",
+      ],
+      [
+        "--midi2-users FILE",
+        "Take in only endpoints that answer with a user and password of FILE: one user:password a line, UTF-8, # starts a comment line (with --midi2-secret-file, either will do)",
+      ],
+      [
+        "--midi2-protocol 1|2",
+        "Send channel voice messages as MIDI 1.0 in UMP (1) or as MIDI 2.0 (2, scaled up); by default 1, until an endpoint asks for 2 with a Stream Configuration Request",
+      ],
+      [
+        "--midi2-group N",
+        "The UMP group (0..15) that the bus's messages go out and come in on (default 0); the other groups' messages are counted and dropped",
+      ],
+      [
+        "--midi2-fec N",
+        "Repeat the N UMP Data commands before each one (forward error correction, 0..10, default 2)",
+      ],
+    ])
+  }
+
 Exit status: 0 when stopped; 1 if it cannot listen (the address is in use)
 or cannot open a MIDI output (the error lists the outputs there are); 2 for
 a usage error.`;
@@ -446,6 +506,18 @@ const LINK_OPTIONS: [string, string][] = [
     "Open with a hello line that carries the token on FILE's first line, for a server with a token (or the MIDISOCK_TOKEN environment variable, if set and readable: --allow-env=MIDISOCK_TOKEN)",
   ],
   ["--name NAME", "Open with a hello line that gives the server this name"],
+  [
+    "--secret-file FILE",
+    "For a midi2://HOST:PORT host that asks for a shared secret: the secret in FILE (all of it; a trailing newline is ignored)",
+  ],
+  [
+    "--user NAME",
+    "For a midi2:// host that asks for a user and password; give --password-file",
+  ],
+  [
+    "--password-file FILE",
+    "The password of --user, in FILE (as --secret-file)",
+  ],
   [
     "--insecure-token",
     "Send the token without TLS to a host that is not this machine's loopback (anyone on the way can read it); without this option, that fails before it connects",
@@ -530,6 +602,80 @@ Exit status: 0 when the recording ends (Ctrl-C, SIGTERM, --duration, or
 the server closed the connection); 1 if it cannot connect or write FILE;
 2 for a usage error.`;
 
+/** `midisock play --help`. */
+export const PLAY_HELP: string =
+  `Usage: ${PROGRAM} play HOST:PORT FILE.mid [--speed X] [--loop] [--tls]
+       [--ca FILE] [--token-file FILE] [--name NAME]
+
+Connects to a socket-port server and plays FILE.mid into it, as aplaymidi
+does: a Standard MIDI File of type 0 or 1 (its tracks merged) or 2 (its
+tracks one after another), with its full tempo map, or its SMPTE division.
+Each message goes at its time from the file's start, on the monotonic
+clock, so that no delay adds up. Meta events (tempo, text, End of Track)
+steer the player and never go on the wire; a sysex goes whole, also one
+that the file continues across F7 packets.
+
+Playback never leaves a note on: when the file ends, on Ctrl-C (SIGINT) or
+SIGTERM, it sends a note_off for each note it left on and control_change
+64 value 0 for each pedal it left down; if the connection is lost, it sends
+them over a new one. It prints one line at the end: "played N messages in
+S s", and what it released.
+
+${
+    options("Options:", [
+      [
+        "--speed X",
+        "Play X times as fast: 2 is twice as fast, 0.5 half as fast (default 1)",
+      ],
+      ["--loop", "Play the file again from the start, until stopped"],
+      HELP_OPTION,
+    ])
+  }
+
+${options("Connection options:", LINK_OPTIONS)}
+
+Exit status: 0 when the file ends or Ctrl-C or SIGTERM stops it; 1 if it
+cannot read FILE (the error names the chunk and the byte of a malformed
+file) or connect, or the connection is lost; 2 for a usage error.`;
+
+/** `midisock ping --help`. */
+export const PING_HELP: string =
+  `Usage: ${PROGRAM} ping HOST:PORT [--count N] [--interval MS] [--timeout MS]
+       [-v] [--tls] [--ca FILE] [--token-file FILE] [--name NAME]
+
+Measures the round trip to a server, and its jitter. Over TCP (and TLS) it
+uses midisock's echo: its hello line asks for it, and only a server whose
+verdict line says it answers gets echo requests, each a sysex of the
+non-commercial ID 0x7D that the server sends back to this client alone and
+never relays, so no other client of the bus sees one. A server that cannot
+echo (mido's) gets no request: ping says so and exits 1. Over RTP-MIDI
+(rtp://HOST[:PORT]) it measures with the session's CK exchange, and over
+Network MIDI 2.0 (midi2://HOST:PORT) with Ping and Ping Reply. The last
+line on stdout is "rtt p50=... ms p99=... ms max=... ms jitter=... ms
+lost=N/M".
+
+${
+    options("Options:", [
+      ["-c, --count N", "Round trips to measure (default 10)"],
+      [
+        "-i, --interval MS",
+        "From the start of one round trip to the next (default 200)",
+      ],
+      [
+        "-W, --timeout MS",
+        "A round trip that takes longer is lost (default 1000)",
+      ],
+      ["-v, --verbose", "Print one line a round trip"],
+      HELP_OPTION,
+    ])
+  }
+
+${options("Connection options:", LINK_OPTIONS)}
+
+Exit status: 0 once it has measured (Ctrl-C or SIGTERM stops it early);
+1 if it cannot connect, the server cannot echo, the connection ends, or
+every round trip is lost; 2 for a usage error.`;
+
 /** `midisock send --help`. */
 export const SEND_HELP: string =
   `Usage: ${PROGRAM} send HOST:PORT [--hex] [--tls] [--ca FILE]
@@ -572,6 +718,46 @@ fails, if the server turns it away (nothing is delivered; the error says
 why, as "Refused by HOST:PORT: wrong token"), or for a bad line on stdin
 (the lines before it are sent); 2 for a usage error, such as a bad MESSAGE
 argument (then nothing is sent).`;
+
+/** `midisock discover --help`. */
+export const DISCOVER_HELP: string =
+  `Usage: ${PROGRAM} discover [--json] [--timeout SECONDS] [--kind KIND]...
+
+Lists the MIDI services that answer on the LAN over mDNS/DNS-SD (Bonjour),
+one a line as each is found: its kind, its name, its host (an address where
+one came), its port and its TXT record's keys:
+
+  midisock "midisock on studio" 192.168.1.20 8080 relay=1
+  apple-midi "Studio Mac" 192.168.1.30 5004
+  midi2 "Keys" 192.168.1.31 5506 UMPEndpointName=Keys ProductInstanceId=K1
+
+The kinds are midisock (_midisock._tcp, a midisock server), apple-midi
+(_apple-midi._udp: a Mac's Network MIDI, rtpMIDI, rtpmidid), midi2
+(_midi2._udp, Network MIDI 2.0) and http (_http._tcp, a web page). A
+service's name stands where an address goes in monitor, send, record and
+connect: NAME, or mdns:NAME. It needs --allow-net and
+--allow-sys=networkInterfaces.
+
+${
+    options("Options:", [
+      [
+        "--json",
+        'Print JSON lines instead: {"kind":..,"name":..,"host":..,"port":..,"txt":{..}}',
+      ],
+      [
+        "--timeout SECONDS",
+        "How long to listen (default 3; services on a LAN answer within a few hundred ms)",
+      ],
+      [
+        "--kind KIND",
+        "List only this kind: midisock, apple-midi, midi2 or http; give it once for each",
+      ],
+      HELP_OPTION,
+    ])
+  }
+
+Exit status: 0 once the time is up (or on Ctrl-C); 1 if mDNS cannot be
+used (port 5353 cannot be bound); 2 for a usage error.`;
 
 /** `midisock ports --help`. */
 export const PORTS_HELP: string = `Usage: ${PROGRAM} ports [--json]

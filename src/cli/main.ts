@@ -40,10 +40,13 @@ import { parseArgs } from "node:util";
 import { oneLine } from "../util/error_text.ts";
 import { usage, UsageError } from "./args.ts";
 import { connectDevices } from "./connect.ts";
+import { discoverCommand } from "./discover.ts";
 import { HELP, PROGRAM, VERSION } from "./help.ts";
 import { Lines } from "./lines.ts";
 import { monitor } from "./monitor.ts";
 import { record } from "./record.ts";
+import { play } from "./play.ts";
+import { ping } from "./ping.ts";
 import { ports } from "./ports.ts";
 import { send } from "./send.ts";
 import { serve } from "./serve.ts";
@@ -70,8 +73,8 @@ export interface MainOptions {
    */
   stderr?: WritableStream<Uint8Array>;
   /**
-   * Stops `serve` and `monitor` when it aborts, as Ctrl-C (SIGINT) or
-   * SIGTERM does.
+   * Stops `serve`, `monitor`, `record`, `play` and `ping` when it aborts,
+   * as Ctrl-C (SIGINT) or SIGTERM does.
    */
   signal?: AbortSignal;
 }
@@ -118,7 +121,7 @@ async function run(
   }
   if (first === undefined) {
     throw new UsageError(
-      `Missing command: serve, monitor, send, record, ports or connect (see ${PROGRAM} --help)`,
+      `Missing command: serve, monitor, send, record, play, ping, ports, connect or discover (see ${PROGRAM} --help)`,
     );
   }
   const rest = args.slice(end + 1);
@@ -131,15 +134,21 @@ async function run(
       return await send(rest, options, out, err);
     case "record":
       return await record(rest, options, out);
+    case "play":
+      return await play(rest, options, out);
+    case "ping":
+      return await ping(rest, options, out);
     case "ports":
       return await ports(rest, out);
     case "connect":
       return await connectDevices(rest, options, out, err);
+    case "discover":
+      return await discoverCommand(rest, options, out);
     default:
       throw new UsageError(
         `Unknown command ${
           JSON.stringify(first.value)
-        }: expected serve, monitor, send, record, ports or connect (see ${PROGRAM} --help)`,
+        }: expected serve, monitor, send, record, play, ping, ports, connect or discover (see ${PROGRAM} --help)`,
       );
   }
 }

@@ -4,6 +4,7 @@
 import { RecordingFile } from "../smf/recording_file.ts";
 import {
   clientLink,
+  numberOption,
   parseCommand,
   TLS_CLIENT_OPTIONS,
   UsageError,
@@ -12,30 +13,6 @@ import { busAddress } from "./dial.ts";
 import { PROGRAM, RECORD_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
-
-/** A number option: a finite number in a range, or a usage error. */
-function numberOption(
-  name: string,
-  text: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-  integer: boolean,
-): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (
-    text.trim() === "" || !Number.isFinite(value) || value < min ||
-    value > max || (integer && !Number.isInteger(value))
-  ) {
-    throw new UsageError(
-      `Invalid --${name} ${JSON.stringify(text)}: expected ${
-        integer ? "an integer" : "a number"
-      } in ${min}..${max} (see ${PROGRAM} record --help)`,
-    );
-  }
-  return value;
-}
 
 /**
  * Runs `midisock record ADDR FILE` with its arguments (after the command
@@ -69,9 +46,24 @@ export async function record(
     );
   }
   const [where, path] = positionals;
-  const ticksPerBeat = numberOption("ppq", values.ppq, 480, 1, 32767, true);
-  const bpm = numberOption("bpm", values.bpm, 120, 1, 1000, false);
-  const seconds = numberOption("duration", values.duration, 0, 0, 1e9, false);
+  const option = (name: string, text: string | undefined) => ({
+    command: "record",
+    name,
+    text,
+  });
+  const ticksPerBeat = numberOption(option("ppq", values.ppq), 480, {
+    min: 1,
+    max: 32767,
+    integer: true,
+  });
+  const bpm = numberOption(option("bpm", values.bpm), 120, {
+    min: 1,
+    max: 1000,
+  });
+  const seconds = numberOption(option("duration", values.duration), 0, {
+    min: 0,
+    max: 1e9,
+  });
   const link = await clientLink(values);
   const bus = await busAddress(where, link).open({ reconnect: false });
   const started = performance.now();

@@ -104,6 +104,20 @@ export const RTP_SCHEME = {
         new SocketPort(await open(signal), { name }),
     };
   },
+  /** `midisock ping rtp://`: round trips of the session's CK exchange. */
+  ping(rest: string, link: Link) {
+    const { name, open } = rtpTarget(rest, link);
+    return {
+      name,
+      open: async (signal: AbortSignal) => {
+        const session = await open(signal);
+        return {
+          rtt: (stop?: AbortSignal) => session.ping(stop),
+          close: () => session[Symbol.asyncDispose](),
+        };
+      },
+    };
+  },
 };
 
 /**

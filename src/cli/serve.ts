@@ -14,11 +14,13 @@ import type { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
 import { openFileLimit } from "../transport/listen.ts";
 import { RecordingFile } from "../smf/recording_file.ts";
+import { IPMIDI_GROUP, ipMidiUdpPort } from "../transport/ipmidi_transport.ts";
 import { oneLine } from "../util/error_text.ts";
 import {
   address,
   envReadable,
   onePositional,
+  optionalValue,
   parseCommand,
   readSecret,
   readText,
@@ -27,10 +29,19 @@ import {
   UsageError,
 } from "./args.ts";
 import { closeAll, names, openDevices } from "./devices.ts";
+import { mdnsModule } from "./discover.ts";
+import { ipMidiNumber, joinIpMidi } from "./ipmidi.ts";
 import { PROGRAM, SERVE_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
 import { Printer } from "./printer.ts";
+import {
+  MIDI2_SERVE_OPTIONS,
+  midi2Options,
+  midi2Summary,
+  startMidi2,
+} from "./midi2.ts";
+import type { Midi2Listener } from "../transport/midi2/midi2_listener.ts";
 import { rtpListenAddress, startRtp } from "./rtp.ts";
 import type { RtpListener } from "../transport/rtp/rtp_listener.ts";
 
@@ -48,9 +59,19 @@ export async function serve(
   out: Lines,
   err: Lines,
 ): Promise<number> {
+  // --ipmidi [N]: N is the next word if it is a number.
+  args = optionalValue(args, "--ipmidi", (next) => /^\d+$/.test(next), "1");
+  // --advertise [NAME]: the next word, unless it looks like HOST:PORT.
+  args = optionalValue(
+    args,
+    "--advertise",
+    (next) => !looksLikeAddress(next),
+    "",
+  );
   const { values, positionals } = parseCommand("serve", args, {
     options: {
       relay: { type: "boolean" },
+      ...MIDI2_SERVE_OPTIONS,
       json: { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
       "max-sysex": { type: "string" },
@@ -79,6 +100,9 @@ export async function serve(
       record: { type: "string" },
       rtp: { type: "string" },
       "rtp-name": { type: "string" },
+      ipmidi: { type: "string" },
+      "ipmidi-interface": { type: "string" },
+      advertise: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -117,6 +141,8 @@ export async function serve(
   };
   const token = await readToken(values["token-file"]);
   const nats = await natsOptions(values);
+  const midi2 = await midi2Options(values, host);
+  const ipmidi = ipMidiOption(values.ipmidi, values["ipmidi-interface"]);
   const web = webAddress(
     values.web,
     values["web-origin"],
@@ -129,12 +155,14 @@ export async function serve(
   // loaded, or a name that matches no output, fails before the server
   // listens.
   const natsClient = nats === undefined ? undefined : await natsModule();
+  const mdns = values.advertise === undefined ? undefined : await mdnsModule();
   const outputs = await openDevices("output", values.out, values.virtual);
   // Each option is the library's: --relay is PortServer's relay, and so on.
+  const relay = !!values.relay || nats !== undefined || ipmidi !== undefined;
   let server: PortServer;
   try {
     server = new PortServer(host, port, {
-      relay: !!values.relay || nats !== undefined,
+      relay,
       maxSysexBytes,
       allow: values.allow,
       maxClients,
@@ -199,8 +227,14 @@ export async function serve(
   const recordingStarted = performance.now();
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
+  let midi2Host: Midi2Listener | undefined;
   const stop = () =>
-    Promise.all([server.close(), gateway?.close(), rtp?.close()]);
+    Promise.all([
+      server.close(),
+      gateway?.close(),
+      rtp?.close(),
+      midi2Host?.close(),
+    ]);
   const removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
@@ -253,7 +287,19 @@ export async function serve(
     count(event.port); // it will not be printed
   });
 
+  if (midi2) {
+    try {
+      midi2Host = await startMidi2(server, midi2, printer.line.bind(printer));
+    } catch (error) {
+      removeStop();
+      await stop();
+      await closeAll(outputs);
+      if (error instanceof RangeError) throw usage(error, "serve");
+      throw error;
+    }
+  }
   let bridge: NatsBridge | undefined;
+  let advertisement: { close(): Promise<void> } | undefined;
   if (nats && natsClient) {
     try {
       bridge = await natsClient.startBridge(
@@ -269,12 +315,31 @@ export async function serve(
       throw error;
     }
   }
+  if (ipmidi) {
+    try {
+      await joinIpMidi(server, ipmidi);
+    } catch (error) {
+      removeStop();
+      await bridge?.close();
+      await stop();
+      await closeAll(outputs);
+      throw error;
+    }
+  }
   try {
     await err.write(
       `${PROGRAM}: listening on ${
         server.addrs.map((a) => formatAddress(a.hostname, a.port)).join(", ")
       }`,
     );
+    if (midi2Host) {
+      await err.write(
+        `${PROGRAM}: Network MIDI 2.0 host "${midi2Host.name}" on UDP ${
+          midi2Host.addrs.map((a) => formatAddress(a.hostname, a.port))
+            .join(", ")
+        }`,
+      );
+    }
     if (gateway) {
       await err.write(`${PROGRAM}: web page at ${gateway.url}`);
       // On every interface, the gateway answers to this machine's
@@ -332,8 +397,40 @@ export async function serve(
         );
       }
     }
+    if (ipmidi) {
+      await err.write(
+        `${PROGRAM}: on ipMIDI port ${ipmidi.port} (${IPMIDI_GROUP}:${
+          ipMidiUdpPort(ipmidi.port)
+        }${ipmidi.interface ? ` on ${ipmidi.interface}` : ""})`,
+      );
+    }
     if (outputs.length > 0) {
       await err.write(`${PROGRAM}: playing the bus on ${names(outputs)}`);
+    }
+    if (mdns) {
+      // The bus, its page, and what else listens, as one name.
+      advertisement = await mdns.startAdvertising(
+        mdns.serveServices({
+          bus: { port: server.port, tls: !!tls, token: !!token, relay },
+          web: gateway?.port,
+          more: [
+            ...(rtp ? [mdns.appleMidiService(rtp.port)] : []),
+            ...(midi2Host
+              ? [mdns.midi2Service(midi2Host.port, {
+                endpointName: midi2Host.name,
+                productInstanceId: midi2Host.productInstanceId,
+              })]
+              : []),
+          ],
+        }),
+        values.advertise || mdns.defaultServiceName(),
+        (line) => err.write(`${PROGRAM}: ${line}`),
+      );
+      if (server.addrs.every((a) => isLoopback(a.hostname))) {
+        await err.write(
+          `${PROGRAM}: warning: advertised, but listening on loopback only: other machines cannot connect; give 0.0.0.0:PORT to listen on every interface`,
+        );
+      }
     }
     // Ends when the server is closed and everything it had is printed.
     for await (const { port: client, message, time } of messages) {
@@ -344,8 +441,14 @@ export async function serve(
     }
   } finally {
     removeStop();
+    await advertisement?.close(); // goodbyes first, while it still listens
     await bridge?.close();
+    await midi2Host?.close();
     await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
+    if (midi2Host) {
+      const { json, text } = midi2Summary(midi2Host);
+      await printer.line(json, text);
+    }
     for (const left of [...leaving.values()]) left.line();
     await closeAll(outputs); // each releases the notes it holds
     if (recording) {
@@ -460,6 +563,27 @@ async function natsOptions(values: {
     credsFile: values["nats-creds"],
     tls: ca === undefined ? undefined : { ca },
   };
+}
+
+/** Whether a word after --advertise is serve's address rather than a name. */
+function looksLikeAddress(text: string): boolean {
+  return /^(\[[^\]]*\]|[^\s:]*):\d+$/.test(text) || /^\d+$/.test(text);
+}
+
+/** serve's --ipmidi [N] and --ipmidi-interface ADDR, or undefined. */
+function ipMidiOption(
+  port: string | undefined,
+  iface: string | undefined,
+): { port: number; interface?: string } | undefined {
+  if (port === undefined) {
+    if (iface !== undefined) {
+      throw new UsageError(
+        `--ipmidi-interface needs --ipmidi (see ${PROGRAM} serve --help)`,
+      );
+    }
+    return undefined;
+  }
+  return { port: ipMidiNumber(port, "--ipmidi"), interface: iface };
 }
 
 /** A whole number, for an option such as --max-sysex. */

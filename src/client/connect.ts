@@ -3,6 +3,7 @@
 import { checkClearToken, dial, dialName } from "../transport/dial.ts";
 import { PortClosedError } from "../port/errors.ts";
 import { awaitVerdict } from "./verdict.ts";
+import { ECHO_FIELD } from "../transport/echo.ts";
 import {
   ReconnectingPort,
   type ReconnectingPortOptions,
@@ -48,6 +49,16 @@ export interface ConnectOptions extends SocketPortOptions {
    * @default {false}
    */
   insecureToken?: boolean;
+  /**
+   * Ask the server for the echo that `midisock ping` measures round trips
+   * with (`echo=1` in the hello line). connect() then waits for the
+   * server's verdict, as with a token, and the port's `hello` says
+   * `echo: "1"` if the server answers echo requests. A server that never
+   * answers the hello line (mido's) leaves `hello` undefined after 2 s.
+   *
+   * @default {false}
+   */
+  echo?: boolean;
 }
 
 /** How {@linkcode connect} reconnects: the backoff, and how many attempts. */
@@ -140,19 +151,21 @@ export async function connect(
     );
   }
   const name = options.name ?? dialName(host, port);
-  const { reconnect, signal, tls, insecureToken, ...rest } = options;
+  const { reconnect, signal, tls, insecureToken, echo, ...rest } = options;
   const portOptions = clientOptions({
     ...(reconnect ? { activeSensing: 1000 } : {}),
     ...rest,
     name,
-  });
+  }, echo);
   checkPortOptions(portOptions); // before anything is opened
   const tokenSent = rest.hello?.token !== undefined;
   if (tokenSent) checkClearToken(host, name, tls, insecureToken);
   if (!reconnect) {
     const conn = await dial(host, port, name, signal, tls);
     const opened = new SocketPort(conn, portOptions);
-    if (tokenSent) await awaitVerdict(opened, name, true, signal);
+    if (tokenSent || echo) {
+      await awaitVerdict(opened, name, tokenSent, signal);
+    }
     return opened;
   }
   // Once a server has answered a hello line, each connection waits for
@@ -197,13 +210,19 @@ export async function firstConnection(
  * active sensing) asks for the server's verdict, and reads the reply line
  * as its port's `hello`.
  */
-function clientOptions(options: SocketPortOptions): SocketPortOptions {
-  const says = options.hello !== undefined || (options.activeSensing ?? 0) > 0;
+function clientOptions(
+  options: SocketPortOptions,
+  echo?: boolean,
+): SocketPortOptions {
+  const says = options.hello !== undefined ||
+    (options.activeSensing ?? 0) > 0 || echo;
   if (!says) return options;
   // The hello option's type names the fields that users give; a hello
   // line takes any (unknown ones are ignored).
-  const hello = { ...options.hello, verdict: "1" } as SocketPortOptions[
-    "hello"
-  ];
+  const hello = {
+    ...options.hello,
+    verdict: "1",
+    ...(echo ? { [ECHO_FIELD]: "1" } : {}),
+  } as SocketPortOptions["hello"];
   return { ...options, hello, readHello: true };
 }

@@ -6,14 +6,43 @@
 // Each item has an arrival time (ms on performance.now()'s clock), kept in a
 // plain array of numbers beside the items: no object per item.
 
-import { rejectOnAbort } from "../util/abort.ts";
-
 /**
- * One waiting next() call: it is handed the next item directly, with its
- * tag if it asked for one.
+ * A reader that waits for the next item: it is handed the item, with its
+ * tag and arrival time, or undefined once the inbox has ended; or told
+ * that its wait was aborted. The port's iterator and receive() are takers
+ * themselves, so that a message reaches them with no promise in between.
  */
-interface Taker extends PromiseWithResolvers<unknown> {
-  tagged: boolean;
+export interface Taker<T, Tag> {
+  /** The next item (undefined: the inbox has ended and is empty). */
+  take(item: T | undefined, tag: Tag | undefined, time: number): void;
+  /** The wait's signal aborted, with this reason. */
+  fail(reason: unknown): void;
+}
+
+/** A next() or nextTagged() call that waits: a promise to settle. */
+class PromiseTaker<T, Tag> implements Taker<T, Tag> {
+  readonly promise: Promise<unknown>;
+  #resolve!: (value: unknown) => void;
+  #reject!: (reason: unknown) => void;
+  #tagged: boolean;
+
+  constructor(tagged: boolean) {
+    this.#tagged = tagged;
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  take(item: T | undefined, tag: Tag | undefined, time: number): void {
+    this.#resolve(
+      this.#tagged && item !== undefined ? [item, tag, time] : item,
+    );
+  }
+
+  fail(reason: unknown): void {
+    this.#reject(reason);
+  }
 }
 
 /** A FIFO that can be awaited, and ended. */
@@ -32,7 +61,7 @@ export class Inbox<T, Tag = undefined> {
   lastTime = 0;
   #head = 0;
   #ended = false;
-  #takers: Taker[] = [];
+  #takers: Taker<T, Tag>[] = [];
   #space: PromiseWithResolvers<void> | undefined;
   #weight = 0;
   #weigh: (item: T) => number;
@@ -66,12 +95,11 @@ export class Inbox<T, Tag = undefined> {
    * @param time When it arrived, in ms on performance.now()'s clock.
    */
   push(item: T, tag?: Tag, time = 0): void {
-    const taker = this.#takers.shift();
-    if (taker) {
-      // Waiters wait only on an empty inbox, so this keeps the order.
+    if (this.#takers.length > 0) {
+      // Takers wait only on an empty inbox, so this keeps the order.
       this.lastTag = tag;
       this.lastTime = time;
-      taker.resolve(taker.tagged ? [item, tag, time] : item);
+      this.#takers.shift()!.take(item, tag, time);
       return;
     }
     this.#items.push(item);
@@ -105,7 +133,9 @@ export class Inbox<T, Tag = undefined> {
   /** No more items will be pushed. Waiters wake up. */
   end(): void {
     this.#ended = true;
-    for (const taker of this.#takers.splice(0)) taker.resolve(undefined);
+    for (const taker of this.#takers.splice(0)) {
+      taker.take(undefined, undefined, 0);
+    }
     this.#space?.resolve();
     this.#space = undefined;
   }
@@ -116,7 +146,9 @@ export class Inbox<T, Tag = undefined> {
    */
   next(signal?: AbortSignal): Promise<T | undefined> {
     if (this.length > 0) return Promise.resolve(this.shift());
-    return this.#wait(false, signal) as Promise<T | undefined>;
+    const taker = new PromiseTaker<T, Tag>(false);
+    this.wait(taker, signal);
+    return taker.promise as Promise<T | undefined>;
   }
 
   /** As next(), with the item's tag and arrival time. */
@@ -127,21 +159,51 @@ export class Inbox<T, Tag = undefined> {
       const item = this.shift()!;
       return Promise.resolve([item, this.lastTag, this.lastTime]);
     }
-    return this.#wait(true, signal) as Promise<
+    const taker = new PromiseTaker<T, Tag>(true);
+    this.wait(taker, signal);
+    return taker.promise as Promise<
       [T, Tag | undefined, number] | undefined
     >;
   }
 
-  #wait(tagged: boolean, signal?: AbortSignal): Promise<unknown> {
-    if (this.#ended) return Promise.resolve(undefined);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const taker: Taker = { ...Promise.withResolvers<unknown>(), tagged };
-    this.#takers.push(taker);
-    rejectOnAbort(signal, taker, () => {
-      const i = this.#takers.indexOf(taker);
-      if (i >= 0) this.#takers.splice(i, 1);
-    });
-    return taker.promise;
+  /**
+   * Hands the next item to `taker`: at once if there is one (or if the
+   * inbox has ended), else when it comes. If the signal aborts first, the
+   * taker is told so instead, and gets nothing.
+   */
+  wait(taker: Taker<T, Tag>, signal?: AbortSignal): void {
+    if (this.length > 0) {
+      const item = this.shift()!;
+      taker.take(item, this.lastTag, this.lastTime);
+      return;
+    }
+    if (this.#ended) {
+      taker.take(undefined, undefined, 0);
+      return;
+    }
+    if (signal === undefined) {
+      this.#takers.push(taker);
+      return;
+    }
+    if (signal.aborted) {
+      taker.fail(signal.reason);
+      return;
+    }
+    const takers = this.#takers;
+    const onAbort = () => {
+      const i = takers.indexOf(guarded);
+      if (i >= 0) takers.splice(i, 1);
+      taker.fail(signal.reason);
+    };
+    const guarded: Taker<T, Tag> = {
+      take(item, tag, time) {
+        signal.removeEventListener("abort", onAbort);
+        taker.take(item, tag, time);
+      },
+      fail: (reason) => taker.fail(reason),
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    takers.push(guarded);
   }
 
   /** Resolves when the inbox has room (or has ended). */

@@ -70,6 +70,7 @@ export class Outbox {
   // buffer.
   #own = new WeakSet<ArrayBufferLike>();
   #spare: Uint8Array | undefined;
+  #sealed: Uint8Array | undefined; // the last tail sealed, whole
   #tailLength = 0;
   #scheduled = false; // a write starts in the next microtask
   #inflight = 0; // bytes taken from the queue and being written
@@ -80,7 +81,10 @@ export class Outbox {
   #onError: (error: Error) => void;
   #written = 0;
   #dropped = 0;
-  #loop: Promise<void> = Promise.resolve();
+  // While writing: the chunk in flight (undefined for a line), and a
+  // promise for those who wait for the loop to stop (made when asked).
+  #chunk: Uint8Array | undefined;
+  #idle: PromiseWithResolvers<void> | undefined;
 
   constructor(sink: ByteSink, onError: (error: Error) => void) {
     this.#sink = sink;
@@ -188,7 +192,7 @@ export class Outbox {
   /** Resolves when everything queued has been written (or failed). */
   async drain(): Promise<void> {
     this.#start();
-    while (this.#writing) await this.#loop;
+    while (this.#writing) await this.#stopped();
   }
 
   /**
@@ -235,7 +239,13 @@ export class Outbox {
 
   /** Resolves once no write is in flight. */
   async settled(): Promise<void> {
-    while (this.#writing) await this.#loop;
+    while (this.#writing) await this.#stopped();
+  }
+
+  // Resolves when the write loop stops.
+  #stopped(): Promise<void> {
+    this.#idle ??= Promise.withResolvers<void>();
+    return this.#idle.promise;
   }
 
   #check(): void {
@@ -258,7 +268,7 @@ export class Outbox {
   #start(): void {
     if (!this.#writing && this.#error === undefined && this.#pending()) {
       this.#writing = true;
-      this.#loop = this.#run();
+      this.#next();
     }
   }
 
@@ -279,6 +289,7 @@ export class Outbox {
     this.#lineSize = [];
     this.#lineHead = 0;
     this.#tail = EMPTY;
+    this.#sealed = undefined;
     this.#tailLength = 0;
   }
 
@@ -299,6 +310,7 @@ export class Outbox {
   // Closes the tail: its bytes become a chunk of the queue. The next message
   // starts a new tail, since this chunk may soon be in flight.
   #seal(): void {
+    this.#sealed = this.#tail;
     this.#queue.push(this.#tail.subarray(0, this.#tailLength));
     this.#tail = EMPTY;
     this.#tailLength = 0;
@@ -313,63 +325,94 @@ export class Outbox {
     }
   }
 
-  async #run(): Promise<void> {
+  // The write loop, one write at a time: starts the next write, or stops
+  // when nothing is queued. It is written with callbacks rather than as an
+  // async function, which would cost a promise and a generator a message
+  // (see docs/benchmarks.md, the round trip's tail).
+  #next(): void {
+    if (!this.#pending()) {
+      this.#stop();
+      return;
+    }
+    let written: Promise<void>;
     try {
-      while (this.#pending()) {
-        const line = this.#lineHead;
-        const mark = line < this.#lineAt.length ? this.#lineAt[line] : Infinity;
-        if (mark === this.#taken) {
-          // Every byte before the line is written: now the line.
-          const size = this.#lineSize[line];
-          const text = this.#lineText[line];
-          this.#nextLine();
-          this.#queued -= size;
-          this.#inflight = size;
-          await this.#sink.writeText!(text);
-          this.#written += size;
-          this.#inflight = 0;
-        } else {
-          if (this.#tailLength > 0) this.#seal();
-          const chunk = this.#take(mark - this.#taken);
-          const size = chunk.length;
-          this.#taken += size;
-          this.#queued -= size;
-          this.#inflight = size;
-          await this.#sink.write(chunk);
-          this.#written += size;
-          this.#inflight = 0;
-          // Its buffer is the next tail's, if this outbox made it and no
-          // queued chunk is a piece of it (a write cut at a line's mark).
-          if (
-            this.#sink.copies && this.#spare === undefined &&
-            this.#own.has(chunk.buffer) &&
-            this.#queue[this.#head]?.buffer !== chunk.buffer
-          ) {
-            this.#spare = new Uint8Array(chunk.buffer);
-          }
-        }
-        if (this.#waiters.length > 0) {
-          const still: Waiter[] = [];
-          for (const w of this.#waiters) {
-            if (this.#queued < w.below) w.resolve();
-            else still.push(w);
-          }
-          this.#waiters = still;
-        }
+      const line = this.#lineHead;
+      const mark = line < this.#lineAt.length ? this.#lineAt[line] : Infinity;
+      if (mark === this.#taken) {
+        // Every byte before the line is written: now the line.
+        const size = this.#lineSize[line];
+        const text = this.#lineText[line];
+        this.#nextLine();
+        this.#queued -= size;
+        this.#inflight = size;
+        this.#chunk = undefined;
+        written = this.#sink.writeText!(text);
+      } else {
+        if (this.#tailLength > 0) this.#seal();
+        const chunk = this.#take(mark - this.#taken);
+        const size = chunk.length;
+        this.#taken += size;
+        this.#queued -= size;
+        this.#inflight = size;
+        this.#chunk = chunk;
+        written = this.#sink.write(chunk);
       }
     } catch (error) {
-      this.#error = asError(error);
-      this.#dropped += this.#inflight;
-      this.#inflight = 0;
-      this.#dropQueue();
-      this.#releaseWaiters();
-      this.#onError(this.#error);
-    } finally {
-      this.#writing = false;
-      // A close that gave up on this write dropped the queue: whoever waits
-      // for room has it now.
-      if (this.#closed) this.#releaseWaiters();
+      this.#failed(error);
+      return;
     }
+    written.then(this.#wrote, this.#failed);
+  }
+
+  #wrote = (): void => {
+    this.#written += this.#inflight;
+    this.#inflight = 0;
+    const chunk = this.#chunk;
+    this.#chunk = undefined;
+    // Its buffer is the next tail's, if this outbox made it and no queued
+    // chunk is a piece of it (a write cut at a line's mark).
+    if (
+      chunk !== undefined && this.#sink.copies && this.#spare === undefined &&
+      this.#own.has(chunk.buffer) &&
+      this.#queue[this.#head]?.buffer !== chunk.buffer
+    ) {
+      // (The tail that was sealed, if it is that one: no new view.)
+      const sealed = this.#sealed;
+      this.#spare = sealed?.buffer === chunk.buffer
+        ? sealed
+        : new Uint8Array(chunk.buffer);
+    }
+    this.#sealed = undefined;
+    if (this.#waiters.length > 0) {
+      const still: Waiter[] = [];
+      for (const w of this.#waiters) {
+        if (this.#queued < w.below) w.resolve();
+        else still.push(w);
+      }
+      this.#waiters = still;
+    }
+    this.#next();
+  };
+
+  #failed = (error: unknown): void => {
+    this.#error = asError(error);
+    this.#dropped += this.#inflight;
+    this.#inflight = 0;
+    this.#chunk = undefined;
+    this.#dropQueue();
+    this.#releaseWaiters();
+    this.#onError(this.#error);
+    this.#stop();
+  };
+
+  #stop(): void {
+    this.#writing = false;
+    // A close that gave up on this write dropped the queue: whoever waits
+    // for room has it now.
+    if (this.#closed) this.#releaseWaiters();
+    const idle = this.#idle;
+    this.#idle = undefined;
+    idle?.resolve();
   }
 
   // Takes the queued chunks, joined into one buffer up to MAX_WRITE bytes,

@@ -1,7 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { PANIC_MESSAGES, RESET_MESSAGES } from "../midi/channel_mode.ts";
-import { Inbox, wireSize } from "./_inbox.ts";
+import { Inbox, type Taker, wireSize } from "./_inbox.ts";
 import { describe, PortIterator } from "./port_iterator.ts";
 import { PortClosedError } from "./errors.ts";
 import type { Message } from "../midi/message.ts";
@@ -31,6 +31,49 @@ export interface TimedMessage {
   message: Message;
   /** When its bytes were read, in ms on performance.now()'s clock. */
   time: number;
+}
+
+// What send() returns for a message that is queued: one promise for all,
+// as a settled promise cannot change (no new promise a message).
+const SENT: Promise<void> = Promise.resolve();
+
+// The error that closed a port (MidiPort's #error), for Receipt.
+let errorOf: (port: MidiPort) => Error | undefined;
+
+/**
+ * A receive() that waits: the inbox hands it the next message (or the
+ * end) straight, with no promise between the inbox and the caller's.
+ */
+class Receipt implements Taker<Message, unknown> {
+  readonly promise: Promise<Message | TimedMessage>;
+  #resolve!: (value: Message | TimedMessage) => void;
+  #reject!: (reason: unknown) => void;
+  #port: MidiPort;
+  #timed: boolean;
+
+  constructor(port: MidiPort, timed: boolean) {
+    this.#port = port;
+    this.#timed = timed;
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  take(msg: Message | undefined, _tag: unknown, time: number): void {
+    if (msg === undefined) {
+      const port = this.#port;
+      this.#reject(
+        new PortClosedError(port.name, "receive", { cause: errorOf(port) }),
+      );
+    } else {
+      this.#resolve(this.#timed ? { message: msg, time } : msg);
+    }
+  }
+
+  fail(reason: unknown): void {
+    this.#reject(reason);
+  }
 }
 
 /**
@@ -74,6 +117,10 @@ export abstract class MidiPort<
   #byPeer = false;
   #closing: Promise<void> | undefined;
   #error: Error | undefined;
+
+  static {
+    errorOf = (port) => port.#error;
+  }
 
   /**
    * For subclasses: makes the surface.
@@ -221,7 +268,7 @@ export abstract class MidiPort<
    */
   send(msg: Message): Promise<void> {
     try {
-      return this.#put(msg) ?? Promise.resolve();
+      return this.#put(msg) ?? SENT;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -291,14 +338,9 @@ export abstract class MidiPort<
         timed ? { message: msg, time: inbox.lastTime } : msg,
       );
     }
-    return inbox.next(options.signal).then((msg) => {
-      if (msg === undefined) {
-        throw new PortClosedError(this.name, "receive", {
-          cause: this.#error,
-        });
-      }
-      return timed ? { message: msg, time: inbox.lastTime } : msg;
-    });
+    const receipt = new Receipt(this, timed);
+    inbox.wait(receipt, options.signal);
+    return receipt.promise;
   }
 
   /**

@@ -2,7 +2,7 @@
 // Private: the iterator of a port's inbox, and the name of a message's type
 // for error messages.
 
-import type { Inbox } from "./_inbox.ts";
+import type { Inbox, Taker } from "./_inbox.ts";
 import type { Message } from "../midi/message.ts";
 
 /** The name of a message's type, for error messages. */
@@ -27,6 +27,20 @@ export class PortIterator<T> implements AsyncIterableIterator<T> {
   #make: (msg: Message, tag: unknown, time: number) => T;
   #onReturn: () => void;
   #finished = false;
+  // The waiting next() call's resolve, while one waits on the inbox
+  // through #taker (made once: a waiting call costs one promise).
+  #resolve: ((result: IteratorResult<T, undefined>) => void) | undefined;
+  #executor = (resolve: (result: IteratorResult<T, undefined>) => void) => {
+    this.#resolve = resolve;
+  };
+  #taker: Taker<Message, unknown> = {
+    take: (msg, tag, time) => {
+      const resolve = this.#resolve!;
+      this.#resolve = undefined;
+      resolve(this.#result(msg, tag, time));
+    },
+    fail: () => {}, // it waits with no signal
+  };
 
   constructor(
     inbox: Inbox<Message, unknown>,
@@ -48,14 +62,34 @@ export class PortIterator<T> implements AsyncIterableIterator<T> {
         value: this.#make(msg, inbox.lastTag, inbox.lastTime),
       });
     }
-    return inbox.nextTagged().then((entry) => {
-      if (entry === undefined) {
-        this.#finished = true;
-        return DONE;
-      }
-      // Taken from the inbox: it is delivered, even after a return().
-      return { done: false, value: this.#make(entry[0], entry[1], entry[2]) };
+    if (this.#resolve === undefined) {
+      const promise = new Promise(this.#executor);
+      inbox.wait(this.#taker);
+      return promise;
+    }
+    // Another call waits already: this one waits behind it.
+    const { promise, resolve } = Promise.withResolvers<
+      IteratorResult<T, undefined>
+    >();
+    inbox.wait({
+      take: (msg, tag, time) => resolve(this.#result(msg, tag, time)),
+      fail: () => {},
     });
+    return promise;
+  }
+
+  // What a waiting call resolves to. Taken from the inbox: a message is
+  // delivered, even after a return().
+  #result(
+    msg: Message | undefined,
+    tag: unknown,
+    time: number,
+  ): IteratorResult<T, undefined> {
+    if (msg === undefined) {
+      this.#finished = true;
+      return DONE;
+    }
+    return { done: false, value: this.#make(msg, tag, time) };
   }
 
   return(): Promise<IteratorResult<T, undefined>> {

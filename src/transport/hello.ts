@@ -3,6 +3,8 @@
 // client may send before any MIDI byte. It is 7-bit ASCII, so a mido peer
 // reads it as data bytes with no status, and ignores it.
 
+import { asksEcho, ECHO_FIELD } from "./echo.ts";
+
 /** The fields of a hello line: name, token, and any others. */
 export type HelloFields = Readonly<Record<string, string>>;
 
@@ -119,12 +121,19 @@ export const HTTP_OPENING = "HTTP, not MIDI";
 /**
  * The line that answers a hello line that asks for it (`verdict=1`): the
  * server took the client in, `MIDISOCK/1 verdict=ok`, or turned it away
- * for `reason`, `MIDISOCK/1 verdict=refused reason=token`.
+ * for `reason`, `MIDISOCK/1 verdict=refused reason=token`. A client taken
+ * in whose hello line (`hello`) asks for the echo (`echo=1`, see echo.ts)
+ * is told that the server answers it: `MIDISOCK/1 verdict=ok echo=1`.
  */
-export function verdictLine(reason?: string): Uint8Array {
-  return encodeHello(
-    reason === undefined ? { verdict: "ok" } : { verdict: "refused", reason },
-  );
+export function verdictLine(
+  reason?: string,
+  hello?: HelloFields | null,
+): Uint8Array {
+  if (reason !== undefined) return encodeHello({ verdict: "refused", reason });
+  return encodeHello({
+    verdict: "ok",
+    [ECHO_FIELD]: asksEcho(hello) ? "1" : undefined,
+  });
 }
 
 /** How far a HelloReader has got. */

@@ -1,0 +1,106 @@
+// Copyright 2026 the midisock authors. MIT license.
+// ipMIDI in the CLI: `serve --ipmidi [N] [--ipmidi-interface ADDR]` (one
+// more client of the bus) and the address `ipmidi://N` of monitor, send,
+// connect and record.
+
+import type { PortServer } from "../bus/port_server.ts";
+import { DropEvent } from "../port/events.ts";
+import { SocketPort } from "../port/socket_port.ts";
+import {
+  IPMIDI_MAX_PORT,
+  IpMidiTransport,
+} from "../transport/ipmidi_transport.ts";
+import { oneLine } from "../util/error_text.ts";
+import { UsageError } from "./args.ts";
+import { PROGRAM } from "./help.ts";
+
+/** An ipMIDI port number from the command line: 1 to 20. */
+export function ipMidiNumber(text: string, what: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > IPMIDI_MAX_PORT) {
+    throw new UsageError(
+      `Invalid ${what} ${
+        JSON.stringify(text)
+      }: expected an ipMIDI port from 1 to ${IPMIDI_MAX_PORT} (see ${PROGRAM} --help)`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Checks the rest of an `ipmidi://N` address (`N`, or
+ * `N?interface=ADDR`), for dial.ts's scheme.
+ */
+export function ipMidiAddress(
+  rest: string,
+): { port: number; interface?: string } {
+  const [number, query] = rest.split("?", 2);
+  const port = ipMidiNumber(number, "ipMIDI address");
+  if (query === undefined) return { port };
+  const params = new URLSearchParams(query);
+  const iface = params.get("interface");
+  const unknown = [...params.keys()].find((k) => k !== "interface");
+  if (iface === null || unknown !== undefined) {
+    throw new UsageError(
+      `Invalid ipMIDI address "ipmidi://${rest}": expected ipmidi://N or ipmidi://N?interface=ADDR`,
+    );
+  }
+  return { port, interface: iface };
+}
+
+/**
+ * Opens ipMIDI port N as a port (the dial of `ipmidi://N`): its drops are
+ * the port's `drop` events.
+ */
+export async function dialIpMidi(
+  options: { port: number; interface?: string },
+): Promise<SocketPort> {
+  const transport = await open(options);
+  const port = new SocketPort(transport, { name: `ipmidi:${options.port}` });
+  reportDrops(transport, port);
+  return port;
+}
+
+/**
+ * Joins ipMIDI port N to the bus as one more client, named `ipmidi:N`,
+ * which the bus vouches for (no token) and sends no snapshot (the group
+ * is other buses and players, not a late joiner). Its drops are its port's
+ * `drop` events, which the server passes on.
+ */
+export async function joinIpMidi(
+  server: PortServer,
+  options: { port: number; interface?: string },
+): Promise<SocketPort> {
+  const transport = await open(options);
+  const port = server.join(transport, {
+    name: `ipmidi:${options.port}`,
+    snapshot: false,
+  });
+  reportDrops(transport, port);
+  return port;
+}
+
+async function open(
+  options: { port: number; interface?: string },
+): Promise<IpMidiTransport> {
+  try {
+    return await IpMidiTransport.open(options);
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof RangeError) {
+      throw new UsageError(oneLine(error));
+    }
+    throw error;
+  }
+}
+
+function reportDrops(transport: IpMidiTransport, port: SocketPort): void {
+  transport.addEventListener("drop", (event) => {
+    port.dispatchEvent(
+      new DropEvent("drop", {
+        port,
+        skippedBytes: event.bytes,
+        discardedMessages: event.messages,
+      }),
+    );
+  });
+}
