@@ -787,3 +787,26 @@ Deno.test("RTP sessions: the receiver's RS (once a second) trims the sender's jo
   } while (bytes > 3 && !deadline.aborted);
   assert.equal(bytes, 3, "trimmed to the journal's header");
 });
+
+Deno.test("RTP session: two reads waiting at once each get bytes, in order (the first was left waiting forever)", async () => {
+  const joined = Promise.withResolvers<RtpSession>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (s) => joined.resolve(s),
+  );
+  await using a = await connectRtp("127.0.0.1", listener.port);
+  await using b = await joined.promise;
+  const first = new Uint8Array(3), second = new Uint8Array(3);
+  const reads = [b.read(first), b.read(second)];
+  await a.write(new Uint8Array([0x90, 60, 1]));
+  await a.write(new Uint8Array([0x90, 61, 2]));
+  const signal = AbortSignal.timeout(3000);
+  const got = await Promise.race([
+    Promise.all(reads),
+    new Promise((_, reject) =>
+      signal.addEventListener("abort", () => reject(signal.reason))
+    ),
+  ]);
+  assert.deepEqual(got, [3, 3]);
+  assert.deepEqual([...first, ...second], [0x90, 60, 1, 0x90, 61, 2]);
+});

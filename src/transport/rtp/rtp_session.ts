@@ -337,9 +337,8 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   >();
   #chunks: Uint8Array[] = [];
   #unread = 0;
-  #reading:
-    | { buf: Uint8Array; resolve: (n: number | null) => void }
-    | undefined;
+  // Reads waiting for the next packet, in the order they were made.
+  #reading: { buf: Uint8Array; resolve: (n: number | null) => void }[] = [];
   #ended: RtpEndReason | undefined;
   #endedPromise = Promise.withResolvers<RtpEndReason>();
   #detached: Promise<void> | undefined;
@@ -468,11 +467,13 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
    * @returns How many, or null once the session has ended.
    */
   read(buf: Uint8Array): Promise<number | null> {
-    if (this.#chunks.length > 0) return Promise.resolve(this.#take(buf));
-    if (this.#ended) return Promise.resolve(null);
+    if (this.#reading.length === 0) {
+      if (this.#chunks.length > 0) return Promise.resolve(this.#take(buf));
+      if (this.#ended) return Promise.resolve(null);
+    }
     // The next packet's messages go straight into `buf`.
     const { promise, resolve } = Promise.withResolvers<number | null>();
-    this.#reading = { buf, resolve };
+    this.#reading.push({ buf, resolve });
     return promise;
   }
 
@@ -760,12 +761,14 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   }
 
   #wakeReader(): void {
-    const reading = this.#reading;
-    if (!reading) return;
-    this.#reading = undefined;
-    reading.resolve(
-      this.#ended && !this.#chunks.length ? null : this.#take(reading.buf),
-    );
+    while (
+      this.#reading.length > 0 && (this.#chunks.length > 0 || this.#ended)
+    ) {
+      const reading = this.#reading.shift()!;
+      reading.resolve(
+        this.#chunks.length > 0 ? this.#take(reading.buf) : null,
+      );
+    }
   }
 
   #end(reason: RtpEndReason): void {
