@@ -2,6 +2,7 @@
 
 import { lookup } from "node:dns/promises";
 import { formatAddress } from "../address.ts";
+import { unbracket } from "../hosts.ts";
 import { exchange, isControl, parseControl, randomId } from "./_control.ts";
 import { type Channel, UdpPair } from "./_udp.ts";
 import { checkInteger } from "./rtp_midi.ts";
@@ -244,7 +245,7 @@ export async function connectRtp(
 
 /** A host's address: an IP address as it is, `localhost` as 127.0.0.1. */
 async function resolve(hostname: string): Promise<string> {
-  const host = hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = unbracket(hostname);
   if (host === "localhost" || host === "") return "127.0.0.1";
   if (/^[\d.]+$/.test(host) || host.includes(":")) return host;
   try {

@@ -1,6 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { formatAddress } from "../address.ts";
+import { unbracket } from "../hosts.ts";
 import { TypedEventTarget } from "../../util/typed_event_target.ts";
 import {
   type Exchange,
@@ -202,7 +203,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
       ? "0.0.0.0"
       : host === "localhost"
       ? "127.0.0.1"
-      : host.replace(/^\[(.*)\]$/, "$1");
+      : unbracket(host);
     listener.#pair = await UdpPair.bind(
       hostname,
       port,
