@@ -4,7 +4,6 @@
 // join the bus through PortServer.admit() and whose events serve prints.
 
 import type { PortServer } from "../bus/port_server.ts";
-import { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
 import { connectRtp } from "../transport/rtp/connect_rtp.ts";
 import type { RtpPacketEvent } from "../transport/rtp/events.ts";
@@ -13,6 +12,7 @@ import type { RtpSession } from "../transport/rtp/rtp_session.ts";
 import { oneLine } from "../util/error_text.ts";
 import { type Link, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
+import { sessionScheme } from "./_session_scheme.ts";
 import type { LineWriter } from "./nats.ts";
 
 /** The control port of RTP-MIDI when an address names none. */
@@ -93,32 +93,7 @@ export function rtpTarget(rest: string, link: Link): {
  * `rtp://HOST[:PORT]`: an AppleMIDI session that this end invites, as a
  * port (an entry of dial.ts's SCHEMES).
  */
-export const RTP_SCHEME = {
-  scheme: "rtp:",
-  example: "rtp://HOST[:PORT]",
-  parse(rest: string, link: Link) {
-    const { name, open } = rtpTarget(rest, link);
-    return {
-      name,
-      dial: async (signal: AbortSignal) =>
-        new SocketPort(await open(signal), { name }),
-    };
-  },
-  /** `midisock ping rtp://`: round trips of the session's CK exchange. */
-  ping(rest: string, link: Link) {
-    const { name, open } = rtpTarget(rest, link);
-    return {
-      name,
-      open: async (signal: AbortSignal) => {
-        const session = await open(signal);
-        return {
-          rtt: (stop?: AbortSignal) => session.ping(stop),
-          close: () => session[Symbol.asyncDispose](),
-        };
-      },
-    };
-  },
-};
+export const RTP_SCHEME = sessionScheme("rtp:", "rtp://HOST[:PORT]", rtpTarget);
 
 /**
  * `serve --rtp [HOST:]PORT`'s address: the host by default the server's.
