@@ -810,3 +810,47 @@ Deno.test("RTP session: two reads waiting at once each get bytes, in order (the 
   assert.deepEqual(got, [3, 3]);
   assert.deepEqual([...first, ...second], [0x90, 60, 1, 0x90, 61, 2]);
 });
+
+Deno.test("RTP initiator: after its burst of 6 CK0s, one every syncInterval", async () => {
+  // A responder played by hand, which notes when each CK0 comes.
+  const control = await rawSocket();
+  const data = dgram.createSocket("udp4");
+  const ck0: number[] = [];
+  data.on("message", (b: Uint8Array, from: dgram.RemoteInfo) => {
+    const bytes = new Uint8Array(b);
+    const command = String.fromCharCode(bytes[2], bytes[3]);
+    if (command === "IN") {
+      const token = new DataView(bytes.buffer).getUint32(8);
+      data.send(exchange("OK", token, 5, "hand"), from.port, "127.0.0.1");
+    } else if (command === "CK" && bytes[8] === 0) ck0.push(performance.now());
+  });
+  control.on("message", (b: Uint8Array, from: dgram.RemoteInfo) => {
+    const token = new DataView(new Uint8Array(b).buffer).getUint32(8);
+    if (b[2] === 0x49) {
+      control.send(exchange("OK", token, 5, "hand"), from.port, "127.0.0.1");
+    }
+  });
+  await new Promise<void>((r, j) => {
+    data.once("error", j);
+    data.bind(control.address().port + 1, "127.0.0.1", () => r());
+  });
+  try {
+    await using session = await connectRtp(
+      "127.0.0.1",
+      control.address().port,
+      { syncInterval: 300 },
+    );
+    assert.equal(session.name, "rtp:hand");
+    await until("9 CK0s", () => ck0.length >= 9, 5000);
+    const gaps = ck0.slice(1, 9).map((t, i) => t - ck0[i]);
+    // The burst: 100 ms apart (a tick of the session's timer), 500 ms in
+    // all (well under 5 × 300 on a busy machine); then 300 apart, never
+    // sooner.
+    const burst = gaps.slice(0, 5).reduce((a, b) => a + b);
+    assert.ok(burst < 1200, `${gaps}`);
+    for (const gap of gaps.slice(5)) assert.ok(gap >= 250, `${gaps}`);
+  } finally {
+    control.close();
+    data.close();
+  }
+});
