@@ -4,6 +4,7 @@ import { encode } from "../../midi/encode.ts";
 import { MidiParser } from "../../midi/parser.ts";
 import { TypedEventTarget } from "../../util/typed_event_target.ts";
 import { formatAddress } from "../address.ts";
+import { Pacer } from "../pacer.ts";
 import type { Transport } from "../transport.ts";
 import { clock, type Control, exchange, feedback } from "./_control.ts";
 import { checkInteger, RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
@@ -238,11 +239,12 @@ const BURST = 6; // CK exchanges at the start
 const FEEDBACK_MS = 1000; // an RS at most this often, when packets came
 const GUARD_MAX = 4; // guard packets after the last MIDI, at most
 const BYE_GRACE_MS = 50; // data still taken after the peer's BY
-// The packets of one write sent in one turn; a longer write (a sysex of
-// more than about 20 KiB) sends this many a timer turn (at most some 20
-// MB/s; a 1 MiB sysex took 0.16 s on loopback), so that a receiving
-// socket's buffer (Linux's default: 208 KiB) keeps up.
-const PACE_PACKETS = 16;
+// A burst (a long sysex) is paced, so that the receiving socket's buffer
+// (Linux's default: 208 KiB) keeps up: 32 packets at once, then 4,000 a
+// second (some 5 MB/s of sysex; 1 MiB takes about 0.2 s), as
+// Network MIDI 2.0's sessions pace theirs.
+const PACE_BURST = 32;
+const PACE_RATE = 4000;
 
 function hostPort(from: { address: string; port: number }): string {
   return formatAddress(from.address, from.port);
@@ -253,8 +255,8 @@ function hostPort(from: { address: string; port: number }): string {
  * {@linkcode Transport} whose readable gives the MIDI bytes the peer sends
  * (the messages that its recovery journal gave back first, after a loss),
  * and whose writable takes MIDI bytes to send, each write's whole messages
- * in as few RTP-MIDI packets as fit, at once (a write of more than 16
- * packets, a long sysex, goes out 16 a timer turn, and later writes follow
+ * in as few RTP-MIDI packets as fit, at once (a burst of more than 32
+ * packets, a long sysex, goes out 4,000 a second, and later writes follow
  * it). Wrap it in a `SocketPort`, or hand it
  * to `PortServer.admit()`; {@linkcode connectRtp} and
  * {@linkcode RtpListener} make sessions.
@@ -344,8 +346,8 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   #detached: Promise<void> | undefined;
   #byeTimer: ReturnType<typeof setTimeout> | undefined;
   #paced: Promise<void> | undefined; // a long write still going out
-  #paceTimer: ReturnType<typeof setTimeout> | undefined;
-  #paceWake: (() => void) | undefined;
+  #pacer = new Pacer(PACE_RATE, PACE_BURST);
+  #stop = new AbortController(); // aborts when the session ends
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -521,9 +523,9 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     return sending;
   }
 
-  // Sends a write's messages: at once, or, for more packets than a burst
-  // (a long sysex), a burst at a time, each after the last one's timer
-  // turn, so that no receiving socket's buffer overflows with them.
+  // Sends a write's messages: at once, but for a burst (a long sysex),
+  // which the pacer spreads out so that no receiving socket's buffer
+  // overflows with it.
   #send(bytes: Uint8Array): Promise<void> | undefined {
     const messages = this.#parser.feed(bytes);
     if (messages.length === 0) return;
@@ -531,18 +533,22 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
       messages.map(encode),
       this.#now() >>> 0,
     );
-    this.#sendPackets(packets.slice(0, PACE_PACKETS));
+    const pacer = this.#pacer;
+    let at = 0;
+    // (A lone packet, a player's message, never waits.)
+    while (at < packets.length && (pacer.ready || packets.length === 1)) {
+      this.#sendPackets([packets[at++]]);
+      pacer.spend();
+    }
     this.#sentMidi();
-    if (packets.length <= PACE_PACKETS) return;
+    if (at === packets.length) return;
     return this.#pace((async () => {
-      for (let at = PACE_PACKETS; at < packets.length; at += PACE_PACKETS) {
-        await new Promise<void>((resolve) => {
-          this.#paceWake = resolve;
-          this.#paceTimer = setTimeout(resolve, 1);
-        });
+      for (; at < packets.length; at++) {
+        await pacer.wait(() => this.#ended !== undefined, this.#stop.signal);
         // What was not sent is not dropped silently.
         if (this.#ended) throw this.#endedError("write");
-        this.#sendPackets(packets.slice(at, at + PACE_PACKETS));
+        this.#sendPackets([packets[at]]);
+        pacer.spend();
         this.#sentMidi();
       }
     })());
@@ -776,8 +782,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     this.#ended = reason;
     clearInterval(this.#timer);
     clearTimeout(this.#byeTimer);
-    clearTimeout(this.#paceTimer);
-    this.#paceWake?.();
+    this.#stop.abort();
     this.#detached = this.#link.end(
       reason === "bye"
         ? undefined
