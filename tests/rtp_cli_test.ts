@@ -233,3 +233,180 @@ Deno.test("serve --rtp prints a # recovery line when a packet's journal gives ba
     data.close();
   }
 });
+
+Deno.test("serve --rtp prints a # rtprefused line for each invitation answered NO", async () => {
+  await using serve = midisock([
+    "serve",
+    "127.0.0.1:0",
+    "--rtp",
+    "127.0.0.1:0",
+  ]);
+  const [, port] = await serve.waitForMatch(
+    "stderr",
+    /RTP-MIDI sessions on 127\.0\.0\.1:(\d+)/,
+  );
+  const peer = dgram.createSocket("udp4");
+  await new Promise<void>((r) => peer.bind(0, "127.0.0.1", () => r()));
+  try {
+    // An IN on the data port with none on the control port first.
+    peer.send(exchange("IN", 7, 8, "odd"), Number(port) + 1, "127.0.0.1");
+    await serve.waitForMatch(
+      "stdout",
+      new RegExp(
+        `^# rtprefused 127\\.0\\.0\\.1:${peer.address().port} odd: an IN on the data port with no invitation on the control port$`,
+      ),
+    );
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("serve --rtp: a sysex as long as --max-sysex crosses from an RTP participant to a TCP client and back, exactly", async () => {
+  await using serve = midisock([
+    "serve",
+    "127.0.0.1:0",
+    "--relay",
+    "--quiet",
+    "--max-sysex",
+    "1200000",
+    "--rtp",
+    "127.0.0.1:0",
+  ]);
+  const [, port] = await serve.waitForMatch(
+    "stderr",
+    /RTP-MIDI sessions on 127\.0\.0\.1:(\d+)/,
+  );
+  const [, tcpPort] = await serve.waitForMatch(
+    "stderr",
+    /listening on 127\.0\.0\.1:(\d+)/,
+  );
+  const session = await connectRtp("127.0.0.1", Number(port), {
+    maxSysexBytes: 1200000,
+  });
+  await using rtp = new SocketPort(session, { maxSysexBytes: 1200000 });
+  const { connect } = await import("../mod.ts");
+  await using tcp = await connect("127.0.0.1", Number(tcpPort), {
+    maxSysexBytes: 1200000,
+  });
+  // Each has joined once it hears the other.
+  await until(async () => {
+    await tcp.send(message("clock"));
+    return (await rtp.receive({ signal: AbortSignal.timeout(200) })
+      .catch(() => undefined))?.type === "clock";
+  });
+  await until(async () => {
+    await rtp.send(message("clock"));
+    return (await tcp.receive({ signal: AbortSignal.timeout(200) })
+      .catch(() => undefined))?.type === "clock";
+  });
+  while (tcp.poll() || rtp.poll());
+  // Above the 1 MiB that RTP sessions take by default: serve's limit holds.
+  const data = new Uint8Array(1_100_000).map((_, i) => (i * 7) % 128);
+  await rtp.send(message("sysex", { data }));
+  await rtp.send(message("note_on", { note: 1, velocity: 1 }));
+  const signal = AbortSignal.timeout(20_000);
+  assert.deepEqual(await tcp.receive({ signal }), message("sysex", { data }));
+  assert.deepEqual(
+    await tcp.receive({ signal }),
+    message("note_on", { note: 1, velocity: 1 }),
+  );
+  await tcp.send(message("sysex", { data: data.subarray(1) }));
+  await tcp.send(message("note_on", { note: 2, velocity: 2 }));
+  assert.deepEqual(
+    await rtp.receive({ signal }),
+    message("sysex", { data: data.subarray(1) }),
+  );
+  assert.deepEqual(
+    await rtp.receive({ signal }),
+    message("note_on", { note: 2, velocity: 2 }),
+  );
+  assert.equal(session.stats.lost, 0);
+});
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = AbortSignal.timeout(5000);
+  while (!await check()) deadline.throwIfAborted();
+}
+
+Deno.test("send rtp:// with messages on stdin delivers every one, in order, a long sysex and the last message included, then says BY", async () => {
+  const got: string[] = [];
+  const done = Promise.withResolvers<string>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (session) => {
+      const port = new SocketPort(session);
+      (async () => {
+        for await (const msg of port) {
+          got.push(
+            msg.type === "sysex" ? `sysex ${msg.data.length}` : `${msg.type}`,
+          );
+        }
+        await port.close();
+        done.resolve(await session.ended);
+      })();
+    },
+  );
+  const sysex = `sysex data=(${
+    Array.from({ length: 100_000 }, (_, i) => i % 128).join(",")
+  })`;
+  const lines = [
+    ...Array.from({ length: 20 }, (_, i) => `note_on note=${i} velocity=1`),
+    sysex,
+    "stop",
+  ];
+  await using send = midisock(
+    ["send", `rtp://127.0.0.1:${listener.port}`],
+    { stdin: lines.join("\n") + "\n" },
+  );
+  const result = await send.result();
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(await done.promise, "bye");
+  assert.deepEqual(got, [
+    ...Array.from({ length: 20 }, () => "note_on"),
+    "sysex 100000",
+    "stop",
+  ]);
+});
+
+Deno.test("serve --rtp: while stdout is behind, a flood of bad datagrams is counted, not queued as lines; one line says how many were left out", async () => {
+  const { PortServer } = await import("../mod.ts");
+  const { startRtp } = await import("../src/cli/rtp.ts");
+  await using bus = new PortServer("127.0.0.1", 0);
+  // stdout, stuck until `release`.
+  const release = Promise.withResolvers<void>();
+  const lines: string[] = [];
+  const line = (_json: Record<string, unknown>, text: string) => {
+    lines.push(text);
+    return release.promise;
+  };
+  await using listener = await startRtp(
+    bus,
+    { host: "127.0.0.1", port: 0 },
+    line,
+  );
+  const junk = dgram.createSocket("udp4");
+  await new Promise<void>((r) => junk.bind(0, "127.0.0.1", () => r()));
+  try {
+    for (let i = 0; i < 200; i++) {
+      junk.send(
+        new Uint8Array([0xff, 0xff, 0x58, 0x58]),
+        listener.port,
+        "127.0.0.1",
+      );
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+    }
+    const deadline = AbortSignal.timeout(5000);
+    while (listener.stats.badPackets < 200) {
+      deadline.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(lines.length, 1);
+    release.resolve();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(lines.slice(1), [
+      "# unprinted 199 lines of RTP events: stdout was behind (the counts have them)",
+    ]);
+  } finally {
+    junk.close();
+  }
+});

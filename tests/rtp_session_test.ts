@@ -136,7 +136,11 @@ Deno.test("RTP initiator: IN on the control port, then on the data port, retried
       assert.equal(session.name, "rtp:fake");
       assert.equal(session.ssrc, ssrc);
       // The CK0 burst: answer each with CK1, and see CK2 come back.
-      const clocks = () => dataGot.slice(1).filter((g) => g.bytes[8] === 0);
+      // (By the command, not by byte 8 alone: an IN retried on the data
+      // port has its token's first byte there.)
+      const ck = (count: number) => (g: { bytes: Uint8Array }) =>
+        g.bytes[2] === 0x43 && g.bytes[3] === 0x4b && g.bytes[8] === count;
+      const clocks = () => dataGot.filter(ck(0));
       await until("6 CK0", () => clocks().length >= 6, 3000);
       const sent = clocks().slice(0, 6).map((g) => {
         const v = new DataView(g.bytes.buffer);
@@ -147,9 +151,9 @@ Deno.test("RTP initiator: IN on the control port, then on the data port, retried
       data.send(clock(777, 1, [sent[5], 12345, 0]), from + 1, "127.0.0.1");
       await until(
         "CK2",
-        () => dataGot.some((g) => g.bytes[3] === 0x4b && g.bytes[8] === 2),
+        () => dataGot.some(ck(2)),
       );
-      const ck2 = dataGot.find((g) => g.bytes[8] === 2)!.bytes;
+      const ck2 = dataGot.find(ck(2))!.bytes;
       const v = new DataView(ck2.buffer);
       assert.equal(v.getUint32(16), sent[5]);
       assert.equal(v.getUint32(24), 12345);
@@ -158,7 +162,7 @@ Deno.test("RTP initiator: IN on the control port, then on the data port, retried
       data.send(clock(777, 0, [99, 0, 0]), from + 1, "127.0.0.1");
       await until(
         "CK1",
-        () => dataGot.some((g) => g.bytes[3] === 0x4b && g.bytes[8] === 1),
+        () => dataGot.some(ck(1)),
       );
     } finally {
       session.close();
@@ -524,4 +528,329 @@ Deno.test("RTP session: a 64 KiB sysex crosses in segments, exactly, both ways",
     session.stats.packetsSent > 45,
     `${session.stats.packetsSent} packets`,
   );
+});
+
+Deno.test("RTP sessions: packets with a participant's SSRC from a port that is not its own are counted as bad and change nothing (no MIDI, no BY, no CK answer)", async () => {
+  const sessions: RtpSession[] = [];
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0, name: "b" },
+    (s) => sessions.push(s),
+  );
+  const a = await connectRtp("127.0.0.1", listener.port, { name: "a" });
+  await using portA = new SocketPort(a);
+  await until("b", () => sessions.length === 1);
+  const b = sessions[0];
+  await using portB = new SocketPort(b);
+  // Another program on the same host plays a (to b) and b (to a).
+  const spoof = await rawSocket();
+  try {
+    const note = (ssrc: number) =>
+      new RtpMidiSender({ ssrc, journal: false }).packets(
+        [new Uint8Array([0x90, 61, 1])],
+        0,
+      )[0];
+    const to = (bytes: Uint8Array, port: number) =>
+      spoof.send(bytes, port, "127.0.0.1");
+    for (
+      const [ssrc, control] of [[a.ssrc, listener.port], [
+        b.ssrc,
+        a.localAddr.port,
+      ]]
+    ) {
+      to(note(ssrc), control + 1);
+      to(clock(ssrc, 0, [1, 0, 0]), control + 1);
+      to(exchange("IN", 1, ssrc, "x"), control);
+      to(exchange("BY", 1, ssrc), control);
+      to(exchange("BY", 1, ssrc), control + 1);
+    }
+    await until(
+      "the spoofed packets counted",
+      () => listener.stats.badPackets === 5 && a.stats.badPackets === 5,
+    );
+    await new Promise((r) => setTimeout(r, 150)); // past the BY grace
+    assert.equal(spoof.got.length, 0, "no answer to the spoofer");
+    assert.deepEqual([a.stats.packetsReceived, b.stats.packetsReceived], [
+      0,
+      0,
+    ]);
+    assert.equal(listener.sessions.length, 1);
+    // Both sessions go on: the real peers' MIDI is the first to come.
+    await portA.send(message("note_on", { note: 62, velocity: 2 }));
+    assert.deepEqual(
+      await portB.receive(),
+      message("note_on", { note: 62, velocity: 2 }),
+    );
+    await portB.send(message("note_on", { note: 63, velocity: 3 }));
+    assert.deepEqual(
+      await portA.receive(),
+      message("note_on", { note: 63, velocity: 3 }),
+    );
+  } finally {
+    spoof.close();
+  }
+});
+
+Deno.test("RTP listener: each invitation answered NO is counted and reported by a refused event, with the address and why", async () => {
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0, maxPending: 0 },
+    () => {},
+  );
+  const refused: string[] = [];
+  listener.addEventListener(
+    "refused",
+    (e) => refused.push(`${e.address} ${e.reason}`),
+  );
+  const peer = await rawSocket();
+  try {
+    const at = `127.0.0.1:${peer.address().port}`;
+    peer.send(exchange("IN", 1, 1, "one"), listener.port, "127.0.0.1");
+    // (one at a time: node:dgram may reverse a new socket's first burst)
+    await until("NO", () => peer.got.length === 1);
+    peer.send(exchange("IN", 3, 3, "three"), listener.port + 1, "127.0.0.1");
+    await until("two answers", () => peer.got.length === 2);
+    assert.deepEqual(
+      peer.got.map((g) => String.fromCharCode(g.bytes[2], g.bytes[3])),
+      ["NO", "NO"],
+    );
+    assert.deepEqual(refused, [
+      `${at} one: no invitation may wait (maxPending 0)`,
+      `${at} three: an IN on the data port with no invitation on the control port`,
+    ]);
+    assert.equal(listener.stats.refused, 2);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("RTP integer options that are not whole numbers are refused at once, naming the option (not thrown later from a socket's handler)", async () => {
+  const refused = (what: string, got: string) => (e: unknown) =>
+    e instanceof TypeError &&
+    e.message.startsWith(`Invalid ${what} option: expected an integer in `) &&
+    e.message.endsWith(`, got ${got}`);
+  await assert.rejects(
+    RtpListener.listen(
+      { hostname: "127.0.0.1", port: 0, maxSysexBytes: 1.5 },
+      () => {},
+    ),
+    refused("maxSysexBytes", "1.5"),
+  );
+  await assert.rejects(
+    RtpListener.listen(
+      { hostname: "127.0.0.1", port: 0, maxUnreadBytes: 0.5 },
+      () => {},
+    ),
+    refused("maxUnreadBytes", "0.5"),
+  );
+  await assert.rejects(
+    RtpListener.listen(
+      { hostname: "127.0.0.1", port: 0, maxPending: NaN },
+      () => {},
+    ),
+    refused("maxPending", "NaN"),
+  );
+  await assert.rejects(
+    connectRtp("127.0.0.1", 5004, { invitations: NaN }),
+    refused("invitations", "NaN"),
+  );
+  await assert.rejects(
+    connectRtp("127.0.0.1", 5004, { inviteInterval: -1 }),
+    (e) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Invalid inviteInterval option: expected an integer in 0..3600000, got -1",
+  );
+});
+
+Deno.test("RTP session: a long write cut short by the peer's BY rejects, naming the session, and so does a write queued behind it", async () => {
+  const joined = Promise.withResolvers<RtpSession>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (s) => joined.resolve(s),
+  );
+  await using a = await connectRtp("127.0.0.1", listener.port);
+  const b = await joined.promise;
+  const sysex = new Uint8Array(1 << 20).fill(0x11);
+  sysex[0] = 0xf0;
+  sysex[sysex.length - 1] = 0xf7;
+  const long = a.write(sysex);
+  const after = a.write(new Uint8Array([0x90, 60, 1]));
+  await b[Symbol.asyncDispose](); // BY, while the sysex goes out
+  const ended = (e: unknown) =>
+    e instanceof Deno.errors.NotConnected &&
+    e.message === `Cannot write: RTP session ${a.name} has ended (bye)`;
+  await assert.rejects(long, ended);
+  await assert.rejects(after, ended);
+  assert.ok(a.stats.packetsSent < 700, `${a.stats.packetsSent} packets`);
+});
+
+Deno.test("RTP listener: a participant that the bus turns away (maxClients) is told BY, and its session is freed", async () => {
+  await using bus = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    maxClients: 1,
+  });
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (s) => bus.admit(s, { name: s.name }),
+  );
+  await using first = await connectRtp("127.0.0.1", listener.port, {
+    name: "first",
+  });
+  await until("the first on the bus", () => bus.ports.length === 1);
+  const second = await connectRtp("127.0.0.1", listener.port, {
+    name: "second",
+  });
+  assert.equal(await second.ended, "bye");
+  await second[Symbol.asyncDispose]();
+  await until("the second freed", () => listener.sessions.length === 1);
+  assert.deepEqual(listener.sessions.map((s) => s.name), ["rtp:first"]);
+  assert.equal(first.stats.badPackets, 0);
+});
+
+Deno.test("RTP listener: invitations left half-open (IN on the control port only) cannot lock out a participant: the oldest gives way, counted", async () => {
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0, maxPending: 4 },
+    () => {},
+  );
+  const refused: string[] = [];
+  listener.addEventListener("refused", (e) => refused.push(e.reason));
+  const flood = await rawSocket();
+  try {
+    for (let ssrc = 1; ssrc <= 10; ssrc++) {
+      flood.send(
+        exchange("IN", ssrc, ssrc, "half"),
+        listener.port,
+        "127.0.0.1",
+      );
+      await until("an answer", () => flood.got.length === ssrc);
+    }
+    await using session = await connectRtp("127.0.0.1", listener.port, {
+      name: "real",
+    });
+    assert.equal(session.name, "rtp:midisock");
+    assert.deepEqual(listener.sessions.map((s) => s.name), ["rtp:real"]);
+    assert.equal(listener.stats.refused, 7);
+    assert.deepEqual(
+      refused,
+      Array(7).fill("half: given up for a newer invitation (maxPending 4)"),
+    );
+  } finally {
+    flood.close();
+  }
+});
+
+Deno.test("RTP sockets: a datagram whose handler throws is reported with its sender (node:dgram would swallow the error)", async () => {
+  const faults: string[] = [];
+  const pair = await UdpPair.bind(
+    "127.0.0.1",
+    0,
+    () => {
+      throw new Error("boom");
+    },
+    (error, from) => faults.push(`${error.message} ${from?.port}`),
+  );
+  const peer = await rawSocket();
+  try {
+    peer.send(new Uint8Array([1]), pair.port + 1, "127.0.0.1");
+    await until("the fault", () => faults.length === 1);
+    assert.deepEqual(faults, [`boom ${peer.address().port}`]);
+  } finally {
+    peer.close();
+    await pair.close();
+  }
+});
+
+Deno.test("RTP sessions: the receiver's RS (once a second) trims the sender's journal to its 3-byte header", async () => {
+  const joined = Promise.withResolvers<RtpSession>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (s) => joined.resolve(s),
+  );
+  await using a = await connectRtp("127.0.0.1", listener.port);
+  const b = await joined.promise;
+  await using _reader = new SocketPort(b); // b reads, and so sends RS
+  // The journal bytes of the packet that a write makes.
+  const journalOf = async (bytes: number[]) => {
+    const before = a.stats.journalBytes;
+    await a.write(new Uint8Array(bytes));
+    return a.stats.journalBytes - before;
+  };
+  await journalOf([0x90, 60, 100]);
+  await journalOf([0xb0, 64, 127]);
+  await journalOf([0xc0, 5]);
+  // Unacknowledged, the note, the pedal and the program are coded.
+  assert.ok(await journalOf([0xf8]) >= 16);
+  const deadline = AbortSignal.timeout(3000);
+  let bytes;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    bytes = await journalOf([0xf8]);
+  } while (bytes > 3 && !deadline.aborted);
+  assert.equal(bytes, 3, "trimmed to the journal's header");
+});
+
+Deno.test("RTP session: two reads waiting at once each get bytes, in order (the first was left waiting forever)", async () => {
+  const joined = Promise.withResolvers<RtpSession>();
+  await using listener = await RtpListener.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (s) => joined.resolve(s),
+  );
+  await using a = await connectRtp("127.0.0.1", listener.port);
+  await using b = await joined.promise;
+  const first = new Uint8Array(3), second = new Uint8Array(3);
+  const reads = [b.read(first), b.read(second)];
+  await a.write(new Uint8Array([0x90, 60, 1]));
+  await a.write(new Uint8Array([0x90, 61, 2]));
+  const signal = AbortSignal.timeout(3000);
+  const got = await Promise.race([
+    Promise.all(reads),
+    new Promise((_, reject) =>
+      signal.addEventListener("abort", () => reject(signal.reason))
+    ),
+  ]);
+  assert.deepEqual(got, [3, 3]);
+  assert.deepEqual([...first, ...second], [0x90, 60, 1, 0x90, 61, 2]);
+});
+
+Deno.test("RTP initiator: after its burst of 6 CK0s, one every syncInterval", async () => {
+  // A responder played by hand, which notes when each CK0 comes.
+  const control = await rawSocket();
+  const data = dgram.createSocket("udp4");
+  const ck0: number[] = [];
+  data.on("message", (b: Uint8Array, from: dgram.RemoteInfo) => {
+    const bytes = new Uint8Array(b);
+    const command = String.fromCharCode(bytes[2], bytes[3]);
+    if (command === "IN") {
+      const token = new DataView(bytes.buffer).getUint32(8);
+      data.send(exchange("OK", token, 5, "hand"), from.port, "127.0.0.1");
+    } else if (command === "CK" && bytes[8] === 0) ck0.push(performance.now());
+  });
+  control.on("message", (b: Uint8Array, from: dgram.RemoteInfo) => {
+    const token = new DataView(new Uint8Array(b).buffer).getUint32(8);
+    if (b[2] === 0x49) {
+      control.send(exchange("OK", token, 5, "hand"), from.port, "127.0.0.1");
+    }
+  });
+  await new Promise<void>((r, j) => {
+    data.once("error", j);
+    data.bind(control.address().port + 1, "127.0.0.1", () => r());
+  });
+  try {
+    await using session = await connectRtp(
+      "127.0.0.1",
+      control.address().port,
+      { syncInterval: 300 },
+    );
+    assert.equal(session.name, "rtp:hand");
+    await until("9 CK0s", () => ck0.length >= 9, 5000);
+    const gaps = ck0.slice(1, 9).map((t, i) => t - ck0[i]);
+    // The burst: 100 ms apart (a tick of the session's timer), 500 ms in
+    // all (well under 5 × 300 on a busy machine); then 300 apart, never
+    // sooner.
+    const burst = gaps.slice(0, 5).reduce((a, b) => a + b);
+    assert.ok(burst < 1200, `${gaps}`);
+    for (const gap of gaps.slice(5)) assert.ok(gap >= 250, `${gaps}`);
+  } finally {
+    control.close();
+    data.close();
+  }
 });

@@ -2,7 +2,7 @@
 // Where connect, monitor, send, record, play and ping reach a bus: the
 // address on the command line, with or without a scheme, as one port.
 
-import { connect } from "../client/connect.ts";
+import { connect, firstConnection } from "../client/connect.ts";
 import { dialName } from "../transport/dial.ts";
 import { ReconnectingPort } from "../client/reconnecting_port.ts";
 import { SocketPort } from "../port/socket_port.ts";
@@ -185,10 +185,13 @@ export function busAddress(text: string, link: Link): BusAddress {
   const { name, dial } = scheme.parse(split.rest, link);
   return {
     name,
-    open: async ({ reconnect }) =>
-      reconnect
-        ? new ReconnectingPort(dial, { name })
-        : await dial(AbortSignal.timeout(DIAL_TIMEOUT_MS)),
+    open: async ({ reconnect }) => {
+      if (!reconnect) return await dial(AbortSignal.timeout(DIAL_TIMEOUT_MS));
+      // As connect() does: the first connection is made before the port is
+      // handed out, so that nothing sent at once is dropped as sent while
+      // disconnected, and an address that does not answer fails at once.
+      return await firstConnection(new ReconnectingPort(dial, { name }));
+    },
   };
 }
 

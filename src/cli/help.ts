@@ -238,7 +238,15 @@ const RTP_EVENTS: [string, string][] = [
     "something from NAME was given up that was not a bad packet: a sysex over the size limit or cut by lost packets, or lost packets that no recovery journal covered (a peer that sends none)",
   ],
   [
-    "# rtpend NAME reason=bye|timeout|closed packets=N lost=N recovered=N bad=N",
+    "# rtprefused ADDRESS [NAME: ]REASON",
+    "an invitation answered NO (an IN on the data port with none on the control port first), or left half-open and given up for a newer one (more than 64 waiting), counted",
+  ],
+  [
+    "# unprinted N lines of RTP events: ...",
+    "while stdout was behind, N of the lines above were counted rather than queued (a flood of datagrams cannot fill the memory with lines)",
+  ],
+  [
+    "# rtpend NAME reason=bye|timeout|closed packets=N lost=N recovered=N bad=N late=N",
     "the session ended: the peer said BY, went silent for 70 s, or was closed; with its counts (its # disconnect line follows)",
   ],
 ];

@@ -5,7 +5,6 @@
 
 import type { PortServer } from "../bus/port_server.ts";
 import { RefusedError } from "../client/refused_error.ts";
-import { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
 import { dialMidi2 } from "../transport/midi2/dial_midi2.ts";
 import { Midi2RefusedError } from "../transport/midi2/midi2_refused_error.ts";
@@ -19,6 +18,7 @@ import type { Midi2Event } from "../transport/midi2/events.ts";
 import { oneLine } from "../util/error_text.ts";
 import { type Link, readSecretFile, readText, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
+import { sessionScheme } from "./_session_scheme.ts";
 
 /** Prints an event line: JSON with --json, the # line otherwise. */
 export type LineWriter = (
@@ -296,29 +296,8 @@ export function midi2Target(rest: string, link: Link): {
  * `midi2://HOST:PORT`: a Network MIDI 2.0 session that this end invites, as
  * a port (an entry of dial.ts's SCHEMES).
  */
-export const MIDI2_SCHEME = {
-  scheme: "midi2:",
-  example: "midi2://HOST:PORT",
-  parse(rest: string, link: Link) {
-    const { name, open } = midi2Target(rest, link);
-    return {
-      name,
-      dial: async (signal: AbortSignal) =>
-        new SocketPort(await open(signal), { name }),
-    };
-  },
-  /** `midisock ping midi2://`: round trips of Ping and Ping Reply. */
-  ping(rest: string, link: Link) {
-    const { name, open } = midi2Target(rest, link);
-    return {
-      name,
-      open: async (signal: AbortSignal) => {
-        const session = await open(signal);
-        return {
-          rtt: (stop?: AbortSignal) => session.ping(stop),
-          close: () => session[Symbol.asyncDispose](),
-        };
-      },
-    };
-  },
-};
+export const MIDI2_SCHEME = sessionScheme(
+  "midi2:",
+  "midi2://HOST:PORT",
+  midi2Target,
+);

@@ -4,7 +4,6 @@
 // join the bus through PortServer.admit() and whose events serve prints.
 
 import type { PortServer } from "../bus/port_server.ts";
-import { SocketPort } from "../port/socket_port.ts";
 import { formatAddress, parseAddress } from "../transport/address.ts";
 import { connectRtp } from "../transport/rtp/connect_rtp.ts";
 import type { RtpPacketEvent } from "../transport/rtp/events.ts";
@@ -13,6 +12,7 @@ import type { RtpSession } from "../transport/rtp/rtp_session.ts";
 import { oneLine } from "../util/error_text.ts";
 import { type Link, UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
+import { sessionScheme } from "./_session_scheme.ts";
 import type { LineWriter } from "./nats.ts";
 
 /** The control port of RTP-MIDI when an address names none. */
@@ -93,32 +93,7 @@ export function rtpTarget(rest: string, link: Link): {
  * `rtp://HOST[:PORT]`: an AppleMIDI session that this end invites, as a
  * port (an entry of dial.ts's SCHEMES).
  */
-export const RTP_SCHEME = {
-  scheme: "rtp:",
-  example: "rtp://HOST[:PORT]",
-  parse(rest: string, link: Link) {
-    const { name, open } = rtpTarget(rest, link);
-    return {
-      name,
-      dial: async (signal: AbortSignal) =>
-        new SocketPort(await open(signal), { name }),
-    };
-  },
-  /** `midisock ping rtp://`: round trips of the session's CK exchange. */
-  ping(rest: string, link: Link) {
-    const { name, open } = rtpTarget(rest, link);
-    return {
-      name,
-      open: async (signal: AbortSignal) => {
-        const session = await open(signal);
-        return {
-          rtt: (stop?: AbortSignal) => session.ping(stop),
-          close: () => session[Symbol.asyncDispose](),
-        };
-      },
-    };
-  },
-};
+export const RTP_SCHEME = sessionScheme("rtp:", "rtp://HOST[:PORT]", rtpTarget);
 
 /**
  * `serve --rtp [HOST:]PORT`'s address: the host by default the server's.
@@ -140,19 +115,23 @@ export function rtpListenAddress(
 
 /**
  * Listens for RTP-MIDI invitations, admits each participant to `server`
- * (under its allow-list and maxClients) as `rtp:NAME`, and prints its
+ * (under its allow-list and maxClients) as `rtp:NAME`, taking a sysex as
+ * long as the bus does (`maxSysexBytes`, serve's --max-sysex), and prints its
  * recoveries, bad packets and end with `line`.
  */
 export async function startRtp(
   server: PortServer,
-  where: { host: string; port: number; name?: string },
+  where: { host: string; port: number; name?: string; maxSysexBytes?: number },
   line: LineWriter,
 ): Promise<RtpListener> {
+  line = unlessBehind(line);
   const listener = await RtpListener.listen(
     {
       hostname: where.host,
       port: where.port,
       name: where.name ?? DEFAULT_NAME,
+      // The bus's own limit (--max-sysex), no lower.
+      maxSysexBytes: where.maxSysexBytes,
     },
     (session) => {
       watch(session, line);
@@ -160,6 +139,17 @@ export async function startRtp(
     },
   );
   listener.addEventListener("badpacket", (event) => bad(event, line));
+  listener.addEventListener("refused", ({ address, reason }) => {
+    line(
+      {
+        event: "rtprefused",
+        address,
+        reason,
+        total: listener.stats.refused,
+      },
+      `# rtprefused ${address} ${reason}`,
+    );
+  });
   return listener;
 }
 
@@ -216,4 +206,44 @@ function bad(event: RtpPacketEvent, line: LineWriter): void {
     { event: "badpacket", address, port, reason },
     `# badpacket ${address}${port ? ` ${port}` : ""} ${reason}`,
   );
+}
+
+/**
+ * RTP's lines, which anyone's datagrams can cause, one a datagram: while
+ * stdout is behind (a line from an earlier turn still waits for it), more
+ * are counted rather than queued, and once it has caught up one line says
+ * how many were left out (the stats count every one).
+ */
+function unlessBehind(line: LineWriter): LineWriter {
+  let waiting = 0; // lines not yet taken by stdout
+  let thisTurn = false; // a line was written in this turn
+  let unprinted = 0;
+  const write = (json: Record<string, unknown>, text: string) => {
+    waiting++;
+    if (!thisTurn) {
+      thisTurn = true;
+      queueMicrotask(() => thisTurn = false);
+    }
+    const written = line(json, text);
+    written.finally(() => {
+      waiting--;
+      if (waiting === 0 && unprinted > 0) {
+        const count = unprinted;
+        unprinted = 0;
+        write(
+          { event: "unprinted", count },
+          `# unprinted ${count} lines of RTP events: stdout was behind (the counts have them)`,
+        );
+      }
+    }).catch(() => {});
+    return written;
+  };
+  return (json, text) => {
+    // (Lines of the same turn are one datagram's: they go together.)
+    if (waiting > 0 && !thisTurn) {
+      unprinted++;
+      return Promise.resolve();
+    }
+    return write(json, text);
+  };
 }

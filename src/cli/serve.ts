@@ -197,7 +197,11 @@ export async function serve(
   let rtp: RtpListener | undefined;
   if (rtpWhere) {
     try {
-      rtp = await startRtp(server, rtpWhere, printer.line.bind(printer));
+      rtp = await startRtp(
+        server,
+        { ...rtpWhere, maxSysexBytes },
+        printer.line.bind(printer),
+      );
     } catch (error) {
       await Promise.all([server.close(), gateway?.close(), closeAll(outputs)]);
       throw error;

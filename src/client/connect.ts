@@ -183,6 +183,18 @@ export async function connect(
     if (tokenSent || answers) await awaitVerdict(opened, name, tokenSent, stop);
     return opened;
   }, { ...(reconnect === true ? {} : reconnect), name });
+  return await firstConnection(reconnecting, signal);
+}
+
+/**
+ * Waits for a reconnecting port's first connection, and returns the port;
+ * if it fails, closes the port and throws why (not that the port closed).
+ * Not public: connect() and the CLI's schemes (src/cli/dial.ts) use it.
+ */
+export async function firstConnection(
+  reconnecting: ReconnectingPort,
+  signal?: AbortSignal,
+): Promise<ReconnectingPort> {
   try {
     await reconnecting.ready(signal);
   } catch (error) {

@@ -33,6 +33,7 @@ import { byeFor, byeText } from "./_reasons.ts";
 import { streamAnswer } from "./_stream_answer.ts";
 import { DropGate } from "./_drops.ts";
 import { Midi2Event, type Midi2EventMap } from "./events.ts";
+import { Pacer } from "../pacer.ts";
 
 /** What a session was made with: its peer and how to reach it. */
 export interface Midi2SessionInit extends Midi2SessionOptions {
@@ -194,8 +195,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   #queue: number[][] = [];
   #queuedWords = 0;
   #drain: PromiseWithResolvers<void> | undefined;
-  #tokens = BURST;
-  #refilled = performance.now();
+  #pacer: Pacer;
   #pings = new Map<
     number,
     {
@@ -232,6 +232,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
     super();
     this.#init = init;
     this.#o = sessionOptions(init);
+    this.#pacer = new Pacer(this.#o.maxDatagramRate, BURST);
     this.role = init.role;
     this.remoteAddr = init.remoteAddr;
     this.localAddr = init.localAddr;
@@ -661,12 +662,13 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
       while (this.#queue.length > 0 && !this.#closed) {
         // A burst is paced; a lone datagram (a player's message) never
         // waits, though it takes its token.
-        this.#refill();
-        if (this.#tokens < 1 && this.#queue.length > 1) await this.#pace();
+        if (!this.#pacer.ready && this.#queue.length > 1) {
+          await this.#pacer.wait(() => this.#closed);
+        }
         if (this.#closed) break;
         const piece = this.#queue.shift()!;
         this.#queuedWords -= piece.length;
-        this.#tokens = Math.max(this.#tokens - 1, -BURST);
+        this.#pacer.spend();
         this.#sendCommands(this.#sender.push(piece));
         if (this.#queue.length % 64 === 0) this.#wakeWriters();
       }
@@ -696,27 +698,6 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
       this.#sendCommands(datagram);
     }
     this.#scheduleTail();
-  }
-
-  // Waits for a token of the bucket: BURST at most, maxDatagramRate a
-  // second.
-  async #pace(): Promise<void> {
-    const rate = this.#o.maxDatagramRate;
-    for (;;) {
-      this.#refill();
-      if (this.#tokens >= 1 || this.#closed) return;
-      const wait = (1 - this.#tokens) * 1000 / rate;
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  }
-
-  #refill(): void {
-    const now = performance.now();
-    this.#tokens = Math.min(
-      BURST,
-      this.#tokens + (now - this.#refilled) * this.#o.maxDatagramRate / 1000,
-    );
-    this.#refilled = now;
   }
 
   // After the last datagram, the FEC commands alone, once: so that the

@@ -146,11 +146,7 @@ export function exchange(
     while (cut > 0 && (text[cut] & 0xc0) === 0x80) cut--;
     text = text.subarray(0, cut);
   }
-  const packet = new Uint8Array(16 + (text ? text.length + 1 : 0));
-  const view = new DataView(packet.buffer);
-  view.setUint16(0, 0xffff);
-  packet[2] = command.charCodeAt(0);
-  packet[3] = command.charCodeAt(1);
+  const [packet, view] = control(command, 16 + (text ? text.length + 1 : 0));
   view.setUint32(4, 2);
   view.setUint32(8, token >>> 0);
   view.setUint32(12, ssrc >>> 0);
@@ -164,11 +160,7 @@ export function clock(
   count: number,
   timestamps: readonly [number, number, number],
 ): Uint8Array {
-  const packet = new Uint8Array(36);
-  const view = new DataView(packet.buffer);
-  view.setUint16(0, 0xffff);
-  packet[2] = 0x43; // C
-  packet[3] = 0x4b; // K
+  const [packet, view] = control("CK", 36);
   view.setUint32(4, ssrc >>> 0);
   packet[8] = count;
   writeTime(view, 12, timestamps[0]);
@@ -179,14 +171,23 @@ export function clock(
 
 /** An RS packet: every packet up to `seq` has come. */
 export function feedback(ssrc: number, seq: number): Uint8Array {
-  const packet = new Uint8Array(12);
-  const view = new DataView(packet.buffer);
-  view.setUint16(0, 0xffff);
-  packet[2] = 0x52; // R
-  packet[3] = 0x53; // S
+  const [packet, view] = control("RS", 12);
   view.setUint32(4, ssrc >>> 0);
   view.setUint16(8, seq & 0xffff);
   return packet;
+}
+
+// A control packet of `size` bytes: 0xFFFF and the command, the rest zeros.
+function control(
+  command: ControlCommand,
+  size: number,
+): [Uint8Array, DataView] {
+  const packet = new Uint8Array(size);
+  const view = new DataView(packet.buffer);
+  view.setUint16(0, 0xffff);
+  packet[2] = command.charCodeAt(0);
+  packet[3] = command.charCodeAt(1);
+  return [packet, view];
 }
 
 // A 64-bit timestamp as a number: exact up to 2^53 units of 100 us (28

@@ -10,9 +10,20 @@
 // first send is in flight, and sends them in order once that send is done.
 
 import dgram from "node:dgram";
+import type { SessionLink } from "./rtp_session.ts";
 
 /** Which of the pair a datagram came in on or goes out of. */
 export type Channel = "control" | "data";
+
+/**
+ * Called with a failed send (no `from`: UDP makes no promise), or with what
+ * a datagram's handler threw (with its sender), which node:dgram would
+ * swallow without a word.
+ */
+export type OnFault = (
+  error: Error,
+  from?: { address: string; port: number },
+) => void;
 
 /** Called with each datagram that comes in. */
 export type OnDatagram = (
@@ -119,7 +130,7 @@ export class UdpPair {
     hostname: string,
     port: number,
     onDatagram: OnDatagram,
-    onError: (error: Error) => void,
+    onFault: OnFault,
   ): Promise<UdpPair> {
     const type = hostname.includes(":") ? "udp6" : "udp4";
     let lastError: unknown;
@@ -150,15 +161,28 @@ export class UdpPair {
         if (port === 0) continue;
         throw error;
       }
+      const onError = (error: Error) => onFault(error);
       control.on("error", onError);
       data.on("error", onError);
       const pair = new UdpPair(control, data, hostname, controlPort, onError);
-      control.on("message", (bytes: Uint8Array, rinfo: dgram.RemoteInfo) => {
-        if (!pair.#closed) onDatagram("control", bytes, rinfo);
-      });
-      data.on("message", (bytes: Uint8Array, rinfo: dgram.RemoteInfo) => {
-        if (!pair.#closed) onDatagram("data", bytes, rinfo);
-      });
+      for (
+        const [channel, socket] of [["control", control], [
+          "data",
+          data,
+        ]] as const
+      ) {
+        socket.on("message", (bytes: Uint8Array, rinfo: dgram.RemoteInfo) => {
+          if (pair.#closed) return;
+          try {
+            onDatagram(channel, bytes, rinfo);
+          } catch (error) {
+            onFault(
+              error instanceof Error ? error : new Error(String(error)),
+              { address: rinfo.address, port: rinfo.port },
+            );
+          }
+        });
+      }
       return pair;
     }
     throw lastError ??
@@ -183,11 +207,38 @@ export class UdpPair {
   }
 
   /**
-   * Resolves once every data packet sent so far has left: a BY sent after
-   * that cannot overtake the last MIDI (two sockets race otherwise).
+   * A session's link over this pair to a peer's control and data ports.
+   * Its end first calls `forget` (if given), then says BY on both ports, as
+   * rtpmidid needs to end a session: on the data port after the last MIDI
+   * (two sockets race otherwise), then on the control port; then, with
+   * `own`, closes the pair (an initiator's own), once that has left too.
    */
-  dataSent(): Promise<void> {
-    return this.#data.idle();
+  link(
+    control: { address: string; port: number },
+    data: { address: string; port: number },
+    options: { forget?: () => void; own?: boolean },
+  ): SessionLink {
+    return {
+      sendControl: (b) =>
+        this.send("control", b, control.port, control.address),
+      sendData: (b) => this.send("data", b, data.port, data.address),
+      reply: (b, channel, to) => this.send(channel, b, to.port, to.address),
+      end: async (bye) => {
+        options.forget?.();
+        if (bye) {
+          this.send("data", bye, data.port, data.address);
+          await this.#data.idle();
+          this.send("control", bye, control.port, control.address);
+        }
+        if (options.own) await this.close();
+      },
+      localAddr: { transport: "udp", hostname: this.hostname, port: this.port },
+      remoteAddr: {
+        transport: "udp",
+        hostname: control.address,
+        port: control.port,
+      },
+    };
   }
 
   /**

@@ -1,8 +1,11 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import { lookup } from "node:dns/promises";
+import { formatAddress } from "../address.ts";
+import { unbracket } from "../hosts.ts";
 import { exchange, isControl, parseControl, randomId } from "./_control.ts";
 import { type Channel, UdpPair } from "./_udp.ts";
+import { checkInteger } from "./rtp_midi.ts";
 import {
   openSession,
   type RtpSession,
@@ -61,6 +64,8 @@ function refused(where: string, name: string): Error {
  * @returns The session, begun.
  * @throws {Deno.errors.ConnectionRefused} If the peer answers NO.
  * @throws {Deno.errors.TimedOut} If it does not answer.
+ * @throws {RangeError} If the port or an option is out of range.
+ * @throws {TypeError} If an integer option is not an integer.
  *
  * @example A session to a listener, as a port
  * ```ts
@@ -85,14 +90,22 @@ export async function connectRtp(
       `Invalid port: expected an integer in 1..65534 (the data port is the next), got ${port}`,
     );
   }
-  const invitations = options.invitations ?? 12;
-  const interval = options.inviteInterval ?? 1000;
+  const invitations = checkInteger(
+    "invitations option",
+    options.invitations ?? 12,
+    1,
+    1000,
+  );
+  const interval = checkInteger(
+    "inviteInterval option",
+    options.inviteInterval ?? 1000,
+    0,
+    3_600_000,
+  );
   const signal = options.signal;
   signal?.throwIfAborted();
   const address = await resolve(hostname);
-  const where = address.includes(":")
-    ? `[${address}]:${port}`
-    : `${address}:${port}`;
+  const where = formatAddress(address, port);
   const token = randomId();
   const ssrc = randomId();
 
@@ -133,7 +146,12 @@ export async function connectRtp(
         }
       }
     },
-    () => {},
+    (error, from) => {
+      // (A failed send: UDP makes no promise.)
+      if (from && input) {
+        input.bad(`could not be handled: ${error.message}`, from);
+      }
+    },
   );
 
   const feed = (
@@ -142,7 +160,12 @@ export async function connectRtp(
     bytes: Uint8Array,
     from: { address: string; port: number },
   ) => {
-    if (from.address !== address) return;
+    if (
+      from.address !== address || (from.port !== port && from.port !== port + 1)
+    ) {
+      // Not from the peer's two ports, whatever SSRC it bears.
+      return to.bad("packet from a port that is not the peer's", from);
+    }
     if (!isControl(bytes)) {
       if (bytes.length < 12) {
         return to.bad(`truncated RTP packet (${bytes.length} bytes)`, from);
@@ -188,40 +211,17 @@ export async function connectRtp(
 
   const begin = () => {
     clearTimeout(timer);
-    const localAddr: Deno.NetAddr = {
-      transport: "udp",
-      hostname: pair.hostname,
-      port: pair.port,
-    };
-    const remoteAddr: Deno.NetAddr = {
-      transport: "udp",
-      hostname: address,
-      port,
-    };
-    input = openSession({
-      sendControl: (b) => pair.send("control", b, port, address),
-      sendData: (b) => pair.send("data", b, port + 1, address),
-      reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
-      end: async (bye) => {
-        if (bye) {
-          // On both ports, as rtpmidid does (it ends a session only when
-          // both have said BY): after the last MIDI on the data port.
-          pair.send("data", bye, port + 1, address);
-          await pair.dataSent();
-          pair.send("control", bye, port, address);
-        }
-        await pair.close();
+    input = openSession(
+      pair.link({ address, port }, { address, port: port + 1 }, { own: true }),
+      {
+        role: "initiator",
+        token,
+        ssrc,
+        peerSsrc: peer!.ssrc,
+        peerName: peer!.name,
+        settings,
       },
-      localAddr,
-      remoteAddr,
-    }, {
-      role: "initiator",
-      token,
-      ssrc,
-      peerSsrc: peer!.ssrc,
-      peerName: peer!.name,
-      settings,
-    });
+    );
     for (const [channel, bytes, from] of early.splice(0)) {
       feed(input, channel, bytes, from);
     }
@@ -245,7 +245,7 @@ export async function connectRtp(
 
 /** A host's address: an IP address as it is, `localhost` as 127.0.0.1. */
 async function resolve(hostname: string): Promise<string> {
-  const host = hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = unbracket(hostname);
   if (host === "localhost" || host === "") return "127.0.0.1";
   if (/^[\d.]+$/.test(host) || host.includes(":")) return host;
   try {

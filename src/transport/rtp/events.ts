@@ -83,7 +83,7 @@ export interface RtpPacketEventInit<S extends NamedSession = NamedSession>
   address: string;
   /** The session it was for, if one. */
   session?: S;
-  /** For `badpacket`: what was wrong with it. */
+  /** For `badpacket`: what was wrong with it; for `refused`: why. */
   reason?: string;
   /** For `recovery`: the messages that the recovery journal gave back. */
   recovered?: number;
@@ -97,7 +97,8 @@ export interface RtpPacketEventInit<S extends NamedSession = NamedSession>
  * repaired a loss (`recovery`: the lost note_offs, controllers and programs
  * were played before its own commands), messages dropped because the reader
  * fell behind (`overflow`), or something else given up (`dropped`: a sysex
- * too long or cut by loss, lost packets that no journal covered).
+ * too long or cut by loss, lost packets that no journal covered), or an
+ * invitation that a listener answered NO or BY (`refused`).
  *
  * @example A bad packet, as serve prints it
  * ```ts
@@ -114,7 +115,7 @@ export class RtpPacketEvent<S extends NamedSession = NamedSession>
   readonly address: string;
   /** The session it was for, if one. */
   readonly session: S | undefined;
-  /** What was wrong (`badpacket`). */
+  /** What was wrong (`badpacket`), or why (`refused`, `overflow`, `dropped`). */
   readonly reason: string;
   /** Messages that the journal gave back (`recovery`). */
   readonly recovered: number;
@@ -124,11 +125,11 @@ export class RtpPacketEvent<S extends NamedSession = NamedSession>
   /**
    * Makes the event.
    *
-   * @param type `badpacket`, `recovery`, `overflow` or `dropped`.
+   * @param type `badpacket`, `recovery`, `overflow`, `dropped` or `refused`.
    * @param init Where from, and what.
    */
   constructor(
-    type: "badpacket" | "recovery" | "overflow" | "dropped",
+    type: "badpacket" | "recovery" | "overflow" | "dropped" | "refused",
     init: RtpPacketEventInit<S>,
   ) {
     super(type, init);

@@ -1,5 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
+import { formatAddress } from "../address.ts";
+import { unbracket } from "../hosts.ts";
 import { TypedEventTarget } from "../../util/typed_event_target.ts";
 import {
   type Exchange,
@@ -9,6 +11,7 @@ import {
   randomId,
 } from "./_control.ts";
 import { type Channel, UdpPair } from "./_udp.ts";
+import { checkInteger } from "./rtp_midi.ts";
 import { RtpPacketEvent, RtpSessionEvent } from "./events.ts";
 import {
   openSession,
@@ -36,8 +39,9 @@ export interface RtpListenerOptions extends RtpSessionOptions {
    */
   port?: number;
   /**
-   * The most invitations waiting for their data port's IN at once; more are
-   * answered NO.
+   * The most invitations waiting for their data port's IN at once: a newer
+   * one takes the place of the oldest, which is counted as refused (with
+   * 0, every invitation is answered NO).
    *
    * @default {64}
    */
@@ -51,8 +55,10 @@ export interface RtpListenerStats {
   /** Packets that were malformed or belonged to no session. */
   badPackets: number;
   /**
-   * Invitations answered NO (too many waiting), and sessions that
-   * `onSession` threw on (they are told BY).
+   * Invitations answered NO (an IN on the data port with none on the
+   * control port, or maxPending 0) or given up for newer ones (maxPending),
+   * and sessions that `onSession` threw on (they are told BY); each is a
+   * `refused` event.
    */
   refused: number;
 }
@@ -63,6 +69,13 @@ export interface RtpListenerEventMap {
   session: RtpSessionEvent<RtpSession>;
   /** A packet that was malformed, or that belonged to no session. */
   badpacket: RtpPacketEvent<RtpSession>;
+  /**
+   * An invitation answered NO (an IN on the data port with none on the
+   * control port first, or maxPending 0), one given up for a newer one
+   * (maxPending), or a session that `onSession` threw on (told BY): the
+   * address, and why (its name first, if it gave one).
+   */
+  refused: RtpPacketEvent<RtpSession>;
 }
 
 // An invitation on the control port, waiting for its IN on the data port.
@@ -74,6 +87,13 @@ interface Pending {
   at: number;
   /** This end's SSRC for the session. */
   ours: number;
+}
+
+// A session under way, and its peer's two ports: a packet with the peer's
+// SSRC from any other port is not the peer's.
+interface Joined {
+  input: SessionInput;
+  ports: readonly [number, number];
 }
 
 // How long an invitation waits for its IN on the data port.
@@ -117,7 +137,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
   #onSession: (session: RtpSession) => void;
   #maxPending: number;
   #pending = new Map<string, Pending>();
-  #sessions = new Map<string, SessionInput>();
+  #sessions = new Map<string, Joined>();
   #closed = false;
   #done = Promise.resolve();
 
@@ -140,6 +160,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
    * @returns The listener, listening.
    * @throws {Deno.errors.AddrInUse} If a port is taken.
    * @throws {RangeError} If an option is out of range.
+   * @throws {TypeError} If an integer option is not an integer.
    *
    * @example A listener on a free pair of ports, counting its sessions
    * ```ts
@@ -166,7 +187,12 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
         `Invalid port option: expected an integer in 0..65534 (the data port is the next), got ${port}`,
       );
     }
-    const maxPending = options.maxPending ?? 64;
+    const maxPending = checkInteger(
+      "maxPending option",
+      options.maxPending ?? 64,
+      0,
+      65536,
+    );
     const listener = new RtpListener(
       sessionSettings(options),
       maxPending,
@@ -177,12 +203,16 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
       ? "0.0.0.0"
       : host === "localhost"
       ? "127.0.0.1"
-      : host.replace(/^\[(.*)\]$/, "$1");
+      : unbracket(host);
     listener.#pair = await UdpPair.bind(
       hostname,
       port,
       (channel, bytes, from) => listener.#datagram(channel, bytes, from),
-      () => {}, // a failed send: UDP makes no promise
+      // A failed send: UDP makes no promise. A datagram that could not be
+      // handled: counted, as a bad one.
+      (error, from) => {
+        if (from) listener.#bad(`could not be handled: ${error.message}`, from);
+      },
     );
     return listener;
   }
@@ -199,7 +229,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
 
   /** The sessions under way. */
   get sessions(): RtpSession[] {
-    return [...this.#sessions.values()].map((s) => s.session);
+    return [...this.#sessions.values()].map((s) => s.input.session);
   }
 
   /**
@@ -210,7 +240,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      const ending = [...this.#sessions.values()].map((input) => {
+      const ending = [...this.#sessions.values()].map(({ input }) => {
         input.session.close();
         return input.session[Symbol.asyncDispose]();
       });
@@ -236,24 +266,44 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
         return this.#bad(`truncated RTP packet (${bytes.length} bytes)`, from);
       }
       const ssrc = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8);
-      const input = this.#sessions.get(key(from.address, ssrc));
+      const input = this.#peer(ssrc, from, "RTP packet");
       if (input) input.data(bytes, from);
-      else this.#bad(`RTP packet from no session (SSRC ${ssrc})`, from);
       return;
     }
     const packet = parseControl(bytes);
     if (typeof packet === "string") return this.#bad(packet, from);
-    const input = this.#sessions.get(key(from.address, packet.ssrc));
+    const id = key(from.address, packet.ssrc);
+    if (!this.#sessions.has(id)) {
+      if (packet.command === "IN") {
+        return this.#invitation(channel, packet, from, undefined);
+      }
+      if (packet.command === "BY") {
+        // An invitation given up (a late BY of an ended session: nothing).
+        if (this.#pending.get(id)?.control.port === from.port) {
+          this.#pending.delete(id);
+        }
+        return;
+      }
+    }
+    const input = this.#peer(packet.ssrc, from, `${packet.command} packet`);
     if (packet.command === "IN") {
-      return this.#invitation(channel, packet, from, input);
-    }
-    if (input) return input.control(packet, channel, from);
-    if (packet.command === "BY") {
-      this.#pending.delete(key(from.address, packet.ssrc));
-      return;
-    }
+      if (input) this.#invitation(channel, packet, from, input);
+    } else input?.control(packet, channel, from);
+  }
+
+  // The session of the peer whose SSRC a packet bears, if it came from one
+  // of that peer's ports; else the packet is counted as bad.
+  #peer(
+    ssrc: number,
+    from: { address: string; port: number },
+    what: string,
+  ): SessionInput | undefined {
+    const joined = this.#sessions.get(key(from.address, ssrc));
+    if (joined?.ports.includes(from.port)) return joined.input;
     this.#bad(
-      `${packet.command} packet from no session (SSRC ${packet.ssrc})`,
+      joined
+        ? `${what} with the SSRC of ${joined.input.session.name} (${ssrc}) from a port that is not its peer's`
+        : `${what} from no session (SSRC ${ssrc})`,
       from,
     );
   }
@@ -283,15 +333,25 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
     }
     const pending = this.#pending.get(id);
     if (channel === "control") {
-      if (!pending && this.#pending.size >= this.#maxPending) {
-        this.stats.refused++;
-        this.#pair.send(
+      if (!pending && this.#maxPending === 0) {
+        return this.#refuse(
           channel,
-          exchange("NO", packet.token, 0, this.#settings.name),
-          from.port,
-          from.address,
+          packet,
+          from,
+          "no invitation may wait (maxPending 0)",
         );
-        return;
+      }
+      if (!pending && this.#pending.size >= this.#maxPending) {
+        // The oldest gives way (a real participant's IN on the data port
+        // follows its OK within a round trip), so that invitations left
+        // half-open cannot lock everyone out.
+        const [oldest, given] = this.#pending.entries().next().value!;
+        this.#pending.delete(oldest);
+        this.#refused(
+          given.control,
+          given.name,
+          `given up for a newer invitation (maxPending ${this.#maxPending})`,
+        );
       }
       const p: Pending = pending ?? {
         token: packet.token,
@@ -308,76 +368,93 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
     }
     // The data port's IN: the session begins.
     if (!pending || pending.token !== packet.token) {
-      this.#pair.send(
+      return this.#refuse(
         channel,
-        exchange("NO", packet.token, 0, this.#settings.name),
-        from.port,
-        from.address,
+        packet,
+        from,
+        "an IN on the data port with no invitation on the control port",
       );
-      return;
     }
     this.#pending.delete(id);
     const ours = pending.ours;
     new DataView(ok.buffer).setUint32(12, ours);
     this.#pair.send("data", ok, from.port, from.address);
-    const pair = this.#pair;
     const control = pending.control;
     const data = { address: from.address, port: from.port };
-    const localAddr: Deno.NetAddr = {
-      transport: "udp",
-      hostname: pair.hostname,
-      port: pair.port,
-    };
-    const remoteAddr: Deno.NetAddr = {
-      transport: "udp",
-      hostname: control.address,
-      port: control.port,
-    };
-    const opened = openSession({
-      sendControl: (b) =>
-        pair.send("control", b, control.port, control.address),
-      sendData: (b) => pair.send("data", b, data.port, data.address),
-      reply: (b, ch, to) => pair.send(ch, b, to.port, to.address),
-      end: async (bye) => {
-        this.#sessions.delete(id);
-        if (!bye) return;
-        // On both ports, as rtpmidid does (it ends a session only when
-        // both have said BY): after the last MIDI on the data port.
-        pair.send("data", bye, data.port, data.address);
-        await pair.dataSent();
-        pair.send("control", bye, control.port, control.address);
+    const opened: SessionInput = openSession(
+      this.#pair.link(control, data, {
+        forget: () => {
+          if (this.#sessions.get(id)?.input === opened) {
+            this.#sessions.delete(id);
+          }
+        },
+      }),
+      {
+        role: "responder",
+        token: pending.token,
+        ssrc: ours,
+        peerSsrc: pending.ssrc,
+        peerName: pending.name,
+        settings: this.#settings,
       },
-      localAddr,
-      remoteAddr,
-    }, {
-      role: "responder",
-      token: pending.token,
-      ssrc: ours,
-      peerSsrc: pending.ssrc,
-      peerName: pending.name,
-      settings: this.#settings,
-    });
-    this.#sessions.set(id, opened);
+    );
+    this.#sessions.set(id, { input: opened, ports: [control.port, data.port] });
     this.stats.sessions++;
     this.dispatchEvent(
       new RtpSessionEvent("session", { session: opened.session }),
     );
     try {
       this.#onSession(opened.session);
-    } catch {
+    } catch (error) {
       // The callback could not take it (a closed server): the peer is told
       // BY, and it is counted. Nothing is thrown into the socket's handler.
-      this.stats.refused++;
+      this.#refused(
+        from,
+        packet.name,
+        `not taken: ${error instanceof Error ? error.message : error}`,
+      );
       opened.session.close();
     }
   }
 
+  // Answers an invitation NO, and counts and reports it.
+  #refuse(
+    channel: Channel,
+    packet: Exchange,
+    from: { address: string; port: number },
+    reason: string,
+  ): void {
+    this.#pair.send(
+      channel,
+      exchange("NO", packet.token, 0, this.#settings.name),
+      from.port,
+      from.address,
+    );
+    this.#refused(from, packet.name, reason);
+  }
+
+  #refused(
+    from: { address: string; port: number },
+    name: string,
+    reason: string,
+  ): void {
+    this.stats.refused++;
+    this.dispatchEvent(
+      new RtpPacketEvent("refused", {
+        address: formatAddress(from.address, from.port),
+        reason: name ? `${name}: ${reason}` : reason,
+      }),
+    );
+  }
+
   #bad(reason: string, from: { address: string; port: number }): void {
     this.stats.badPackets++;
-    const address = from.address.includes(":")
-      ? `[${from.address}]:${from.port}`
-      : `${from.address}:${from.port}`;
-    this.dispatchEvent(new RtpPacketEvent("badpacket", { address, reason }));
+    this.dispatchEvent(
+      new RtpPacketEvent("badpacket", {
+        address: formatAddress(from.address, from.port),
+        reason,
+      }),
+    );
   }
 }
 

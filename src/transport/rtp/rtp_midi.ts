@@ -62,7 +62,14 @@ export interface RtpMidiSenderStats {
   journalTrims: number;
 }
 
-function checkInteger(
+/**
+ * Checks an integer option (also the sessions' options, in rtp_session.ts,
+ * rtp_listener.ts and connect_rtp.ts): not public.
+ *
+ * @throws {TypeError} For a value that is not an integer, naming `what`.
+ * @throws {RangeError} For one outside `min..max`.
+ */
+export function checkInteger(
   what: string,
   value: unknown,
   min: number,

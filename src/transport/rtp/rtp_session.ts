@@ -3,9 +3,11 @@
 import { encode } from "../../midi/encode.ts";
 import { MidiParser } from "../../midi/parser.ts";
 import { TypedEventTarget } from "../../util/typed_event_target.ts";
+import { formatAddress } from "../address.ts";
+import { Pacer } from "../pacer.ts";
 import type { Transport } from "../transport.ts";
 import { clock, type Control, exchange, feedback } from "./_control.ts";
-import { RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
+import { checkInteger, RtpMidiReceiver, RtpMidiSender } from "./rtp_midi.ts";
 import {
   type RtpEndReason,
   RtpPacketEvent,
@@ -56,9 +58,11 @@ export interface RtpSessionOptions {
    * The most bytes of received MIDI that may wait unread. UDP cannot tell
    * the peer to slow down, so the messages of a packet that would make more
    * wait are dropped, counted (`stats.overflowed`) and reported (an
-   * `overflow` event).
+   * `overflow` event); when nothing waits, a packet's messages are taken
+   * whatever their size. The default holds two sysex messages of
+   * `maxSysexBytes` and what comes after them.
    *
-   * @default {1048576}
+   * @default {2 * maxSysexBytes + 4, and at least 1048576}
    */
   maxUnreadBytes?: number;
 }
@@ -146,6 +150,12 @@ export function sessionSettings(options: RtpSessionOptions): SessionSettings {
       `Invalid name option: expected a string, got ${typeof name}`,
     );
   }
+  const maxSysexBytes = checkInteger(
+    "maxSysexBytes option",
+    options.maxSysexBytes ?? 1 << 20,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
   return {
     name,
     journal: options.journal ?? true,
@@ -156,15 +166,10 @@ export function sessionSettings(options: RtpSessionOptions): SessionSettings {
       60_000,
     ),
     timeout: check("timeout", options.timeout ?? 70_000, 100, 3_600_000),
-    maxSysexBytes: check(
-      "maxSysexBytes",
-      options.maxSysexBytes ?? 1 << 20,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    maxUnreadBytes: check(
-      "maxUnreadBytes",
-      options.maxUnreadBytes ?? 1 << 20,
+    maxSysexBytes,
+    maxUnreadBytes: checkInteger(
+      "maxUnreadBytes option",
+      options.maxUnreadBytes ?? Math.max(1 << 20, 2 * maxSysexBytes + 4),
       1,
       Number.MAX_SAFE_INTEGER,
     ),
@@ -234,11 +239,15 @@ const BURST = 6; // CK exchanges at the start
 const FEEDBACK_MS = 1000; // an RS at most this often, when packets came
 const GUARD_MAX = 4; // guard packets after the last MIDI, at most
 const BYE_GRACE_MS = 50; // data still taken after the peer's BY
+// A burst (a long sysex) is paced, so that the receiving socket's buffer
+// (Linux's default: 208 KiB) keeps up: 32 packets at once, then 4,000 a
+// second (some 5 MB/s of sysex; 1 MiB takes about 0.2 s), as
+// Network MIDI 2.0's sessions pace theirs.
+const PACE_BURST = 32;
+const PACE_RATE = 4000;
 
 function hostPort(from: { address: string; port: number }): string {
-  return from.address.includes(":")
-    ? `[${from.address}]:${from.port}`
-    : `${from.address}:${from.port}`;
+  return formatAddress(from.address, from.port);
 }
 
 /**
@@ -246,7 +255,9 @@ function hostPort(from: { address: string; port: number }): string {
  * {@linkcode Transport} whose readable gives the MIDI bytes the peer sends
  * (the messages that its recovery journal gave back first, after a loss),
  * and whose writable takes MIDI bytes to send, each write's whole messages
- * in as few RTP-MIDI packets as fit. Wrap it in a `SocketPort`, or hand it
+ * in as few RTP-MIDI packets as fit, at once (a burst of more than 32
+ * packets, a long sysex, goes out 4,000 a second, and later writes follow
+ * it). Wrap it in a `SocketPort`, or hand it
  * to `PortServer.admit()`; {@linkcode connectRtp} and
  * {@linkcode RtpListener} make sessions.
  *
@@ -328,13 +339,15 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   >();
   #chunks: Uint8Array[] = [];
   #unread = 0;
-  #reading:
-    | { buf: Uint8Array; resolve: (n: number | null) => void }
-    | undefined;
+  // Reads waiting for the next packet, in the order they were made.
+  #reading: { buf: Uint8Array; resolve: (n: number | null) => void }[] = [];
   #ended: RtpEndReason | undefined;
   #endedPromise = Promise.withResolvers<RtpEndReason>();
   #detached: Promise<void> | undefined;
   #byeTimer: ReturnType<typeof setTimeout> | undefined;
+  #paced: Promise<void> | undefined; // a long write still going out
+  #pacer = new Pacer(PACE_RATE, PACE_BURST);
+  #stop = new AbortController(); // aborts when the session ends
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -351,10 +364,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     this.remoteAddr = link.remoteAddr;
     this.name = `rtp:${
       setup.peerName ||
-      hostPort({
-        address: link.remoteAddr.hostname,
-        port: link.remoteAddr.port,
-      })
+      formatAddress(link.remoteAddr.hostname, link.remoteAddr.port)
     }`;
     this.#sender = new RtpMidiSender({
       ssrc: setup.ssrc,
@@ -459,11 +469,13 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
    * @returns How many, or null once the session has ended.
    */
   read(buf: Uint8Array): Promise<number | null> {
-    if (this.#chunks.length > 0) return Promise.resolve(this.#take(buf));
-    if (this.#ended) return Promise.resolve(null);
+    if (this.#reading.length === 0) {
+      if (this.#chunks.length > 0) return Promise.resolve(this.#take(buf));
+      if (this.#ended) return Promise.resolve(null);
+    }
     // The next packet's messages go straight into `buf`.
     const { promise, resolve } = Promise.withResolvers<number | null>();
-    this.#reading = { buf, resolve };
+    this.#reading.push({ buf, resolve });
     return promise;
   }
 
@@ -491,17 +503,61 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
    */
   write(bytes: Uint8Array): Promise<void> {
     if (this.#ended) return Promise.reject(this.#endedError("write"));
+    // A write made while a long one is still going out waits its turn.
+    if (!this.#paced) return this.#send(bytes) ?? Promise.resolve();
+    const copy = bytes.slice();
+    return this.#pace(
+      this.#paced.catch(() => {}).then(() => {
+        if (this.#ended) throw this.#endedError("write");
+        return this.#send(copy);
+      }),
+    );
+  }
+
+  // Holds `sending` as the write that later ones wait for, until it is done.
+  #pace(sending: Promise<void>): Promise<void> {
+    this.#paced = sending;
+    sending.catch(() => {}).finally(() => {
+      if (this.#paced === sending) this.#paced = undefined;
+    });
+    return sending;
+  }
+
+  // Sends a write's messages: at once, but for a burst (a long sysex),
+  // which the pacer spreads out so that no receiving socket's buffer
+  // overflows with it.
+  #send(bytes: Uint8Array): Promise<void> | undefined {
     const messages = this.#parser.feed(bytes);
-    if (messages.length === 0) return Promise.resolve();
+    if (messages.length === 0) return;
     const packets = this.#sender.packets(
       messages.map(encode),
       this.#now() >>> 0,
     );
-    this.#sendPackets(packets);
+    const pacer = this.#pacer;
+    let at = 0;
+    // (A lone packet, a player's message, never waits.)
+    while (at < packets.length && (pacer.ready || packets.length === 1)) {
+      this.#sendPackets([packets[at++]]);
+      pacer.spend();
+    }
+    this.#sentMidi();
+    if (at === packets.length) return;
+    return this.#pace((async () => {
+      for (; at < packets.length; at++) {
+        await pacer.wait(() => this.#ended !== undefined, this.#stop.signal);
+        // What was not sent is not dropped silently.
+        if (this.#ended) throw this.#endedError("write");
+        this.#sendPackets([packets[at]]);
+        pacer.spend();
+        this.#sentMidi();
+      }
+    })());
+  }
+
+  #sentMidi(): void {
     this.#lastMidi = performance.now();
     this.#guards = 0;
     this.#nextGuard = this.#lastMidi + TICK_MS;
-    return Promise.resolve();
   }
 
   /**
@@ -671,7 +727,11 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     if (messages.length === 0) return;
     let size = 0;
     for (const m of messages) size += m.length;
-    if (this.#unread + size > this.#settings.maxUnreadBytes) {
+    // (A reader that has taken everything takes the next packet's messages
+    // whatever their size: a sysex as long as maxSysexBytes.)
+    if (
+      this.#unread > 0 && this.#unread + size > this.#settings.maxUnreadBytes
+    ) {
       this.stats.overflowed += messages.length;
       this.dispatchEvent(
         new RtpPacketEvent("overflow", {
@@ -707,12 +767,14 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
   }
 
   #wakeReader(): void {
-    const reading = this.#reading;
-    if (!reading) return;
-    this.#reading = undefined;
-    reading.resolve(
-      this.#ended && !this.#chunks.length ? null : this.#take(reading.buf),
-    );
+    while (
+      this.#reading.length > 0 && (this.#chunks.length > 0 || this.#ended)
+    ) {
+      const reading = this.#reading.shift()!;
+      reading.resolve(
+        this.#chunks.length > 0 ? this.#take(reading.buf) : null,
+      );
+    }
   }
 
   #end(reason: RtpEndReason): void {
@@ -720,6 +782,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     this.#ended = reason;
     clearInterval(this.#timer);
     clearTimeout(this.#byeTimer);
+    this.#stop.abort();
     this.#detached = this.#link.end(
       reason === "bye"
         ? undefined
