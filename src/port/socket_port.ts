@@ -22,6 +22,7 @@ import { encode } from "../midi/encode.ts";
 import type { Message } from "../midi/message.ts";
 import { MidiPort } from "./midi_port.ts";
 import {
+  feedInto,
   MidiParser,
   type MidiParserOptions,
   type MidiParserStats,
@@ -161,6 +162,9 @@ export interface SocketPortEventMap {
   close: Event;
 }
 
+// What a slot of #messages holds once its message is handed on.
+const NONE = undefined as unknown as Message;
+
 // Bytes of received messages held for the reader before reading pauses.
 const INBOX_BYTES = 64 * 1024;
 
@@ -229,7 +233,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #hello: HelloFields | null | undefined;
   #helloError: string | undefined;
   #token: string | undefined;
-  #pump: Promise<void>;
+  #pump: Promise<void>; // resolves when the reading has ended
+  #pumped: () => void;
+  // The messages of the chunk just read (no new array a chunk).
+  #messages: Message[] = [];
   #sent = 0;
   #cut = false;
   #closeReason: string | undefined;
@@ -288,7 +295,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       sinkOf(this.#transport),
       (error) => this.#writeFailed(error),
     );
-    this.#source = sourceOf(this.#transport);
+    this.#source = sourceOf(this.#transport, this.#got, this.#readFailed);
     // A peer that shows who sent each message (a browser page).
     this.#senders = this.#transport.senders === true &&
       this.#outbox.carriesText;
@@ -312,7 +319,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     if (options.readHello) this.#helloReader = new HelloReader();
     if (options.expectSensing) this.#sensing.expect();
     this.#budget = options.budget;
-    this.#pump = this.#read();
+    const pump = Promise.withResolvers<void>();
+    this.#pump = pump.promise;
+    this.#pumped = pump.resolve;
+    this.#source.read();
   }
 
   /**
@@ -664,63 +674,97 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       if (rest === undefined) return; // more of a hello line to come
       chunk = rest;
     }
-    this.#lost += this.#sensing.take(parser.feed(chunk)).length;
+    const messages = this.#messages;
+    const count = feedInto(parser, chunk, messages);
+    this.#lost += this.#sensing.take(messages, count);
+    messages.fill(NONE, 0, count);
     this.#budget?.hold(this, parser.partialBytes);
   }
 
-  /** Reads the transport into the inbox, until it ends. */
-  async #read(): Promise<void> {
-    const source = this.#source;
+  // The port reads its transport into the inbox, until it ends: a read at a
+  // time, each chunk handed to #got in the promise turn of the read itself
+  // (no async function, no await: each would be a promise turn more from
+  // the read to the reader, and garbage, a message).
+  #got = (chunk: Uint8Array | null): void => {
+    if (chunk === null) {
+      this.#readEnd(undefined);
+      return;
+    }
+    let more: boolean;
+    try {
+      more = this.#take(chunk);
+    } catch (error) {
+      this.#readEnd(asError(error));
+      return;
+    }
+    if (more) this.#source.read();
+  };
+
+  #readFailed = (error: unknown): void => {
+    this.#readEnd(asError(error));
+  };
+
+  // Takes a chunk in: returns whether to read on at once (else the inbox
+  // is full, and the reading goes on once its reader has made room).
+  #take(chunk: Uint8Array): boolean {
+    const now = performance.now();
+    this.#sensing.heard(now);
+    // Read even while closing: a server's reply to a client's hello
+    // line comes after what the client sent.
+    if (this.#helloReader) {
+      const rest = this.#readHello(chunk);
+      if (rest === undefined) return true; // more of a hello line to come
+      chunk = rest;
+    }
+    if (this.#draining) {
+      this.#drop(chunk);
+      return true;
+    }
     const parser = this.#parser;
     const inbox = this._inbox;
-    let failure: Error | undefined;
-    try {
-      while (true) {
-        let chunk: Uint8Array | null | undefined = await source.read();
-        if (chunk === null) break;
-        const now = performance.now();
-        this.#sensing.heard(now);
-        // Read even while closing: a server's reply to a client's hello
-        // line comes after what the client sent.
-        if (this.#helloReader) {
-          chunk = this.#readHello(chunk);
-          if (chunk === undefined) continue; // more of a hello line to come
-        }
-        if (this.#draining) {
-          this.#drop(chunk);
-          continue;
-        }
-        // Done with the chunk here; active sensing is no message.
-        const messages = this.#sensing.take(parser.feed(chunk));
-        for (let i = 0; i < messages.length; i++) {
-          inbox.push(messages[i], undefined, now);
-        }
-        this.#budget?.hold(this, parser.partialBytes);
-        this.#reportDrops();
-        this.#partial.read(now, parser.pendingBytes, messages);
-        const space = inbox.space();
-        if (space) {
-          this.#waitingForRoom = true;
-          await space;
-          this.#waitingForRoom = false;
-          // The peer was not to blame for the wait.
-          const after = performance.now();
-          this.#partial.resumed(after);
-          this.#sensing.heard(after);
-        }
-      }
-    } catch (error) {
-      failure = asError(error);
-    }
-    this.#readDone = true;
-    this.#partial.stop(); // a close may have read on after its own stop
-    if (this.#helloReader) this.#settleHello(null);
-    parser.end();
-    this.#budget?.release(this);
+    // Done with the chunk here; active sensing is no message.
+    const messages = this.#messages;
+    const count = this.#sensing.take(
+      messages,
+      feedInto(parser, chunk, messages),
+    );
+    for (let i = 0; i < count; i++) inbox.push(messages[i], undefined, now);
+    this.#budget?.hold(this, parser.partialBytes);
     this.#reportDrops();
-    inbox.end();
-    // The peer has gone: send what is queued, then close, as mido does.
-    if (!this.closed) this._lost(failure);
+    this.#partial.read(now, parser.pendingBytes, messages, count);
+    if (count > 0) messages.fill(NONE, 0, count); // no message kept here
+    const space = inbox.space();
+    if (space === undefined) return true;
+    this.#waitingForRoom = true;
+    space.then(this.#roomMade);
+    return false;
+  }
+
+  #roomMade = (): void => {
+    this.#waitingForRoom = false;
+    // The peer was not to blame for the wait.
+    const after = performance.now();
+    this.#partial.resumed(after);
+    this.#sensing.heard(after);
+    this.#source.read();
+  };
+
+  // The reading has ended: at the peer's end, or with a failure.
+  #readEnd(failure: Error | undefined): void {
+    if (this.#readDone) return;
+    this.#readDone = true;
+    try {
+      this.#partial.stop(); // a close may have read on after its own stop
+      if (this.#helloReader) this.#settleHello(null);
+      this.#parser.end();
+      this.#budget?.release(this);
+      this.#reportDrops();
+      this._inbox.end();
+      // The peer has gone: send what is queued, then close, as mido does.
+      if (!this.closed) this._lost(failure);
+    } finally {
+      this.#pumped();
+    }
   }
 
   /**

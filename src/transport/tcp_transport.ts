@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { ReadBuffer } from "./byte_io.ts";
+import { directIo, ReadBuffer } from "./byte_io.ts";
 import type { Transport } from "./transport.ts";
 
 /** Options for {@linkcode TcpTransport}. */
@@ -65,6 +65,14 @@ export class TcpTransport implements Transport {
         // The connection is already gone; the first read or write says so.
       }
     }
+    // A SocketPort reads and writes the connection itself, with no
+    // wrapper's promise between (see docs/benchmarks.md, the round trip's
+    // tail).
+    directIo.set(this, {
+      read: (buf) => conn.read(buf),
+      write: (bytes) => conn.write(bytes),
+      ended: (error) => this.#closed || isLocalClose(error),
+    });
     // Each chunk is a copy of what a read got, in one buffer that grows
     // with the traffic: an idle connection holds 2 KiB while it waits.
     const buffer = new ReadBuffer();
