@@ -360,7 +360,7 @@ export class Outbox {
       this.#stop();
       return;
     }
-    let written: Promise<number | void>;
+    let written: Promise<void>;
     try {
       const line = this.#lineHead;
       const mark = line < this.#lineAt.length ? this.#lineAt[line] : Infinity;
@@ -400,27 +400,8 @@ export class Outbox {
     written.then(this.#wrote, this.#failed);
   }
 
-  #wrote = (took: number | void): void => {
+  #wrote = (): void => {
     const chunk = this.#chunk;
-    if (
-      typeof took === "number" && chunk !== undefined && took < chunk.length
-    ) {
-      // The sink took part of the chunk (a connection's own write): the
-      // rest goes next, before anything else.
-      this.#written += took;
-      this.#inflight -= took;
-      const rest = chunk.subarray(took);
-      this.#chunk = rest;
-      let written: Promise<number | void>;
-      try {
-        written = this.#sink.write(rest);
-      } catch (error) {
-        this.#failed(error);
-        return;
-      }
-      written.then(this.#wrote, this.#failed);
-      return;
-    }
     this.#written += this.#inflight;
     this.#inflight = 0;
     this.#chunk = undefined;

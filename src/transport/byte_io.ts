@@ -29,16 +29,14 @@ export class ReadBuffer {
 }
 
 /**
- * The connection under a transport, for a port to read and write with no
- * wrapper between: a transport registers it in {@linkcode directIo} (a
+ * The connection under a transport, for a port to read with no wrapper
+ * between: a transport registers it in {@linkcode directIo} (a
  * TcpTransport does). Each wrapper's `.then()` would be one promise turn
  * more, and garbage, on the path of every message.
  */
 export interface DirectIo {
   /** The connection's own read (it may throw for a local close). */
   read(buf: Uint8Array): Promise<number | null>;
-  /** The connection's own write: resolves to how many bytes it took. */
-  write(bytes: Uint8Array): Promise<number>;
   /** Whether a read's error means the end (this end closed), not a failure. */
   ended(error: unknown): boolean;
 }
@@ -136,11 +134,8 @@ export interface ByteSink {
    * transport's own write() says so.
    */
   readonly copies: boolean;
-  /**
-   * Writes `bytes`: resolves to how many it took (the writer writes the
-   * rest again), or to undefined once it took them all.
-   */
-  write(bytes: Uint8Array): Promise<number | void>;
+  /** Writes all of `bytes`. */
+  write(bytes: Uint8Array): Promise<void>;
   /** Ends the stream after what was written. */
   close(): Promise<void>;
   /** Gives up: a write in flight ends. */
@@ -156,10 +151,9 @@ export function sinkOf(transport: Transport): ByteSink {
   // Called only once the write before it has resolved: in order.
   const writeText = transport.writeText?.bind(transport);
   if (write && closeWrite) {
-    const direct = directIo.get(transport);
     return {
       copies: true,
-      write: direct ? direct.write : write,
+      write,
       close: closeWrite,
       abort: () => transport.close(),
       writeText,

@@ -65,12 +65,11 @@ export class TcpTransport implements Transport {
         // The connection is already gone; the first read or write says so.
       }
     }
-    // A SocketPort reads and writes the connection itself, with no
+    // A SocketPort reads the connection itself, with no
     // wrapper's promise between (see docs/benchmarks.md, the round trip's
     // tail).
     directIo.set(this, {
       read: (buf) => conn.read(buf),
-      write: (bytes) => conn.write(bytes),
       ended: (error) => this.#closed || isLocalClose(error),
     });
     // Each chunk is a copy of what a read got, in one buffer that grows
