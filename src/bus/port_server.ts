@@ -724,7 +724,8 @@ export class PortServer extends MidiPort<PortServerEventMap> {
           continue;
         }
         held?.track(msg);
-        await this.#deliver(msg, port, from, time);
+        const waiting = this.#deliver(msg, port, from, time);
+        if (waiting) await waiting;
       }
     } finally {
       await port.close();
@@ -759,25 +760,37 @@ export class PortServer extends MidiPort<PortServerEventMap> {
   }
 
   // Hands a client's message to the relay and to the server's readers.
-  async #deliver(
+  // No async function: a message that waits for nothing costs no promise
+  // (and the pump no promise turn); a promise while it waits.
+  #deliver(
     msg: Message,
     port: SocketPort,
     from: { from: SocketPort },
     time: number,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     if (this.#relay) {
       this.#relayed++;
       const waiting = this.#broadcast(msg, encode(msg), from);
-      if (waiting) await waiting;
+      if (waiting) return waiting.then(() => this.#hand(msg, port, time));
     }
+    return this.#hand(msg, port, time);
+  }
+
+  // Hands a client's message to the server's readers (unless a relay's
+  // reader has stopped), and returns a promise while their inbox is full.
+  #hand(
+    msg: Message,
+    port: SocketPort,
+    time: number,
+  ): Promise<void> | undefined {
     if (this.#reading || !this.#relay) {
       const inbox = this._inbox;
       inbox.push(msg, port, time);
       // Once the server closes, its inbox has ended and always has
       // room: what the client's port still holds is drained into it.
-      const space = inbox.space();
-      if (space) await space;
+      return inbox.space();
     }
+    return undefined;
   }
 
   // Emits what a client that left had left sounding, as if it sent it.
@@ -790,7 +803,10 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     const messages = held.release();
     if (messages.length === 0) return 0;
     const time = performance.now();
-    for (const msg of messages) await this.#deliver(msg, port, from, time);
+    for (const msg of messages) {
+      const waiting = this.#deliver(msg, port, from, time);
+      if (waiting) await waiting;
+    }
     const event = new ReleaseEvent("release", { port, messages });
     this.#released += event.notes;
     this.dispatchEvent(event);

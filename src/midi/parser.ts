@@ -80,6 +80,23 @@ REALTIME[0xfe] = realtime("active_sensing");
 REALTIME[0xff] = realtime("reset");
 const TUNE_REQUEST = realtime("tune_request");
 
+/**
+ * Parses a chunk into `out` from index 0 on, and returns how many messages
+ * it made (the entries past them are left as they were): for a port that
+ * reads a stream, with no new array a chunk. Not part of the public API.
+ */
+export let feedInto: (
+  parser: MidiParser,
+  chunk: Uint8Array,
+  out: Message[],
+) => number;
+
+/**
+ * The parser's count of skipped bytes, read with no copy of its stats:
+ * whether a chunk dropped anything. Not part of the public API.
+ */
+export let skippedOf: (parser: MidiParser) => number;
+
 function checkOptions(options: MidiParserOptions): [boolean, number] {
   const running = options.runningStatus ?? true;
   if (typeof running !== "boolean") {
@@ -375,6 +392,18 @@ export class MidiParser {
    */
   feed(chunk: Uint8Array): Message[] {
     const out: Message[] = [];
+    this.#feed(chunk, out);
+    return out;
+  }
+
+  static {
+    feedInto = (parser, chunk, out) => parser.#feed(chunk, out);
+    skippedOf = (parser) => parser.#stats.skippedBytes;
+  }
+
+  // Parses a chunk into out[0..], and returns how many messages it made.
+  #feed(chunk: Uint8Array, out: Message[]): number {
+    let count = 0;
     const stats = this.#stats;
     const max = this.#maxSysex;
     let state = this.#state;
@@ -391,7 +420,7 @@ export class MidiParser {
         if (state === CHANNEL) {
           if (have === 0) {
             if (need === 1) {
-              out.push(channelMessage(status, b, 0));
+              out[count++] = channelMessage(status, b, 0);
               partial = 0;
               if (!this.#runningStatus || status >= 0xf0) state = IDLE;
             } else {
@@ -400,7 +429,7 @@ export class MidiParser {
               partial++;
             }
           } else {
-            out.push(channelMessage(status, d0, b));
+            out[count++] = channelMessage(status, d0, b);
             have = 0;
             partial = 0;
             if (!this.#runningStatus || status >= 0xf0) state = IDLE;
@@ -440,7 +469,7 @@ export class MidiParser {
         }
       } else if (b >= 0xf8) {
         const rt = REALTIME[b];
-        if (rt !== undefined) out.push(rt);
+        if (rt !== undefined) out[count++] = rt;
         else skipped++; // F9, FD: undefined, no effect
       } else {
         // A channel, system common or sysex status byte (80..F7).
@@ -448,7 +477,7 @@ export class MidiParser {
           if (b === 0xf7) {
             const n = this.#sysexLength;
             const data = n === 0 ? new Uint8Array(0) : this.#sysex!.slice(0, n);
-            out.push(Object.freeze({ type: "sysex", data }) as Message);
+            out[count++] = Object.freeze({ type: "sysex", data }) as Message;
             this.#release();
             state = IDLE;
             continue;
@@ -494,7 +523,7 @@ export class MidiParser {
               partial = 1;
               break;
             case 0xf6:
-              out.push(TUNE_REQUEST);
+              out[count++] = TUNE_REQUEST;
               break;
             default: // F4, F5 undefined, F7 stray
               skipped++;
@@ -509,8 +538,8 @@ export class MidiParser {
     this.#d0 = d0;
     this.#partial = partial;
     stats.skippedBytes += skipped;
-    stats.messages += out.length;
-    return out;
+    stats.messages += count;
+    return count;
   }
 
   /**

@@ -61,6 +61,9 @@ export class Inbox<T, Tag = undefined> {
   lastTime = 0;
   #head = 0;
   #ended = false;
+  // The oldest waiting taker, and those that wait behind it (most often
+  // none: one slot, so that a lone reader costs no array traffic).
+  #taker: Taker<T, Tag> | undefined;
   #takers: Taker<T, Tag>[] = [];
   #space: PromiseWithResolvers<void> | undefined;
   #weight = 0;
@@ -95,11 +98,13 @@ export class Inbox<T, Tag = undefined> {
    * @param time When it arrived, in ms on performance.now()'s clock.
    */
   push(item: T, tag?: Tag, time = 0): void {
-    if (this.#takers.length > 0) {
+    const taker = this.#taker;
+    if (taker !== undefined) {
       // Takers wait only on an empty inbox, so this keeps the order.
+      this.#taker = this.#takers.length > 0 ? this.#takers.shift() : undefined;
       this.lastTag = tag;
       this.lastTime = time;
-      this.#takers.shift()!.take(item, tag, time);
+      taker.take(item, tag, time);
       return;
     }
     this.#items.push(item);
@@ -133,6 +138,9 @@ export class Inbox<T, Tag = undefined> {
   /** No more items will be pushed. Waiters wake up. */
   end(): void {
     this.#ended = true;
+    const first = this.#taker;
+    this.#taker = undefined;
+    first?.take(undefined, undefined, 0);
     for (const taker of this.#takers.splice(0)) {
       taker.take(undefined, undefined, 0);
     }
@@ -182,17 +190,15 @@ export class Inbox<T, Tag = undefined> {
       return;
     }
     if (signal === undefined) {
-      this.#takers.push(taker);
+      this.#enlist(taker);
       return;
     }
     if (signal.aborted) {
       taker.fail(signal.reason);
       return;
     }
-    const takers = this.#takers;
     const onAbort = () => {
-      const i = takers.indexOf(guarded);
-      if (i >= 0) takers.splice(i, 1);
+      this.#unlist(guarded);
       taker.fail(signal.reason);
     };
     const guarded: Taker<T, Tag> = {
@@ -203,7 +209,21 @@ export class Inbox<T, Tag = undefined> {
       fail: (reason) => taker.fail(reason),
     };
     signal.addEventListener("abort", onAbort, { once: true });
-    takers.push(guarded);
+    this.#enlist(guarded);
+  }
+
+  #enlist(taker: Taker<T, Tag>): void {
+    if (this.#taker === undefined) this.#taker = taker;
+    else this.#takers.push(taker);
+  }
+
+  #unlist(taker: Taker<T, Tag>): void {
+    if (this.#taker === taker) {
+      this.#taker = this.#takers.length > 0 ? this.#takers.shift() : undefined;
+      return;
+    }
+    const i = this.#takers.indexOf(taker);
+    if (i >= 0) this.#takers.splice(i, 1);
   }
 
   /** Resolves when the inbox has room (or has ended). */

@@ -22,6 +22,14 @@ export function checkPartial(ms: number | undefined): void {
   }
 }
 
+// Whether any of the first `count` messages is no real-time message.
+function progress(messages: readonly Message[], count: number): boolean {
+  for (let i = 0; i < count; i++) {
+    if (TYPES[messages[i].type].status < 0xf8) return true;
+  }
+  return false;
+}
+
 /** What {@linkcode PartialWatch} needs of its port. */
 export interface PartialPort {
   /** The port's name, for the error. */
@@ -55,14 +63,20 @@ export class PartialWatch {
 
   /**
    * After a chunk is read, at `now`: `pending` bytes of a message still
-   * arriving, and the messages that the chunk made.
+   * arriving, and the messages that the chunk made (the first `count`
+   * of `messages`).
    */
-  read(now: number, pending: number, messages: readonly Message[]): void {
+  read(
+    now: number,
+    pending: number,
+    messages: readonly Message[],
+    count: number = messages.length,
+  ): void {
     if (
       pending !== this.#size ||
       // (A real-time message, status 0xF8 and up, comes in the middle of
       // another: it is no progress on it.)
-      (pending > 0 && messages.some((m) => TYPES[m.type].status < 0xf8))
+      (pending > 0 && progress(messages, count))
     ) {
       this.#size = pending;
       this.#since = now;

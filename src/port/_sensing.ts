@@ -127,22 +127,24 @@ export class Sensing {
    * that asked for active sensing turns it on at the first one, which
    * tells it that the server speaks it.
    *
-   * @param messages The messages of one chunk.
-   * @returns The messages for the reader.
+   * @param messages The messages of one chunk, from index 0 on; those for
+   * the reader are moved to the front.
+   * @param count How many there are.
+   * @returns How many are for the reader.
    */
-  take(messages: Message[]): Message[] {
-    if (!this.#silence && !this.#want) return messages;
-    let kept: Message[] | undefined;
-    for (let i = 0; i < messages.length; i++) {
-      if (messages[i].type !== "active_sensing") {
-        kept?.push(messages[i]);
+  take(messages: Message[], count: number): number {
+    if (!this.#silence && !this.#want) return count;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const msg = messages[i];
+      if (msg.type !== "active_sensing") {
+        messages[kept++] = msg;
         continue;
       }
-      kept ??= messages.slice(0, i);
       this.#sensed++;
       if (!this.#silence) this.#start(this.#want, false);
     }
-    return kept ?? messages;
+    return kept;
   }
 
   /** Stops sensing: the port closes. */

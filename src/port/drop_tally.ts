@@ -1,6 +1,10 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import type { MidiParser, MidiParserStats } from "../midi/parser.ts";
+import {
+  type MidiParser,
+  type MidiParserStats,
+  skippedOf,
+} from "../midi/parser.ts";
 
 /** The counts of one drop event. */
 export interface DropCounts {
@@ -33,9 +37,10 @@ export class DropTally {
   take(): DropCounts | undefined {
     const parser = this.#parser;
     if (parser.skipping) return undefined;
-    const now = parser.stats;
     const last = this.#reported;
-    if (now.skippedBytes === last.skippedBytes) return undefined;
+    // (No copy of the stats for a chunk that dropped nothing.)
+    if (skippedOf(parser) === last.skippedBytes) return undefined;
+    const now = parser.stats;
     this.#reported = now;
     return {
       skippedBytes: now.skippedBytes - last.skippedBytes,

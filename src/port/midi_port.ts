@@ -117,6 +117,32 @@ export abstract class MidiPort<
   #byPeer = false;
   #closing: Promise<void> | undefined;
   #error: Error | undefined;
+  // The lone receive() that waits through #receiver, while one does.
+  #resolve: ((value: Message | TimedMessage) => void) | undefined;
+  #reject: ((reason: unknown) => void) | undefined;
+  #timed = false;
+  #executor = (
+    resolve: (value: Message | TimedMessage) => void,
+    reject: (reason: unknown) => void,
+  ) => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  };
+  #receiver: Taker<Message, unknown> = {
+    take: (msg, _tag, time) => {
+      const resolve = this.#resolve!;
+      const reject = this.#reject!;
+      this.#resolve = this.#reject = undefined;
+      if (msg === undefined) {
+        reject(
+          new PortClosedError(this.name, "receive", { cause: this.#error }),
+        );
+      } else {
+        resolve(this.#timed ? { message: msg, time } : msg);
+      }
+    },
+    fail: () => {}, // it waits with no signal
+  };
 
   static {
     errorOf = (port) => port.#error;
@@ -322,14 +348,14 @@ export abstract class MidiPort<
   receive(
     options: ReceiveOptions & { timestamps: true },
   ): Promise<TimedMessage>;
-  receive(options: ReceiveOptions = {}): Promise<Message | TimedMessage> {
+  receive(options?: ReceiveOptions): Promise<Message | TimedMessage> {
     try {
       this._pull("receive");
     } catch (error) {
       return Promise.reject(error);
     }
     const inbox = this.#inbox;
-    const timed = options.timestamps === true;
+    const timed = options?.timestamps === true;
     // No async function: a message that is there, or that comes, is handed
     // on with as few promise turns as can be.
     const msg = inbox.shift();
@@ -338,8 +364,17 @@ export abstract class MidiPort<
         timed ? { message: msg, time: inbox.lastTime } : msg,
       );
     }
+    const signal = options?.signal;
+    if (signal === undefined && this.#resolve === undefined) {
+      // A lone receive() with no signal: the port takes the message itself
+      // (no Receipt, no closure: one promise a message).
+      this.#timed = timed;
+      const promise = new Promise(this.#executor);
+      inbox.wait(this.#receiver);
+      return promise;
+    }
     const receipt = new Receipt(this, timed);
-    inbox.wait(receipt, options.signal);
+    inbox.wait(receipt, signal);
     return receipt.promise;
   }
 

@@ -11,8 +11,19 @@ import {
   senderLine,
 } from "../transport/hello.ts";
 import { Outbox } from "./_outbox.ts";
-import { checkPartial, PartialWatch } from "./_partial.ts";
-import { checkSensing, Sensing } from "./_sensing.ts";
+import {
+  checkPortOptions,
+  type SocketPortOptions,
+  type SocketPortStats,
+} from "./socket_port_options.ts";
+
+export {
+  checkPortOptions,
+  type SocketPortOptions,
+  type SocketPortStats,
+} from "./socket_port_options.ts";
+import { PartialWatch } from "./_partial.ts";
+import { Sensing } from "./_sensing.ts";
 import type { BufferBudget } from "./buffer_budget.ts";
 import { addressName } from "../transport/address.ts";
 import { DropTally } from "./drop_tally.ts";
@@ -21,132 +32,9 @@ import { PortClosedError } from "./errors.ts";
 import { encode } from "../midi/encode.ts";
 import type { Message } from "../midi/message.ts";
 import { MidiPort } from "./midi_port.ts";
-import {
-  MidiParser,
-  type MidiParserOptions,
-  type MidiParserStats,
-} from "../midi/parser.ts";
+import { feedInto, MidiParser } from "../midi/parser.ts";
 import { TcpTransport } from "../transport/tcp_transport.ts";
 import type { Transport } from "../transport/transport.ts";
-
-/** Options for {@linkcode SocketPort}. */
-export interface SocketPortOptions extends MidiParserOptions {
-  /**
-   * Turn on TCP_NODELAY, so that each message goes out at once (for a
-   * `Deno.Conn`; a {@linkcode Transport} is already made).
-   *
-   * @default {true}
-   */
-  noDelay?: boolean;
-  /**
-   * How long {@linkcode SocketPort.close} waits for queued messages to be
-   * written, in milliseconds, before it drops them (and counts them in
-   * `stats.droppedBytes`). Once they are written and the peer has seen the
-   * end of the stream, close() reads what the peer still sends until the
-   * peer ends too, within the same time, and drops it (counted in
-   * `stats.lostMessages`): closing a socket with unread bytes would reset
-   * the connection, and a reset can destroy what the peer has not read yet.
-   *
-   * When a write fails (the peer is gone: a broken pipe, a reset), the port
-   * still reads what the peer had sent before it went, to its end, and
-   * delivers it while its reader keeps up, for up to this long; then it
-   * reads the rest for up to this long again, and counts its messages in
-   * `stats.lostMessages`.
-   *
-   * @default {2000}
-   */
-  closeTimeout?: number;
-  /**
-   * The port's name. By default it is the peer's address, `host:port`.
-   */
-  name?: string;
-  /**
-   * Open the connection with a hello line, `MIDISOCK/1 name=... token=...`,
-   * before any MIDI byte: a name for the server to call this client by,
-   * and the token that a server with `token` asks for. It is 7-bit ASCII,
-   * so a mido peer ignores it. Each value is percent-encoded; the line is
-   * at most 512 bytes (a longer one is a RangeError).
-   */
-  hello?: { name?: string; token?: string };
-  /**
-   * Read a hello line if the peer's stream opens with one (a PortServer
-   * does this for its clients): it names the port, and
-   * {@linkcode SocketPort.hello} gives its fields. Without one, every byte
-   * is MIDI.
-   *
-   * @default {false}
-   */
-  readHello?: boolean;
-  /**
-   * A memory budget shared with other ports: after each chunk it reads,
-   * the port tells it how many bytes its parser holds for a message still
-   * arriving, and discards that message when the budget asks. A PortServer
-   * gives its clients one (`maxBufferedBytes`).
-   */
-  budget?: BufferBudget;
-  /**
-   * Active sensing, MIDI 1.0's check that a link is alive, made to work
-   * over a network: the longest silence, in ms, after which the peer counts
-   * as dead and the port closes with an error that says so. It finds a peer
-   * that vanished without closing its connection (a pulled cable, a power
-   * cut, a stalled proxy), which TCP alone would not notice for hours.
-   *
-   * The port asks for it in its hello line (`sensing=MS`). A midisock
-   * server answers with active sensing (0xFE), and from then on each end
-   * sends 0xFE whenever it has sent nothing for a quarter of the time, and
-   * takes the 0xFE it receives as a sign of life, not as a message. A mido
-   * peer never answers, so it never receives a 0xFE from this port either.
-   *
-   * MIDI 1.0 allows 300 ms of silence on a cable; a network needs more
-   * slack. 0 (off), or between 100 and 3,600,000. {@linkcode connect} with
-   * `reconnect` turns it on, at 1000 ms.
-   *
-   * @default {0}
-   */
-  activeSensing?: number;
-  /**
-   * With `activeSensing`: expect it from the start, rather than from the
-   * peer's first 0xFE, so that a peer that never answers at all (a hung
-   * server, a stalled link) is noticed too. A {@linkcode ReconnectingPort}
-   * made by {@linkcode connect} sets it once a server has answered.
-   *
-   * @default {false}
-   */
-  expectSensing?: boolean;
-  /**
-   * How long, in ms, the peer may leave a message half sent before the
-   * port gives up on it and closes (the slowloris pattern: a few bytes,
-   * then nothing, to hold a connection and its buffer forever). 0 turns
-   * the rule off.
-   *
-   * @default {10000}
-   */
-  partialTimeout?: number;
-}
-
-/** Counters of a {@linkcode SocketPort}. */
-export interface SocketPortStats extends MidiParserStats {
-  /** Messages given to send() or the writable. */
-  sent: number;
-  /**
-   * Bytes written to the transport. For a peer that asked for the senders'
-   * names, this and the other byte counts include the sender lines' bytes.
-   */
-  writtenBytes: number;
-  /** Bytes waiting to be written. */
-  queuedBytes: number;
-  /** Bytes that were never written because the port closed first. */
-  droppedBytes: number;
-  /** Active sensing bytes (0xFE) taken as signs of life on this link. */
-  activeSensing: number;
-  /**
-   * Messages that the peer sent and this port read but never delivered:
-   * they came after close() had begun, or after a write had failed and the
-   * port's reader did not take them within `closeTimeout` (see
-   * {@linkcode SocketPortOptions.closeTimeout}). Also in `messages`.
-   */
-  lostMessages: number;
-}
 
 /** The events of a {@linkcode SocketPort}. */
 export interface SocketPortEventMap {
@@ -161,30 +49,14 @@ export interface SocketPortEventMap {
   close: Event;
 }
 
+// What a slot of #messages holds once its message is handed on.
+const NONE = undefined as unknown as Message;
+
 // Bytes of received messages held for the reader before reading pauses.
 const INBOX_BYTES = 64 * 1024;
 
 // send() waits while this many bytes wait to be written.
 const SEND_HIGH_WATER = 128 * 1024;
-
-/**
- * Checks a port's options, and returns the close timeout. A bad option
- * throws before anything is opened: connect() and PortServer check their
- * clients' options this way up front.
- */
-export function checkPortOptions(options: SocketPortOptions): number {
-  new MidiParser(options); // checks runningStatus and maxSysexBytes
-  if (options.hello) encodeHello(options.hello); // checks the hello line
-  const closeTimeout = options.closeTimeout ?? 2000;
-  if (typeof closeTimeout !== "number" || !(closeTimeout >= 0)) {
-    throw new RangeError(
-      `Invalid closeTimeout option: expected a number of milliseconds >= 0, got ${closeTimeout}`,
-    );
-  }
-  checkSensing(options.activeSensing);
-  checkPartial(options.partialTimeout);
-  return closeTimeout;
-}
 
 function isConn(x: Transport | Deno.Conn): x is Deno.Conn {
   return typeof (x as Deno.Conn).closeWrite === "function" &&
@@ -229,7 +101,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
   #hello: HelloFields | null | undefined;
   #helloError: string | undefined;
   #token: string | undefined;
-  #pump: Promise<void>;
+  #pump: Promise<void>; // resolves when the reading has ended
+  #pumped: () => void;
+  // The messages of the chunk just read (no new array a chunk).
+  #messages: Message[] = [];
   #sent = 0;
   #cut = false;
   #closeReason: string | undefined;
@@ -288,7 +163,7 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       sinkOf(this.#transport),
       (error) => this.#writeFailed(error),
     );
-    this.#source = sourceOf(this.#transport);
+    this.#source = sourceOf(this.#transport, this.#got, this.#readFailed);
     // A peer that shows who sent each message (a browser page).
     this.#senders = this.#transport.senders === true &&
       this.#outbox.carriesText;
@@ -312,7 +187,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     if (options.readHello) this.#helloReader = new HelloReader();
     if (options.expectSensing) this.#sensing.expect();
     this.#budget = options.budget;
-    this.#pump = this.#read();
+    const pump = Promise.withResolvers<void>();
+    this.#pump = pump.promise;
+    this.#pumped = pump.resolve;
+    this.#source.read();
   }
 
   /**
@@ -664,63 +542,97 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
       if (rest === undefined) return; // more of a hello line to come
       chunk = rest;
     }
-    this.#lost += this.#sensing.take(parser.feed(chunk)).length;
+    const messages = this.#messages;
+    const count = feedInto(parser, chunk, messages);
+    this.#lost += this.#sensing.take(messages, count);
+    messages.fill(NONE, 0, count);
     this.#budget?.hold(this, parser.partialBytes);
   }
 
-  /** Reads the transport into the inbox, until it ends. */
-  async #read(): Promise<void> {
-    const source = this.#source;
+  // The port reads its transport into the inbox, until it ends: a read at a
+  // time, each chunk handed to #got in the promise turn of the read itself
+  // (no async function, no await: each would be a promise turn more from
+  // the read to the reader, and garbage, a message).
+  #got = (chunk: Uint8Array | null): void => {
+    if (chunk === null) {
+      this.#readEnd(undefined);
+      return;
+    }
+    let more: boolean;
+    try {
+      more = this.#take(chunk);
+    } catch (error) {
+      this.#readEnd(asError(error));
+      return;
+    }
+    if (more) this.#source.read();
+  };
+
+  #readFailed = (error: unknown): void => {
+    this.#readEnd(asError(error));
+  };
+
+  // Takes a chunk in: returns whether to read on at once (else the inbox
+  // is full, and the reading goes on once its reader has made room).
+  #take(chunk: Uint8Array): boolean {
+    const now = performance.now();
+    this.#sensing.heard(now);
+    // Read even while closing: a server's reply to a client's hello
+    // line comes after what the client sent.
+    if (this.#helloReader) {
+      const rest = this.#readHello(chunk);
+      if (rest === undefined) return true; // more of a hello line to come
+      chunk = rest;
+    }
+    if (this.#draining) {
+      this.#drop(chunk);
+      return true;
+    }
     const parser = this.#parser;
     const inbox = this._inbox;
-    let failure: Error | undefined;
-    try {
-      while (true) {
-        let chunk: Uint8Array | null | undefined = await source.read();
-        if (chunk === null) break;
-        const now = performance.now();
-        this.#sensing.heard(now);
-        // Read even while closing: a server's reply to a client's hello
-        // line comes after what the client sent.
-        if (this.#helloReader) {
-          chunk = this.#readHello(chunk);
-          if (chunk === undefined) continue; // more of a hello line to come
-        }
-        if (this.#draining) {
-          this.#drop(chunk);
-          continue;
-        }
-        // Done with the chunk here; active sensing is no message.
-        const messages = this.#sensing.take(parser.feed(chunk));
-        for (let i = 0; i < messages.length; i++) {
-          inbox.push(messages[i], undefined, now);
-        }
-        this.#budget?.hold(this, parser.partialBytes);
-        this.#reportDrops();
-        this.#partial.read(now, parser.pendingBytes, messages);
-        const space = inbox.space();
-        if (space) {
-          this.#waitingForRoom = true;
-          await space;
-          this.#waitingForRoom = false;
-          // The peer was not to blame for the wait.
-          const after = performance.now();
-          this.#partial.resumed(after);
-          this.#sensing.heard(after);
-        }
-      }
-    } catch (error) {
-      failure = asError(error);
-    }
-    this.#readDone = true;
-    this.#partial.stop(); // a close may have read on after its own stop
-    if (this.#helloReader) this.#settleHello(null);
-    parser.end();
-    this.#budget?.release(this);
+    // Done with the chunk here; active sensing is no message.
+    const messages = this.#messages;
+    const count = this.#sensing.take(
+      messages,
+      feedInto(parser, chunk, messages),
+    );
+    for (let i = 0; i < count; i++) inbox.push(messages[i], undefined, now);
+    this.#budget?.hold(this, parser.partialBytes);
     this.#reportDrops();
-    inbox.end();
-    // The peer has gone: send what is queued, then close, as mido does.
-    if (!this.closed) this._lost(failure);
+    this.#partial.read(now, parser.pendingBytes, messages, count);
+    if (count > 0) messages.fill(NONE, 0, count); // no message kept here
+    const space = inbox.space();
+    if (space === undefined) return true;
+    this.#waitingForRoom = true;
+    space.then(this.#roomMade);
+    return false;
+  }
+
+  #roomMade = (): void => {
+    this.#waitingForRoom = false;
+    // The peer was not to blame for the wait.
+    const after = performance.now();
+    this.#partial.resumed(after);
+    this.#sensing.heard(after);
+    this.#source.read();
+  };
+
+  // The reading has ended: at the peer's end, or with a failure.
+  #readEnd(failure: Error | undefined): void {
+    if (this.#readDone) return;
+    this.#readDone = true;
+    try {
+      this.#partial.stop(); // a close may have read on after its own stop
+      if (this.#helloReader) this.#settleHello(null);
+      this.#parser.end();
+      this.#budget?.release(this);
+      this.#reportDrops();
+      this._inbox.end();
+      // The peer has gone: send what is queued, then close, as mido does.
+      if (!this.closed) this._lost(failure);
+    } finally {
+      this.#pumped();
+    }
   }
 
   /**

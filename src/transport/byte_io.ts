@@ -28,15 +28,101 @@ export class ReadBuffer {
   }
 }
 
-/** The bytes that come in, a chunk at a time. */
+/**
+ * The connection under a transport, for a port to read with no wrapper
+ * between: a transport registers it in {@linkcode directIo} (a
+ * TcpTransport does). Each wrapper's `.then()` would be one promise turn
+ * more, and garbage, on the path of every message.
+ */
+export interface DirectIo {
+  /** The connection's own read (it may throw for a local close). */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Whether a read's error means the end (this end closed), not a failure. */
+  ended(error: unknown): boolean;
+}
+
+/** Transports that let a port use their connection directly. */
+export const directIo: WeakMap<Transport, DirectIo> = new WeakMap();
+
+/**
+ * The bytes that come in, a chunk at a time, handed to the functions that
+ * the source was made with: one read at a time.
+ */
 export interface ByteSource {
   /**
-   * The next chunk, valid until the next call, or null at the end. Throws
-   * if the transport fails.
+   * Reads the next chunk: the source calls `got` with it (valid until the
+   * next read), or with null at the end, or `failed` if the transport
+   * fails. Exactly one of them, once, and never before read() returns.
    */
-  read(): Promise<Uint8Array | null>;
+  read(): void;
   /** Stops reading: a read in flight ends with null. */
   cancel(): void;
+}
+
+/**
+ * Reads a transport: with its connection's read() if it registered one,
+ * else its read(), else its readable. The chunk is handed on in the
+ * promise turn of the read itself: one turn from a read to the port.
+ *
+ * @param transport The transport.
+ * @param got Takes each chunk, or null at the end.
+ * @param failed Takes the error of a failed read.
+ */
+export function sourceOf(
+  transport: Transport,
+  got: (chunk: Uint8Array | null) => void,
+  failed: (error: unknown) => void,
+): ByteSource {
+  const direct = directIo.get(transport);
+  const read = direct ? direct.read : transport.read?.bind(transport);
+  if (read) {
+    const buffer = new ReadBuffer();
+    let cancelled = false;
+    let buf = buffer.buffer;
+    // The last chunk's view, given again for a read of the same size (a
+    // chunk is valid until the next read): no new view a message.
+    let view = buf.subarray(0, 0);
+    let viewOf = buf;
+    const onRead = (n: number | null): void => {
+      if (n === null || cancelled) return got(null);
+      if (view.length !== n || viewOf !== buf) {
+        view = buf.subarray(0, n);
+        viewOf = buf;
+      }
+      buffer.got(n);
+      got(view);
+    };
+    const onError = (error: unknown): void => {
+      if (cancelled || direct?.ended(error)) got(null);
+      else failed(error);
+    };
+    return {
+      read() {
+        if (cancelled) {
+          Promise.resolve(null).then(onRead);
+          return;
+        }
+        buf = buffer.buffer;
+        read(buf).then(onRead, onError);
+      },
+      cancel() {
+        cancelled = true;
+        transport.close();
+      },
+    };
+  }
+  const reader = transport.readable.getReader();
+  const onResult = (
+    result: ReadableStreamReadResult<Uint8Array>,
+  ): void => got(result.done ? null : result.value);
+  return {
+    read() {
+      reader.read().then(onResult, failed);
+    },
+    cancel() {
+      reader.cancel().catch(() => {});
+    },
+  };
 }
 
 /** Where the bytes go out. */
@@ -56,42 +142,6 @@ export interface ByteSink {
   abort(): void;
   /** Sends a line of text beside the bytes, where the transport can. */
   writeText?: (text: string) => Promise<void>;
-}
-
-/** Reads a transport: with its read() if it has one, else its readable. */
-export function sourceOf(transport: Transport): ByteSource {
-  const read = transport.read?.bind(transport);
-  if (read) {
-    const buffer = new ReadBuffer();
-    let cancelled = false;
-    // A plain function and one .then(), not an async function: one
-    // promise turn less on the path of each message.
-    return {
-      read() {
-        if (cancelled) return Promise.resolve(null);
-        const buf = buffer.buffer;
-        return read(buf).then((n) => {
-          if (n === null || cancelled) return null;
-          buffer.got(n);
-          return buf.subarray(0, n);
-        });
-      },
-      cancel() {
-        cancelled = true;
-        transport.close();
-      },
-    };
-  }
-  const reader = transport.readable.getReader();
-  return {
-    async read() {
-      const { done, value } = await reader.read();
-      return done ? null : value;
-    },
-    cancel() {
-      reader.cancel().catch(() => {});
-    },
-  };
 }
 
 /** Writes a transport: with its write() if it has one, else its writable. */

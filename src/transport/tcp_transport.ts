@@ -1,6 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
 
-import { ReadBuffer } from "./byte_io.ts";
+import { directIo, ReadBuffer } from "./byte_io.ts";
 import type { Transport } from "./transport.ts";
 
 /** Options for {@linkcode TcpTransport}. */
@@ -65,6 +65,13 @@ export class TcpTransport implements Transport {
         // The connection is already gone; the first read or write says so.
       }
     }
+    // A SocketPort reads the connection itself, with no
+    // wrapper's promise between (see docs/benchmarks.md, the round trip's
+    // tail).
+    directIo.set(this, {
+      read: (buf) => conn.read(buf),
+      ended: (error) => this.#closed || isLocalClose(error),
+    });
     // Each chunk is a copy of what a read got, in one buffer that grows
     // with the traffic: an idle connection holds 2 KiB while it waits.
     const buffer = new ReadBuffer();
@@ -122,11 +129,31 @@ export class TcpTransport implements Transport {
    * @returns When the system has them all.
    */
   write(bytes: Uint8Array): Promise<void> {
-    // Most writes take every byte at once: no async function for them.
+    // Most writes take every byte at once: no async function for them, and
+    // while no other write is in flight (a port writes one at a time), no
+    // closure either.
+    if (this.#writing === undefined) {
+      this.#writing = bytes;
+      return this.#conn.write(bytes).then(this.#wrote, this.#writeFailed);
+    }
     return this.#conn.write(bytes).then((n) =>
       n < bytes.length ? this.#writeRest(bytes, n) : undefined
     );
   }
+
+  // The bytes of the write in flight that #wrote finishes.
+  #writing: Uint8Array | undefined;
+
+  #wrote = (n: number): Promise<void> | undefined => {
+    const bytes = this.#writing!;
+    this.#writing = undefined;
+    return n < bytes.length ? this.#writeRest(bytes, n) : undefined;
+  };
+
+  #writeFailed = (error: unknown): never => {
+    this.#writing = undefined;
+    throw error;
+  };
 
   async #writeRest(bytes: Uint8Array, off: number): Promise<void> {
     while (off < bytes.length) {
