@@ -706,6 +706,36 @@ Deno.test("RTP listener: a participant that the bus turns away (maxClients) is t
   assert.equal(first.stats.badPackets, 0);
 });
 
+Deno.test("RTP listener: with check, a participant that the bus would turn away (maxClients) is answered NO before any session", async () => {
+  await using bus = new PortServer("127.0.0.1", 0, {
+    relay: true,
+    maxClients: 1,
+  });
+  await using listener = await RtpListener.listen(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      check: (from) => bus.refusal(from.address),
+    },
+    (s) => bus.admit(s, { name: s.name }),
+  );
+  const refused: string[] = [];
+  listener.addEventListener("refused", (e) => refused.push(e.reason));
+  await using first = await connectRtp("127.0.0.1", listener.port, {
+    name: "first",
+  });
+  await until("the first on the bus", () => bus.ports.length === 1);
+  await assert.rejects(
+    connectRtp("127.0.0.1", listener.port, { name: "second" }),
+    Deno.errors.ConnectionRefused,
+  );
+  assert.deepEqual(refused, ["second: over maxClients (1)"]);
+  assert.equal(listener.stats.refused, 1);
+  assert.deepEqual(listener.sessions.map((s) => s.name), ["rtp:first"]);
+  assert.equal(bus.stats.rejected, 0); // never reached the bus
+  assert.equal(first.stats.badPackets, 0);
+});
+
 Deno.test("RTP listener: invitations left half-open (IN on the control port only) cannot lock out a participant: the oldest gives way, counted", async () => {
   await using listener = await RtpListener.listen(
     { hostname: "127.0.0.1", port: 0, maxPending: 4 },

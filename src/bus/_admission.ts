@@ -344,6 +344,12 @@ export class Admission {
       : undefined;
   }
 
+  /** Why a client from `host` would be turned away now, if it would. */
+  refusal(host: string): string | undefined {
+    if (this.#allow && !this.#allow(host)) return "not on the allow-list";
+    return this.full();
+  }
+
   /**
    * Makes a client's port, and counts it among the clients the server
    * holds until it closes.

@@ -659,6 +659,31 @@ export class PortServer extends MidiPort<PortServerEventMap> {
     this.#admission.take(transport, options);
   }
 
+  /**
+   * Why a client from `hostname` would be turned away now, if it would: not
+   * on `allow`, or the server at `maxClients`. A transport with a handshake
+   * of its own asks before it says yes, so that a peer it cannot bring in
+   * is refused in its own protocol (an RTP-MIDI invitation is answered NO)
+   * rather than taken in and closed. {@linkcode PortServer.admit} checks
+   * again, as a client may have come meanwhile.
+   *
+   * @param hostname The client's address (IPv4 or IPv6, no brackets).
+   * @returns The reason, or undefined if it would be taken in.
+   *
+   * @example Asking before an invitation is answered
+   * ```ts
+   * import { PortServer } from "@x/midisock";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = new PortServer("127.0.0.1", 0, { allow: ["10.0.0.0/8"] });
+   * assert.equal(server.refusal("10.1.2.3"), undefined);
+   * assert.equal(server.refusal("192.0.2.1"), "not on the allow-list");
+   * ```
+   */
+  refusal(hostname: string): string | undefined {
+    return this.#admission.refusal(hostname);
+  }
+
   // Sends a message to the clients of the bus (all but `from`), and keeps
   // the bus's controller state, for snapshots.
   #broadcast(

@@ -132,6 +132,8 @@ export async function startRtp(
       name: where.name ?? DEFAULT_NAME,
       // The bus's own limit (--max-sysex), no lower.
       maxSysexBytes: where.maxSysexBytes,
+      // Whom the bus would turn away is answered NO.
+      check: (from) => server.refusal(from.address),
     },
     (session) => {
       watch(session, line);

@@ -46,6 +46,14 @@ export interface RtpListenerOptions extends RtpSessionOptions {
    * @default {64}
    */
   maxPending?: number;
+  /**
+   * Asked before an invitation is answered OK, with the inviting address:
+   * the reason to answer NO (counted, and reported with a `refused`
+   * event), or undefined to go on. A bus's `(from) =>
+   * server.refusal(from.address)` refuses in RTP-MIDI's own terms whom
+   * its allow-list or `maxClients` would turn away.
+   */
+  check?: (from: { address: string; port: number }) => string | undefined;
 }
 
 /** What an {@linkcode RtpListener} has counted, beside its sessions' own. */
@@ -136,6 +144,7 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
   #settings: SessionSettings;
   #onSession: (session: RtpSession) => void;
   #maxPending: number;
+  #check: RtpListenerOptions["check"];
   #pending = new Map<string, Pending>();
   #sessions = new Map<string, Joined>();
   #closed = false;
@@ -193,11 +202,18 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
       0,
       65536,
     );
+    if (options.check !== undefined && typeof options.check !== "function") {
+      throw new TypeError(
+        `Invalid check option: expected a function, got ${typeof options
+          .check}`,
+      );
+    }
     const listener = new RtpListener(
       sessionSettings(options),
       maxPending,
       onSession,
     );
+    listener.#check = options.check;
     const host = options.hostname ?? "";
     const hostname = host === ""
       ? "0.0.0.0"
@@ -332,6 +348,19 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
       if (now - p.at > PENDING_MS) this.#pending.delete(k);
     }
     const pending = this.#pending.get(id);
+    if (channel === "control" && !pending) {
+      let reason: string | undefined;
+      try {
+        reason = this.#check?.(from);
+      } catch (error) {
+        reason = `not checked: ${
+          error instanceof Error ? error.message : error
+        }`;
+      }
+      if (reason !== undefined) {
+        return this.#refuse(channel, packet, from, reason);
+      }
+    }
     if (channel === "control") {
       if (!pending && this.#maxPending === 0) {
         return this.#refuse(
