@@ -10,6 +10,8 @@ import {
   IPMIDI_MAX_PORT,
   IpMidiTransport,
 } from "../transport/ipmidi_transport.ts";
+import { exponentialBackoff } from "../client/backoff.ts";
+import { sleep, whenAborted } from "../util/abort.ts";
 import { oneLine } from "../util/error_text.ts";
 import { UsageError } from "./args.ts";
 import { PROGRAM } from "./help.ts";
@@ -78,6 +80,55 @@ export async function joinIpMidi(
   });
   reportDrops(transport, port);
   return port;
+}
+
+/**
+ * Keeps ipMIDI port N on the bus: joins it (as {@linkcode joinIpMidi}
+ * does), and whenever the hub lets it go while the server is open (cut off
+ * as a slow client, a failed send), joins it again, after a wait that
+ * grows with each attempt in a row (100 ms, doubling, at most 5 s), as a
+ * ReconnectingPort dials again. The group has no session to lose: a new
+ * socket on it hears what is sent from then on. The server prints its
+ * `# disconnect` and `# connect` lines.
+ *
+ * @returns Once it has joined the first time; `stop()` ends the loop.
+ */
+export async function keepIpMidi(
+  server: PortServer,
+  options: { port: number; interface?: string },
+): Promise<{ stop(): Promise<void> }> {
+  const stopped = new AbortController();
+  const backoff = exponentialBackoff();
+  let port = await joinIpMidi(server, options);
+  const loop = (async () => {
+    for (let attempt = 0; !stopped.signal.aborted;) {
+      await Promise.race([whenClosed(port), whenAborted(stopped.signal)]);
+      if (stopped.signal.aborted || server.closed) return;
+      try {
+        await sleep(backoff(++attempt), stopped.signal);
+        if (server.closed) return;
+        port = await joinIpMidi(server, options);
+        attempt = 0;
+      } catch {
+        // Stopped, or the group could not be joined now: try again.
+        if (stopped.signal.aborted || server.closed) return;
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped.abort();
+      await loop;
+    },
+  };
+}
+
+// Resolves once the port is closed.
+function whenClosed(port: SocketPort): Promise<void> {
+  if (port.closed) return Promise.resolve();
+  return new Promise((resolve) =>
+    port.addEventListener("close", () => resolve(), { once: true })
+  );
 }
 
 async function open(

@@ -30,7 +30,7 @@ import {
 } from "./args.ts";
 import { closeAll, names, openDevices } from "./devices.ts";
 import { mdnsModule } from "./discover.ts";
-import { ipMidiNumber, joinIpMidi } from "./ipmidi.ts";
+import { ipMidiNumber, keepIpMidi } from "./ipmidi.ts";
 import { PROGRAM, SERVE_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
@@ -315,9 +315,10 @@ export async function serve(
       throw error;
     }
   }
+  let ipmidiLink: { stop(): Promise<void> } | undefined;
   if (ipmidi) {
     try {
-      await joinIpMidi(server, ipmidi);
+      ipmidiLink = await keepIpMidi(server, ipmidi);
     } catch (error) {
       removeStop();
       await bridge?.close();
@@ -445,6 +446,7 @@ export async function serve(
     await bridge?.close();
     await midi2Host?.close();
     await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
+    await ipmidiLink?.stop();
     if (midi2Host) {
       const { json, text } = midi2Summary(midi2Host);
       await printer.line(json, text);

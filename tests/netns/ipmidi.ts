@@ -17,6 +17,7 @@ import {
 import { delay, receiveN, waitFor, within } from "../_net.ts";
 import { assertPrivateNetns } from "../_netns.ts";
 import { midisock } from "../_child.ts";
+import { keepIpMidi } from "../../src/cli/ipmidi.ts";
 
 assertPrivateNetns();
 
@@ -244,6 +245,33 @@ Deno.test("serve --ipmidi: the group is the client ipmidi:1, and what it sends t
     "ipmidi:1 stop time=0",
     "# disconnect ipmidi:1",
   ]);
+});
+
+Deno.test("serve --ipmidi keeps the group on the bus: cut off, ipmidi:1 joins again, and is heard", async () => {
+  await using bus = new PortServer("127.0.0.1", 0, { relay: true });
+  const link = await keepIpMidi(bus, { port: 1 });
+  const a = await sender();
+  try {
+    const joined = () => bus.ports.find((p) => p.name === "ipmidi:1");
+    const first = joined()!;
+    assert.ok(first);
+    // The hub lets it go (as it does a slow client, or after a failed send).
+    await first.close();
+    await waitFor(
+      () => joined() !== undefined && joined() !== first,
+      "ipmidi:1 on the bus again",
+    );
+    await a.send([0x90, 61, 99]);
+    const { port, message: msg } = await within(
+      bus.receiveWithPort(),
+      "the note from the group",
+    );
+    assert.equal(port.name, "ipmidi:1");
+    assert.deepEqual(msg, message("note_on", { note: 61, velocity: 99 }));
+  } finally {
+    await a.close();
+    await link.stop();
+  }
 });
 
 Deno.test("ipMIDI survives random datagrams: each is counted, and another sender is heard after them", async () => {
