@@ -66,11 +66,12 @@ export function address(text: string, connecting: boolean): Address {
  * `aboveMin`), an integer with `integer`, or a usage error that says so.
  */
 export function numberOption(
-  option: { command: string; name: string; text: string | undefined },
+  command: string,
+  name: string,
+  text: string | undefined,
   fallback: number,
   range: { min: number; max: number; integer?: boolean; aboveMin?: boolean },
 ): number {
-  const { command, name, text } = option;
   if (text === undefined) return fallback;
   const { min, max, integer, aboveMin } = range;
   const value = Number(text);
@@ -110,6 +111,22 @@ export function onePositional(
     );
   }
   return text;
+}
+
+/**
+ * A command's two positional arguments, an address and a file (record,
+ * play), or a usage error.
+ */
+export function addressAndFile(
+  command: string,
+  positionals: string[],
+): [where: string, path: string] {
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `${command} takes an address and a file, got ${positionals.length} arguments (see ${PROGRAM} ${command} --help)`,
+    );
+  }
+  return [positionals[0], positionals[1]];
 }
 
 /** The options that connect with TLS: monitor's, send's and connect's. */

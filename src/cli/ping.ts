@@ -45,21 +45,16 @@ export async function ping(
     return 0;
   }
   const where = onePositional("ping", positionals);
-  const option = (name: string, text: string | undefined) => ({
-    command: "ping",
-    name,
-    text,
-  });
-  const count = numberOption(option("count", values.count), 10, {
+  const count = numberOption("ping", "count", values.count, 10, {
     min: 1,
     max: 1_000_000,
     integer: true,
   });
-  const interval = numberOption(option("interval", values.interval), 200, {
+  const interval = numberOption("ping", "interval", values.interval, 200, {
     min: 0,
     max: 3_600_000,
   });
-  const timeout = numberOption(option("timeout", values.timeout), 1000, {
+  const timeout = numberOption("ping", "timeout", values.timeout, 1000, {
     min: 0,
     max: 3_600_000,
     aboveMin: true,

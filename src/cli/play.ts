@@ -8,14 +8,14 @@ import { readMidiFile } from "../smf/read_midi_file.ts";
 import { oneLine } from "../util/error_text.ts";
 import { waitUntil } from "../util/wait_until.ts";
 import {
+  addressAndFile,
   clientLink,
   numberOption,
   parseCommand,
   TLS_CLIENT_OPTIONS,
-  UsageError,
 } from "./args.ts";
 import { type BusAddress, busAddress, type BusPort } from "./dial.ts";
-import { PLAY_HELP, PROGRAM } from "./help.ts";
+import { PLAY_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
 
@@ -46,17 +46,12 @@ export async function play(
     await out.write(PLAY_HELP);
     return 0;
   }
-  if (positionals.length !== 2) {
-    throw new UsageError(
-      `play takes an address and a file, got ${positionals.length} arguments (see ${PROGRAM} play --help)`,
-    );
-  }
-  const [where, path] = positionals;
-  const speed = numberOption(
-    { command: "play", name: "speed", text: values.speed },
-    1,
-    { min: 0, max: 1000, aboveMin: true },
-  );
+  const [where, path] = addressAndFile("play", positionals);
+  const speed = numberOption("play", "speed", values.speed, 1, {
+    min: 0,
+    max: 1000,
+    aboveMin: true,
+  });
   const bus = busAddress(where, await clientLink(values));
   const schedule = playSchedule(await readFile(path), { speed });
   if (values.loop && schedule.duration === 0) {

@@ -3,14 +3,14 @@
 
 import { RecordingFile } from "../smf/recording_file.ts";
 import {
+  addressAndFile,
   clientLink,
   numberOption,
   parseCommand,
   TLS_CLIENT_OPTIONS,
-  UsageError,
 } from "./args.ts";
 import { busAddress } from "./dial.ts";
-import { PROGRAM, RECORD_HELP } from "./help.ts";
+import { RECORD_HELP } from "./help.ts";
 import { type Lines, stdoutStatus } from "./lines.ts";
 import { onStop } from "./on_stop.ts";
 
@@ -40,27 +40,17 @@ export async function record(
     await out.write(RECORD_HELP);
     return 0;
   }
-  if (positionals.length !== 2) {
-    throw new UsageError(
-      `record takes an address and a file, got ${positionals.length} arguments (see ${PROGRAM} record --help)`,
-    );
-  }
-  const [where, path] = positionals;
-  const option = (name: string, text: string | undefined) => ({
-    command: "record",
-    name,
-    text,
-  });
-  const ticksPerBeat = numberOption(option("ppq", values.ppq), 480, {
+  const [where, path] = addressAndFile("record", positionals);
+  const ticksPerBeat = numberOption("record", "ppq", values.ppq, 480, {
     min: 1,
     max: 32767,
     integer: true,
   });
-  const bpm = numberOption(option("bpm", values.bpm), 120, {
+  const bpm = numberOption("record", "bpm", values.bpm, 120, {
     min: 1,
     max: 1000,
   });
-  const seconds = numberOption(option("duration", values.duration), 0, {
+  const seconds = numberOption("record", "duration", values.duration, 0, {
     min: 0,
     max: 1e9,
   });

@@ -178,15 +178,39 @@ export async function serve(
     if (error instanceof SyntaxError) throw usage(error, "serve");
     throw error;
   }
-  // The browser gateway, beside the TCP port: its WebSockets are clients.
+  // What starts beside the server. If a part fails to start, what started
+  // before it is closed (the MIDI outputs too), and the error says why:
+  // `usageFor`'s errors are usage errors.
   let gateway: WebGateway | undefined;
+  let rtp: RtpListener | undefined;
+  let midi2Host: Midi2Listener | undefined;
+  let bridge: NatsBridge | undefined;
+  let ipmidiLink: { stop(): Promise<void> } | undefined;
+  const stop = () =>
+    Promise.all([
+      server.close(),
+      gateway?.close(),
+      rtp?.close(),
+      midi2Host?.close(),
+    ]);
+  let removeStop = () => {};
+  const abandon = async (
+    error: unknown,
+    usageFor?: typeof SyntaxError | typeof RangeError,
+  ): Promise<never> => {
+    removeStop();
+    await bridge?.close();
+    await stop();
+    await closeAll(outputs);
+    if (usageFor && error instanceof usageFor) throw usage(error, "serve");
+    throw error;
+  };
+  // The browser gateway, beside the TCP port: its WebSockets are clients.
   if (web) {
     try {
       gateway = new WebGateway(server, { ...web, tls });
     } catch (error) {
-      await server.close();
-      if (error instanceof SyntaxError) throw usage(error, "serve");
-      throw error;
+      return await abandon(error, SyntaxError);
     }
     gateway.addEventListener("reject", (event) => printer.reject(event));
     gateway.addEventListener("accepterror", (event) => {
@@ -194,7 +218,6 @@ export async function serve(
     });
   }
   // RTP-MIDI beside the TCP port: each participant is a client.
-  let rtp: RtpListener | undefined;
   if (rtpWhere) {
     try {
       rtp = await startRtp(
@@ -203,8 +226,7 @@ export async function serve(
         printer.line.bind(printer),
       );
     } catch (error) {
-      await Promise.all([server.close(), gateway?.close(), closeAll(outputs)]);
-      throw error;
+      return await abandon(error);
     }
   }
   // What the bus plays, kept with a track for each client (--record).
@@ -215,9 +237,9 @@ export async function serve(
     try {
       recording = await RecordingFile.create(values.record, { format: 1 });
     } catch (error) {
-      await Promise.all([server.close(), gateway?.close(), rtp?.close()]);
-      await closeAll(outputs);
-      throw new Error(`Cannot record to ${values.record}: ${oneLine(error)}`);
+      return await abandon(
+        new Error(`Cannot record to ${values.record}: ${oneLine(error)}`),
+      );
     }
     // At least once a second, what came is on disk, in a complete file.
     flusher = setInterval(() => {
@@ -227,15 +249,7 @@ export async function serve(
   const recordingStarted = performance.now();
   // Read from the start, so that every message is printed (and relayed).
   const messages = server.withPorts();
-  let midi2Host: Midi2Listener | undefined;
-  const stop = () =>
-    Promise.all([
-      server.close(),
-      gateway?.close(),
-      rtp?.close(),
-      midi2Host?.close(),
-    ]);
-  const removeStop = onStop(stop, options.signal);
+  removeStop = onStop(stop, options.signal);
   out.onError = stop;
 
   // A client's disconnect line comes after its last message, and after
@@ -291,14 +305,9 @@ export async function serve(
     try {
       midi2Host = await startMidi2(server, midi2, printer.line.bind(printer));
     } catch (error) {
-      removeStop();
-      await stop();
-      await closeAll(outputs);
-      if (error instanceof RangeError) throw usage(error, "serve");
-      throw error;
+      return await abandon(error, RangeError);
     }
   }
-  let bridge: NatsBridge | undefined;
   let advertisement: { close(): Promise<void> } | undefined;
   if (nats && natsClient) {
     try {
@@ -308,23 +317,14 @@ export async function serve(
         printer.line.bind(printer),
       );
     } catch (error) {
-      removeStop();
-      await stop();
-      await closeAll(outputs);
-      if (error instanceof RangeError) throw usage(error, "serve");
-      throw error;
+      return await abandon(error, RangeError);
     }
   }
-  let ipmidiLink: { stop(): Promise<void> } | undefined;
   if (ipmidi) {
     try {
       ipmidiLink = await keepIpMidi(server, ipmidi);
     } catch (error) {
-      removeStop();
-      await bridge?.close();
-      await stop();
-      await closeAll(outputs);
-      throw error;
+      return await abandon(error);
     }
   }
   try {
