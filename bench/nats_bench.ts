@@ -25,14 +25,11 @@
 
 import { connect, message, type SocketPort } from "../mod.ts";
 import { connectNats } from "../src/nats/_transport.ts";
+import { numberFlag } from "./_flags.ts";
 
-function flag(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
-const RUNS = flag("runs", 2000);
-const CLIENTS = flag("clients", 300);
-const MESSAGES = flag("messages", 10000);
+const RUNS = numberFlag("runs", 2000);
+const CLIENTS = numberFlag("clients", 300);
+const MESSAGES = numberFlag("messages", 10000);
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -40,16 +40,9 @@ import {
   type SocketPort,
 } from "../mod.ts";
 import { echoHandOff, HandOff } from "./_handoff.ts";
+import { flag } from "./_flags.ts";
 
 const HOST = "127.0.0.1";
-
-function flag(name: string): string | undefined {
-  for (const arg of Deno.args) {
-    if (arg === `--${name}`) return "";
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
-  }
-  return undefined;
-}
 
 const QUICK = flag("quick") !== undefined;
 const ONLY = flag("only");

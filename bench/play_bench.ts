@@ -33,14 +33,10 @@ import {
   writeMidiFile,
 } from "../mod.ts";
 import { waitUntil } from "../src/util/wait_until.ts";
+import { numberFlag } from "./_flags.ts";
 
-function flag(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
-
-const EVENTS = flag("events", 10_000);
-const SECONDS = flag("seconds", 10);
+const EVENTS = numberFlag("events", 10_000);
+const SECONDS = numberFlag("seconds", 10);
 const PPQ = 1000; // at 120 bpm, 2 ticks a ms
 const BLOCK = 500; // times waited for with one wait, then with the other
 

@@ -29,12 +29,9 @@ import dgram from "node:dgram";
 import { message, SocketPort } from "../mod.ts";
 import { connectRtp, RtpListener, type RtpSession } from "../rtp.ts";
 import { RtpMidiSender } from "../src/transport/rtp/rtp_midi.ts";
+import { numberFlag } from "./_flags.ts";
 
-function flag(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
-const RUNS = flag("runs", 2000);
+const RUNS = numberFlag("runs", 2000);
 const WARMUP = 200;
 
 function stats(ms: number[]): { p50: number; p99: number; mean: number } {

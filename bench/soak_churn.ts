@@ -28,17 +28,13 @@
  */
 
 import { connect, message, type SocketPort } from "../mod.ts";
+import { numberFlag } from "./_flags.ts";
 
 const HOST = "127.0.0.1";
 const SETTLE_MS = 30_000;
 
-function flag(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg === undefined ? fallback : Number(arg.slice(name.length + 3));
-}
-
-const ONESHOTS = flag("oneshots", 200);
-const CHURN = flag("churn", 5000);
+const ONESHOTS = numberFlag("oneshots", 200);
+const CHURN = numberFlag("churn", 5000);
 const STREAMERS = 4;
 
 interface Report {

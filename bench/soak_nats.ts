@@ -28,14 +28,11 @@
 
 import { connect, message, PortServer } from "../mod.ts";
 import { joinNats } from "../nats.ts";
+import { numberFlag } from "./_flags.ts";
 
-function flag(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
-const MESSAGES = flag("messages", 50_000);
-const PAUSE = flag("pause", 5000);
-const DOWN = flag("down", 2000);
+const MESSAGES = numberFlag("messages", 50_000);
+const PAUSE = numberFlag("pause", 5000);
+const DOWN = numberFlag("down", 2000);
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -29,16 +29,9 @@ import {
   SocketPort,
   type Transport,
 } from "../mod.ts";
+import { flag } from "./_flags.ts";
 
 const HOST = "127.0.0.1";
-
-function flag(name: string): string | undefined {
-  for (const arg of Deno.args) {
-    if (arg === `--${name}`) return "";
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
-  }
-  return undefined;
-}
 
 // --pause=MS: each timed round trip comes after MS of silence, as a note
 // after a rest does (the warm-up is back to back).
