@@ -18,6 +18,7 @@ import {
 } from "../transport/hello.ts";
 import { timeoutSignal, whenAborted } from "../util/abort.ts";
 import { oneLine } from "../util/error_text.ts";
+import { writeAll } from "../util/write_all.ts";
 import {
   address,
   clientLink,
@@ -215,9 +216,7 @@ async function sendBytes(
   })();
   const write = async (bytes: Uint8Array) => {
     try {
-      for (let off = 0; off < bytes.length;) {
-        off += await conn.write(bytes.subarray(off));
-      }
+      await writeAll(conn, bytes);
     } catch (error) {
       throw new Error(`Cannot send to ${name}: ${oneLine(error)}`);
     }

@@ -129,16 +129,6 @@ export function answerBytes(
   return bytes;
 }
 
-/** Writes all of `bytes` to `conn`. */
-export async function writeAll(
-  conn: Deno.Conn,
-  bytes: Uint8Array,
-): Promise<void> {
-  for (let at = 0; at < bytes.length;) {
-    at += await conn.write(bytes.subarray(at));
-  }
-}
-
 /**
  * The reading side of one HTTP connection: request heads, bodies to drop,
  * and the bytes read past the last head (a WebSocket's first frames).

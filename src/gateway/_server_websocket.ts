@@ -9,7 +9,7 @@
 // speaks the protocol without extensions: no compression, no subprotocol.
 
 import { sleep, timeoutSignal, whenAborted } from "../util/abort.ts";
-import { writeAll } from "./_http.ts";
+import { writeAll } from "../util/write_all.ts";
 
 const TEXT = new TextEncoder();
 

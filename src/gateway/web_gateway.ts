@@ -13,6 +13,7 @@ import type { PortServer } from "../bus/port_server.ts";
 import { timeoutSignal, whenAborted } from "../util/abort.ts";
 import { TypedEventTarget } from "../util/typed_event_target.ts";
 import { WebSocketTransport } from "../transport/websocket_transport.ts";
+import { writeAll } from "../util/write_all.ts";
 import { PAGE_HTML, PAGE_JS } from "./_web_assets.ts";
 import {
   type Answer,
@@ -20,7 +21,6 @@ import {
   HttpError,
   HttpReader,
   type RequestHead,
-  writeAll,
 } from "./_http.ts";
 import { acceptKey, ServerWebSocket, validKey } from "./_server_websocket.ts";
 

@@ -1,6 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
 
 import type { Message } from "../midi/message.ts";
+import { writeAll } from "../util/write_all.ts";
 import { META_TEMPO, META_TRACK_NAME, type TrackEvent } from "./midi_file.ts";
 import { headerChunk, TrackEncoder } from "./write_midi_file.ts";
 
@@ -236,11 +237,6 @@ export class RecordingFile {
     await file.seek(18, Deno.SeekMode.Start);
     await writeAll(file, length);
   }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) done += await file.write(bytes.subarray(done));
 }
 
 // A type 1 recording: each track's bytes in memory, the whole file written
