@@ -194,16 +194,30 @@ export function envReadable(variable: string): boolean {
  * Reading it is the one time the program asks for read access (a prompt,
  * in a terminal): the user named the file.
  */
-export async function readText(option: string, path: string): Promise<string> {
+export function readText(option: string, path: string): Promise<string> {
+  return readPath(`${option} ${path}`, path, Deno.readTextFile);
+}
+
+/** A file's bytes (`play FILE`), or an error as readText's. */
+export function readBytes(path: string): Promise<Uint8Array> {
+  return readPath(path, path, Deno.readFile);
+}
+
+// Reads `path`; an error names `what`, and the flag that lets Deno read it.
+async function readPath<T>(
+  what: string,
+  path: string,
+  read: (path: string) => Promise<T>,
+): Promise<T> {
   try {
-    return await Deno.readTextFile(path);
+    return await read(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
       throw new Error(
-        `Cannot read ${option} ${path}: no read access to it; run again with --allow-read=${path} (or --allow-read)`,
+        `Cannot read ${what}: no read access to it; run again with --allow-read=${path} (or --allow-read)`,
       );
     }
-    throw new Error(`Cannot read ${option} ${path}: ${oneLine(error)}`);
+    throw new Error(`Cannot read ${what}: ${oneLine(error)}`);
   }
 }
 

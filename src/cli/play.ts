@@ -12,6 +12,7 @@ import {
   clientLink,
   numberOption,
   parseCommand,
+  readBytes,
   TLS_CLIENT_OPTIONS,
 } from "./args.ts";
 import { type BusAddress, busAddress, type BusPort } from "./dial.ts";
@@ -121,17 +122,7 @@ export async function play(
 
 /** The file's MIDI, read; an error names the file, the chunk and the byte. */
 async function readFile(path: string) {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) {
-      throw new Error(
-        `Cannot read ${path}: no read access to it; run again with --allow-read=${path} (or --allow-read)`,
-      );
-    }
-    throw new Error(`Cannot read ${path}: ${oneLine(error)}`);
-  }
+  const bytes = await readBytes(path);
   try {
     return readMidiFile(bytes);
   } catch (error) {
