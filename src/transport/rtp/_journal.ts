@@ -36,7 +36,8 @@ export class JournalWriter {
   /**
    * The journal of packet `current` (an extended sequence number), coding
    * every change of `state` made by packets `checkpoint` .. `current - 1`.
-   * `time` is packet `current`'s RTP timestamp.
+   * `time` is packet `current`'s RTP timestamp. The bytes are a view of the
+   * writer's buffer, good until its next write: no copy for each packet.
    */
   write(
     state: MidiState,
@@ -74,7 +75,7 @@ export class JournalWriter {
     buf[0] = (recent ? 0 : 0x80) | y | a | (channels > 0 ? channels - 1 : 0);
     buf[1] = (checkpoint >> 8) & 0xff;
     buf[2] = checkpoint & 0xff;
-    return buf.slice(0, at);
+    return buf.subarray(0, at);
   }
 
   /** Writes one channel journal at `start`; returns its length (0: none). */

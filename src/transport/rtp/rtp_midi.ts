@@ -20,6 +20,8 @@ const RTP_HEADER = 12;
 const MAX_LIST = 4095;
 /** The fewest data bytes a sysex segment is started with. */
 const MIN_SEGMENT = 16;
+/** The journal of a sender that sends none. */
+const NO_JOURNAL = new Uint8Array(0);
 
 /** Options for {@linkcode RtpMidiSender}. */
 export interface RtpMidiSenderOptions {
@@ -361,8 +363,10 @@ export class RtpMidiSender {
     );
   }
 
+  // The journal of the next packet: a view of the writer's buffer, good
+  // until the next call (each packet is made before the next journal).
   #journalBytes(ts: number): Uint8Array {
-    if (!this.#journal) return new Uint8Array(0);
+    if (!this.#journal) return NO_JOURNAL;
     const state = this.#state, seq = this.#seq;
     let journal = this.#writer.write(state, this.#checkpoint, seq, ts);
     const budget = Math.floor((this.#max - RTP_HEADER - 2) / 2);
