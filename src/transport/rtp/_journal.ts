@@ -22,7 +22,7 @@ import {
  * RTP timestamp ticks: 100 ms at AppleMIDI's 10 kHz clock. An older one is
  * coded but a receiver should not sound it late.
  */
-export const RECENT_TICKS = 1000;
+const RECENT_TICKS = 1000;
 
 /** The largest channel journal: header, P, C, W, N and T all full. */
 const MAX_CHANNEL_JOURNAL = 3 + 3 + 1 + 2 * 120 + 2 + 2 + 2 * 128 + 16 + 1;
