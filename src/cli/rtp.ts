@@ -16,7 +16,7 @@ import { sessionScheme } from "./_session_scheme.ts";
 import type { LineWriter } from "./nats.ts";
 
 /** The control port of RTP-MIDI when an address names none. */
-export const RTP_DEFAULT_PORT = 5004;
+const RTP_DEFAULT_PORT = 5004;
 
 /** The session name that midisock gives itself unless told another. */
 const DEFAULT_NAME = "midisock";
@@ -62,7 +62,7 @@ function rtpAddress(
  *
  * @throws {UsageError} Naming the fault.
  */
-export function rtpTarget(rest: string, link: Link): {
+function rtpTarget(rest: string, link: Link): {
   name: string;
   open(signal: AbortSignal): Promise<RtpSession>;
 } {

@@ -4,7 +4,7 @@
 // and sysex in segments across packets.
 
 /** The number of data bytes after a status byte (not F0 or F7). */
-export function dataLength(status: number): number {
+function dataLength(status: number): number {
   switch (status & 0xf0) {
     case 0xc0:
     case 0xd0:
@@ -23,7 +23,7 @@ function undefinedStatus(status: number): boolean {
 }
 
 /** Two hex digits, as the error texts write a byte. */
-export function hex(byte: number): string {
+function hex(byte: number): string {
   return `0x${byte.toString(16).padStart(2, "0")}`;
 }
 

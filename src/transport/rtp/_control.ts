@@ -59,6 +59,19 @@ export function isControl(packet: Uint8Array): boolean {
 }
 
 /**
+ * The SSRC of an RTP packet (not a control one), read with no copy and no
+ * DataView, or why it cannot be read (as a string), as the listener and the
+ * initiator route each data packet by it.
+ */
+export function dataSsrc(packet: Uint8Array): number | string {
+  if (packet.length < 12) {
+    return `truncated RTP packet (${packet.length} bytes)`;
+  }
+  return ((packet[8] << 24) | (packet[9] << 16) | (packet[10] << 8) |
+    packet[11]) >>> 0;
+}
+
+/**
  * Reads a control packet, or says why it is bad (as a string). Never
  * throws: a truncated packet, an unknown command or a version other than 2
  * is a reason.

@@ -22,7 +22,7 @@ import {
  * RTP timestamp ticks: 100 ms at AppleMIDI's 10 kHz clock. An older one is
  * coded but a receiver should not sound it late.
  */
-export const RECENT_TICKS = 1000;
+const RECENT_TICKS = 1000;
 
 /** The largest channel journal: header, P, C, W, N and T all full. */
 const MAX_CHANNEL_JOURNAL = 3 + 3 + 1 + 2 * 120 + 2 + 2 + 2 * 128 + 16 + 1;
@@ -36,7 +36,8 @@ export class JournalWriter {
   /**
    * The journal of packet `current` (an extended sequence number), coding
    * every change of `state` made by packets `checkpoint` .. `current - 1`.
-   * `time` is packet `current`'s RTP timestamp.
+   * `time` is packet `current`'s RTP timestamp. The bytes are a view of the
+   * writer's buffer, good until its next write: no copy for each packet.
    */
   write(
     state: MidiState,
@@ -74,7 +75,7 @@ export class JournalWriter {
     buf[0] = (recent ? 0 : 0x80) | y | a | (channels > 0 ? channels - 1 : 0);
     buf[1] = (checkpoint >> 8) & 0xff;
     buf[2] = checkpoint & 0xff;
-    return buf.slice(0, at);
+    return buf.subarray(0, at);
   }
 
   /** Writes one channel journal at `start`; returns its length (0: none). */

@@ -3,7 +3,13 @@
 import { lookup } from "node:dns/promises";
 import { formatAddress } from "../address.ts";
 import { unbracket } from "../hosts.ts";
-import { exchange, isControl, parseControl, randomId } from "./_control.ts";
+import {
+  dataSsrc,
+  exchange,
+  isControl,
+  parseControl,
+  randomId,
+} from "./_control.ts";
 import { type Channel, UdpPair } from "./_udp.ts";
 import { checkInteger } from "./rtp_midi.ts";
 import {
@@ -167,10 +173,8 @@ export async function connectRtp(
       return to.bad("packet from a port that is not the peer's", from);
     }
     if (!isControl(bytes)) {
-      if (bytes.length < 12) {
-        return to.bad(`truncated RTP packet (${bytes.length} bytes)`, from);
-      }
-      const source = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8);
+      const source = dataSsrc(bytes);
+      if (typeof source === "string") return to.bad(source, from);
       if (source !== peer!.ssrc) {
         return to.bad(`RTP packet of another SSRC (${source})`, from);
       }

@@ -4,6 +4,7 @@ import { formatAddress } from "../address.ts";
 import { unbracket } from "../hosts.ts";
 import { TypedEventTarget } from "../../util/typed_event_target.ts";
 import {
+  dataSsrc,
   type Exchange,
   exchange,
   isControl,
@@ -278,10 +279,8 @@ export class RtpListener extends TypedEventTarget<RtpListenerEventMap> {
   ): void {
     if (this.#closed) return;
     if (!isControl(bytes)) {
-      if (bytes.length < 12) {
-        return this.#bad(`truncated RTP packet (${bytes.length} bytes)`, from);
-      }
-      const ssrc = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8);
+      const ssrc = dataSsrc(bytes);
+      if (typeof ssrc === "string") return this.#bad(ssrc, from);
       const input = this.#peer(ssrc, from, "RTP packet");
       if (input) input.data(bytes, from);
       return;

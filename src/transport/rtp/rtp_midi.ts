@@ -20,6 +20,8 @@ const RTP_HEADER = 12;
 const MAX_LIST = 4095;
 /** The fewest data bytes a sysex segment is started with. */
 const MIN_SEGMENT = 16;
+/** The journal of a sender that sends none. */
+const NO_JOURNAL = new Uint8Array(0);
 
 /** Options for {@linkcode RtpMidiSender}. */
 export interface RtpMidiSenderOptions {
@@ -361,8 +363,10 @@ export class RtpMidiSender {
     );
   }
 
+  // The journal of the next packet: a view of the writer's buffer, good
+  // until the next call (each packet is made before the next journal).
   #journalBytes(ts: number): Uint8Array {
-    if (!this.#journal) return new Uint8Array(0);
+    if (!this.#journal) return NO_JOURNAL;
     const state = this.#state, seq = this.#seq;
     let journal = this.#writer.write(state, this.#checkpoint, seq, ts);
     const budget = Math.floor((this.#max - RTP_HEADER - 2) / 2);
@@ -399,8 +403,9 @@ export class RtpMidiSender {
     packet[1] = RTP_MIDI_PAYLOAD_TYPE;
     packet[2] = (seq >> 8) & 0xff;
     packet[3] = seq & 0xff;
-    new DataView(packet.buffer).setUint32(4, ts);
-    new DataView(packet.buffer).setUint32(8, this.#ssrc);
+    const view = new DataView(packet.buffer);
+    view.setUint32(4, ts);
+    view.setUint32(8, this.#ssrc);
     const j = this.#journal ? 0x40 : 0;
     if (long) {
       packet[12] = 0x80 | j | (length >> 8);
@@ -700,22 +705,23 @@ export class RtpMidiReceiver {
         }, and no journal`;
       }
     }
-    const commands: Uint8Array[] = [];
+    // The packet's own messages go after the recovered ones.
+    const messages = result.messages;
+    const own = messages.length;
     const problem = readCommandList(
       packet,
       at,
       listEnd,
       (flags & 0x20) !== 0,
-      commands,
+      messages,
       sysex,
     );
     if (problem) {
       result.malformed ??= problem;
       sysex.drop();
     }
-    for (const msg of commands) {
-      this.#state.apply(msg, 0, time);
-      result.messages.push(msg);
+    for (let i = own; i < messages.length; i++) {
+      this.#state.apply(messages[i], 0, time);
     }
     if (sysex.problem) result.malformed ??= sysex.problem;
     if (sysex.dropped) result.dropped ??= sysex.dropped;

@@ -537,7 +537,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     let at = 0;
     // (A lone packet, a player's message, never waits.)
     while (at < packets.length && (pacer.ready || packets.length === 1)) {
-      this.#sendPackets([packets[at++]]);
+      this.#sendPacket(packets[at++]);
       pacer.spend();
     }
     this.#sentMidi();
@@ -547,7 +547,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
         await pacer.wait(() => this.#ended !== undefined, this.#stop.signal);
         // What was not sent is not dropped silently.
         if (this.#ended) throw this.#endedError("write");
-        this.#sendPackets([packets[at]]);
+        this.#sendPacket(packets[at]);
         pacer.spend();
         this.#sentMidi();
       }
@@ -595,12 +595,10 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
     );
   }
 
-  #sendPackets(packets: Uint8Array[]): void {
-    for (const packet of packets) {
-      this.#link.sendData(packet);
-      this.stats.packetsSent++;
-      this.stats.bytesSent += packet.length;
-    }
+  #sendPacket(packet: Uint8Array): void {
+    this.#link.sendData(packet);
+    this.stats.packetsSent++;
+    this.stats.bytesSent += packet.length;
     this.stats.journalBytes = this.#sender.stats.journalBytes;
   }
 
@@ -640,7 +638,7 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
         ? this.#sender.guard(this.#now() >>> 0)
         : undefined;
       if (guard) {
-        this.#sendPackets([guard]);
+        this.#sendPacket(guard);
         this.#guards++;
         this.#nextGuard = now + FEEDBACK_MS;
       } else this.#nextGuard = Infinity;
@@ -744,17 +742,8 @@ export class RtpSession extends TypedEventTarget<RtpSessionEventMap>
       );
       return;
     }
-    let chunk: Uint8Array;
-    if (messages.length === 1) chunk = messages[0];
-    else {
-      chunk = new Uint8Array(size);
-      let at = 0;
-      for (const m of messages) {
-        chunk.set(m, at);
-        at += m.length;
-      }
-    }
-    this.#chunks.push(chunk);
+    // Each message waits as it is (a read takes several at once): no copy.
+    for (const m of messages) this.#chunks.push(m);
     this.#unread += size;
     this.#wakeReader();
   }
