@@ -15,6 +15,7 @@ import {
   decodeDatagram,
   encodeCommand,
   encodeDatagram,
+  hasCommand,
   MAX_DATAGRAM_BYTES,
   type Midi2Command,
   NakReason,
@@ -578,4 +579,36 @@ Deno.test("decodeDatagram never throws on random, mutated and truncated datagram
     commands > 1000 && errors > 500,
     `seed ${seed}: ${commands} ${errors}`,
   );
+});
+
+Deno.test("hasCommand finds a code from the headers exactly where decodeDatagram finds a command of it (seeded fuzz)", () => {
+  const seed = testSeed();
+  const rng = new Random(seed);
+  const valid = VECTORS.map(([, , bytes]) => hex(bytes));
+  for (let round = 0; round < 2000; round++) {
+    let bytes: Uint8Array;
+    if (rng.chance(0.5)) {
+      const parts: number[] = [0x4d, 0x49, 0x44, 0x49];
+      for (let n = rng.int(0, 6); n > 0; n--) {
+        const words = rng.int(0, 8);
+        parts.push(rng.pick([0x01, 0x20, 0xff, 0xf0]));
+        parts.push(rng.chance(0.2) ? rng.int(0, 255) : words);
+        parts.push(rng.int(0, 255), rng.int(0, 255));
+        for (const b of rng.bytes(words * 4)) parts.push(b);
+      }
+      bytes = new Uint8Array(parts);
+    } else {
+      bytes = rng.pick(valid).slice();
+      bytes[rng.int(0, bytes.length - 1)] = rng.int(0, 255);
+    }
+    if (rng.chance(0.3)) bytes = bytes.subarray(0, rng.int(0, bytes.length));
+    const { commands } = decodeDatagram(bytes);
+    for (const code of [0x01, 0x20, 0xff]) {
+      assert.equal(
+        hasCommand(bytes, code),
+        commands.some((c) => c.header >>> 24 === code),
+        `seed ${seed}, code ${code}`,
+      );
+    }
+  }
 });

@@ -1,5 +1,6 @@
 // Copyright 2026 the midisock authors. MIT license.
-// Private: the byte buffers that gather a burst of encoded messages.
+// Private: the byte buffers that gather a burst of encoded messages, and
+// the joining of byte arrays end to end.
 
 /**
  * Returns `buf` if it has room for `extra` more bytes after the `used` ones,
@@ -19,4 +20,19 @@ export function grow(
   const grown = new Uint8Array(size);
   grown.set(buf.subarray(0, used));
   return grown;
+}
+
+/** The bytes of `parts` end to end, in one new array. */
+export function concat(
+  parts: readonly Uint8Array[],
+): Uint8Array<ArrayBuffer> {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const all = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
 }

@@ -5,6 +5,7 @@
 // separator and no terminator, each string as UTF-8. The specification's own
 // examples are in tests/midi2_packets_test.ts.
 
+import { concat } from "../../util/grow.ts";
 import { NONCE_BYTES } from "./_commands.ts";
 
 const encoder = new TextEncoder();
@@ -14,15 +15,7 @@ function bytesOf(value: string | Uint8Array): Uint8Array {
 }
 
 async function sha256(parts: Uint8Array[]): Promise<Uint8Array> {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const all = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", concat(parts)));
 }
 
 function checkNonce(nonce: Uint8Array): void {

@@ -487,6 +487,31 @@ export function decodeDatagram(bytes: Uint8Array): DecodedDatagram {
   return { commands, errors };
 }
 
+/**
+ * Whether a datagram holds a command with the code `code`, read from the
+ * headers alone, with nothing decoded: true for every datagram in which
+ * {@linkcode decodeDatagram} finds one (and for one whose payload it finds
+ * malformed), so that a datagram it says false of need not be decoded to
+ * look for it.
+ *
+ * @param bytes The UDP payload.
+ * @param code The command code.
+ */
+export function hasCommand(bytes: Uint8Array, code: number): boolean {
+  if (bytes.length < 4) return false;
+  const signature = (bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 |
+    bytes[3]) >>> 0;
+  if (signature !== SIGNATURE) return false;
+  let at = 4;
+  while (bytes.length - at >= 4) {
+    const next = at + 4 + bytes[at + 1] * 4;
+    if (next > bytes.length) return false;
+    if (bytes[at] === code) return true;
+    at = next;
+  }
+  return false;
+}
+
 function decodeCommand(
   code: number,
   csd1: number,

@@ -1,7 +1,7 @@
 // Copyright 2026 the midisock authors. MIT license.
-// Private: the reasons of Bye and NAK as words for people.
+// Private: the reasons of Bye as words for people.
 
-import { ByeReason, NakReason } from "./_packets.ts";
+import { ByeReason } from "./_packets.ts";
 
 const BYE_TEXT: Record<number, string> = {
   [ByeReason.Unknown]: "no reason given",
@@ -25,25 +25,12 @@ const BYE_TEXT: Record<number, string> = {
   [ByeReason.InvitationCanceled]: "invitation canceled",
 };
 
-const NAK_TEXT: Record<number, string> = {
-  [NakReason.Other]: "other",
-  [NakReason.CommandNotSupported]: "command not supported",
-  [NakReason.CommandNotExpected]: "command not expected",
-  [NakReason.CommandMalformed]: "command malformed",
-  [NakReason.BadPingReply]: "bad ping reply",
-};
-
 const hex = (n: number) => "0x" + n.toString(16).toUpperCase().padStart(2, "0");
 
 /** A Bye reason as words: `timeout (Bye reason 0x04)`, with its text. */
 export function byeText(code: number, text = ""): string {
   const words = BYE_TEXT[code] ?? "unknown reason";
   return `${words} (Bye reason ${hex(code)})${text ? `: ${text}` : ""}`;
-}
-
-/** A NAK reason as words. */
-export function nakText(code: number): string {
-  return `${NAK_TEXT[code] ?? "unknown reason"} (NAK reason ${hex(code)})`;
 }
 
 /**

@@ -8,13 +8,11 @@
 import { umpWordCount } from "../../midi/ump.ts";
 import {
   MAX_DATAGRAM_BYTES,
+  MAX_UMP_DATA_WORDS,
   type Midi2Command,
   RetransmitErrorReason,
   type UmpDataCommand,
 } from "./_packets.ts";
-
-/** The most UMP words in one UMP Data command (M2-124-UM 7.1). */
-export const MAX_UMP_WORDS = 64;
 
 /** The most FEC commands a datagram repeats. */
 export const MAX_FEC = 10;
@@ -33,7 +31,7 @@ export function seqDiff(a: number, b: number): number {
  */
 export function maxCommandWords(fec: number): number {
   const perCommand = Math.floor((MAX_DATAGRAM_BYTES - 4) / (fec + 1));
-  return Math.min(MAX_UMP_WORDS, Math.floor((perCommand - 4) / 4));
+  return Math.min(MAX_UMP_DATA_WORDS, Math.floor((perCommand - 4) / 4));
 }
 
 /** What a sender answers to a Retransmit Request. */

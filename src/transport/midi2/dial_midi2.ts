@@ -107,6 +107,7 @@ export async function dialMidi2(
   }
   const host = hostsFor(hostname)[0];
   const where = formatAddress(host, port);
+  const peer = bareHost(host); // what each datagram's sender is matched to
   const self = { name, productInstanceId };
   const signal = options.signal ?? AbortSignal.timeout(o.timeout);
   const interval = options.inviteInterval ?? 1000;
@@ -120,7 +121,10 @@ export async function dialMidi2(
     isLoopback(host) ? host : isIpv6(host) ? "::" : "0.0.0.0",
     0,
     (bytes, from) => {
-      if (from.port !== port || !sameHost(from.hostname, host)) return;
+      if (
+        from.port !== port ||
+        (from.hostname !== host && bareHost(from.hostname) !== peer)
+      ) return;
       if (session) return session.receive(bytes);
       pending.push(decodeDatagram(bytes).commands);
       early.push(bytes.slice());
@@ -278,7 +282,8 @@ export async function dialMidi2(
   }
 }
 
-function sameHost(a: string, b: string): boolean {
-  const bare = (h: string) => h.replace(/^::ffff:/, "").toLowerCase();
-  return bare(a) === bare(b);
+// A host as a datagram's sender is compared: no IPv4-mapped prefix, in
+// lower case.
+function bareHost(host: string): string {
+  return host.replace(/^::ffff:/, "").toLowerCase();
 }

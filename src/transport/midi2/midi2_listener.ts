@@ -10,8 +10,10 @@ import {
   AuthState,
   ByeReason,
   Capability,
+  CommandCode,
   decodeDatagram,
   encodeDatagram,
+  hasCommand,
   MAX_NAME_BYTES,
   MAX_PRODUCT_INSTANCE_ID_BYTES,
   type Midi2Command,
@@ -308,6 +310,11 @@ export class Midi2Listener extends TypedEventTarget<Midi2EventMap> {
     this.#stats.datagrams++;
     const key = formatAddress(from.hostname, from.port);
     let session = this.#sessions.get(key);
+    // A session's datagram is decoded once, by the session, unless it may
+    // hold an Invitation (the same client again), which is looked at here.
+    if (session && !hasCommand(bytes, CommandCode.Invitation)) {
+      return session.receive(bytes);
+    }
     const { commands, errors } = decodeDatagram(bytes);
     const invitation = commands.find((c) => c.type === "invitation");
     if (session && invitation?.type === "invitation") {

@@ -7,6 +7,7 @@
 // host) or dialMidi2()'s (the client).
 
 import { TypedEventTarget } from "../../util/typed_event_target.ts";
+import { concat } from "../../util/grow.ts";
 import { MidiParser } from "../../midi/parser.ts";
 import { encode } from "../../midi/encode.ts";
 import { Midi1ToUmp, UmpToMidi1 } from "../../midi/ump.ts";
@@ -592,17 +593,7 @@ export class Midi2Session extends TypedEventTarget<Midi2EventMap>
   #deliver(words: readonly number[]): void {
     const { messages, dropped, stream } = this.#toMidi1.push(words);
     if (messages.length === 1) this.#enqueue(messages[0]);
-    else if (messages.length > 1) {
-      let length = 0;
-      for (const m of messages) length += m.length;
-      const bytes = new Uint8Array(length);
-      let at = 0;
-      for (const m of messages) {
-        bytes.set(m, at);
-        at += m.length;
-      }
-      this.#enqueue(bytes);
-    }
+    else if (messages.length > 1) this.#enqueue(concat(messages));
     for (const drop of dropped) {
       this.#stats.untranslated++;
       this.#drop(drop.reason);
