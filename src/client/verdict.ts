@@ -14,7 +14,7 @@ import { RefusedError } from "./refused_error.ts";
  * older one, which never answers) took it in. It is the servers' default
  * helloTimeout, within which any server decides.
  */
-export const VERDICT_TIMEOUT = 2000;
+const VERDICT_TIMEOUT = 2000;
 
 /**
  * Why a client's server did not take it in, from what it answered: the
