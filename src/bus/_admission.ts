@@ -16,6 +16,7 @@ import {
 } from "../util/abort.ts";
 import {
   encodeHello,
+  HELLO_TIMEOUT,
   type HelloFields,
   sameToken,
   verdictLine,
@@ -151,7 +152,7 @@ export class Admission {
     if (token !== undefined) encodeHello({ token }); // it must fit a hello line
     this.#token = token;
     this.#tls = options.tls;
-    this.#helloTimeout = helloTimeout ?? 2000;
+    this.#helloTimeout = helloTimeout ?? HELLO_TIMEOUT;
     if (typeof this.#helloTimeout !== "number" || !(this.#helloTimeout > 0)) {
       throw new RangeError(
         `Invalid helloTimeout option: expected a number of milliseconds > 0, got ${helloTimeout}`,
