@@ -16,6 +16,7 @@ import {
 } from "../util/abort.ts";
 import {
   encodeHello,
+  HELLO_TIMEOUT,
   type HelloFields,
   sameToken,
   verdictLine,
@@ -44,6 +45,7 @@ import { type Opened, OpeningGuard } from "./_opening_guard.ts";
  * an address not on the allow-list, a server at maxClients.
  */
 export type RefusalCode = "token" | "allow" | "full";
+const NOT_ALLOWED = "not on the allow-list"; // the reason for "allow"
 
 /** A connection held before it is a client, and how to let it go. */
 interface Held {
@@ -150,7 +152,7 @@ export class Admission {
     if (token !== undefined) encodeHello({ token }); // it must fit a hello line
     this.#token = token;
     this.#tls = options.tls;
-    this.#helloTimeout = helloTimeout ?? 2000;
+    this.#helloTimeout = helloTimeout ?? HELLO_TIMEOUT;
     if (typeof this.#helloTimeout !== "number" || !(this.#helloTimeout > 0)) {
       throw new RangeError(
         `Invalid helloTimeout option: expected a number of milliseconds > 0, got ${helloTimeout}`,
@@ -345,8 +347,10 @@ export class Admission {
   }
 
   /** Why a client from `host` would be turned away now, if it would. */
-  refusal(host: string): string | undefined {
-    if (this.#allow && !this.#allow(host)) return "not on the allow-list";
+  refusal(host: string | undefined): string | undefined {
+    if (this.#allow && (host === undefined || !this.#allow(host))) {
+      return NOT_ALLOWED;
+    }
     return this.full();
   }
 
@@ -461,14 +465,8 @@ export class Admission {
       ? remote.hostname
       : undefined;
     const address = addressName(remote) ?? host ?? "a client";
-    if (this.#allow && (host === undefined || !this.#allow(host))) {
-      this.#turnAway(conn, listener, address, "allow");
-      return undefined;
-    }
-    if (this.full()) {
-      this.#turnAway(conn, listener, address, "full");
-      return undefined;
-    }
+    const refused = this.refusal(host);
+    if (refused) return void this.#turnAway(conn, listener, address, refused);
     if (named) return void this.#make(conn, false, address, named.name);
     // A TLS connection from the listener (not a WebSocket, whose TLS, if
     // any, the HTTP server has done).
@@ -522,10 +520,10 @@ export class Admission {
     conn: NetConn | Transport,
     listener: boolean,
     address: string,
-    code: "allow" | "full",
+    reason: string,
   ): void {
-    const reason = code === "allow" ? "not on the allow-list" : this.full()!;
     this.reject(address, reason);
+    const code = reason === NOT_ALLOWED ? "allow" : "full";
     if (listener) this.#tell(conn as NetConn, address, code);
     else closeQuietly(conn, reason);
   }
@@ -657,8 +655,9 @@ export class Admission {
     }
     if (this.#token === undefined) {
       this.#unhold(this.#pending, conn); // it is in
+      const full = this.full();
       if (host.closed()) closeQuietly(conn);
-      else if (this.full()) this.#turnAway(conn, listener, address, "full");
+      else if (full) this.#turnAway(conn, listener, address, full);
       else this.#make(conn, listener, address);
       return;
     }

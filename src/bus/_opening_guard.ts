@@ -24,7 +24,7 @@ export type Opened =
   | { kind: "end" }; // the end of the stream (or its close) first
 
 /** Why a client is turned away at its first bytes. */
-export const PROBE_REASONS: Readonly<Record<"tls" | "http", string>> = {
+const PROBE_REASONS: Readonly<Record<"tls" | "http", string>> = {
   tls: "TLS client on a plaintext port",
   http: "HTTP request on a MIDI port",
 };

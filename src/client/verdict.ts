@@ -4,17 +4,19 @@
 // `MIDISOCK/1 verdict=refused reason=token`, as its port's `hello`.
 
 import type { SocketPort } from "../port/socket_port.ts";
-import { HTTP_OPENING, TLS_OPENING } from "../transport/hello.ts";
+import {
+  HELLO_TIMEOUT,
+  HTTP_OPENING,
+  TLS_OPENING,
+} from "../transport/hello.ts";
 import { timeoutSignal, whenAborted } from "../util/abort.ts";
 import { RefusedError } from "./refused_error.ts";
 
-/**
- * How long a client with a token waits for the server's verdict, in ms: a
- * server that has neither answered nor closed the connection by then (an
- * older one, which never answers) took it in. It is the servers' default
- * helloTimeout, within which any server decides.
- */
-export const VERDICT_TIMEOUT = 2000;
+// How long a client with a token waits for the server's verdict, in ms: a
+// server that has neither answered nor closed the connection by then (an
+// older one, which never answers) took it in. It is the servers' default
+// helloTimeout, within which any server decides.
+const VERDICT_TIMEOUT = HELLO_TIMEOUT;
 
 /**
  * Why a client's server did not take it in, from what it answered: the

@@ -37,8 +37,25 @@ export interface TimedMessage {
 // as a settled promise cannot change (no new promise a message).
 const SENT: Promise<void> = Promise.resolve();
 
-// The error that closed a port (MidiPort's #error), for Receipt.
+// The error that closed a port (MidiPort's #error), for settle().
 let errorOf: (port: MidiPort) => Error | undefined;
+
+// Settles a waiting receive() with what the inbox handed it: the message
+// (with its time, if `timed`), or, at the inbox's end, PortClosedError.
+function settle(
+  port: MidiPort,
+  resolve: (value: Message | TimedMessage) => void,
+  reject: (reason: unknown) => void,
+  timed: boolean,
+  msg: Message | undefined,
+  time: number,
+): void {
+  if (msg === undefined) {
+    reject(new PortClosedError(port.name, "receive", { cause: errorOf(port) }));
+  } else {
+    resolve(timed ? { message: msg, time } : msg);
+  }
+}
 
 /**
  * A receive() that waits: the inbox hands it the next message (or the
@@ -61,14 +78,7 @@ class Receipt implements Taker<Message, unknown> {
   }
 
   take(msg: Message | undefined, _tag: unknown, time: number): void {
-    if (msg === undefined) {
-      const port = this.#port;
-      this.#reject(
-        new PortClosedError(port.name, "receive", { cause: errorOf(port) }),
-      );
-    } else {
-      this.#resolve(this.#timed ? { message: msg, time } : msg);
-    }
+    settle(this.#port, this.#resolve, this.#reject, this.#timed, msg, time);
   }
 
   fail(reason: unknown): void {
@@ -133,13 +143,7 @@ export abstract class MidiPort<
       const resolve = this.#resolve!;
       const reject = this.#reject!;
       this.#resolve = this.#reject = undefined;
-      if (msg === undefined) {
-        reject(
-          new PortClosedError(this.name, "receive", { cause: this.#error }),
-        );
-      } else {
-        resolve(this.#timed ? { message: msg, time } : msg);
-      }
+      settle(this, resolve, reject, this.#timed, msg, time);
     },
     fail: () => {}, // it waits with no signal
   };

@@ -534,14 +534,10 @@ export class SocketPort extends MidiPort<SocketPortEventMap> {
     await Promise.race([this.#pump, whenAborted(more.signal)]);
   }
 
-  // Closing: a chunk is read and dropped, and its messages counted.
+  // Closing: a chunk is read and dropped, and its messages counted (#take
+  // has taken any hello line off it).
   #drop(chunk: Uint8Array): void {
     const parser = this.#parser;
-    if (this.#helloReader) {
-      const rest = this.#readHello(chunk);
-      if (rest === undefined) return; // more of a hello line to come
-      chunk = rest;
-    }
     const messages = this.#messages;
     const count = feedInto(parser, chunk, messages);
     this.#lost += this.#sensing.take(messages, count);

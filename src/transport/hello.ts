@@ -12,6 +12,11 @@ export type HelloFields = Readonly<Record<string, string>>;
 export const HELLO_MAGIC = "MIDISOCK/1";
 /** The longest hello line, its LF included. */
 export const MAX_HELLO = 512;
+/**
+ * How long a server waits for a client's hello line by default, in ms (its
+ * `helloTimeout`); a client waits as long for the server's verdict.
+ */
+export const HELLO_TIMEOUT = 2000;
 
 const SAFE = /^[A-Za-z0-9._~-]$/;
 const UTF8 = new TextEncoder();

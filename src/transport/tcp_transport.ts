@@ -70,7 +70,7 @@ export class TcpTransport implements Transport {
     // tail).
     directIo.set(this, {
       read: (buf) => conn.read(buf),
-      ended: (error) => this.#closed || isLocalClose(error),
+      ended: (error) => this.#ended(error),
     });
     // Each chunk is a copy of what a read got, in one buffer that grows
     // with the traffic: an idle connection holds 2 KiB while it waits.
@@ -118,9 +118,14 @@ export class TcpTransport implements Transport {
   }
 
   #readFailed = (error: unknown): null => {
-    if (this.#closed || isLocalClose(error)) return null;
+    if (this.#ended(error)) return null;
     throw error;
   };
+
+  // Whether a read's error means the end: this end closed the connection.
+  #ended(error: unknown): boolean {
+    return this.#closed || isLocalClose(error);
+  }
 
   /**
    * Writes all of `bytes` (what `writable` is made of).

@@ -11,7 +11,7 @@ import { sleep } from "./abort.ts";
  * MessageChannel message, which no timer clamp delays) comes back within
  * microseconds, and lets I/O run meanwhile. bench/play_bench.ts measures it.
  */
-export const YIELD_MS = 2;
+const YIELD_MS = 2;
 
 /**
  * Waits until `performance.now()` reaches `due`, or `signal` aborts (then
