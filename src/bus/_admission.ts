@@ -38,6 +38,7 @@ import type { Transport } from "../transport/transport.ts";
 import { SocketPort, type SocketPortOptions } from "../port/socket_port.ts";
 import { allowList } from "./_cidr.ts";
 import { type Opened, OpeningGuard } from "./_opening_guard.ts";
+import { writeAll } from "../util/write_all.ts";
 
 /**
  * The reasons that a verdict line gives (`MIDISOCK/1 verdict=refused
@@ -867,12 +868,6 @@ function defaultMaxPending(): number {
 /** Whether a client's hello line asks for the server's verdict. */
 function asksVerdict(hello: HelloFields | null | undefined): boolean {
   return hello?.verdict === "1";
-}
-
-/** Writes all of `bytes` to a connection. */
-async function writeAll(conn: NetConn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
 
 // Closes a connection or a transport, with a reason for the peer where the

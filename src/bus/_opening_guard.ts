@@ -14,6 +14,7 @@ import {
   opening,
   TLS_OPENING,
 } from "../transport/hello.ts";
+import { concat } from "../util/grow.ts";
 
 /** What a client opened with, as {@linkcode OpeningGuard.readHello} reads it. */
 export type Opened =
@@ -93,7 +94,7 @@ export class OpeningGuard implements
         }
         if (n === null) return { kind: "end" };
         const chunk = buf.subarray(0, n);
-        held = concat(held, chunk);
+        held = concat([held, chunk]);
         const result = reader.feed(chunk);
         switch (result.state) {
           case "more":
@@ -161,7 +162,9 @@ export class OpeningGuard implements
         return held.length > 0 ? this.#give(held, buf) : null;
       }
       const chunk = buf.subarray(0, n);
-      const bytes: Uint8Array = held.length === 0 ? chunk : concat(held, chunk);
+      const bytes: Uint8Array = held.length === 0
+        ? chunk
+        : concat([held, chunk]);
       const kind: Opening = opening(bytes);
       if (kind === "more") {
         this.#held = bytes === chunk ? chunk.slice() : bytes;
@@ -228,10 +231,3 @@ export class OpeningGuard implements
 
 // What readHello() reads at a time: a hello line's worth.
 const MAX_HELLO_READ = 512;
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
